@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependency direction: KeywayCore <- backends (Backends/*) <- Keyway (umbrella library) <- keyway (CLI).
+let package = Package(
+    name: "keyway",
+    products: [
+        .library(name: "Keyway", targets: ["Keyway"]),
+        .executable(name: "keyway", targets: ["KeywayCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // Core: model, redaction, errors, the storage protocol, JSON, safe file I/O. No backend, no C library.
+        .target(name: "KeywayCore", path: "Sources/KeywayCore"),
+
+        // Backends: one target each.
+        .target(name: "KeywayPlaintext", dependencies: ["KeywayCore"], path: "Backends/Plaintext"),
+
+        // The library a Swift program imports: the core plus every backend and the backend chooser.
+        .target(name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext"], path: "Sources/Keyway"),
+
+        // The CLI.
+        .executableTarget(
+            name: "KeywayCLI",
+            dependencies: ["Keyway", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/KeywayCLI"
+        ),
+
+        // The conformance suite every backend must pass (a library target so backend test targets can share it).
+        .target(name: "KeywayTesting", dependencies: ["KeywayCore"], path: "Tests/KeywayTesting"),
+
+        .testTarget(name: "KeywayCoreTests", dependencies: ["KeywayCore"], path: "Tests/KeywayCoreTests"),
+        .testTarget(
+            name: "PlaintextBackendTests",
+            dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayTesting"],
+            path: "Tests/PlaintextBackendTests"
+        ),
+        .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore"], path: "Tests/CLITests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

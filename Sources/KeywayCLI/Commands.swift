@@ -1,0 +1,193 @@
+import ArgumentParser
+import Keyway
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+@main
+struct KeywayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keyway",
+        abstract: "One vault for every command-line tool's API keys.",
+        discussion: """
+            Exit status: 0 success; 1 not found, or a check failed (an expired credential); 2 any other error \
+            (storage, permissions, malformed file, invalid input); 64 command-line usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [Login.self, Logout.self, Get.self, Status.self, List.self]
+    )
+}
+
+struct Login: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Store an API key.",
+        discussion: """
+            Without --api-key the key is read from standard input when it is not a terminal (one trailing newline \
+            removed), else prompted for without echo. Note that a key given with --api-key can be seen by other \
+            processes and lands in your shell history.
+            """)
+
+    @Argument(help: "The app the key belongs to (e.g. reflex).") var app: String
+    @OptionGroup var profile: ProfileOption
+    @Option(help: "The API key (prefer standard input or the prompt).") var apiKey: String?
+    @OptionGroup var store: StoreFlags
+    @Option(help: "The account the key belongs to.") var account: String?
+    @Option(help: "The organization the key belongs to.") var org: String?
+    @Option(help: "Comma-separated scopes.") var scopes: String?
+    @Option(help: "Expiry date, YYYY-MM-DD.") var expires: String?
+
+    func validate() throws {
+        if let expires, Day(parsing: expires) == nil {
+            throw ValidationError("--expires must be a real date written YYYY-MM-DD (got '\(expires)').")
+        }
+    }
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let id = CredentialID(app: app, profile: profile.resolved(context.environment))
+            try id.validate()
+            let key: String
+            if let apiKey {
+                key = apiKey
+            } else if !Sys.isTerminal(0) {
+                key = try KeyInput.fromStandardInput()
+            } else {
+                key = try KeyInput.fromTerminal(prompt: "API key for \(id): ")
+            }
+            let secret = Secret(key)
+            try validateAPIKey(secret)
+            let backend = try context.store()
+            let now = Timestamp.now()
+            let scopeList = scopes.map {
+                $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+            }
+            var credential = Credential(
+                id: id, secret: secret, account: account, organization: org, scopes: scopeList ?? [],
+                expires: expires.flatMap(Day.init(parsing:)), created: now, updated: now)
+            if let existing = try backend.read(id), existing.secret == secret {
+                // The same key again: keep what was recorded with it unless given anew.
+                credential.created = existing.created
+                credential.account = account ?? existing.account
+                credential.organization = org ?? existing.organization
+                credential.scopes = scopeList ?? existing.scopes
+                credential.expires = expires.flatMap(Day.init(parsing:)) ?? existing.expires
+            }
+            try backend.write(credential)
+            try output("Stored the API key for \(id) in the \(backend.backendName) store: \(backend.location)\n")
+            return ExitStatus.success
+        }
+    }
+}
+
+struct Logout: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a stored API key (one profile, or --all).")
+
+    @Argument(help: "The app.") var app: String
+    @OptionGroup var profile: ProfileOption
+    @Flag(help: "Remove every profile of the app.") var all = false
+    @OptionGroup var store: StoreFlags
+
+    func validate() throws {
+        if all, profile.profile != nil { throw ValidationError("--all and --profile cannot be used together.") }
+    }
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let backend = try context.store()
+            if all {
+                let removed = try backend.deleteAll(app: app)
+                if removed.isEmpty {
+                    printError("No stored credential for \(app) in the \(backend.backendName) store.")
+                    return ExitStatus.notFound
+                }
+                let names = removed.map(\.profile).joined(separator: ", ")
+                try output("Removed \(removed.count) profile\(removed.count == 1 ? "" : "s") of \(app): \(names).\n")
+                return ExitStatus.success
+            }
+            let id = CredentialID(app: app, profile: profile.resolved(context.environment))
+            try id.validate()
+            guard try backend.delete(id) else {
+                printError("No stored credential for \(id) in the \(backend.backendName) store.")
+                return ExitStatus.notFound
+            }
+            try output("Removed the API key for \(id) from the \(backend.backendName) store.\n")
+            return ExitStatus.success
+        }
+    }
+}
+
+struct Get: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print an app's API key.",
+        discussion: """
+            Resolution order: --api-key, then the environment variable <APP>_API_KEY, then the stored credential. \
+            Prints the key and a newline on standard output and nothing else.
+            """)
+
+    @Argument(help: "The app.") var app: String
+    @OptionGroup var profile: ProfileOption
+    @Option(help: "An explicit key; wins over everything else.") var apiKey: String?
+    @OptionGroup var store: StoreFlags
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let id = CredentialID(app: app, profile: profile.resolved(context.environment))
+            try id.validate()
+            let resolver = KeyResolver(environment: context.environment, store: try context.store())
+            guard let resolved = try resolver.resolve(id, explicitKey: apiKey) else {
+                printError(KeyResolver.notFoundMessage(id))
+                return ExitStatus.notFound
+            }
+            try output(resolved.secret.reveal() + "\n")
+            return ExitStatus.success
+        }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List every stored credential, masked.")
+
+    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var store: StoreFlags
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let backend = try context.store()
+            let credentials = try backend.list()
+            if json {
+                try output(
+                    JSON.object([
+                        ("backend", .string(backend.backendName)),
+                        ("location", .string(backend.location)),
+                        ("credentials", .array(credentials.map { Report.storedFields($0) })),
+                    ]).serialized())
+                return ExitStatus.success
+            }
+            if credentials.isEmpty {
+                try output("No credentials stored in the \(backend.backendName) store (\(backend.location)).\n")
+                return ExitStatus.success
+            }
+            let rows = credentials.map { c in
+                [c.id.app, c.id.profile, c.secret.masked, c.account ?? "", c.expires?.description ?? ""]
+            }
+            try output(Report.table(header: ["APP", "PROFILE", "KEY", "ACCOUNT", "EXPIRES"], rows: rows))
+            return ExitStatus.success
+        }
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        var s = self
+        while s.first?.isWhitespace == true { s.removeFirst() }
+        while s.last?.isWhitespace == true { s.removeLast() }
+        return String(s)
+    }
+}

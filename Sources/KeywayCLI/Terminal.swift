@@ -1,0 +1,91 @@
+import Keyway
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Reading a key from standard input or from the terminal without echo.
+enum KeyInput {
+    /// Reads all of standard input and removes one trailing newline (`\n` or `\r\n`).
+    static func fromStandardInput() throws(KeywayError) -> String {
+        var bytes: [UInt8]
+        do { bytes = try Sys.readAll(0) } catch {
+            throw KeywayError(.io, "Cannot read the API key from standard input: \(error).")
+        }
+        if bytes.last == UInt8(ascii: "\n") {
+            bytes.removeLast()
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw KeywayError(.invalidInput, "The API key on standard input is not valid UTF-8; nothing was stored.")
+        }
+        return text
+    }
+
+    /// Prompts on the controlling terminal with echo off, and restores the terminal even on SIGINT/SIGTERM/SIGHUP.
+    static func fromTerminal(prompt: String) throws(KeywayError) -> String {
+        let fd: Int32
+        do { fd = try Sys.open("/dev/tty", O_RDWR | O_NOCTTY) } catch {
+            throw KeywayError(
+                .invalidInput,
+                "No terminal to prompt on (\(error)); pass --api-key or give the key on standard input.")
+        }
+        defer { Sys.close(fd) }
+        var original = termios()
+        guard tcgetattr(fd, &original) == 0 else {
+            throw KeywayError(.io, "Cannot read the terminal settings: \(Errno.current).")
+        }
+        do { try Sys.writeAll(fd, Array(prompt.utf8)) } catch {
+            throw KeywayError(.io, "Cannot write the prompt to the terminal: \(error).")
+        }
+        var silent = original
+        silent.c_lflag &= ~tcflag_t(ECHO | ECHONL)
+        silent.c_lflag |= tcflag_t(ICANON)
+        TerminalRestore.install(fd: fd, settings: original)
+        defer { TerminalRestore.restore() }
+        guard tcsetattr(fd, TCSAFLUSH, &silent) == 0 else {
+            throw KeywayError(.io, "Cannot turn off terminal echo: \(Errno.current).")
+        }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = read(fd, &byte, 1)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 || byte == UInt8(ascii: "\n") { break }
+            line.append(byte)
+        }
+        _ = try? Sys.writeAll(fd, Array("\n".utf8))
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        guard let text = String(validating: line, as: UTF8.self) else {
+            throw KeywayError(.invalidInput, "The API key typed is not valid UTF-8; nothing was stored.")
+        }
+        return text
+    }
+}
+
+/// Saved terminal settings, restored by a signal handler if the prompt is interrupted.
+enum TerminalRestore {
+    nonisolated(unsafe) static var fd: Int32 = -1
+    nonisolated(unsafe) static var settings = termios()
+
+    static func install(fd: Int32, settings: termios) {
+        TerminalRestore.settings = settings
+        TerminalRestore.fd = fd
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP] {
+            Glibc.signal(signal) { received in
+                if TerminalRestore.fd >= 0 { tcsetattr(TerminalRestore.fd, TCSAFLUSH, &TerminalRestore.settings) }
+                Glibc.signal(received, SIG_DFL)
+                raise(received)
+            }
+        }
+    }
+
+    static func restore() {
+        guard fd >= 0 else { return }
+        tcsetattr(fd, TCSAFLUSH, &settings)
+        fd = -1
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP] { Glibc.signal(signal, SIG_DFL) }
+    }
+}

@@ -1,0 +1,83 @@
+/// Identifies a credential: the app it belongs to and a profile within that app.
+public struct CredentialID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public static let defaultProfile = "default"
+
+    public let app: String
+    public let profile: String
+
+    public init(app: String, profile: String = CredentialID.defaultProfile) {
+        self.app = app
+        self.profile = profile
+    }
+
+    /// Checks that app and profile are usable names: not empty, no control characters, at most 256 characters.
+    public func validate() throws(KeywayError) {
+        for (what, value) in [("app name", app), ("profile name", profile)] {
+            if value.isEmpty { throw KeywayError(.invalidInput, "The \(what) is empty.") }
+            if value.count > 256 { throw KeywayError(.invalidInput, "The \(what) is longer than 256 characters.") }
+            if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                throw KeywayError(.invalidInput, "The \(what) contains a control character.")
+            }
+        }
+    }
+
+    public static func < (lhs: CredentialID, rhs: CredentialID) -> Bool {
+        (lhs.app, lhs.profile) < (rhs.app, rhs.profile)
+    }
+
+    public var description: String { "\(app) (profile \(profile))" }
+}
+
+/// A stored API key and what is known about it.
+public struct Credential: Sendable, Equatable, CustomStringConvertible {
+    public var id: CredentialID
+    public var secret: Secret
+    public var account: String?
+    public var organization: String?
+    public var scopes: [String]
+    public var expires: Day?
+    public var created: Timestamp
+    public var updated: Timestamp
+
+    public init(
+        id: CredentialID, secret: Secret, account: String? = nil, organization: String? = nil, scopes: [String] = [],
+        expires: Day? = nil, created: Timestamp = .now(), updated: Timestamp? = nil
+    ) {
+        self.id = id
+        self.secret = secret
+        self.account = account
+        self.organization = organization
+        self.scopes = scopes
+        self.expires = expires
+        self.created = created
+        self.updated = updated ?? created
+    }
+
+    /// Whole days left until the expiry day (0 on the day itself, negative once past); nil without an expiry date.
+    public func daysRemaining(today: Day = .today()) -> Int? {
+        expires.map { $0.days(since: today) }
+    }
+
+    /// Expired once the expiry day has passed: a key expiring on 2026-11-21 is still valid that day.
+    public func isExpired(today: Day = .today()) -> Bool {
+        (daysRemaining(today: today) ?? 0) < 0
+    }
+
+    public var description: String {
+        var parts = ["\(id)", "key \(secret.masked)"]
+        if let account { parts.append("account \(account)") }
+        if let organization { parts.append("organization \(organization)") }
+        if !scopes.isEmpty { parts.append("scopes \(scopes.joined(separator: ","))") }
+        if let expires { parts.append("expires \(expires)") }
+        return "Credential(" + parts.joined(separator: ", ") + ")"
+    }
+}
+
+/// Checks an API key before it is stored: not empty, no control characters (a newline would break `get`).
+public func validateAPIKey(_ secret: Secret) throws(KeywayError) {
+    if secret.isEmpty { throw KeywayError(.invalidInput, "The API key is empty; nothing was stored.") }
+    if secret.reveal().unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        throw KeywayError(
+            .invalidInput, "The API key contains a control character (such as a newline or tab); nothing was stored.")
+    }
+}

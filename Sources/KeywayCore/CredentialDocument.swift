@@ -1,0 +1,164 @@
+/// The JSON document that holds every credential of a file-based store (the plaintext file, and the payload of the
+/// encrypted vault). Its format is specified in SECURITY.md:
+///
+///     {
+///       "format": "keyway-credentials",
+///       "version": 1,
+///       "credentials": [
+///         { "app": "reflex", "profile": "default", "api_key": "rfx_...", "account": "me@example.com",
+///           "organization": "Acme", "scopes": ["read"], "expires": "2027-01-31",
+///           "created": "2026-11-21T22:30:04Z", "updated": "2026-11-21T22:30:04Z" }
+///       ]
+///     }
+///
+/// Credentials are kept sorted by app, then profile.
+public struct CredentialDocument: Sendable, Equatable {
+    public static let formatName = "keyway-credentials"
+    public static let currentVersion = 1
+
+    public private(set) var credentials: [Credential]
+
+    public init(credentials: [Credential] = []) {
+        self.credentials = credentials.sorted { $0.id < $1.id }
+    }
+
+    public func credential(_ id: CredentialID) -> Credential? {
+        credentials.first { $0.id == id }
+    }
+
+    /// Inserts or replaces; keeps the original `created` time when replacing.
+    public mutating func upsert(_ credential: Credential) {
+        if let index = credentials.firstIndex(where: { $0.id == credential.id }) {
+            credentials[index] = credential
+        } else {
+            let index = credentials.firstIndex(where: { credential.id < $0.id }) ?? credentials.endIndex
+            credentials.insert(credential, at: index)
+        }
+    }
+
+    @discardableResult
+    public mutating func remove(_ id: CredentialID) -> Bool {
+        guard let index = credentials.firstIndex(where: { $0.id == id }) else { return false }
+        credentials.remove(at: index)
+        return true
+    }
+
+    @discardableResult
+    public mutating func removeAll(app: String) -> [CredentialID] {
+        let removed = credentials.filter { $0.id.app == app }.map(\.id)
+        credentials.removeAll { $0.id.app == app }
+        return removed
+    }
+
+    // MARK: Encoding
+
+    public func json() -> JSON {
+        .object([
+            ("format", .string(Self.formatName)),
+            ("version", .int(Self.currentVersion)),
+            ("credentials", .array(credentials.map(Self.encode))),
+        ])
+    }
+
+    public func serialized() -> [UInt8] { Array(json().serialized().utf8) }
+
+    static func encode(_ c: Credential) -> JSON {
+        var members: [(String, JSON)] = [
+            ("app", .string(c.id.app)),
+            ("profile", .string(c.id.profile)),
+            ("api_key", .string(c.secret.reveal())),
+        ]
+        if let account = c.account { members.append(("account", .string(account))) }
+        if let organization = c.organization { members.append(("organization", .string(organization))) }
+        if !c.scopes.isEmpty { members.append(("scopes", .array(c.scopes.map { .string($0) }))) }
+        if let expires = c.expires { members.append(("expires", .string(expires.description))) }
+        members.append(("created", .string(c.created.description)))
+        members.append(("updated", .string(c.updated.description)))
+        return .object(members)
+    }
+
+    // MARK: Decoding
+
+    /// Decodes a document. `source` names the file in error messages.
+    public init(parsing bytes: [UInt8], source: String) throws(KeywayError) {
+        let root: JSON
+        do throws(JSONSyntaxError) {
+            root = try JSON.parse(bytes)
+        } catch {
+            throw KeywayError(
+                .malformedFile, "\(source) is not valid JSON: \(error). It was left untouched; fix or move it.",
+                path: source)
+        }
+        func bad(_ field: String, _ problem: String) -> KeywayError {
+            KeywayError(
+                .malformedFile, "\(source): \(field) \(problem). The file was left untouched; fix or move it.",
+                path: source)
+        }
+        guard case .object = root else { throw bad("the top level", "must be an object, found \(root.typeName)") }
+        if let format = root["format"], format != .string(Self.formatName) {
+            throw bad("\"format\"", "must be \"\(Self.formatName)\"")
+        }
+        guard let versionValue = root["version"] else { throw bad("\"version\"", "is missing") }
+        guard let version = versionValue.intValue else { throw bad("\"version\"", "must be a whole number") }
+        if version > Self.currentVersion {
+            throw KeywayError(
+                .unsupportedVersion,
+                "\(source) has format version \(version), written by a newer Keyway; this one reads version "
+                    + "\(Self.currentVersion). It was left untouched.", path: source)
+        }
+        guard version == Self.currentVersion else { throw bad("\"version\"", "must be \(Self.currentVersion)") }
+        guard let list = root["credentials"] else { throw bad("\"credentials\"", "is missing") }
+        guard case .array(let entries) = list else {
+            throw bad("\"credentials\"", "must be an array, found \(list.typeName)")
+        }
+        var credentials: [Credential] = []
+        var seen = Set<CredentialID>()
+        for (i, entry) in entries.enumerated() {
+            let path = "credentials[\(i)]"
+            guard case .object = entry else { throw bad(path, "must be an object, found \(entry.typeName)") }
+            func string(_ key: String, required: Bool) throws(KeywayError) -> String? {
+                guard let value = entry[key], value != .null else {
+                    if required { throw bad("\(path).\(key)", "is missing") }
+                    return nil
+                }
+                guard let s = value.stringValue else {
+                    throw bad("\(path).\(key)", "must be a string, found \(value.typeName)")
+                }
+                return s
+            }
+            let id = CredentialID(app: try string("app", required: true)!, profile: try string("profile", required: true)!)
+            do throws(KeywayError) { try id.validate() } catch { throw bad(path, "has an unusable name: \(error.message)") }
+            guard seen.insert(id).inserted else { throw bad(path, "repeats \(id)") }
+            let key = try string("api_key", required: true)!
+            var scopes: [String] = []
+            if let value = entry["scopes"], value != .null {
+                guard case .array(let items) = value else {
+                    throw bad("\(path).scopes", "must be an array of strings, found \(value.typeName)")
+                }
+                for item in items {
+                    guard let s = item.stringValue else { throw bad("\(path).scopes", "must be an array of strings") }
+                    scopes.append(s)
+                }
+            }
+            var expires: Day?
+            if let text = try string("expires", required: false) {
+                guard let day = Day(parsing: text) else { throw bad("\(path).expires", "must be a date YYYY-MM-DD") }
+                expires = day
+            }
+            func timestamp(_ key: String) throws(KeywayError) -> Timestamp? {
+                guard let text = try string(key, required: false) else { return nil }
+                guard let t = Timestamp(parsing: text) else {
+                    throw bad("\(path).\(key)", "must be an RFC 3339 time such as 2026-11-21T22:30:04Z")
+                }
+                return t
+            }
+            let created = try timestamp("created") ?? Timestamp(secondsSinceEpoch: 0)
+            credentials.append(
+                Credential(
+                    id: id, secret: Secret(key), account: try string("account", required: false),
+                    organization: try string("organization", required: false), scopes: scopes, expires: expires,
+                    created: created, updated: try timestamp("updated") ?? created))
+        }
+        self.init(credentials: credentials)
+    }
+}

@@ -1,0 +1,74 @@
+/// The environment variables Keyway reads, captured once. Tests and embedding programs pass their own.
+public struct Environment: Sendable {
+    public var values: [String: String]
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    /// The current process environment.
+    public static func process() -> Environment {
+        var values: [String: String] = [:]
+        for (name, value) in Sys.environment() where values[name] == nil { values[name] = value }
+        return Environment(values)
+    }
+
+    public subscript(name: String) -> String? { values[name] }
+
+    /// The value when set and not empty.
+    public func nonEmpty(_ name: String) -> String? {
+        guard let value = values[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// True for `1`, `true`, `yes`, `on` (any case).
+    public func flag(_ name: String) -> Bool {
+        guard let value = values[name]?.lowercased() else { return false }
+        return ["1", "true", "yes", "on"].contains(value)
+    }
+
+    /// `$HOME`, else the password database's home directory.
+    public var home: String? {
+        nonEmpty("HOME") ?? Sys.homeDirectory()
+    }
+}
+
+/// Where Keyway keeps its files.
+public struct KeywayPaths: Sendable, Equatable {
+    /// `$KEYWAY_CONFIG_DIR`, else `$XDG_CONFIG_HOME/keyway` (when absolute), else `~/.config/keyway`.
+    public let configDirectory: String
+    /// `$KEYWAY_CREDENTIALS_FILE`, else `credentials.json` in the config directory.
+    public let credentialsFile: String
+
+    public init(configDirectory: String, credentialsFile: String? = nil) {
+        self.configDirectory = configDirectory
+        self.credentialsFile = credentialsFile ?? configDirectory + "/credentials.json"
+    }
+
+    public init(environment: Environment) throws(KeywayError) {
+        let directory: String
+        if let dir = environment.nonEmpty("KEYWAY_CONFIG_DIR") {
+            directory = dir
+        } else if let xdg = environment.nonEmpty("XDG_CONFIG_HOME"), xdg.hasPrefix("/") {
+            directory = xdg + "/keyway"
+        } else if let home = environment.home {
+            directory = home + "/.config/keyway"
+        } else {
+            throw KeywayError(
+                .invalidInput, "Cannot find a configuration directory: set KEYWAY_CONFIG_DIR, XDG_CONFIG_HOME or HOME.")
+        }
+        self.init(configDirectory: directory, credentialsFile: environment.nonEmpty("KEYWAY_CREDENTIALS_FILE"))
+    }
+}
+
+/// The environment variable that carries an app's key by default: `<APP>_API_KEY`, APP upper-cased, every character
+/// other than A-Z and 0-9 turned into `_`.
+public func defaultEnvironmentVariable(for app: String) -> String {
+    var name = ""
+    for character in app {
+        if let ascii = character.asciiValue, character.isLetter || character.isNumber {
+            name.append(Character(Unicode.Scalar(ascii >= 0x61 ? ascii - 32 : ascii)))
+        } else {
+            name.append("_")
+        }
+    }
+    return name + "_API_KEY"
+}

@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A POSIX error number with a readable name, as swift-system's `Errno`.
+public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+    public static var current: Errno { Errno(errno) }
+
+    public static let noEntry = Errno(ENOENT)
+    public static let exists = Errno(EEXIST)
+    public static let interrupted = Errno(EINTR)
+    public static let loop = Errno(ELOOP)
+    public static let accessDenied = Errno(EACCES)
+
+    /// The C name (`ENOENT`) and the system's message.
+    public var description: String {
+        let message = String(cString: strerror(rawValue))
+        if let name = Errno.names[rawValue] { return "\(message) (\(name))" }
+        return "\(message) (errno \(rawValue))"
+    }
+
+    private static let names: [Int32: String] = [
+        EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", EBADF: "EBADF", EAGAIN: "EAGAIN",
+        ENOMEM: "ENOMEM", EACCES: "EACCES", EBUSY: "EBUSY", EEXIST: "EEXIST", EXDEV: "EXDEV", ENOTDIR: "ENOTDIR",
+        EISDIR: "EISDIR", EINVAL: "EINVAL", ENFILE: "ENFILE", EMFILE: "EMFILE", ENOSPC: "ENOSPC", EROFS: "EROFS",
+        ELOOP: "ELOOP", ENAMETOOLONG: "ENAMETOOLONG", EDQUOT: "EDQUOT", ENOTEMPTY: "ENOTEMPTY", ETXTBSY: "ETXTBSY",
+        EFBIG: "EFBIG",
+    ]
+}
+
+/// Thin wrappers around the system calls Keyway uses: each retries on EINTR and throws `Errno`.
+public enum Sys {
+    @inline(__always)
+    static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let error = errno
+            if error != EINTR { throw Errno(error) }
+        }
+    }
+
+    public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
+        try retrying { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
+        try retrying { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
+    }
+
+    /// Closes a descriptor. EINTR is not retried: on Linux the descriptor is gone either way.
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    public static func fstat(_ fd: Int32) throws(Errno) -> FileStatus {
+        var st = FileStatus()
+        _ = try retrying { Glibc.fstat(fd, &st) }
+        return st
+    }
+
+    /// `lstat`; returns nil when the path does not exist.
+    public static func lstat(_ path: String) throws(Errno) -> FileStatus? {
+        var st = FileStatus()
+        do throws(Errno) {
+            _ = try retrying { fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) }
+        } catch {
+            if error == .noEntry { return nil }
+            throw error
+        }
+        return st
+    }
+
+    /// `stat` (follows links); returns nil when the path does not exist.
+    public static func statFollowingLinks(_ path: String) throws(Errno) -> FileStatus? {
+        var st = FileStatus()
+        do throws(Errno) {
+            _ = try retrying { fstatat(AT_FDCWD, path, &st, 0) }
+        } catch {
+            if error == .noEntry { return nil }
+            throw error
+        }
+        return st
+    }
+
+    /// Reads the whole descriptor from its current offset.
+    public static func readAll(_ fd: Int32, sizeHint: Int = 0) throws(Errno) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(max(sizeHint, 0) + 1)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = try retrying { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return result
+    }
+
+    /// Writes every byte, retrying short writes.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try retrying {
+                bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            offset += n
+        }
+    }
+
+    public static func fsync(_ fd: Int32) throws(Errno) {
+        _ = try retrying { Glibc.fsync(fd) }
+    }
+
+    public static func fchmod(_ fd: Int32, _ mode: mode_t) throws(Errno) {
+        _ = try retrying { Glibc.fchmod(fd, mode) }
+    }
+
+    public static func rename(_ from: String, _ to: String) throws(Errno) {
+        _ = try retrying { Glibc.rename(from, to) }
+    }
+
+    public static func unlink(_ path: String) throws(Errno) {
+        _ = try retrying { Glibc.unlink(path) }
+    }
+
+    public static func mkdir(_ path: String, _ mode: mode_t) throws(Errno) {
+        _ = try retrying { Glibc.mkdir(path, mode) }
+    }
+
+    public static func chmod(_ path: String, _ mode: mode_t) throws(Errno) {
+        _ = try retrying { Glibc.chmod(path, mode) }
+    }
+
+    /// An exclusive advisory lock on the whole file; blocks until granted.
+    public static func lockExclusive(_ fd: Int32) throws(Errno) {
+        _ = try retrying { c_flock(fd, LOCK_EX) }
+    }
+
+    public static func realpath(_ path: String) throws(Errno) -> String {
+        guard let resolved = Glibc.realpath(path, nil) else { throw Errno.current }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    public static var effectiveUserID: uid_t { geteuid() }
+
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Fills `count` bytes from the kernel's random source.
+    public static func randomBytes(_ count: Int) throws(Errno) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = try retrying {
+                bytes.withUnsafeMutableBytes { c_getrandom($0.baseAddress! + filled, count - filled, 0) }
+            }
+            filled += n
+        }
+        return bytes
+    }
+
+    /// The value of an environment variable, or nil when unset.
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// The process environment as name/value pairs, in the order the C library keeps them.
+    public static func environment() -> [(String, String)] {
+        var result: [(String, String)] = []
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    /// The user's home directory: `$HOME`, else the password database.
+    public static func homeDirectory() -> String? {
+        if let home = environment("HOME"), !home.isEmpty { return home }
+        guard let entry = getpwuid(geteuid()), let dir = entry.pointee.pw_dir else { return nil }
+        return String(cString: dir)
+    }
+}
+
+public typealias FileStatus = Glibc.stat
+
+// Declared directly: Swift's Glibc module shadows these functions with same-named structs, or omits them.
+@_silgen_name("flock") private func c_flock(_ fd: Int32, _ operation: Int32) -> Int32
+@_silgen_name("getrandom") private func c_getrandom(_ buffer: UnsafeMutableRawPointer, _ count: Int, _ flags: UInt32) -> Int
+
+/// File-mode helpers.
+public enum FileMode {
+    public static func isRegular(_ st: FileStatus) -> Bool { (st.st_mode & S_IFMT) == S_IFREG }
+    public static func isDirectory(_ st: FileStatus) -> Bool { (st.st_mode & S_IFMT) == S_IFDIR }
+    public static func isSymlink(_ st: FileStatus) -> Bool { (st.st_mode & S_IFMT) == S_IFLNK }
+    /// The permission bits as four octal digits, e.g. `0644`.
+    public static func octal(_ mode: mode_t) -> String {
+        let bits = Int(mode & 0o7777)
+        let digits = String(bits, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}
