@@ -37,7 +37,7 @@ let package = Package(
             dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayTesting"],
             path: "Tests/PlaintextBackendTests"
         ),
-        .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore", "KeywayTesting"], path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )
