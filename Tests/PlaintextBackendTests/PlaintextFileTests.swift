@@ -1,0 +1,232 @@
+import KeywayCore
+import KeywayPlaintext
+import KeywayTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Collects warnings for assertions.
+final class WarningLog: @unchecked Sendable {
+    private var items: [KeywayWarning] = []
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    var handler: WarningHandler {
+        { [self] warning in
+            pthread_mutex_lock(&mutex)
+            items.append(warning)
+            pthread_mutex_unlock(&mutex)
+        }
+    }
+    var warnings: [KeywayWarning] {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return items
+    }
+}
+
+let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_0123456789abcdef0123456789"))
+
+@Suite struct PlaintextFileTests {
+    @Test func createsFileAndDirectoriesPrivately() throws {
+        let dir = try TemporaryDirectory()
+        let old = umask(0)
+        defer { umask(old) }
+        let path = dir.path + "/a/b/credentials.json"
+        try PlaintextStore(path: path).write(sample)
+        #expect(try permissions(path) == 0o600)
+        #expect(try permissions(dir.path + "/a/b") == 0o700)
+        #expect(try permissions(dir.path + "/a") == 0o700)
+        #expect(try permissions(path + ".lock") == 0o600)
+        // No temporary file is left behind.
+        #expect(try listDirectory(dir.path + "/a/b").sorted() == ["credentials.json", "credentials.json.lock"])
+    }
+
+    @Test func rewritingRestoresMode0600() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try PlaintextStore(path: path).write(sample)
+        chmod(path, 0o644)
+        try PlaintextStore(path: path).write(sample)
+        #expect(try permissions(path) == 0o600)
+    }
+
+    @Test func groupReadableFileWarnsWithTheFix() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try PlaintextStore(path: path).write(sample)
+        chmod(path, 0o644)
+        let log = WarningLog()
+        let store = PlaintextStore(path: path, warn: log.handler)
+        #expect(try store.read(sample.id) == sample)
+        let warning = try #require(log.warnings.first)
+        #expect(warning.code == .insecurePermissions)
+        #expect(warning.message == "\(path) has permissions 0644, which let group or others access it. Fix with: chmod 600 \(path)")
+        #expect(!warning.message.contains("rfx_0123"))
+    }
+
+    @Test func strictModeRefuses() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try PlaintextStore(path: path).write(sample)
+        chmod(path, 0o640)
+        let store = PlaintextStore(path: path, strict: true)
+        let error = try #require(throws: KeywayError.self) { try store.read(sample.id) }
+        #expect(error.code == .insecurePermissions)
+        #expect(error.message.contains("0640") && error.message.contains("chmod 600 \(path)"))
+        #expect(throws: KeywayError.self) { try store.write(sample) }
+    }
+
+    @Test func groupWritableOnlyAlsoWarns() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try PlaintextStore(path: path).write(sample)
+        chmod(path, 0o620)
+        let log = WarningLog()
+        _ = try PlaintextStore(path: path, warn: log.handler).list()
+        #expect(log.warnings.count == 1)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "giving a file to another owner needs root; CI runs as root"))
+    func foreignOwnerIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try PlaintextStore(path: path).write(sample)
+        #expect(chown(path, 65534, 65534) == 0)
+        let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: path).read(sample.id) }
+        #expect(error.code == .foreignOwner)
+        #expect(error.message.contains("owned by user 65534"))
+        let before = try readFile(path)
+        #expect(throws: KeywayError.self) { try PlaintextStore(path: path).write(sample) }
+        #expect(try readFile(path) == before)
+    }
+
+    @Test func symlinkToOwnRegularFileIsFollowedAndKept() throws {
+        let dir = try TemporaryDirectory()
+        let real = dir.path + "/real/credentials.json"
+        try PlaintextStore(path: real).write(sample)
+        let link = dir.path + "/link.json"
+        #expect(symlink(real, link) == 0)
+        let store = PlaintextStore(path: link)
+        #expect(try store.read(sample.id) == sample)
+        var updated = sample
+        updated.id = CredentialID(app: "other")
+        try store.write(updated)
+        #expect(FileMode.isSymlink(try #require(try Sys.lstat(link))), "the link is still a link")
+        #expect(try PlaintextStore(path: real).read(updated.id) != nil, "the write went to the target")
+        #expect(try permissions(real) == 0o600)
+    }
+
+    @Test func symlinkToDirectoryOrMissingFileIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let toDirectory = dir.path + "/to-dir.json"
+        #expect(symlink(dir.path, toDirectory) == 0)
+        let e1 = try #require(throws: KeywayError.self) { try PlaintextStore(path: toDirectory).read(sample.id) }
+        #expect(e1.code == .unsafeFile)
+        #expect(throws: KeywayError.self) { try PlaintextStore(path: toDirectory).write(sample) }
+        let dangling = dir.path + "/dangling.json"
+        #expect(symlink(dir.path + "/nothing-here", dangling) == 0)
+        let e2 = try #require(throws: KeywayError.self) { try PlaintextStore(path: dangling).write(sample) }
+        #expect(e2.code == .unsafeFile)
+        #expect(try Sys.lstat(dir.path + "/nothing-here") == nil, "nothing was created through the link")
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "giving a file to another owner needs root; CI runs as root"))
+    func symlinkToForeignFileIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let real = dir.path + "/foreign.json"
+        try PlaintextStore(path: real).write(sample)
+        #expect(chown(real, 65534, 65534) == 0)
+        let link = dir.path + "/link.json"
+        #expect(symlink(real, link) == 0)
+        let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: link).read(sample.id) }
+        #expect(error.code == .foreignOwner)
+    }
+
+    @Test func directoryOrFifoIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let fifo = dir.path + "/fifo.json"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: fifo).read(sample.id) }
+        #expect(error.code == .unsafeFile)
+        let sub = dir.path + "/sub.json"
+        #expect(mkdir(sub, 0o700) == 0)
+        #expect(throws: KeywayError.self) { try PlaintextStore(path: sub).read(sample.id) }
+    }
+
+    @Test func malformedFileIsNeverOverwritten() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        let corrupt = "{\n  \"version\": 1,\n  \"credentials\": [\n    {\"app\": \"x\" \"profile\": \"y\"}\n  ]\n}\n"
+        try writeFile(path, corrupt, mode: 0o600)
+        let store = PlaintextStore(path: path)
+        let readError = try #require(throws: KeywayError.self) { try store.read(sample.id) }
+        #expect(readError.code == .malformedFile)
+        #expect(readError.message.contains(path))
+        #expect(readError.message.contains("line 4, column 17"), "\(readError.message)")
+        #expect(throws: KeywayError.self) { try store.write(sample) }
+        #expect(throws: KeywayError.self) { try store.delete(sample.id) }
+        #expect(throws: KeywayError.self) { try store.deleteAll(app: "x") }
+        #expect(try readFile(path) == Array(corrupt.utf8), "byte for byte untouched")
+    }
+
+    @Test func newerFormatVersionIsLeftAlone() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        let future = "{\"format\":\"keyway-credentials\",\"version\":2,\"credentials\":[],\"more\":{}}"
+        try writeFile(path, future, mode: 0o600)
+        let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: path).write(sample) }
+        #expect(error.code == .unsupportedVersion)
+        #expect(try readFile(path) == Array(future.utf8))
+    }
+
+    @Test func invalidUTF8IsAMalformedFile() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try writeFile(path, [0xFF, 0xFE, 0x00], mode: 0o600)
+        let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: path).read(sample.id) }
+        #expect(error.code == .malformedFile)
+        #expect(error.message.contains(path))
+    }
+
+    @Test(.enabled(if: geteuid() != 0, "root reads a mode-0000 file anyway; this case runs for normal users"))
+    func unreadableFileIsAnErrorNotMissing() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try PlaintextStore(path: path).write(sample)
+        chmod(path, 0)
+        let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: path).read(sample.id) }
+        #expect(error.code == .io)
+        #expect(error.message.contains(path))
+    }
+
+    @Test func concurrentWritersInOneProcessLoseNothing() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for i in 0..<10 {
+                        let id = CredentialID(app: "app", profile: "w\(worker)-\(i)")
+                        try? PlaintextStore(path: path).write(Credential(id: id, secret: Secret("k\(worker)-\(i)")))
+                    }
+                }
+            }
+        }
+        #expect(try PlaintextStore(path: path).list(app: "app").count == 80)
+    }
+}
+
+func listDirectory(_ path: String) throws -> [String] {
+    guard let dir = opendir(path) else { throw Errno.current }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
