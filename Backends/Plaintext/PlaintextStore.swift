@@ -8,6 +8,7 @@ public struct PlaintextStore: CredentialStore {
     public let file: ProtectedFile
     public var backendName: String { "plaintext" }
     public var location: String { file.path }
+    public var filePath: String? { file.path }
 
     public init(path: String, strict: Bool = false, warn: WarningHandler? = nil) {
         file = ProtectedFile(path: path, strict: strict, warn: warn)

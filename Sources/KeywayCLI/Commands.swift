@@ -17,7 +17,10 @@ struct KeywayCommand: ParsableCommand {
             (storage, permissions, malformed file, invalid input); 64 command-line usage error.
             """,
         version: "0.1.0",
-        subcommands: [Login.self, Logout.self, Get.self, Status.self, List.self]
+        subcommands: [
+            Login.self, Logout.self, Get.self, Status.self, List.self, Resolve.self, Whoami.self, Run.self,
+            Import.self, Apps.self,
+        ]
     )
 }
 
@@ -60,6 +63,8 @@ struct Login: ParsableCommand {
             }
             let secret = Secret(key)
             try validateAPIKey(secret)
+            let spec = context.catalog.spec(for: app)
+            if let warning = try spec.checkPrefix(secret) { context.warnings.handle(warning) }
             let backend = try context.store()
             let now = Timestamp.now()
             let scopeList = scopes.map {
@@ -77,7 +82,10 @@ struct Login: ParsableCommand {
                 credential.expires = expires.flatMap(Day.init(parsing:)) ?? existing.expires
             }
             try backend.write(credential)
-            try output("Stored the API key for \(id) in the \(backend.backendName) store: \(backend.location)\n")
+            context.checkStoreForGit(backend)
+            var kind = ""
+            if let tokenKind = spec.tokenKind(of: key) { kind = " (\(tokenKind.name))" }
+            try output("Stored the API key\(kind) for \(id) in the \(backend.backendName) store: \(backend.location)\n")
             return ExitStatus.success
         }
     }
@@ -125,26 +133,28 @@ struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print an app's API key.",
         discussion: """
-            Resolution order: --api-key, then the environment variable <APP>_API_KEY, then the stored credential. \
-            Prints the key and a newline on standard output and nothing else.
+            Resolution order: --api-key, then --key-file, then the app's environment variables (<APP>_API_KEY for \
+            an app without a spec), then the app's own credentials files and Keyway's store, in the order its spec \
+            gives (see `keyway apps`). Prints the key and a newline on standard output and nothing else.
             """)
 
     @Argument(help: "The app.") var app: String
     @OptionGroup var profile: ProfileOption
-    @Option(help: "An explicit key; wins over everything else.") var apiKey: String?
+    @OptionGroup var keys: KeyFlags
     @OptionGroup var store: StoreFlags
 
     func run() throws {
         try guarded {
             let context = try Context(store)
-            let id = CredentialID(app: app, profile: profile.resolved(context.environment))
-            try id.validate()
-            let resolver = KeyResolver(environment: context.environment, store: try context.store())
-            guard let resolved = try resolver.resolve(id, explicitKey: apiKey) else {
-                printError(KeyResolver.notFoundMessage(id))
+            let engine = context.engine(app, store: try context.store())
+            let resolution = try engine.resolve(
+                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile)
+            resolution.warnings.forEach(context.warnings.handle)
+            guard let key = resolution.key else {
+                printError(resolution.spec.notFound(resolution.id))
                 return ExitStatus.notFound
             }
-            try output(resolved.secret.reveal() + "\n")
+            try output(key.secret.reveal() + "\n")
             return ExitStatus.success
         }
     }

@@ -61,6 +61,17 @@ struct StoreFlags: ParsableArguments {
     var strict = false
 }
 
+/// The explicit key flags shared by get, resolve, whoami and run.
+struct KeyFlags: ParsableArguments {
+    @Option(help: "An explicit key; wins over everything else.") var apiKey: String?
+    @Option(name: [.customShort("k"), .long], help: "A file holding the key (like reflow's -k); second only to --api-key.")
+    var keyFile: String?
+
+    func validate() throws {
+        if apiKey != nil, keyFile != nil { throw ValidationError("--api-key and --key-file cannot be used together.") }
+    }
+}
+
 struct ProfileOption: ParsableArguments {
     @Option(help: "Profile name (default: $KEYWAY_PROFILE, else 'default').")
     var profile: String?
@@ -75,19 +86,36 @@ struct ProfileOption: ParsableArguments {
     }
 }
 
-/// What a command run needs: the environment, the warning printer and the store.
+/// What a command run needs: the environment, the warning printer, the store options and the app specs.
 struct Context {
     let environment: Environment
     let warnings = WarningPrinter()
     let options: StoreOptions
+    let catalog: AppCatalog
 
     init(_ flags: StoreFlags) throws(KeywayError) {
         environment = Environment.process()
         options = try StoreOptions(
             environment: environment, backend: flags.backend, strict: flags.strict, warn: warnings.handler)
+        catalog = try AppCatalog.load(configDirectory: options.paths.configDirectory)
     }
 
     func store() throws(KeywayError) -> any CredentialStore { try openStore(options) }
+
+    /// The resolution engine for `app`, on the store.
+    func engine(_ app: String, store: any CredentialStore) -> ResolutionEngine {
+        ResolutionEngine(
+            spec: catalog.spec(for: app), environment: environment, store: store, workingDirectory: currentDirectory(),
+            strict: options.strict)
+    }
+
+    /// Warns when the store's file sits in a git work tree that tracks it or would pick it up (after a write).
+    func checkStoreForGit(_ store: any CredentialStore) {
+        guard let path = store.filePath,
+            let warning = Git.leakWarning(for: path, environment: environment, workingDirectory: currentDirectory())
+        else { return }
+        warnings.handle(warning)
+    }
 }
 
 /// Runs a command body: a `KeywayError` is printed as `Error: ...` on stderr and exits 2; the body's own status is

@@ -14,9 +14,10 @@ struct Status: ParsableCommand {
     /// One line of the report.
     struct Entry {
         let id: CredentialID
-        let secret: Secret
-        let source: KeySource
-        let credential: Credential?
+        let masked: String
+        let key: ResolvedKey
+        let kind: AppSpec.TokenKind?
+        let inUse: Bool
         var warnings: [KeywayWarning]
     }
 
@@ -30,34 +31,57 @@ struct Status: ParsableCommand {
             let today = Day.today()
 
             var apps: [String] = []
-            for name in (app.map { [$0] } ?? stored.map(\.id.app)) where !apps.contains(name) { apps.append(name) }
+            let candidates = app.map { [$0] } ?? (stored.map(\.id.app) + context.catalog.entries.map(\.spec.name))
+            for name in candidates where !apps.contains(name) { apps.append(name) }
 
             var entries: [Entry] = []
+            var failed = false
             for name in apps {
-                let variable = defaultEnvironmentVariable(for: name)
-                let fromEnvironment = context.environment.nonEmpty(variable)
-                if let value = fromEnvironment {
-                    let id = CredentialID(app: name, profile: profile.resolved(context.environment))
-                    entries.append(
-                        Entry(id: id, secret: Secret(value), source: .environment(variable), credential: nil, warnings: []))
-                }
-                for credential in stored where credential.id.app == name {
-                    var warnings = Report.expiryWarnings(credential, today: today)
-                    if fromEnvironment != nil {
-                        warnings.append(
-                            KeywayWarning(
-                                .environmentOverridesStore,
-                                "\(variable) is set and overrides this stored key for every profile of \(name)."))
+                let engine = context.engine(name, store: backend)
+                var profiles: [String] = []
+                let fromFiles = profileFilter == nil ? try engine.profilesInFiles().flatMap(\.profiles) : []
+                let candidates = profileFilter.map { [$0] }
+                    ?? [profile.resolved(context.environment)] + stored.filter { $0.id.app == name }.map(\.id.profile)
+                    + fromFiles
+                for p in candidates where !profiles.contains(p) { profiles.append(p) }
+                var environmentShown = Set<String>()
+                for p in profiles {
+                    let resolution = try engine.resolve(profile: p, explain: true)
+                    if let error = resolution.error {
+                        printError("Error: \(error.message)")
+                        failed = true
                     }
-                    entries.append(
-                        Entry(
-                            id: credential.id, secret: credential.secret,
-                            source: .store(backend: backend.backendName, location: backend.location),
-                            credential: credential, warnings: warnings))
+                    for warning in resolution.warnings
+                    where [.gitTracked, .gitUntracked, .gitUnknown, .insecurePermissions].contains(warning.code) {
+                        context.warnings.handle(warning)
+                    }
+                    for layer in resolution.layers
+                    where [.env, .file, .store].contains(layer.kind) && [.found, .shadowed].contains(layer.status) {
+                        guard let key = layer.key else { continue }
+                        if layer.kind == .env, !environmentShown.insert(layer.name).inserted { continue }
+                        let inUse = layer.status == .found
+                        var warnings = engine.expiryWarnings(expires: key.expires, created: key.credential?.created)
+                        if inUse {
+                            warnings += resolution.warnings.filter { [.deprecatedVariable, .unexpectedPrefix].contains($0.code) }
+                        } else if let winner = resolution.key {
+                            let code: KeywayWarning.Code = {
+                                if case .environment = winner.source { return .environmentOverridesStore }
+                                return .overridden
+                            }()
+                            warnings.append(
+                                KeywayWarning(code, "Not in use: the \(winner.source) wins over this key."))
+                        }
+                        entries.append(
+                            Entry(
+                                id: CredentialID(app: name, profile: p),
+                                masked: Masking.mask(key.secret.reveal(), knownPrefix: engine.spec.knownPrefix(of: key.secret.reveal())),
+                                key: key, kind: engine.spec.tokenKind(of: key.secret.reveal()), inUse: inUse,
+                                warnings: warnings))
+                    }
                 }
             }
 
-            let anyExpired = entries.contains { $0.credential?.isExpired(today: today) == true }
+            let anyExpired = entries.contains { $0.key.expires.map { $0 < today } ?? false }
             if json {
                 try output(
                     JSON.object([
@@ -71,6 +95,7 @@ struct Status: ParsableCommand {
             } else {
                 try output(entries.map { Self.text($0, today: today) }.joined(separator: "\n"))
             }
+            if failed { return ExitStatus.failure }
             if entries.isEmpty || anyExpired { return ExitStatus.notFound }
             return ExitStatus.success
         }
@@ -81,41 +106,45 @@ struct Status: ParsableCommand {
         func add(_ label: String, _ value: String) {
             lines.append("  " + (label + ":").padding(14) + value)
         }
-        add("API Key", entry.secret.masked)
-        switch entry.source {
-        case .environment(let variable): add("Source", "environment variable \(variable)")
+        add("API Key", entry.masked)
+        if let kind = entry.kind { add("Kind", kind.name) }
+        switch entry.key.source {
         case .store(let backend, let location): add("Source", "\(backend) store \(location)")
-        case .flag: add("Source", "--api-key flag")
+        default: add("Source", entry.key.source.description)
         }
-        if let c = entry.credential {
+        add("In use", entry.inUse ? "yes" : "no")
+        let c = entry.key
+        if case .environment = c.source {} else {
             add("Account", c.account ?? "(not recorded)")
             add("Organization", c.organization ?? "(not recorded)")
             add("Scopes", c.scopes.isEmpty ? "(not recorded)" : c.scopes.joined(separator: ", "))
-            add("Expires", Report.expiryText(c, today: today))
-            add("Stored", c.created.description)
-            if c.updated != c.created { add("Updated", c.updated.description) }
+            add("Expires", Report.expiryText(c.expires, today: today))
+        }
+        if let credential = c.credential {
+            add("Stored", credential.created.description)
+            if credential.updated != credential.created { add("Updated", credential.updated.description) }
         }
         for warning in entry.warnings { add("Warning", warning.message) }
         return lines.joined(separator: "\n") + "\n"
     }
 
     static func json(_ entry: Entry, today: Day) -> JSON {
-        var source: [(String, JSON)] = [("kind", .string(entry.source.kind)), ("name", .optional(entry.source.name))]
-        if case .store(_, let location) = entry.source { source.append(("location", .string(location))) }
-        let c = entry.credential
+        let c = entry.key
         return .object([
             ("app", .string(entry.id.app)),
             ("profile", .string(entry.id.profile)),
-            ("masked", .string(entry.secret.masked)),
-            ("source", .object(source)),
-            ("account", .optional(c?.account)),
-            ("organization", .optional(c?.organization)),
-            ("scopes", .array((c?.scopes ?? []).map { .string($0) })),
-            ("expires", .optional(c?.expires?.description)),
-            ("days_remaining", c?.daysRemaining(today: today).map { .int($0) } ?? .null),
-            ("expired", .bool(c?.isExpired(today: today) ?? false)),
-            ("created", .optional(c?.created.description)),
-            ("updated", .optional(c?.updated.description)),
+            ("masked", .string(entry.masked)),
+            ("key_kind", .optional(entry.kind?.name)),
+            ("source", Resolve.sourceJSON(c.source)),
+            ("in_use", .bool(entry.inUse)),
+            ("account", .optional(c.account)),
+            ("organization", .optional(c.organization)),
+            ("scopes", .array(c.scopes.map { .string($0) })),
+            ("expires", .optional(c.expires?.description)),
+            ("days_remaining", c.expires.map { .int($0.days(since: today)) } ?? .null),
+            ("expired", .bool(c.expires.map { $0 < today } ?? false)),
+            ("created", .optional(c.credential?.created.description)),
+            ("updated", .optional(c.credential?.updated.description)),
             ("warnings", .array(entry.warnings.map(Report.json))),
         ])
     }
@@ -123,20 +152,9 @@ struct Status: ParsableCommand {
 
 /// Shared pieces of the human and JSON reports.
 enum Report {
-    static func expiryWarnings(_ c: Credential, today: Day) -> [KeywayWarning] {
-        guard let expires = c.expires, let days = c.daysRemaining(today: today) else { return [] }
-        if days < 0 {
-            return [KeywayWarning(.expired, "This key expired on \(expires); store a new one with keyway login.")]
-        }
-        if days <= 14 {
-            let when = days == 0 ? "today" : "in \(days) day\(days == 1 ? "" : "s")"
-            return [KeywayWarning(.expiresSoon, "This key expires \(when) (\(expires)); rotate it soon.")]
-        }
-        return []
-    }
-
-    static func expiryText(_ c: Credential, today: Day) -> String {
-        guard let expires = c.expires, let days = c.daysRemaining(today: today) else { return "(not recorded)" }
+    static func expiryText(_ expires: Day?, today: Day) -> String {
+        guard let expires else { return "(not recorded)" }
+        let days = expires.days(since: today)
         if days < 0 { return "\(expires) (expired \(-days) day\(days == -1 ? "" : "s") ago)" }
         if days == 0 { return "\(expires) (expires today)" }
         return "\(expires) (\(days) day\(days == 1 ? "" : "s") remaining)"
@@ -173,6 +191,11 @@ enum Report {
             return line
         }.joined(separator: "\n") + "\n"
     }
+}
+
+extension KeywayWarning.Code {
+    /// A key that another layer (not the environment) wins over.
+    static let overridden = KeywayWarning.Code(rawValue: "overridden")
 }
 
 extension String {

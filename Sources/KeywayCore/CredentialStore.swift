@@ -20,6 +20,8 @@ public protocol CredentialStore: Sendable {
     var backendName: String { get }
     /// Where it stores, for people: a path, or a service and collection.
     var location: String { get }
+    /// The file it stores in, for file-based backends (checked for git leaks); nil otherwise.
+    var filePath: String? { get }
     /// Whether this backend can be used now; the reason says what to do when it cannot.
     func availability() -> Availability
     func read(_ id: CredentialID) throws(KeywayError) -> Credential?
@@ -31,6 +33,8 @@ public protocol CredentialStore: Sendable {
 }
 
 extension CredentialStore {
+    public var filePath: String? { nil }
+
     public func list() throws(KeywayError) -> [Credential] { try list(app: nil) }
 
     /// Default: one `delete` per profile.

@@ -148,6 +148,13 @@ public enum Sys {
 
     public static var effectiveUserID: uid_t { geteuid() }
 
+    /// The working directory, or nil when it cannot be determined (removed, too long).
+    public static func currentDirectory() -> String? {
+        guard let cwd = getcwd(nil, 0) else { return nil }
+        defer { free(cwd) }
+        return String(cString: cwd)
+    }
+
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
     /// Fills `count` bytes from the kernel's random source.

@@ -107,31 +107,40 @@ import Testing
         func list(app: String?) throws(KeywayError) -> [Credential] { credentials }
     }
 
+    func engine(_ env: [String: String], _ store: MemoryStore) -> ResolutionEngine {
+        ResolutionEngine(spec: .defaultSpec(for: "reflex-like"), environment: Environment(env), store: store,
+                         workingDirectory: "/")
+    }
+
     @Test func order() throws {
-        let id = CredentialID(app: "reflex")
+        let id = CredentialID(app: "reflex-like")
         let store = MemoryStore(credentials: [Credential(id: id, secret: Secret("stored"))])
-        let withEnv = KeyResolver(environment: Environment(["REFLEX_API_KEY": "fromenv"]), store: store)
-        #expect(try withEnv.resolve(id, explicitKey: "flag")?.secret.reveal() == "flag")
-        #expect(try withEnv.resolve(id, explicitKey: "flag")?.source == .flag)
-        #expect(try withEnv.resolve(id)?.secret.reveal() == "fromenv")
-        #expect(try withEnv.resolve(id)?.source == .environment("REFLEX_API_KEY"))
-        let emptyEnv = KeyResolver(environment: Environment(["REFLEX_API_KEY": ""]), store: store)
-        #expect(try emptyEnv.resolve(id)?.secret.reveal() == "stored")
-        #expect(try emptyEnv.resolve(id)?.credential != nil)
-        #expect(try emptyEnv.resolve(CredentialID(app: "reflex", profile: "other")) == nil)
+        let withEnv = engine(["REFLEX_LIKE_API_KEY": "fromenv"], store)
+        #expect(try withEnv.resolve(apiKey: "flag").key?.secret.reveal() == "flag")
+        #expect(try withEnv.resolve(apiKey: "flag").key?.source == .flag)
+        #expect(try withEnv.resolve().key?.secret.reveal() == "fromenv")
+        #expect(try withEnv.resolve().key?.source == .environment("REFLEX_LIKE_API_KEY"))
+        let emptyEnv = engine(["REFLEX_LIKE_API_KEY": ""], store)
+        #expect(try emptyEnv.resolve().key?.secret.reveal() == "stored")
+        #expect(try emptyEnv.resolve().key?.credential != nil)
+        #expect(try emptyEnv.resolve(profile: "other").key == nil)
     }
 
     @Test func storeFailureIsAnErrorNotNotFound() {
-        let resolver = KeyResolver(environment: Environment([:]), store: MemoryStore(failing: true))
-        #expect(throws: KeywayError.self) { try resolver.resolve(CredentialID(app: "reflex")) }
+        let failing = engine([:], MemoryStore(failing: true))
+        #expect(throws: KeywayError.self) { try failing.resolve() }
+        let explained = try? failing.resolve(explain: true)
+        #expect(explained?.error?.message == "broken")
+        #expect(explained?.key == nil)
+        #expect(explained?.layers.last?.status == .error)
     }
 
     @Test func notFoundMessage() {
         #expect(
-            KeyResolver.notFoundMessage(CredentialID(app: "reflex"))
+            AppSpec.defaultSpec(for: "reflex").notFound(CredentialID(app: "reflex"))
                 == "Error: API key is required. Run `keyway login reflex` or set REFLEX_API_KEY.")
         #expect(
-            KeyResolver.notFoundMessage(CredentialID(app: "my-app", profile: "prod"))
+            AppSpec.defaultSpec(for: "my-app").notFound(CredentialID(app: "my-app", profile: "prod"))
                 == "Error: API key is required. Run `keyway login my-app --profile prod` or set MY_APP_API_KEY.")
     }
 }

@@ -1,0 +1,322 @@
+import ArgumentParser
+import Keyway
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+struct Resolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain how an app's key is resolved: every layer in order, what it holds, which one wins.",
+        discussion: "Exits 0 when a key is found, 1 when none is, 2 when a layer cannot be read.")
+
+    @Argument(help: "The app.") var app: String
+    @OptionGroup var profile: ProfileOption
+    @OptionGroup var keys: KeyFlags
+    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var store: StoreFlags
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let engine = context.engine(app, store: try context.store())
+            let resolution = try engine.resolve(
+                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile,
+                explain: true)
+            resolution.warnings.forEach(context.warnings.handle)
+            let warnings = context.warnings.warnings
+            try output(json ? Self.json(resolution, warnings: warnings).serialized() : Self.text(resolution))
+            if let error = resolution.error {
+                printError("Error: \(error.message)")
+                return ExitStatus.failure
+            }
+            if resolution.key == nil {
+                printError(resolution.spec.notFound(resolution.id))
+                return ExitStatus.notFound
+            }
+            return ExitStatus.success
+        }
+    }
+
+    static func text(_ r: Resolution) -> String {
+        var lines = ["\(r.id.app) (profile \(r.id.profile))"]
+        for (i, layer) in r.layers.enumerated() {
+            var line = "  \(i + 1). \(layer.kind.rawValue) \(layer.name): \(layer.status.rawValue)"
+            if let masked = layer.masked { line += " \(masked)" }
+            line += " (\(layer.detail))"
+            lines.append(line)
+        }
+        if let key = r.key {
+            var result = "Using \(r.masked ?? "") from the \(key.source)"
+            if let kind = r.keyKind { result += " [\(kind.name)]" }
+            lines.append(result + ".")
+        } else if r.error == nil {
+            lines.append("No key found.")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func json(_ r: Resolution, warnings: [KeywayWarning]) -> JSON {
+        .object([
+            ("app", .string(r.id.app)),
+            ("profile", .string(r.id.profile)),
+            ("found", .bool(r.key != nil)),
+            ("source", r.key.map { sourceJSON($0.source) } ?? .null),
+            ("masked", .optional(r.masked)),
+            ("key_kind", .optional(r.keyKind?.name)),
+            ("account", .optional(r.key?.account)),
+            ("organization", .optional(r.key?.organization)),
+            ("expires", .optional(r.key?.expires?.description)),
+            ("warnings", .array(warnings.map(Report.json))),
+            ("error", r.error.map { .object([("code", .string($0.code.rawValue)), ("message", .string($0.message))]) } ?? .null),
+            ("layers", .array(r.layers.map { layer in
+                .object([
+                    ("kind", .string(layer.kind.rawValue)),
+                    ("name", .string(layer.name)),
+                    ("status", .string(layer.status.rawValue)),
+                    ("masked", .optional(layer.masked)),
+                    ("detail", .string(layer.detail)),
+                ])
+            })),
+        ])
+    }
+
+    static func sourceJSON(_ source: KeySource) -> JSON {
+        var members: [(String, JSON)] = [("kind", .string(source.kind)), ("name", .string(source.name))]
+        if case .store(_, let location) = source { members.append(("location", .string(location))) }
+        return .object(members)
+    }
+}
+
+struct Whoami: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the account and organization recorded with the key in use.")
+
+    @Argument(help: "The app.") var app: String
+    @OptionGroup var profile: ProfileOption
+    @OptionGroup var keys: KeyFlags
+    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var store: StoreFlags
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let engine = context.engine(app, store: try context.store())
+            let resolution = try engine.resolve(
+                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile)
+            resolution.warnings.forEach(context.warnings.handle)
+            guard let key = resolution.key else {
+                printError(resolution.spec.notFound(resolution.id))
+                return ExitStatus.notFound
+            }
+            let masked = resolution.masked ?? ""
+            if json {
+                try output(
+                    JSON.object([
+                        ("app", .string(resolution.id.app)),
+                        ("profile", .string(resolution.id.profile)),
+                        ("account", .optional(key.account)),
+                        ("organization", .optional(key.organization)),
+                        ("masked", .string(masked)),
+                        ("key_kind", .optional(resolution.keyKind?.name)),
+                        ("source", Resolve.sourceJSON(key.source)),
+                    ]).serialized())
+                return ExitStatus.success
+            }
+            if key.account == nil && key.organization == nil {
+                try output(
+                    "No account or organization was recorded with this key (\(masked), from the \(key.source)).\n"
+                        + "Record them with: keyway login \(app) --account ACCOUNT --org ORGANIZATION\n")
+                return ExitStatus.success
+            }
+            var text = "Account:      \(key.account ?? "(not recorded)")\n"
+            text += "Organization: \(key.organization ?? "(not recorded)")\n"
+            text += "Key:          \(masked) (from the \(key.source))\n"
+            try output(text)
+            return ExitStatus.success
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command with the app's key in its environment variable.",
+        discussion: """
+            The key goes into the app's preferred environment variable (or --env NAME) of CMD's environment only: \
+            never on a command line or on disk. keyway then becomes CMD (exec), so CMD's exit status is keyway's.
+            """)
+
+    @Argument(help: "The app.") var app: String
+    @OptionGroup var profile: ProfileOption
+    @OptionGroup var keys: KeyFlags
+    @Option(help: "The variable to set (default: the app's preferred one).") var env: String?
+    @OptionGroup var store: StoreFlags
+    @Argument(parsing: .postTerminator, help: "-- CMD ARGS...") var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("Give the command to run after --, e.g. keyway run \(app) -- \(app) deploy") }
+    }
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let engine = context.engine(app, store: try context.store())
+            guard let variable = env ?? engine.spec.primaryVariable else {
+                throw KeywayError(
+                    .invalidInput, "\(app) reads its key from no environment variable; name one with --env NAME.")
+            }
+            let resolution = try engine.resolve(
+                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile)
+            resolution.warnings.forEach(context.warnings.handle)
+            guard let key = resolution.key else {
+                printError(resolution.spec.notFound(resolution.id))
+                return ExitStatus.notFound
+            }
+            guard setenv(variable, key.secret.reveal(), 1) == 0 else {
+                throw KeywayError(.invalidInput, "Cannot set \(variable): \(Errno.current).")
+            }
+            let argv = command.map { strdup($0) } + [nil]
+            execvp(command[0], argv)
+            let error = Errno.current
+            printError("Error: Cannot run \(command[0]): \(error).")
+            return error == .noEntry ? 127 : 126
+        }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a key from the app's own credentials files into Keyway's store.",
+        discussion: """
+            The key is written, read back and compared before anything else happens; with --remove the original \
+            file is then deleted (a per-profile file only when it holds no other profile).
+            """)
+
+    @Argument(help: "The app.") var app: String
+    @OptionGroup var profile: ProfileOption
+    @Flag(help: "Delete the plaintext original once the store holds the key.") var remove = false
+    @OptionGroup var store: StoreFlags
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let backend = try context.store()
+            let engine = context.engine(app, store: backend)
+            let id = CredentialID(app: app, profile: profile.resolved(context.environment))
+            // Only the tool's own files: leave flags and the environment out of it.
+            let fileSpec = AppSpec(
+                name: engine.spec.name, environmentVariables: [], sources: engine.spec.sources,
+                requiredPrefixes: engine.spec.requiredPrefixes, expectedPrefixes: engine.spec.expectedPrefixes,
+                prefixMessage: engine.spec.prefixMessage, tokenKinds: engine.spec.tokenKinds)
+            let resolution = try ResolutionEngine(
+                spec: fileSpec, environment: context.environment, store: backend,
+                workingDirectory: engine.workingDirectory, strict: engine.strict
+            ).resolve(profile: id.profile, explain: true)
+            if let error = resolution.error { throw error }
+            resolution.warnings.filter { $0.code != .rotate }.forEach(context.warnings.handle)
+            let fileLayers = resolution.layers.filter { $0.kind == .file }
+            guard let layer = fileLayers.first(where: { $0.key != nil }), let found = layer.key,
+                case .file(let path) = found.source
+            else {
+                let places = fileLayers.map(\.name).joined(separator: ", ")
+                printError(
+                    "No key for \(id) in \(app)'s own files"
+                        + (places.isEmpty ? " (its spec names none)." : " (looked in: \(places))."))
+                return ExitStatus.notFound
+            }
+            if let warning = try engine.spec.checkPrefix(found.secret) { context.warnings.handle(warning) }
+            let now = Timestamp.now()
+            let credential = Credential(
+                id: id, secret: found.secret, account: found.account, organization: found.organization,
+                scopes: found.scopes, expires: found.expires, created: now, updated: now)
+            try backend.write(credential)
+            guard let readBack = try backend.read(id), readBack.secret == found.secret else {
+                throw KeywayError(
+                    .io, "The \(backend.backendName) store did not return the key just written for \(id); "
+                        + "\(path) was left in place.")
+            }
+            context.checkStoreForGit(backend)
+            try output("Imported the key for \(id) from \(path) into the \(backend.backendName) store: \(backend.location)\n")
+            guard remove else { return ExitStatus.success }
+            if let others = try engine.profilesInFiles().first(where: { $0.path == path })?.profiles
+                .filter({ $0 != id.profile }), !others.isEmpty
+            {
+                throw KeywayError(
+                    .invalidInput,
+                    "Not removing \(path): it also holds the profile\(others.count == 1 ? "" : "s") "
+                        + "\(others.joined(separator: ", ")). Import \(others.count == 1 ? "it" : "them") too "
+                        + "(keyway import \(app) --profile NAME) or remove the file by hand.")
+            }
+            do throws(Errno) { try Sys.unlink(path) } catch {
+                throw KeywayError(.io, "Imported, but cannot remove \(path): \(error).", path: path)
+            }
+            try output("Removed \(path).\n")
+            return ExitStatus.success
+        }
+    }
+}
+
+struct Apps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the app specs in force and where each came from.",
+        discussion: "Built-in specs, overridden or extended by JSON files in <config dir>/apps/.")
+
+    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var store: StoreFlags
+
+    func run() throws {
+        try guarded {
+            let context = try Context(store)
+            let entries = context.catalog.entries
+            if json {
+                try output(
+                    JSON.object([
+                        ("directory", .string(context.catalog.directory)),
+                        ("apps", .array(entries.map { entry in
+                            guard case .object(let members) = entry.spec.json() else { return .null }
+                            return .object(
+                                [("origin", .string(entry.origin)), ("overrides_built_in", .bool(entry.overridesBuiltIn))]
+                                    + members)
+                        })),
+                    ]).serialized())
+                return ExitStatus.success
+            }
+            var text = ""
+            for entry in entries {
+                let spec = entry.spec
+                text += "\(spec.name)  (\(entry.origin)\(entry.overridesBuiltIn ? ", overrides the built-in spec" : ""))\n"
+                let env = spec.environmentVariables
+                text += "  env:      \(env.isEmpty ? "(none)" : env.enumerated().map { $0 == 0 ? $1 : "\($1) (legacy)" }.joined(separator: ", "))\n"
+                for (i, source) in spec.sources.enumerated() {
+                    text += "  \(i == 0 ? "sources:" : "         ") \(Self.describe(source, context.environment))\n"
+                }
+                if !spec.requiredPrefixes.isEmpty { text += "  requires: \(spec.requiredPrefixes.joined(separator: ", "))\n" }
+                if !spec.expectedPrefixes.isEmpty { text += "  expects:  \(spec.expectedPrefixes.joined(separator: ", "))\n" }
+                for kind in spec.tokenKinds { text += "  kind:     \(kind.prefix) = \(kind.name)\n" }
+            }
+            text += "Any other app: <APP>_API_KEY, then Keyway's store. Add specs as JSON files in \(context.catalog.directory).\n"
+            try output(text)
+            return ExitStatus.success
+        }
+    }
+
+    static func describe(_ source: AppSpec.Source, _ environment: Environment) -> String {
+        func location(_ l: AppSpec.FileLocation) -> String {
+            var text = l.path
+            var overrides: [String] = []
+            if let v = l.fileVariable { overrides.append("$\(v)") }
+            if let v = l.directoryVariable { overrides.append("$\(v)/\(ProtectedFile.baseName(l.path))") }
+            if !overrides.isEmpty { text += " (overridden by \(overrides.joined(separator: ", then ")))" }
+            return text
+        }
+        switch source {
+        case .json(let l, let f): return "json \(location(l)), key in \"\(f.key)\""
+        case .raw(let l): return "key file \(location(l))"
+        case .yamlProfiles(let l, let p, let f): return "yaml \(location(l)), key in \(p).<profile>.\(f.key)"
+        case .gitRoot(let name): return "\(name) at the root of the current git repository"
+        case .store: return "Keyway's store"
+        }
+    }
+}

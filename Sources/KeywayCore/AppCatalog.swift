@@ -1,0 +1,337 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The app specs in force: the built-in ones, overridden or extended by `apps/*.json` in the config directory.
+public struct AppCatalog: Sendable {
+    public struct Entry: Sendable {
+        public let spec: AppSpec
+        /// `built-in`, or the path of the user's file.
+        public let origin: String
+        /// True when a user file replaces a built-in spec of the same name.
+        public let overridesBuiltIn: Bool
+    }
+
+    public let entries: [Entry]
+    public let directory: String
+
+    /// The built-in specs, written in the same JSON format users write (so both take the same path).
+    public static let builtInJSON: [String] = [
+        // Reflex: flag > REFLEX_API_KEY (legacy RFX_API_KEY) > ~/.config/reflex/credentials.json, whose location
+        // REFLEX_CONFIG_DIR (directory) and REFLEX_CONFIG_FILE (full path, wins) override.
+        """
+        {
+          "name": "reflex",
+          "env": ["REFLEX_API_KEY", "RFX_API_KEY"],
+          "sources": [
+            { "type": "json", "path": "~/.config/reflex/credentials.json",
+              "dir_env": "REFLEX_CONFIG_DIR", "file_env": "REFLEX_CONFIG_FILE",
+              "key_field": "api_key", "account_field": "account", "organization_field": "organization" },
+            { "type": "store" }
+          ],
+          "expected_prefixes": ["rfx_"],
+          "not_found": "API key is required. Run `{login}` or set {env}."
+        }
+        """,
+        // Reflow: -k key file > reflow.key at the root of the current git repository > $HOME/.reflow/api.key >
+        // login (Keyway's store). No environment variable.
+        """
+        {
+          "name": "reflow",
+          "env": [],
+          "sources": [
+            { "type": "git-root", "file": "reflow.key" },
+            { "type": "raw", "path": "~/.reflow/api.key" },
+            { "type": "store" }
+          ],
+          "not_found": "API key is required. Pass a key file with --key-file (reflow's -k), put reflow.key at the root of the git repository or the key in ~/.reflow/api.key, or run `{login}`."
+        }
+        """,
+        // Reactor: ~/.reactor/credentials (JSON: api_key, partner_id, registry...), keys start with rp_.
+        """
+        {
+          "name": "reactor",
+          "env": [],
+          "sources": [
+            { "type": "json", "path": "~/.reactor/credentials", "key_field": "api_key",
+              "organization_field": "partner_id" },
+            { "type": "store" }
+          ],
+          "required_prefixes": ["rp_"],
+          "prefix_message": "Invalid API key: verify your key in the Dashboard. Keys start with rp_.",
+          "not_found": "Credentials file not found. Run `{login}` again."
+        }
+        """,
+        // Reminix: explicit argument > REMINIX_API_KEY; token kinds by prefix.
+        """
+        {
+          "name": "reminix",
+          "env": ["REMINIX_API_KEY"],
+          "sources": [ { "type": "store" } ],
+          "expected_prefixes": ["reminix_sk_", "reminix_ct_", "reminix_pat_"],
+          "token_kinds": [
+            { "prefix": "reminix_sk_", "name": "server API key" },
+            { "prefix": "reminix_ct_", "name": "client token" },
+            { "prefix": "reminix_pat_", "name": "personal access token" }
+          ]
+        }
+        """,
+        // FluxLoop: --api-key > FLUXLOOP_API_KEY > ~/.fluxloop/credentials (YAML, per profile); rotate every 90 days.
+        """
+        {
+          "name": "fluxloop",
+          "env": ["FLUXLOOP_API_KEY"],
+          "sources": [
+            { "type": "yaml-profiles", "path": "~/.fluxloop/credentials", "profiles_field": "profiles",
+              "key_field": "api_key", "account_field": "account", "expires_field": "expires",
+              "scopes_field": "scopes" },
+            { "type": "store" }
+          ],
+          "expected_prefixes": ["flux_dev_", "flux_prod_"],
+          "rotate_after_days": 90
+        }
+        """,
+    ]
+
+    public static let builtIn: [AppSpec] = builtInJSON.map { text in
+        // A broken built-in is a programming error caught by the tests.
+        try! AppSpecDecoder.decode(Array(text.utf8), source: "built-in")
+    }
+
+    /// Loads the built-ins and every `*.json` in `<configDirectory>/apps`. A malformed file is an error naming it.
+    public static func load(configDirectory: String) throws(KeywayError) -> AppCatalog {
+        let directory = configDirectory + "/apps"
+        var entries = builtIn.map { Entry(spec: $0, origin: "built-in", overridesBuiltIn: false) }
+        for file in try jsonFiles(in: directory) {
+            let bytes: [UInt8]?
+            bytes = try ProtectedFile(path: file).read()
+            guard let bytes else { continue }
+            let spec = try AppSpecDecoder.decode(bytes, source: file)
+            if let index = entries.firstIndex(where: { $0.spec.name == spec.name }) {
+                if entries[index].origin != "built-in" {
+                    throw KeywayError(
+                        .malformedSpec, "\(file) and \(entries[index].origin) both define the app '\(spec.name)'.",
+                        path: file)
+                }
+                entries[index] = Entry(spec: spec, origin: file, overridesBuiltIn: true)
+            } else {
+                entries.append(Entry(spec: spec, origin: file, overridesBuiltIn: false))
+            }
+        }
+        return AppCatalog(entries: entries, directory: directory)
+    }
+
+    /// The spec for `app`, or the default spec.
+    public func spec(for app: String) -> AppSpec {
+        entries.first { $0.spec.name == app }?.spec ?? AppSpec.defaultSpec(for: app)
+    }
+
+    public func entry(for app: String) -> Entry? { entries.first { $0.spec.name == app } }
+
+    static func jsonFiles(in directory: String) throws(KeywayError) -> [String] {
+        guard let dir = opendir(directory) else {
+            if errno == ENOENT || errno == ENOTDIR { return [] }
+            throw KeywayError(.io, "Cannot read the app spec directory \(directory): \(Errno.current).", path: directory)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name.hasSuffix(".json"), !name.hasPrefix(".") { names.append(name) }
+        }
+        return names.sorted().map { directory + "/" + $0 }
+    }
+}
+
+/// Decodes the app spec JSON format; errors name the file and the field.
+public enum AppSpecDecoder {
+    public static func decode(_ bytes: [UInt8], source: String) throws(KeywayError) -> AppSpec {
+        let root: JSON
+        do throws(JSONSyntaxError) { root = try JSON.parse(bytes) } catch {
+            throw KeywayError(.malformedSpec, "App spec \(source) is not valid JSON: \(error).", path: source)
+        }
+        func bad(_ field: String, _ problem: String) -> KeywayError {
+            KeywayError(.malformedSpec, "App spec \(source): \(field) \(problem).", path: source)
+        }
+        guard case .object(let members) = root else { throw bad("the top level", "must be an object") }
+        let known: Set<String> = [
+            "name", "env", "sources", "required_prefixes", "expected_prefixes", "prefix_message", "token_kinds",
+            "not_found", "rotate_after_days", "description",
+        ]
+        for (key, _) in members where !known.contains(key) {
+            throw bad("\"\(key)\"", "is not a known field (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func string(_ value: JSON?, _ field: String, required: Bool = false) throws(KeywayError) -> String? {
+            guard let value, value != .null else {
+                if required { throw bad(field, "is missing") }
+                return nil
+            }
+            guard let s = value.stringValue else { throw bad(field, "must be a string, found \(value.typeName)") }
+            if required && s.isEmpty { throw bad(field, "must not be empty") }
+            return s
+        }
+        func strings(_ value: JSON?, _ field: String) throws(KeywayError) -> [String] {
+            guard let value, value != .null else { return [] }
+            guard case .array(let items) = value else { throw bad(field, "must be an array of strings") }
+            var result: [String] = []
+            for (i, item) in items.enumerated() {
+                guard let s = item.stringValue, !s.isEmpty else { throw bad("\(field)[\(i)]", "must be a non-empty string") }
+                result.append(s)
+            }
+            return result
+        }
+        let name = try string(root["name"], "\"name\"", required: true)!
+        do throws(KeywayError) { try CredentialID(app: name).validate() } catch {
+            throw bad("\"name\"", "is not a usable app name (\(error.message))")
+        }
+        guard let envValue = root["env"] else { throw bad("\"env\"", "is missing (use [] for a tool that reads none)") }
+        let env = try strings(envValue, "\"env\"")
+        for (i, variable) in env.enumerated() where !isVariableName(variable) {
+            throw bad("\"env\"[\(i)]", "is not a valid environment variable name")
+        }
+
+        guard case .array(let sourceValues)? = root["sources"] else {
+            throw bad("\"sources\"", "must be an array of sources")
+        }
+        var sources: [AppSpec.Source] = []
+        for (i, value) in sourceValues.enumerated() {
+            let field = "sources[\(i)]"
+            guard case .object(let sourceMembers) = value else { throw bad(field, "must be an object") }
+            let type = try string(value["type"], "\(field).type", required: true)!
+            let allowed: Set<String>
+            switch type {
+            case "store": allowed = ["type"]
+            case "git-root": allowed = ["type", "file"]
+            case "raw": allowed = ["type", "path", "dir_env", "file_env"]
+            case "json":
+                allowed = ["type", "path", "dir_env", "file_env", "key_field", "account_field", "organization_field",
+                           "expires_field", "scopes_field"]
+            case "yaml-profiles":
+                allowed = ["type", "path", "dir_env", "file_env", "profiles_field", "key_field", "account_field",
+                           "organization_field", "expires_field", "scopes_field"]
+            default:
+                throw bad("\(field).type", "must be one of json, raw, yaml-profiles, git-root, store (found '\(type)')")
+            }
+            for (key, _) in sourceMembers where !allowed.contains(key) {
+                throw bad("\(field).\(key)", "is not a field of a \(type) source")
+            }
+            func location() throws(KeywayError) -> AppSpec.FileLocation {
+                let path = try string(value["path"], "\(field).path", required: true)!
+                let dirEnv = try string(value["dir_env"], "\(field).dir_env")
+                let fileEnv = try string(value["file_env"], "\(field).file_env")
+                for (f, v) in [("dir_env", dirEnv), ("file_env", fileEnv)] where v.map(isVariableName) == false {
+                    throw bad("\(field).\(f)", "is not a valid environment variable name")
+                }
+                return AppSpec.FileLocation(path: path, directoryVariable: dirEnv, fileVariable: fileEnv)
+            }
+            func fields() throws(KeywayError) -> AppSpec.FieldNames {
+                AppSpec.FieldNames(
+                    key: try string(value["key_field"], "\(field).key_field", required: true)!,
+                    account: try string(value["account_field"], "\(field).account_field"),
+                    organization: try string(value["organization_field"], "\(field).organization_field"),
+                    expires: try string(value["expires_field"], "\(field).expires_field"),
+                    scopes: try string(value["scopes_field"], "\(field).scopes_field"))
+            }
+            switch type {
+            case "store": sources.append(.store)
+            case "git-root":
+                let file = try string(value["file"], "\(field).file", required: true)!
+                if file.contains("/") || file == "." || file == ".." { throw bad("\(field).file", "must be a file name") }
+                sources.append(.gitRoot(fileName: file))
+            case "raw": sources.append(.raw(try location()))
+            case "json": sources.append(.json(try location(), try fields()))
+            default:
+                let profiles = try string(value["profiles_field"], "\(field).profiles_field") ?? "profiles"
+                sources.append(.yamlProfiles(try location(), profilesField: profiles, try fields()))
+            }
+        }
+        let stores = sources.filter { $0 == .store }.count
+        if stores != 1 {
+            throw bad("\"sources\"", "must contain exactly one {\"type\": \"store\"} (Keyway's own store), found \(stores)")
+        }
+
+        var kinds: [AppSpec.TokenKind] = []
+        if let kindValue = root["token_kinds"], kindValue != .null {
+            guard case .array(let items) = kindValue else { throw bad("\"token_kinds\"", "must be an array") }
+            for (i, item) in items.enumerated() {
+                kinds.append(
+                    AppSpec.TokenKind(
+                        prefix: try string(item["prefix"], "token_kinds[\(i)].prefix", required: true)!,
+                        name: try string(item["name"], "token_kinds[\(i)].name", required: true)!))
+            }
+        }
+        var rotate = 90
+        if let value = root["rotate_after_days"], value != .null {
+            guard let days = value.intValue, days > 0 else { throw bad("\"rotate_after_days\"", "must be a positive whole number") }
+            rotate = days
+        }
+        return AppSpec(
+            name: name, environmentVariables: env, sources: sources,
+            requiredPrefixes: try strings(root["required_prefixes"], "\"required_prefixes\""),
+            expectedPrefixes: try strings(root["expected_prefixes"], "\"expected_prefixes\""),
+            prefixMessage: try string(root["prefix_message"], "\"prefix_message\""), tokenKinds: kinds,
+            notFoundMessage: try string(root["not_found"], "\"not_found\"") ?? AppSpec.defaultNotFoundMessage,
+            rotateAfterDays: rotate)
+    }
+
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    }
+}
+
+extension AppSpec {
+    /// The spec as JSON, in the format `AppSpecDecoder` reads (used by `keyway apps --json`).
+    public func json() -> JSON {
+        var members: [(String, JSON)] = [
+            ("name", .string(name)),
+            ("env", .array(environmentVariables.map { .string($0) })),
+            ("sources", .array(sources.map { $0.json() })),
+        ]
+        if !requiredPrefixes.isEmpty { members.append(("required_prefixes", .array(requiredPrefixes.map { .string($0) }))) }
+        if !expectedPrefixes.isEmpty { members.append(("expected_prefixes", .array(expectedPrefixes.map { .string($0) }))) }
+        if let prefixMessage { members.append(("prefix_message", .string(prefixMessage))) }
+        if !tokenKinds.isEmpty {
+            members.append(
+                ("token_kinds", .array(tokenKinds.map { .object([("prefix", .string($0.prefix)), ("name", .string($0.name))]) })))
+        }
+        members.append(("not_found", .string(notFoundMessage)))
+        members.append(("rotate_after_days", .int(rotateAfterDays)))
+        return .object(members)
+    }
+}
+
+extension AppSpec.Source {
+    func json() -> JSON {
+        var members: [(String, JSON)] = [("type", .string(typeName))]
+        func add(_ location: AppSpec.FileLocation) {
+            members.append(("path", .string(location.path)))
+            if let v = location.directoryVariable { members.append(("dir_env", .string(v))) }
+            if let v = location.fileVariable { members.append(("file_env", .string(v))) }
+        }
+        func add(_ fields: AppSpec.FieldNames) {
+            members.append(("key_field", .string(fields.key)))
+            for (name, value) in [("account_field", fields.account), ("organization_field", fields.organization),
+                                  ("expires_field", fields.expires), ("scopes_field", fields.scopes)] {
+                if let value { members.append((name, .string(value))) }
+            }
+        }
+        switch self {
+        case .json(let location, let fields):
+            add(location)
+            add(fields)
+        case .raw(let location): add(location)
+        case .yamlProfiles(let location, let profilesField, let fields):
+            add(location)
+            members.append(("profiles_field", .string(profilesField)))
+            add(fields)
+        case .gitRoot(let file): members.append(("file", .string(file)))
+        case .store: break
+        }
+        return .object(members)
+    }
+}

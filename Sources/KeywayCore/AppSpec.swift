@@ -1,0 +1,188 @@
+/// How one tool finds its API key, as data. The built-in specs and users' `apps/*.json` files use the same JSON
+/// format (documented in the README, "App specs").
+public struct AppSpec: Sendable, Equatable {
+    /// A place the tool reads its key from, in resolution order. Exactly one source is Keyway's own store.
+    public enum Source: Sendable, Equatable {
+        /// A JSON file; `fields.key` names the field that holds the key.
+        case json(FileLocation, FieldNames)
+        /// A file whose whole content (surrounding whitespace removed) is the key.
+        case raw(FileLocation)
+        /// A YAML file with per-profile entries under `profilesField` (FluxLoop's `profiles: NAME: api_key: ...`).
+        case yamlProfiles(FileLocation, profilesField: String, FieldNames)
+        /// A raw key file at the root of the current directory's git repository (Reflow's `reflow.key`).
+        case gitRoot(fileName: String)
+        /// Keyway's own store.
+        case store
+
+        public var typeName: String {
+            switch self {
+            case .json: return "json"
+            case .raw: return "raw"
+            case .yamlProfiles: return "yaml-profiles"
+            case .gitRoot: return "git-root"
+            case .store: return "store"
+            }
+        }
+    }
+
+    /// A file's default path (`~` is the home directory) and the variables that override it.
+    public struct FileLocation: Sendable, Equatable {
+        public var path: String
+        /// A directory that replaces the default's directory (the file name stays), e.g. `REFLEX_CONFIG_DIR`.
+        public var directoryVariable: String?
+        /// A full path that replaces the default; wins over `directoryVariable`, e.g. `REFLEX_CONFIG_FILE`.
+        public var fileVariable: String?
+
+        public init(path: String, directoryVariable: String? = nil, fileVariable: String? = nil) {
+            self.path = path
+            self.directoryVariable = directoryVariable
+            self.fileVariable = fileVariable
+        }
+
+        /// The path in force and what chose it.
+        public func resolve(_ environment: Environment) -> (path: String, chosenBy: String?) {
+            if let variable = fileVariable, let value = environment.nonEmpty(variable) {
+                return (expandHome(value, environment), variable)
+            }
+            let base = ProtectedFile.baseName(path)
+            if let variable = directoryVariable, let value = environment.nonEmpty(variable) {
+                let directory = expandHome(value, environment)
+                return (directory.hasSuffix("/") ? directory + base : directory + "/" + base, variable)
+            }
+            return (expandHome(path, environment), nil)
+        }
+    }
+
+    /// Field names in a JSON or YAML credentials file.
+    public struct FieldNames: Sendable, Equatable {
+        public var key: String
+        public var account: String?
+        public var organization: String?
+        public var expires: String?
+        public var scopes: String?
+
+        public init(key: String, account: String? = nil, organization: String? = nil, expires: String? = nil,
+                    scopes: String? = nil) {
+            self.key = key
+            self.account = account
+            self.organization = organization
+            self.expires = expires
+            self.scopes = scopes
+        }
+    }
+
+    /// A kind of token recognized by its prefix (Reminix: `reminix_sk_` is a server API key).
+    public struct TokenKind: Sendable, Equatable {
+        public var prefix: String
+        public var name: String
+        public init(prefix: String, name: String) {
+            self.prefix = prefix
+            self.name = name
+        }
+    }
+
+    public var name: String
+    /// Environment variables in order; the first is the preferred one, the others legacy aliases that still work
+    /// but print a deprecation note. Empty: the tool reads no variable.
+    public var environmentVariables: [String]
+    public var sources: [Source]
+    /// A key must start with one of these (login refuses others with `prefixMessage`).
+    public var requiredPrefixes: [String]
+    /// A key is expected to start with one of these (others give a warning).
+    public var expectedPrefixes: [String]
+    /// The vendor's wording when a key breaks the required prefix rule.
+    public var prefixMessage: String?
+    public var tokenKinds: [TokenKind]
+    /// The not-found message after `Error: `. Placeholders: `{app}`, `{login}` (`keyway login APP` with
+    /// `--profile P` when not default), `{env}` (the preferred variable), `{profile}`.
+    public var notFoundMessage: String
+    /// Status reminds to rotate a key stored longer than this.
+    public var rotateAfterDays: Int
+
+    public static let defaultNotFoundMessage = "API key is required. Run `{login}` or set {env}."
+
+    public init(
+        name: String, environmentVariables: [String], sources: [Source] = [.store], requiredPrefixes: [String] = [],
+        expectedPrefixes: [String] = [], prefixMessage: String? = nil, tokenKinds: [TokenKind] = [],
+        notFoundMessage: String = AppSpec.defaultNotFoundMessage, rotateAfterDays: Int = 90
+    ) {
+        self.name = name
+        self.environmentVariables = environmentVariables
+        self.sources = sources
+        self.requiredPrefixes = requiredPrefixes
+        self.expectedPrefixes = expectedPrefixes
+        self.prefixMessage = prefixMessage
+        self.tokenKinds = tokenKinds
+        self.notFoundMessage = notFoundMessage
+        self.rotateAfterDays = rotateAfterDays
+    }
+
+    /// The spec any app without one gets: `<APP>_API_KEY`, then the store.
+    public static func defaultSpec(for app: String) -> AppSpec {
+        AppSpec(name: app, environmentVariables: [defaultEnvironmentVariable(for: app)])
+    }
+
+    /// The variable `run` sets: the preferred one, or `<APP>_API_KEY` for a tool that reads none.
+    public var primaryVariable: String? { environmentVariables.first }
+
+    /// The token kind of `key`, when the spec defines kinds.
+    public func tokenKind(of key: String) -> TokenKind? {
+        tokenKinds.filter { key.hasPrefix($0.prefix) }.max { $0.prefix.count < $1.prefix.count }
+    }
+
+    /// The longest prefix of the key that a rule or kind names (used for masking).
+    public func knownPrefix(of key: String) -> String? {
+        (requiredPrefixes + expectedPrefixes + tokenKinds.map(\.prefix)).filter { key.hasPrefix($0) }
+            .max { $0.count < $1.count }
+    }
+
+    /// Checks the prefix rules: a required-prefix violation throws (with the vendor's wording), an unexpected
+    /// prefix returns a warning.
+    public func checkPrefix(_ secret: Secret) throws(KeywayError) -> KeywayWarning? {
+        let key = secret.reveal()
+        if !requiredPrefixes.isEmpty, !requiredPrefixes.contains(where: { key.hasPrefix($0) }) {
+            let list = requiredPrefixes.joined(separator: " or ")
+            throw KeywayError(
+                .invalidKey, (prefixMessage ?? "Invalid API key: \(name) keys start with \(list).")
+                    + " Nothing was stored.")
+        }
+        if !expectedPrefixes.isEmpty, !expectedPrefixes.contains(where: { key.hasPrefix($0) }) {
+            return KeywayWarning(
+                .unexpectedPrefix,
+                "This key does not start with \(expectedPrefixes.joined(separator: " or ")), as \(name) keys do; "
+                    + "check that it is the right key.")
+        }
+        return nil
+    }
+
+    public func notFound(_ id: CredentialID) -> String {
+        let login = id.profile == CredentialID.defaultProfile
+            ? "keyway login \(id.app)" : "keyway login \(id.app) --profile \(id.profile)"
+        let env = environmentVariables.first ?? defaultEnvironmentVariable(for: id.app)
+        return "Error: "
+            + notFoundMessage.replacing("{login}", with: login).replacing("{app}", with: id.app)
+            .replacing("{env}", with: env).replacing("{profile}", with: id.profile)
+    }
+}
+
+extension KeywayError.Code {
+    /// A key breaks its app's required prefix rule.
+    public static let invalidKey = KeywayError.Code(rawValue: "invalid-key")
+    /// An app spec file is malformed.
+    public static let malformedSpec = KeywayError.Code(rawValue: "malformed-spec")
+}
+
+extension KeywayWarning.Code {
+    /// A key does not start with a prefix its app expects.
+    public static let unexpectedPrefix = KeywayWarning.Code(rawValue: "unexpected-prefix")
+    /// A legacy alias variable supplied the key.
+    public static let deprecatedVariable = KeywayWarning.Code(rawValue: "deprecated-variable")
+    /// The key was stored more than the spec's rotation period ago.
+    public static let rotate = KeywayWarning.Code(rawValue: "rotate")
+}
+
+/// `~` or `~/...` expanded with the home directory.
+func expandHome(_ path: String, _ environment: Environment) -> String {
+    guard path == "~" || path.hasPrefix("~/"), let home = environment.home else { return path }
+    return home + path.dropFirst()
+}

@@ -1,0 +1,186 @@
+/// Finding the git repository a file sits in (no subprocess), and asking git whether it tracks or ignores it.
+public struct GitRepository: Sendable, Equatable {
+    /// The top of the work tree.
+    public let root: String
+    /// How it was recognised: a `.git` directory, a `.git` file (linked worktree or submodule), or `GIT_DIR`.
+    public let marker: Marker
+    /// `GIT_DIR` and `GIT_WORK_TREE` to pass to git when they defined the repository.
+    let environment: [String: String?]
+
+    public enum Marker: String, Sendable {
+        case gitDirectory = ".git directory"
+        case gitFile = ".git file"
+        case environment = "GIT_DIR"
+    }
+}
+
+/// What git would do with a file.
+public enum GitFileState: String, Sendable {
+    /// In the index (committed or staged).
+    case tracked
+    /// Not in the index and not ignored: `git add .` would pick it up.
+    case untracked
+    /// Ignored by a .gitignore, .git/info/exclude or core.excludesFile rule.
+    case ignored
+}
+
+public enum Git {
+    /// Options that keep git from running anything a repository's configuration names (fsmonitor, hooks) and from
+    /// reading pathspec magic in file names.
+    public static let safeOptions = [
+        "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--literal-pathspecs", "--no-optional-locks",
+    ]
+
+    /// The repository whose work tree contains `path`, found with a few `lstat` calls and no subprocess: `GIT_DIR`
+    /// (with `GIT_WORK_TREE`, else the current directory, as git does), else the nearest ancestor directory holding
+    /// a `.git` directory or file (linked worktrees and submodules have a `.git` file).
+    public static func repository(
+        containing path: String, environment: Environment, workingDirectory: String
+    ) -> GitRepository? {
+        let absolute = absolutePath(path, from: workingDirectory)
+        if let gitDir = environment.nonEmpty("GIT_DIR") {
+            let workTree = absolutePath(environment.nonEmpty("GIT_WORK_TREE") ?? workingDirectory, from: workingDirectory)
+            guard isInside(absolute, workTree) else { return nil }
+            return GitRepository(
+                root: workTree, marker: .environment,
+                environment: ["GIT_DIR": absolutePath(gitDir, from: workingDirectory), "GIT_WORK_TREE": workTree])
+        }
+        var directory = ProtectedFile.directoryName(realLocation(absolute))
+        while true {
+            if let st = try? Sys.lstat(directory + (directory == "/" ? ".git" : "/.git")) {
+                let marker: GitRepository.Marker = FileMode.isDirectory(st) ? .gitDirectory : .gitFile
+                // Keep git from finding a different repository through an inherited GIT_DIR.
+                return GitRepository(
+                    root: directory, marker: marker, environment: ["GIT_DIR": nil, "GIT_WORK_TREE": nil])
+            }
+            if directory == "/" { return nil }
+            directory = ProtectedFile.directoryName(directory)
+        }
+    }
+
+    /// Asks git whether it tracks, ignores or would pick up `path`. Throws with git's own message when git cannot
+    /// answer (not installed, a repository it distrusts...).
+    public static func state(of path: String, in repository: GitRepository) throws(KeywayError) -> GitFileState {
+        let relative = relativePath(realLocation(path), to: repository.root)
+        let tracked = try runGit(["ls-files", "--error-unmatch", "--", relative], in: repository)
+        if tracked.status == 0 { return .tracked }
+        if tracked.status != 1 { throw gitFailure(tracked, repository) }
+        let ignored = try runGit(["check-ignore", "-q", "--no-index", "--", relative], in: repository)
+        switch ignored.status {
+        case 0: return .ignored
+        case 1: return .untracked
+        default: throw gitFailure(ignored, repository)
+        }
+    }
+
+    static func runGit(_ arguments: [String], in repository: GitRepository) throws(KeywayError) -> Subprocess.Result {
+        do {
+            return try Subprocess.run(
+                ["git"] + safeOptions + arguments, directory: repository.root, environment: repository.environment)
+        } catch {
+            throw KeywayError(.io, "Cannot run git to check \(repository.root): \(error).", path: repository.root)
+        }
+    }
+
+    static func gitFailure(_ result: Subprocess.Result, _ repository: GitRepository) -> KeywayError {
+        var message = result.stderrText.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)"
+        if message.count > 300 { message = String(message.prefix(300)) + "..." }
+        return KeywayError(.io, "git could not answer for \(repository.root): \(message)", path: repository.root)
+    }
+
+    /// The warning for a credentials file inside a git work tree, or nil when there is none to give: outside any
+    /// repository, ignored by git, or silenced with `KEYWAY_NO_GIT_WARNING=1`.
+    public static func leakWarning(
+        for path: String, environment: Environment, workingDirectory: String
+    ) -> KeywayWarning? {
+        if environment.flag("KEYWAY_NO_GIT_WARNING") { return nil }
+        guard let repository = repository(containing: path, environment: environment, workingDirectory: workingDirectory)
+        else { return nil }
+        let file = realLocation(absolutePath(path, from: workingDirectory))
+        let relative = relativePath(file, to: repository.root)
+        let ignoreLine = gitignoreLine(relative)
+        let gitignore = repository.root + "/.gitignore"
+        let state: GitFileState
+        do {
+            state = try Git.state(of: file, in: repository)
+        } catch {
+            return KeywayWarning(
+                .gitUnknown,
+                "\(file) holds an API key and is inside the git repository \(repository.root), but git could not "
+                    + "say whether it tracks it (\(error.message)). If it is not ignored, add this line to "
+                    + "\(gitignore): \(ignoreLine)")
+        }
+        switch state {
+        case .ignored:
+            return nil
+        case .tracked:
+            return KeywayWarning(
+                .gitTracked,
+                "\(file) holds an API key and is TRACKED by git in the repository \(repository.root). Stop tracking "
+                    + "it with: git -C \(ProtectedFile.shellQuoted(repository.root)) rm --cached -- "
+                    + "\(ProtectedFile.shellQuoted(relative)) and add this line to \(gitignore): \(ignoreLine) "
+                    + "If the file was ever committed and pushed, rotate the key now.")
+        case .untracked:
+            return KeywayWarning(
+                .gitUntracked,
+                "\(file) holds an API key and is inside the git repository \(repository.root), which would pick it "
+                    + "up (it is not ignored). Add this line to \(gitignore): \(ignoreLine)")
+        }
+    }
+
+    /// A .gitignore line matching exactly this path from the repository root, with pattern characters escaped.
+    public static func gitignoreLine(_ relative: String) -> String {
+        var escaped = ""
+        for c in relative {
+            if "*?[]\\!#".contains(c) { escaped.append("\\") }
+            escaped.append(c)
+        }
+        if escaped.hasSuffix(" ") { escaped = String(escaped.dropLast()) + "\\ " }
+        return "/" + escaped
+    }
+
+    // MARK: Paths
+
+    public static func absolutePath(_ path: String, from directory: String) -> String {
+        let joined = path.hasPrefix("/") ? path : (directory == "/" ? "/" + path : directory + "/" + path)
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// The path with symbolic links resolved, for as much of it as exists.
+    static func realLocation(_ path: String) -> String {
+        if let real = try? Sys.realpath(path) { return real }
+        let parent = ProtectedFile.directoryName(path)
+        if parent == path { return path }
+        let base = ProtectedFile.baseName(path)
+        let realParent = realLocation(parent)
+        return realParent == "/" ? "/" + base : realParent + "/" + base
+    }
+
+    static func isInside(_ path: String, _ directory: String) -> Bool {
+        directory == "/" || path == directory || path.hasPrefix(directory + "/")
+    }
+
+    static func relativePath(_ path: String, to root: String) -> String {
+        if root == "/" { return String(path.dropFirst()) }
+        if path.hasPrefix(root + "/") { return String(path.dropFirst(root.count + 1)) }
+        return path
+    }
+}
+
+extension KeywayWarning.Code {
+    /// A credentials file is tracked by git.
+    public static let gitTracked = KeywayWarning.Code(rawValue: "git-tracked")
+    /// A credentials file is inside a git work tree and not ignored.
+    public static let gitUntracked = KeywayWarning.Code(rawValue: "git-untracked")
+    /// A credentials file is inside a git work tree and git could not say more.
+    public static let gitUnknown = KeywayWarning.Code(rawValue: "git-unknown")
+}
