@@ -15,4 +15,9 @@ static inline int keyway_disable_core_dumps(void) {
     return 0;
 }
 
+/// Whether the process is dumpable (PR_GET_DUMPABLE: 1 or 0, -1 on error), for tests.
+static inline int keyway_is_dumpable(void) {
+    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
+
 #endif
