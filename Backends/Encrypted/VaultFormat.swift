@@ -148,6 +148,9 @@ struct VaultHeader: Equatable {
         return value
     }
 
+}
+
+extension VaultHeader {
     /// Parses and checks the header of `bytes` (a whole vault file), and that the file is exactly as long as the header
     /// says. `source` names the file in errors.
     init(parsing bytes: [UInt8], source: String) throws(KeywayError) {
@@ -229,14 +232,6 @@ struct VaultHeader: Equatable {
         }
     }
 
-    init(method: VaultMethod, cost: Argon2Cost?, salt: [UInt8], check: [UInt8], nonce: [UInt8], ciphertextLength: UInt64) {
-        self.method = method
-        self.cost = cost
-        self.salt = salt
-        self.check = check
-        self.nonce = nonce
-        self.ciphertextLength = ciphertextLength
-    }
 }
 
 /// The keys of one vault: derived once from the master key, used for every save under the same header parameters.
