@@ -17,9 +17,16 @@ let package = Package(
 
         // Backends: one target each.
         .target(name: "KeywayPlaintext", dependencies: ["KeywayCore"], path: "Backends/Plaintext"),
+        // libsodium (Debian's libsodium-dev, 1.0.18), seen only by KeywayEncrypted.
+        .systemLibrary(
+            name: "CSodium", path: "Backends/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .target(
+            name: "KeywayEncrypted", dependencies: ["KeywayCore", "CSodium"], path: "Backends/Encrypted",
+            exclude: ["DOCS.md"]),
 
         // The library a Swift program imports: the core plus every backend and the backend chooser.
-        .target(name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext"], path: "Sources/Keyway"),
+        .target(
+            name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayEncrypted"], path: "Sources/Keyway"),
 
         // The CLI.
         .executableTarget(
@@ -36,6 +43,12 @@ let package = Package(
             name: "PlaintextBackendTests",
             dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayTesting"],
             path: "Tests/PlaintextBackendTests"
+        ),
+        .testTarget(
+            name: "EncryptedBackendTests",
+            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting"],
+            path: "Tests/EncryptedBackendTests",
+            exclude: ["Vectors"]
         ),
         .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore", "KeywayTesting"], path: "Tests/CLITests"),
     ],

@@ -4,7 +4,7 @@ import KeywayCore
 ///
 /// It protects against other users (permissions, ownership checks) and against loss (atomic, locked writes); it does
 /// not protect against anyone who can read files as this user, backups, or disk forensics. SECURITY.md says more.
-public struct PlaintextStore: CredentialStore {
+public struct PlaintextStore: CredentialDocumentStore {
     public let file: ProtectedFile
     public var backendName: String { "plaintext" }
     public var location: String { file.path }
@@ -21,48 +21,17 @@ public struct PlaintextStore: CredentialStore {
     /// Always usable: the only requirement, a writable directory, is checked (and reported) at write time.
     public func availability() -> Availability { .available }
 
-    func load() throws(KeywayError) -> CredentialDocument {
+    public func loadDocument() throws(KeywayError) -> CredentialDocument {
         guard let bytes = try file.read() else { return CredentialDocument() }
         return try CredentialDocument(parsing: bytes, source: file.path)
     }
 
-    public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
-        try load().credential(id)
-    }
-
-    public func list(app: String?) throws(KeywayError) -> [Credential] {
-        let all = try load().credentials
-        guard let app else { return all }
-        return all.filter { $0.id.app == app }
-    }
-
-    public func write(_ credential: Credential) throws(KeywayError) {
-        try credential.id.validate()
-        try modify { document throws(KeywayError) in
-            document.upsert(credential)
-            return true
-        }
-    }
-
+    /// Read-modify-write under the file's lock; a file that cannot be parsed makes the whole operation fail before
+    /// anything is written.
     @discardableResult
-    public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
-        try modify { document throws(KeywayError) in document.remove(id) }
-    }
-
-    @discardableResult
-    public func deleteAll(app: String) throws(KeywayError) -> [CredentialID] {
-        var removed: [CredentialID] = []
-        try modify { document throws(KeywayError) in
-            removed = document.removeAll(app: app)
-            return !removed.isEmpty
-        }
-        return removed
-    }
-
-    /// Read-modify-write under the file's lock. `change` returns whether it changed anything; a file that cannot be
-    /// parsed makes the whole operation fail before anything is written.
-    @discardableResult
-    func modify(_ change: (inout CredentialDocument) throws(KeywayError) -> Bool) throws(KeywayError) -> Bool {
+    public func modifyDocument(
+        _ change: (inout CredentialDocument) throws(KeywayError) -> Bool
+    ) throws(KeywayError) -> Bool {
         try file.update { bytes throws(KeywayError) in
             var document = CredentialDocument()
             if let bytes { document = try CredentialDocument(parsing: bytes, source: file.path) }

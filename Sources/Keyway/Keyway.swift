@@ -1,5 +1,6 @@
 @_exported import KeywayCore
 @_exported import KeywayPlaintext
+@_exported import KeywayEncrypted
 
 /// The storage backends Keyway knows, by their `--backend` / `KEYWAY_BACKEND` names.
 public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -15,7 +16,7 @@ public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible
         guard let name = BackendName(rawValue: text.lowercased()) else {
             throw KeywayError(
                 .invalidInput,
-                "Unknown backend '\(text)'. Backends: plaintext (available), encrypted, keyring, auto (reserved).")
+                "Unknown backend '\(text)'. Backends: plaintext, encrypted (available), keyring, auto (reserved).")
         }
         self = name
     }
@@ -27,23 +28,33 @@ public struct StoreOptions: Sendable {
     public var strict: Bool
     public var paths: KeywayPaths
     public var warn: WarningHandler?
+    /// Where the encrypted backend finds its key or passphrase (`KEYWAY_VAULT_KEY_FILE`, `KEYWAY_VAULT_KEY`,
+    /// `KEYWAY_PASSPHRASE`), and the prompt it may use.
+    public var vaultUnlock: VaultUnlock
 
-    public init(backend: BackendName = .plaintext, strict: Bool = false, paths: KeywayPaths, warn: WarningHandler? = nil) {
+    public init(
+        backend: BackendName = .plaintext, strict: Bool = false, paths: KeywayPaths, warn: WarningHandler? = nil,
+        vaultUnlock: VaultUnlock = VaultUnlock(environment: .process())
+    ) {
         self.backend = backend
         self.strict = strict
         self.paths = paths
         self.warn = warn
+        self.vaultUnlock = vaultUnlock
     }
 
     /// From the environment: `KEYWAY_BACKEND`, `KEYWAY_STRICT`, `KEYWAY_CONFIG_DIR`, `KEYWAY_CREDENTIALS_FILE`,
-    /// `XDG_CONFIG_HOME`, `HOME`. Explicit values (flags) win over the environment.
+    /// `KEYWAY_VAULT_FILE`, the vault's key and passphrase variables, `XDG_CONFIG_HOME`, `HOME`. Explicit values
+    /// (flags) win over the environment. `passphrasePrompt` is how the encrypted backend may ask for a passphrase.
     public init(
-        environment: Environment, backend: String? = nil, strict: Bool = false, warn: WarningHandler? = nil
+        environment: Environment, backend: String? = nil, strict: Bool = false, warn: WarningHandler? = nil,
+        passphrasePrompt: PassphrasePrompt? = nil
     ) throws(KeywayError) {
         let name = backend ?? environment.nonEmpty("KEYWAY_BACKEND") ?? BackendName.plaintext.rawValue
         self.init(
             backend: try BackendName(parsing: name), strict: strict || environment.flag("KEYWAY_STRICT"),
-            paths: try KeywayPaths(environment: environment), warn: warn)
+            paths: try KeywayPaths(environment: environment), warn: warn,
+            vaultUnlock: VaultUnlock(environment: environment, prompt: passphrasePrompt))
     }
 }
 
@@ -52,7 +63,10 @@ public func openStore(_ options: StoreOptions) throws(KeywayError) -> any Creden
     switch options.backend {
     case .plaintext:
         return PlaintextStore(paths: options.paths, strict: options.strict, warn: options.warn)
-    case .encrypted, .keyring, .auto:
+    case .encrypted:
+        return EncryptedStore(
+            paths: options.paths, unlock: options.vaultUnlock, strict: options.strict, warn: options.warn)
+    case .keyring, .auto:
         throw KeywayError(
             .backendUnavailable,
             "The '\(options.backend)' backend is not available in this version of Keyway; use --backend plaintext.")

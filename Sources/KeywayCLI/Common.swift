@@ -54,7 +54,7 @@ final class NSLockLite: @unchecked Sendable {
 
 /// Options every command that touches a store shares.
 struct StoreFlags: ParsableArguments {
-    @Option(help: "Storage backend: plaintext (default; also $KEYWAY_BACKEND).")
+    @Option(help: "Storage backend: plaintext (default) or encrypted (also $KEYWAY_BACKEND).")
     var backend: String?
 
     @Flag(help: "Refuse a credentials file that group or others can access, instead of warning (also KEYWAY_STRICT=1).")
@@ -96,7 +96,8 @@ struct Context {
     init(_ flags: StoreFlags) throws(KeywayError) {
         environment = Environment.process()
         options = try StoreOptions(
-            environment: environment, backend: flags.backend, strict: flags.strict, warn: warnings.handler)
+            environment: environment, backend: flags.backend, strict: flags.strict, warn: warnings.handler,
+            passphrasePrompt: VaultPrompt.ifTerminalAttached())
         catalog = try AppCatalog.load(configDirectory: options.paths.configDirectory)
     }
 

@@ -26,11 +26,20 @@ enum KeyInput {
 
     /// Prompts on the controlling terminal with echo off, and restores the terminal even on SIGINT/SIGTERM/SIGHUP.
     static func fromTerminal(prompt: String) throws(KeywayError) -> String {
+        let line = try bytesFromTerminal(
+            prompt: prompt, noTerminalHint: "pass --api-key or give the key on standard input")
+        guard let text = String(validating: line, as: UTF8.self) else {
+            throw KeywayError(.invalidInput, "The API key typed is not valid UTF-8; nothing was stored.")
+        }
+        return text
+    }
+
+    /// The line typed at the terminal with echo off, as bytes (without the newline), so a caller holding a secret
+    /// can wipe them. `noTerminalHint` says what to do instead when there is no terminal.
+    static func bytesFromTerminal(prompt: String, noTerminalHint: String) throws(KeywayError) -> [UInt8] {
         let fd: Int32
         do { fd = try Sys.open("/dev/tty", O_RDWR | O_NOCTTY) } catch {
-            throw KeywayError(
-                .invalidInput,
-                "No terminal to prompt on (\(error)); pass --api-key or give the key on standard input.")
+            throw KeywayError(.invalidInput, "No terminal to prompt on (\(error)); \(noTerminalHint).")
         }
         defer { Sys.close(fd) }
         var original = termios()
@@ -49,6 +58,7 @@ enum KeyInput {
             throw KeywayError(.io, "Cannot turn off terminal echo: \(Errno.current).")
         }
         var line: [UInt8] = []
+        line.reserveCapacity(4096)  // no reallocation leaving copies of a typed secret behind
         var byte: UInt8 = 0
         while true {
             let n = read(fd, &byte, 1)
@@ -58,10 +68,7 @@ enum KeyInput {
         }
         _ = try? Sys.writeAll(fd, Array("\n".utf8))
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        guard let text = String(validating: line, as: UTF8.self) else {
-            throw KeywayError(.invalidInput, "The API key typed is not valid UTF-8; nothing was stored.")
-        }
-        return text
+        return line
     }
 }
 

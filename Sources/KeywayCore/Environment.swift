@@ -37,10 +37,13 @@ public struct KeywayPaths: Sendable, Equatable {
     public let configDirectory: String
     /// `$KEYWAY_CREDENTIALS_FILE`, else `credentials.json` in the config directory.
     public let credentialsFile: String
+    /// `$KEYWAY_VAULT_FILE`, else `credentials.vault` in the config directory (the encrypted backend's file).
+    public let vaultFile: String
 
-    public init(configDirectory: String, credentialsFile: String? = nil) {
+    public init(configDirectory: String, credentialsFile: String? = nil, vaultFile: String? = nil) {
         self.configDirectory = configDirectory
         self.credentialsFile = credentialsFile ?? configDirectory + "/credentials.json"
+        self.vaultFile = vaultFile ?? configDirectory + "/credentials.vault"
     }
 
     public init(environment: Environment) throws(KeywayError) {
@@ -55,7 +58,9 @@ public struct KeywayPaths: Sendable, Equatable {
             throw KeywayError(
                 .invalidInput, "Cannot find a configuration directory: set KEYWAY_CONFIG_DIR, XDG_CONFIG_HOME or HOME.")
         }
-        self.init(configDirectory: directory, credentialsFile: environment.nonEmpty("KEYWAY_CREDENTIALS_FILE"))
+        self.init(
+            configDirectory: directory, credentialsFile: environment.nonEmpty("KEYWAY_CREDENTIALS_FILE"),
+            vaultFile: environment.nonEmpty("KEYWAY_VAULT_FILE"))
     }
 }
 

@@ -40,6 +40,14 @@ public struct ProtectedFile: Sendable {
         }
     }
 
+    /// Opens the file after the same checks as `read` and passes the descriptor to `body`, for readers that must not
+    /// copy the contents through ordinary memory (a key file). Nil when the file does not exist.
+    public func withCheckedDescriptor<T>(_ body: (Int32) throws(KeywayError) -> T) throws(KeywayError) -> T? {
+        guard let fd = try openChecked(path) else { return nil }
+        defer { Sys.close(fd) }
+        return try body(fd)
+    }
+
     /// Runs `body` on the current contents (nil when there is no file) while holding the lock, and when it returns
     /// new contents, replaces the file with them atomically. When `body` throws, nothing is written.
     @discardableResult
@@ -182,11 +190,37 @@ public struct ProtectedFile: Sendable {
 
     /// Replaces `target` with `contents`: temporary file (0600, O_EXCL, O_NOFOLLOW), fsync, rename, directory fsync.
     public static func replace(_ target: String, with contents: [UInt8]) throws(KeywayError) {
-        let directory = directoryName(target)
-        let suffix: String
-        do throws(Errno) { suffix = try Sys.randomBytes(6).map { String($0, radix: 16) }.joined() } catch {
-            throw KeywayError(.io, "Cannot get random bytes for a temporary file name: \(error).", path: target)
+        do throws(Errno) {
+            try install(contents, at: target) { temporary throws(Errno) in try Sys.rename(temporary, target) }
+        } catch {
+            throw KeywayError(.io, "Cannot write \(target): \(error). The previous file, if any, is unchanged.", path: target)
         }
+    }
+
+    /// Creates `target` with `contents`, never replacing anything already there: the temporary file (as for `replace`)
+    /// is hard-linked to `target`, which fails when the name exists, so the file appears whole or not at all.
+    public static func createExclusively(_ target: String, with contents: [UInt8]) throws(KeywayError) {
+        do throws(Errno) {
+            try install(contents, at: target) { temporary throws(Errno) in
+                try Sys.link(temporary, target)
+                try? Sys.unlink(temporary)
+            }
+        } catch {
+            if error == .exists {
+                throw KeywayError(.invalidInput, "\(target) already exists; Keyway will not overwrite it.", path: target)
+            }
+            throw KeywayError(.io, "Cannot create \(target): \(error). Nothing was created.", path: target)
+        }
+    }
+
+    /// Writes `contents` to a fresh temporary file next to `target` (O_CREAT|O_EXCL|O_NOFOLLOW, 0600 whatever the
+    /// umask), fsyncs it, lets `place` move or link it to `target`, then fsyncs the directory. The temporary file is
+    /// removed when anything before `place` completes fails.
+    static func install(
+        _ contents: [UInt8], at target: String, place: (String) throws(Errno) -> Void
+    ) throws(Errno) {
+        let directory = directoryName(target)
+        let suffix = try Sys.randomBytes(6).map { String($0, radix: 16) }.joined()
         let temporary = directory + "/." + baseName(target) + ".tmp-" + suffix
         var created = false
         do throws(Errno) {
@@ -201,14 +235,14 @@ public struct ProtectedFile: Sendable {
                 throw error
             }
             Sys.close(fd)
-            try Sys.rename(temporary, target)
+            try place(temporary)
             created = false
             let dirfd = try Sys.open(directory, O_RDONLY | O_DIRECTORY)
             defer { Sys.close(dirfd) }
             try Sys.fsync(dirfd)
         } catch {
             if created { try? Sys.unlink(temporary) }
-            throw KeywayError(.io, "Cannot write \(target): \(error). The previous file, if any, is unchanged.", path: target)
+            throw error
         }
     }
 

@@ -123,6 +123,11 @@ public enum Sys {
         _ = try retrying { Glibc.rename(from, to) }
     }
 
+    /// A hard link; fails with `EEXIST` when `to` exists.
+    public static func link(_ from: String, _ to: String) throws(Errno) {
+        _ = try retrying { Glibc.link(from, to) }
+    }
+
     public static func unlink(_ path: String) throws(Errno) {
         _ = try retrying { Glibc.unlink(path) }
     }

@@ -1,0 +1,46 @@
+/// A store that keeps every credential in one `CredentialDocument` (the plaintext file, the encrypted vault). It
+/// supplies loading the document and a locked read-modify-write; the `CredentialStore` operations come from here, so
+/// every file-based backend behaves the same way.
+public protocol CredentialDocumentStore: CredentialStore {
+    /// The current document; an empty one when the store has no file yet.
+    func loadDocument() throws(KeywayError) -> CredentialDocument
+    /// Read-modify-write under the store's lock. `change` returns whether it changed anything; nothing is written
+    /// when it returns false or throws, or when the current document cannot be read.
+    @discardableResult
+    func modifyDocument(_ change: (inout CredentialDocument) throws(KeywayError) -> Bool) throws(KeywayError) -> Bool
+}
+
+extension CredentialDocumentStore {
+    public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        try loadDocument().credential(id)
+    }
+
+    public func list(app: String?) throws(KeywayError) -> [Credential] {
+        let all = try loadDocument().credentials
+        guard let app else { return all }
+        return all.filter { $0.id.app == app }
+    }
+
+    public func write(_ credential: Credential) throws(KeywayError) {
+        try credential.id.validate()
+        try modifyDocument { document throws(KeywayError) in
+            document.upsert(credential)
+            return true
+        }
+    }
+
+    @discardableResult
+    public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
+        try modifyDocument { document throws(KeywayError) in document.remove(id) }
+    }
+
+    @discardableResult
+    public func deleteAll(app: String) throws(KeywayError) -> [CredentialID] {
+        var removed: [CredentialID] = []
+        try modifyDocument { document throws(KeywayError) in
+            removed = document.removeAll(app: app)
+            return !removed.isEmpty
+        }
+        return removed
+    }
+}
