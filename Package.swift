@@ -17,9 +17,18 @@ let package = Package(
 
         // Backends: one target each.
         .target(name: "KeywayPlaintext", dependencies: ["KeywayCore"], path: "Backends/Plaintext"),
+        // libsecret (Secret Service client), found with pkg-config; Debian: libsecret-1-dev.
+        .systemLibrary(
+            name: "CLibSecret", path: "Backends/CLibSecret", pkgConfig: "libsecret-1",
+            providers: [.apt(["libsecret-1-dev"])]),
+        .target(
+            name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService",
+            exclude: ["DOCS.md"]),
 
         // The library a Swift program imports: the core plus every backend and the backend chooser.
-        .target(name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext"], path: "Sources/Keyway"),
+        .target(
+            name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext", "KeywaySecretService"],
+            path: "Sources/Keyway"),
 
         // The CLI.
         .executableTarget(
@@ -36,6 +45,11 @@ let package = Package(
             name: "PlaintextBackendTests",
             dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayTesting"],
             path: "Tests/PlaintextBackendTests"
+        ),
+        .testTarget(
+            name: "SecretServiceBackendTests",
+            dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting"],
+            path: "Tests/SecretServiceBackendTests"
         ),
         .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore", "KeywayTesting"], path: "Tests/CLITests"),
     ],

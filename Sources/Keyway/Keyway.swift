@@ -1,5 +1,6 @@
 @_exported import KeywayCore
 @_exported import KeywayPlaintext
+@_exported import KeywaySecretService
 
 /// The storage backends Keyway knows, by their `--backend` / `KEYWAY_BACKEND` names.
 public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -15,7 +16,7 @@ public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible
         guard let name = BackendName(rawValue: text.lowercased()) else {
             throw KeywayError(
                 .invalidInput,
-                "Unknown backend '\(text)'. Backends: plaintext (available), encrypted, keyring, auto (reserved).")
+                "Unknown backend '\(text)'. Backends: auto (the default), keyring, encrypted, plaintext.")
         }
         self = name
     }
@@ -27,23 +28,30 @@ public struct StoreOptions: Sendable {
     public var strict: Bool
     public var paths: KeywayPaths
     public var warn: WarningHandler?
+    /// The environment backends read their own settings from (the keyring: the session bus, the display).
+    public var environment: Environment
 
-    public init(backend: BackendName = .plaintext, strict: Bool = false, paths: KeywayPaths, warn: WarningHandler? = nil) {
+    public init(
+        backend: BackendName = .auto, strict: Bool = false, paths: KeywayPaths, warn: WarningHandler? = nil,
+        environment: Environment = .process()
+    ) {
         self.backend = backend
         self.strict = strict
         self.paths = paths
         self.warn = warn
+        self.environment = environment
     }
 
-    /// From the environment: `KEYWAY_BACKEND`, `KEYWAY_STRICT`, `KEYWAY_CONFIG_DIR`, `KEYWAY_CREDENTIALS_FILE`,
-    /// `XDG_CONFIG_HOME`, `HOME`. Explicit values (flags) win over the environment.
+    /// From the environment: `KEYWAY_BACKEND` (default `auto`), `KEYWAY_STRICT`, `KEYWAY_CONFIG_DIR`,
+    /// `KEYWAY_CREDENTIALS_FILE`, `XDG_CONFIG_HOME`, `HOME`, and for the keyring `DBUS_SESSION_BUS_ADDRESS`,
+    /// `XDG_RUNTIME_DIR`, `DISPLAY`, `WAYLAND_DISPLAY`, `KEYWAY_KEYRING_TIMEOUT`. Explicit values (flags) win.
     public init(
         environment: Environment, backend: String? = nil, strict: Bool = false, warn: WarningHandler? = nil
     ) throws(KeywayError) {
-        let name = backend ?? environment.nonEmpty("KEYWAY_BACKEND") ?? BackendName.plaintext.rawValue
+        let name = backend ?? environment.nonEmpty("KEYWAY_BACKEND") ?? BackendName.auto.rawValue
         self.init(
             backend: try BackendName(parsing: name), strict: strict || environment.flag("KEYWAY_STRICT"),
-            paths: try KeywayPaths(environment: environment), warn: warn)
+            paths: try KeywayPaths(environment: environment), warn: warn, environment: environment)
     }
 }
 
@@ -51,10 +59,15 @@ public struct StoreOptions: Sendable {
 public func openStore(_ options: StoreOptions) throws(KeywayError) -> any CredentialStore {
     switch options.backend {
     case .plaintext:
-        return PlaintextStore(paths: options.paths, strict: options.strict, warn: options.warn)
-    case .encrypted, .keyring, .auto:
+        return plaintextStore(options)
+    case .keyring:
+        return keyringStore(options)
+    case .auto:
+        return AutoStore(options)
+    case .encrypted:
         throw KeywayError(
             .backendUnavailable,
-            "The '\(options.backend)' backend is not available in this version of Keyway; use --backend plaintext.")
+            "The 'encrypted' backend is not available in this version of Keyway; use --backend keyring or "
+                + "--backend plaintext.")
     }
 }

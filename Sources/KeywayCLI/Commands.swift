@@ -17,7 +17,7 @@ struct KeywayCommand: ParsableCommand {
             (storage, permissions, malformed file, invalid input); 64 command-line usage error.
             """,
         version: "0.1.0",
-        subcommands: [Login.self, Logout.self, Get.self, Status.self, List.self]
+        subcommands: [Login.self, Logout.self, Get.self, Status.self, List.self, Backends.self, Migrate.self]
     )
 }
 
