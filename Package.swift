@@ -24,9 +24,18 @@ let package = Package(
             name: "KeywayEncrypted", dependencies: ["KeywayCore", "CSodium"], path: "Backends/Encrypted",
             exclude: ["DOCS.md"]),
 
+        // libsecret (Secret Service client), found with pkg-config; Debian: libsecret-1-dev.
+        .systemLibrary(
+            name: "CLibSecret", path: "Backends/CLibSecret", pkgConfig: "libsecret-1",
+            providers: [.apt(["libsecret-1-dev"])]),
+        .target(
+            name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService",
+            exclude: ["DOCS.md"]),
+
         // The library a Swift program imports: the core plus every backend and the backend chooser.
         .target(
-            name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayEncrypted"], path: "Sources/Keyway"),
+            name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayEncrypted", "KeywaySecretService"],
+            path: "Sources/Keyway"),
 
         // The CLI.
         .executableTarget(
@@ -49,6 +58,11 @@ let package = Package(
             dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting"],
             path: "Tests/EncryptedBackendTests",
             exclude: ["Vectors"]
+        ),
+        .testTarget(
+            name: "SecretServiceBackendTests",
+            dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting"],
+            path: "Tests/SecretServiceBackendTests"
         ),
         .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore", "KeywayTesting"], path: "Tests/CLITests"),
     ],

@@ -1,6 +1,7 @@
 @_exported import KeywayCore
 @_exported import KeywayPlaintext
 @_exported import KeywayEncrypted
+@_exported import KeywaySecretService
 
 /// The storage backends Keyway knows, by their `--backend` / `KEYWAY_BACKEND` names.
 public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -16,7 +17,7 @@ public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible
         guard let name = BackendName(rawValue: text.lowercased()) else {
             throw KeywayError(
                 .invalidInput,
-                "Unknown backend '\(text)'. Backends: plaintext, encrypted (available), keyring, auto (reserved).")
+                "Unknown backend '\(text)'. Backends: auto (the default), keyring, encrypted, plaintext.")
         }
         self = name
     }
@@ -31,30 +32,35 @@ public struct StoreOptions: Sendable {
     /// Where the encrypted backend finds its key or passphrase (`KEYWAY_VAULT_KEY_FILE`, `KEYWAY_VAULT_KEY`,
     /// `KEYWAY_PASSPHRASE`), and the prompt it may use.
     public var vaultUnlock: VaultUnlock
+    /// The environment backends read their own settings from (the keyring: the session bus, the display).
+    public var environment: Environment
 
     public init(
-        backend: BackendName = .plaintext, strict: Bool = false, paths: KeywayPaths, warn: WarningHandler? = nil,
-        vaultUnlock: VaultUnlock = VaultUnlock(environment: .process())
+        backend: BackendName = .auto, strict: Bool = false, paths: KeywayPaths, warn: WarningHandler? = nil,
+        vaultUnlock: VaultUnlock? = nil, environment: Environment = .process()
     ) {
         self.backend = backend
         self.strict = strict
         self.paths = paths
         self.warn = warn
-        self.vaultUnlock = vaultUnlock
+        self.vaultUnlock = vaultUnlock ?? VaultUnlock(environment: environment)
+        self.environment = environment
     }
 
-    /// From the environment: `KEYWAY_BACKEND`, `KEYWAY_STRICT`, `KEYWAY_CONFIG_DIR`, `KEYWAY_CREDENTIALS_FILE`,
-    /// `KEYWAY_VAULT_FILE`, the vault's key and passphrase variables, `XDG_CONFIG_HOME`, `HOME`. Explicit values
-    /// (flags) win over the environment. `passphrasePrompt` is how the encrypted backend may ask for a passphrase.
+    /// From the environment: `KEYWAY_BACKEND` (default `auto`), `KEYWAY_STRICT`, `KEYWAY_CONFIG_DIR`,
+    /// `KEYWAY_CREDENTIALS_FILE`, `KEYWAY_VAULT_FILE`, the vault's key and passphrase variables, `XDG_CONFIG_HOME`,
+    /// `HOME`, and for the keyring `DBUS_SESSION_BUS_ADDRESS`, `XDG_RUNTIME_DIR`, `DISPLAY`, `WAYLAND_DISPLAY`,
+    /// `KEYWAY_KEYRING_TIMEOUT`. Explicit values (flags) win. `passphrasePrompt` is how the encrypted backend may
+    /// ask for a passphrase.
     public init(
         environment: Environment, backend: String? = nil, strict: Bool = false, warn: WarningHandler? = nil,
         passphrasePrompt: PassphrasePrompt? = nil
     ) throws(KeywayError) {
-        let name = backend ?? environment.nonEmpty("KEYWAY_BACKEND") ?? BackendName.plaintext.rawValue
+        let name = backend ?? environment.nonEmpty("KEYWAY_BACKEND") ?? BackendName.auto.rawValue
         self.init(
             backend: try BackendName(parsing: name), strict: strict || environment.flag("KEYWAY_STRICT"),
             paths: try KeywayPaths(environment: environment), warn: warn,
-            vaultUnlock: VaultUnlock(environment: environment, prompt: passphrasePrompt))
+            vaultUnlock: VaultUnlock(environment: environment, prompt: passphrasePrompt), environment: environment)
     }
 }
 
@@ -62,13 +68,12 @@ public struct StoreOptions: Sendable {
 public func openStore(_ options: StoreOptions) throws(KeywayError) -> any CredentialStore {
     switch options.backend {
     case .plaintext:
-        return PlaintextStore(paths: options.paths, strict: options.strict, warn: options.warn)
+        return plaintextStore(options)
     case .encrypted:
-        return EncryptedStore(
-            paths: options.paths, unlock: options.vaultUnlock, strict: options.strict, warn: options.warn)
-    case .keyring, .auto:
-        throw KeywayError(
-            .backendUnavailable,
-            "The '\(options.backend)' backend is not available in this version of Keyway; use --backend plaintext.")
+        return encryptedStore(options)
+    case .keyring:
+        return keyringStore(options)
+    case .auto:
+        return AutoStore(options)
     }
 }

@@ -54,7 +54,7 @@ final class NSLockLite: @unchecked Sendable {
 
 /// Options every command that touches a store shares.
 struct StoreFlags: ParsableArguments {
-    @Option(help: "Storage backend: plaintext (default) or encrypted (also $KEYWAY_BACKEND).")
+    @Option(help: "Storage backend: auto (default), keyring, encrypted or plaintext (also $KEYWAY_BACKEND).")
     var backend: String?
 
     @Flag(help: "Refuse a credentials file that group or others can access, instead of warning (also KEYWAY_STRICT=1).")

@@ -7,13 +7,13 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
 @Suite struct LoginGetLogoutTests {
     @Test func version() throws {
-        let result = try Sandbox().run(["--version"])
+        let result = try Sandbox(backend: "plaintext").run(["--version"])
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout == "0.1.0\n")
     }
 
     @Test func roundTripThroughStandardInput() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let login = try sandbox.run(["login", "reflex"], stdin: reflexKey + "\n")
         #expect(login.status == 0, "\(login)")
         #expect(login.stdout == "Stored the API key for reflex (profile default) in the plaintext store: \(sandbox.credentialsFile)\n")
@@ -32,7 +32,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func onlyOneTrailingNewlineIsRemoved() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "a"], stdin: "key-with-crlf\r\n").status == 0)
         #expect(try sandbox.run(["get", "a"]).stdout == "key-with-crlf\n")
         #expect(try sandbox.run(["login", "b"], stdin: "no-newline").status == 0)
@@ -45,13 +45,13 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func apiKeyFlag() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "reflex", "--api-key", reflexKey], stdin: "ignored\n").status == 0)
         #expect(try sandbox.run(["get", "reflex"]).stdout == reflexKey + "\n")
     }
 
     @Test func emptyKeyIsRefusedAndNothingStored() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         for input in ["", "\n"] {
             let result = try sandbox.run(["login", "reflex"], stdin: input)
             #expect(result.status == 2, "\(result)")
@@ -63,7 +63,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func profilesAreKeptApart() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "fluxloop", "--api-key", "flux_dev_aaaa1111"]).status == 0)
         #expect(try sandbox.run(["login", "fluxloop", "--profile", "production", "--api-key", "flux_prod_bbbb2222"]).status == 0)
         #expect(try sandbox.run(["login", "fluxloop", "--api-key", "flux_dev_cccc3333"], env: ["KEYWAY_PROFILE": "dev"]).status == 0)
@@ -91,7 +91,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func precedenceFlagThenEnvironmentThenStore() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "my-app", "--api-key", "stored-key-000"]).status == 0)
         #expect(try sandbox.run(["get", "my-app"]).stdout == "stored-key-000\n")
         let env = ["MY_APP_API_KEY": "env-key-111"]
@@ -105,14 +105,14 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func notFoundMessageFillsInAppAndVariable() throws {
-        let result = try Sandbox().run(["get", "my.tool"])
+        let result = try Sandbox(backend: "plaintext").run(["get", "my.tool"])
         #expect(result.status == 1)
         #expect(result.stdout == "")
         #expect(result.stderr == "Error: API key is required. Run `keyway login my.tool` or set MY_TOOL_API_KEY.\n")
     }
 
     @Test func usageErrors() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let badDate = try sandbox.run(["login", "a", "--api-key", "k", "--expires", "2026-02-30"])
         #expect(badDate.status == 64, "\(badDate)")
         #expect(badDate.stderr.contains("--expires must be a real date written YYYY-MM-DD (got '2026-02-30')."))
@@ -121,13 +121,14 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         let unknown = try sandbox.run(["get", "a", "--backend", "vault9"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.hasPrefix("Error: Unknown backend 'vault9'."))
-        let reserved = try sandbox.run(["login", "a", "--api-key", "k"], env: ["KEYWAY_BACKEND": "keyring"])
-        #expect(reserved.status == 2)
-        #expect(reserved.stderr.contains("'keyring' backend is not available"))
+        let noBus = try sandbox.run(["login", "a", "--api-key", "k"], env: ["KEYWAY_BACKEND": "keyring"])
+        #expect(noBus.status == 2, "an explicit keyring backend without a session bus is an error, not a fallback")
+        #expect(noBus.stderr.hasPrefix("Error: No D-Bus session bus"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.credentialsFile))
     }
 
     @Test func locationOverrides() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let file = sandbox.root + "/elsewhere/creds.json"
         #expect(try sandbox.run(["login", "a", "--api-key", "k1"], env: ["KEYWAY_CREDENTIALS_FILE": file]).status == 0)
         #expect(FileManager.default.fileExists(atPath: file))
@@ -145,7 +146,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 @Suite struct PermissionTests {
     @Test(arguments: [0o000, 0o022, 0o077] as [mode_t])
     func fileAndDirectoryModesWhateverTheUmask(mask: mode_t) throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let result = try sandbox.run(["login", "reflex", "--api-key", reflexKey], umask: mask)
         #expect(result.status == 0, "\(result)")
         #expect(try permissions(sandbox.credentialsFile) == 0o600)
@@ -153,7 +154,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func warningOnAGroupReadableFile() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "reflex", "--api-key", reflexKey]).status == 0)
         #expect(chmod(sandbox.credentialsFile, 0o644) == 0)
         let get = try sandbox.run(["get", "reflex"])
@@ -164,7 +165,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func strictRefuses() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "reflex", "--api-key", reflexKey]).status == 0)
         #expect(chmod(sandbox.credentialsFile, 0o644) == 0)
         let file = sandbox.credentialsFile
@@ -180,7 +181,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     }
 
     @Test func corruptFileIsLeftByteForByte() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         try FileManager.default.createDirectory(atPath: sandbox.configDirectory, withIntermediateDirectories: true)
         let corrupt = "{\"version\": 1, \"credentials\": [ {\"app\": \"old\", \"profile\": \"default\", \"api_key\": \"keep-me\"}, ]}\n"
         try writeFile(sandbox.credentialsFile, corrupt, mode: 0o600)
@@ -200,7 +201,7 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 @Suite struct ConcurrencyTests {
     /// 8 processes each store 25 distinct profiles into the same file at once; all 200 are there afterwards.
     @Test func eightProcessesTwentyFiveProfilesEach() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let script = """
             for i in $(seq 1 25); do
               "$KEYWAY" login shared --profile "w$WORKER-$i" --api-key "key-$WORKER-$i" >/dev/null || exit 1

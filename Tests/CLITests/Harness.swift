@@ -33,7 +33,8 @@ final class Sandbox: @unchecked Sendable {
     /// Variables every run gets; tests add their own per run.
     var environment: [String: String]
 
-    init() throws {
+    /// With `backend`, every run gets `KEYWAY_BACKEND` set to it (tests of one backend's behaviour).
+    init(backend: String? = nil) throws {
         let directory = try TemporaryDirectory(prefix: "keyway-cli")
         holder = directory
         root = directory.path
@@ -46,6 +47,7 @@ final class Sandbox: @unchecked Sendable {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "LANG": "C.UTF-8",
         ]
+        if let backend { environment["KEYWAY_BACKEND"] = backend }
     }
 
     private let holder: TemporaryDirectory

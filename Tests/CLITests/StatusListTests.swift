@@ -14,7 +14,7 @@ func dayFromToday(_ days: Int) -> String {
 
 @Suite struct StatusTests {
     @Test func textShowsEverythingMasked() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let expires = dayFromToday(84)
         let login = try sandbox.run(
             ["login", "fluxloop", "--account", "john@example.com", "--org", "Acme Inc", "--scopes", "read, upload,",
@@ -35,7 +35,7 @@ func dayFromToday(_ days: Int) -> String {
     }
 
     @Test func jsonFields() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let expires = dayFromToday(10)
         #expect(try sandbox.run(["login", "reactor", "--api-key", "rp_0123456789abcdefghij", "--account", "ops",
                                  "--org", "your-org", "--scopes", "push", "--expires", expires]).status == 0)
@@ -71,7 +71,7 @@ func dayFromToday(_ days: Int) -> String {
     }
 
     @Test func expiredExitsOne() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let yesterday = dayFromToday(-1)
         #expect(try sandbox.run(["login", "old", "--api-key", "old-key-123456", "--expires", yesterday]).status == 0)
         #expect(try sandbox.run(["login", "fresh", "--api-key", "fresh-key-123456"]).status == 0)
@@ -86,7 +86,7 @@ func dayFromToday(_ days: Int) -> String {
     }
 
     @Test func environmentSuppliedCredentials() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "reflex", "--api-key", "rfx_storedstoredstored0000"]).status == 0)
         let env = ["REFLEX_API_KEY": "rfx_fromenvfromenvfromenv111"]
         let status = try sandbox.run(["status", "reflex", "--json"], env: env)
@@ -109,7 +109,7 @@ func dayFromToday(_ days: Int) -> String {
     }
 
     @Test func nothingFound() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let one = try sandbox.run(["status", "ghost"])
         #expect(one.status == 1)
         #expect(one.stderr == "No credential for ghost.\n")
@@ -122,7 +122,7 @@ func dayFromToday(_ days: Int) -> String {
     }
 
     @Test func permissionWarningsAppearInJSON() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "a", "--api-key", "key-aaaaaaaaaaaa"]).status == 0)
         #expect(chmod(sandbox.credentialsFile, 0o604) == 0)
         let status = try sandbox.run(["status", "--json"])
@@ -140,7 +140,7 @@ func dayFromToday(_ days: Int) -> String {
 
 @Suite struct ListTests {
     @Test func textAndJSON() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         let empty = try sandbox.run(["list"])
         #expect(empty.status == 0)
         #expect(empty.stdout == "No credentials stored in the plaintext store (\(sandbox.credentialsFile)).\n")
@@ -167,7 +167,7 @@ func dayFromToday(_ days: Int) -> String {
     }
 
     @Test func reLoginWithTheSameKeyKeepsItsRecord() throws {
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "a", "--api-key", "same-key-0123456", "--account", "acct"]).status == 0)
         let first = try JSON.parse(try sandbox.run(["list", "--json"]).stdout)["credentials"]
         sleep(1)

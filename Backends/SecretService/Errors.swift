@@ -1,0 +1,24 @@
+import KeywayCore
+
+/// The error codes of the Secret Service backend. Each state a desktop or server can be in has its own code, so a
+/// program (and the tests) can tell them apart; every message says what to do.
+extension KeywayError.Code {
+    /// No D-Bus session bus: no `DBUS_SESSION_BUS_ADDRESS` and no `$XDG_RUNTIME_DIR/bus`, or it cannot be reached.
+    public static let noSessionBus = Self(rawValue: "keyring-no-session-bus")
+    /// A session bus, but no Secret Service provider on it (nothing owns `org.freedesktop.secrets` and none can be
+    /// started), or the provider could not be started.
+    public static let noSecretService = Self(rawValue: "keyring-no-secret-service")
+    /// The collection (or an item) is locked and no unlock prompt can be shown here.
+    public static let keyringLocked = Self(rawValue: "keyring-locked")
+    /// An unlock (or create) prompt was shown and dismissed, or it went away without unlocking.
+    public static let keyringPromptDismissed = Self(rawValue: "keyring-prompt-dismissed")
+    /// The bus or the Secret Service did not answer in time (`KEYWAY_KEYRING_TIMEOUT`, default 5 s).
+    public static let keyringTimeout = Self(rawValue: "keyring-timeout")
+    /// Any other failure reported by the Secret Service or D-Bus; the message carries its explanation.
+    public static let keyringFailure = Self(rawValue: "keyring-failure")
+}
+
+extension KeywayWarning.Code {
+    /// A keyring item has a Keyway metadata attribute that cannot be understood; the field was ignored.
+    public static let keyringMetadataIgnored = Self(rawValue: "keyring-metadata-ignored")
+}

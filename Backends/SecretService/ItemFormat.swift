@@ -1,0 +1,107 @@
+import KeywayCore
+
+/// How a credential is laid out as a Secret Service item (documented in DOCS.md):
+///
+/// - secret: the API key itself, as text (`text/plain`), so every client reads the bare key;
+/// - `service` = app, `username` = profile: the attributes python `keyring` and Go's `go-keyring` use;
+/// - `xdg:schema` = `io.keyway.Credential`: marks the items Keyway wrote (searches never filter on it, so items
+///   written by other tools, with another schema or none, are found too);
+/// - `keyway:account`, `keyway:organization`, `keyway:scopes` (a JSON array), `keyway:expires` (YYYY-MM-DD),
+///   `keyway:created`, `keyway:updated` (RFC 3339): the metadata, present only when known. Attributes are NOT secret:
+///   the Secret Service stores them unencrypted and shows them to any client;
+/// - label: `Keyway: APP (PROFILE)`.
+enum ItemFormat {
+    static let service = "service"
+    static let username = "username"
+    static let schemaAttribute = "xdg:schema"
+    static let schemaName = "io.keyway.Credential"
+    static let account = "keyway:account"
+    static let organization = "keyway:organization"
+    static let scopes = "keyway:scopes"
+    static let expires = "keyway:expires"
+    static let created = "keyway:created"
+    static let updated = "keyway:updated"
+
+    static func label(_ id: CredentialID) -> String { "Keyway: \(id.app) (\(id.profile))" }
+
+    static func lookup(_ id: CredentialID) -> [String: String] {
+        [service: id.app, username: id.profile]
+    }
+
+    static func attributes(_ credential: Credential) -> [String: String] {
+        var attributes = lookup(credential.id)
+        attributes[Self.schemaAttribute] = Self.schemaName
+        if let value = credential.account { attributes[Self.account] = value }
+        if let value = credential.organization { attributes[Self.organization] = value }
+        if !credential.scopes.isEmpty {
+            attributes[Self.scopes] = JSON.array(credential.scopes.map { .string($0) }).serialized(pretty: false)
+        }
+        if let value = credential.expires { attributes[Self.expires] = value.description }
+        attributes[Self.created] = credential.created.description
+        attributes[Self.updated] = credential.updated.description
+        return attributes
+    }
+
+    /// The credential id an item stands for, when it has both `service` and `username`.
+    static func id(_ item: Item) -> CredentialID? {
+        guard let app = item.attributes[service], let profile = item.attributes[username] else { return nil }
+        return CredentialID(app: app, profile: profile)
+    }
+
+    /// Rebuilds a credential from an item and its secret. Metadata Keyway cannot understand is dropped with a
+    /// warning; items written by other tools carry none, and take their times from the item's own.
+    static func credential(
+        _ item: Item, id: CredentialID, secret: [UInt8], warn: WarningHandler?
+    ) throws(KeywayError) -> Credential {
+        guard let text = String(validating: secret, as: UTF8.self) else {
+            throw KeywayError(
+                .keyringFailure,
+                "The keyring item for \(id) (\(item.path)) holds a secret that is not UTF-8 text; Keyway only reads "
+                    + "text API keys. Replace it with `keyway login \(id.app) --profile \(id.profile)`.")
+        }
+        let a = item.attributes
+        func ignored(_ attribute: String, _ expected: String) {
+            warn?(
+                KeywayWarning(
+                    .keyringMetadataIgnored,
+                    "The keyring item for \(id) has an unreadable \(attribute) attribute (expected \(expected)); "
+                        + "it was ignored."))
+        }
+        var scopeList: [String] = []
+        if let text = a[scopes] {
+            if case .array(let values)? = try? JSON.parse(text), values.allSatisfy({ $0.stringValue != nil }) {
+                scopeList = values.compactMap(\.stringValue)
+            } else {
+                ignored(scopes, "a JSON array of strings")
+            }
+        }
+        var expiry: Day?
+        if let text = a[expires] {
+            expiry = Day(parsing: text)
+            if expiry == nil { ignored(expires, "a date YYYY-MM-DD") }
+        }
+        func time(_ attribute: String, fallback: Int64) -> Timestamp {
+            if let text = a[attribute] {
+                if let t = Timestamp(parsing: text) { return t }
+                ignored(attribute, "an RFC 3339 time")
+            }
+            return Timestamp(secondsSinceEpoch: fallback)
+        }
+        let createdTime = time(created, fallback: item.created)
+        return Credential(
+            id: id, secret: Secret(text), account: a[account], organization: a[organization], scopes: scopeList,
+            expires: expiry, created: createdTime, updated: time(updated, fallback: max(item.modified, item.created)))
+    }
+
+    /// Orders the items standing for one credential, best first: in the default collection, unlocked, written by
+    /// Keyway, most recently modified.
+    static func preferred(_ items: [Item], defaultCollection: String?) -> [Item] {
+        func rank(_ item: Item) -> (Int, Int, Int, Int64) {
+            (
+                item.collectionPath == defaultCollection ? 0 : 1, item.isLocked ? 1 : 0,
+                item.attributes[schemaAttribute] == schemaName ? 0 : 1, -item.modified
+            )
+        }
+        return items.sorted { rank($0) < rank($1) }
+    }
+}

@@ -1,0 +1,189 @@
+import KeywayCore
+
+/// Stores credentials as items of the freedesktop Secret Service (gnome-keyring, KeePassXC, KWallet), through
+/// libsecret, in the collection the `default` alias names (gnome-keyring's "Login" keyring).
+///
+/// Items use the `service` (app) and `username` (profile) attributes of python `keyring` and Go's `go-keyring`, so
+/// they are shared both ways with those tools and `secret-tool`; see `ItemFormat` and DOCS.md. Every operation opens
+/// its own private connection to the session bus named by the environment it was given, bounded by a timeout, and
+/// reports each failure state (no bus, no provider, locked, prompt dismissed, timeout) with its own error code.
+public struct SecretServiceStore: CredentialStore {
+    public let configuration: SecretServiceConfiguration
+    public let warn: WarningHandler?
+
+    public var backendName: String { "keyring" }
+    public var location: String { "Secret Service (org.freedesktop.secrets), default collection" }
+
+    public init(environment: Environment, warn: WarningHandler? = nil) {
+        self.init(configuration: SecretServiceConfiguration(environment: environment), warn: warn)
+    }
+
+    public init(configuration: SecretServiceConfiguration, warn: WarningHandler? = nil) {
+        self.configuration = configuration
+        self.warn = warn
+    }
+
+    // MARK: State
+
+    /// What the Secret Service looks like from here.
+    public enum State: Sendable, Equatable {
+        /// Reachable, and the default collection (when there is one) is unlocked.
+        case ready
+        /// Reachable, but the default collection is locked; `canPrompt` says whether Keyway can ask for the unlock.
+        case locked(collection: String, canPrompt: Bool)
+        /// Not reachable: no bus, no provider, or no answer; the error says which.
+        case unreachable(KeywayError)
+    }
+
+    /// Connects and looks at the default collection, without unlocking anything.
+    public func state() -> State {
+        do throws(KeywayError) {
+            return try withSession { session throws(KeywayError) -> State in
+                guard let collection = try session.defaultCollection(), collection.isLocked else { return .ready }
+                return .locked(collection: collection.name, canPrompt: configuration.canPrompt)
+            }
+        } catch {
+            return .unreachable(error)
+        }
+    }
+
+    /// Usable when a Secret Service answers and its default collection is unlocked or can be unlocked with a prompt.
+    public func availability() -> Availability {
+        switch state() {
+        case .ready, .locked(_, canPrompt: true):
+            return .available
+        case .locked(let collection, canPrompt: false):
+            return .unavailable(
+                reason: "the default collection \(collection) is locked and no unlock prompt can be shown here "
+                    + "(no DISPLAY or WAYLAND_DISPLAY); unlock it in your desktop session")
+        case .unreachable(let error):
+            return .unavailable(reason: error.message)
+        }
+    }
+
+    // MARK: CredentialStore
+
+    public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        try withSession { session throws(KeywayError) -> Credential? in
+            let collection = try openDefaultCollection(session)
+            let items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
+            guard let best = ItemFormat.preferred(items, defaultCollection: collection?.path).first else { return nil }
+            try unlockItems([best], of: id.description, session)
+            return try credentials([(id, best)], session).first
+        }
+    }
+
+    public func list(app: String?) throws(KeywayError) -> [Credential] {
+        try withSession { session throws(KeywayError) -> [Credential] in
+            let collection = try openDefaultCollection(session)
+            let items = try session.search(app.map { [ItemFormat.service: $0] } ?? [:])
+            var byID: [CredentialID: [Item]] = [:]
+            for item in items {
+                guard let id = ItemFormat.id(item), app == nil || id.app == app else { continue }
+                byID[id, default: []].append(item)
+            }
+            let chosen = byID.keys.sorted().map { id in
+                (id, ItemFormat.preferred(byID[id]!, defaultCollection: collection?.path)[0])
+            }
+            try unlockItems(chosen.map(\.1), of: app.map { "credentials of \($0)" } ?? "credentials", session)
+            return try credentials(chosen, session)
+        }
+    }
+
+    public func write(_ credential: Credential) throws(KeywayError) {
+        try credential.id.validate()
+        try withSession { session throws(KeywayError) in
+            let attributes = ItemFormat.attributes(credential)
+            let label = ItemFormat.label(credential.id)
+            let secret = credential.secret.reveal()
+            guard let collection = try openDefaultCollection(session) else {
+                guard configuration.canPrompt else {
+                    throw KeywayError(
+                        .keyringFailure,
+                        "The Secret Service has no default collection, and no prompt can be shown here to create "
+                            + "one (neither DISPLAY nor WAYLAND_DISPLAY is set). Create a keyring and make it the "
+                            + "default (e.g. with Seahorse), or use --backend encrypted or --backend plaintext.")
+                }
+                try session.storeInNewDefaultCollection(attributes: attributes, label: label, secret: secret)
+                return
+            }
+            // Create the new item first, then remove the ones it replaces: at every moment one copy exists.
+            let previous = try session.search(ItemFormat.lookup(credential.id)).filter {
+                $0.collectionPath == collection.path && ItemFormat.id($0) == credential.id
+            }
+            let created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
+            for item in previous where item.path != created.path { try session.delete(item) }
+        }
+    }
+
+    @discardableResult
+    public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
+        try withSession { session throws(KeywayError) -> Bool in
+            _ = try openDefaultCollection(session)
+            let items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
+            try unlockItems(items, of: id.description, session)
+            for item in items { try session.delete(item) }
+            return !items.isEmpty
+        }
+    }
+
+    @discardableResult
+    public func deleteAll(app: String) throws(KeywayError) -> [CredentialID] {
+        try withSession { session throws(KeywayError) -> [CredentialID] in
+            _ = try openDefaultCollection(session)
+            let items = try session.search([ItemFormat.service: app]).filter { ItemFormat.id($0)?.app == app }
+            try unlockItems(items, of: "credentials of \(app)", session)
+            var removed = Set<CredentialID>()
+            for item in items {
+                try session.delete(item)
+                if let id = ItemFormat.id(item) { removed.insert(id) }
+            }
+            return removed.sorted()
+        }
+    }
+
+    // MARK: Helpers
+
+    private func withSession<T>(_ body: (Session) throws(KeywayError) -> T) throws(KeywayError) -> T {
+        let session = try Session(configuration)
+        defer { session.close() }
+        return try body(session)
+    }
+
+    /// The default collection, unlocked (with a prompt where one can be shown). Checked on every operation because a
+    /// locked collection does not make libsecret fail: its items are simply not returned.
+    private func openDefaultCollection(_ session: Session) throws(KeywayError) -> Collection? {
+        guard let collection = try session.defaultCollection() else { return nil }
+        if collection.isLocked {
+            try session.unlock(
+                [UnsafeMutableRawPointer(collection.pointer)],
+                describing: "The default keyring collection \(collection.name)")
+        }
+        return collection
+    }
+
+    /// Unlocks the items among `items` that are locked (they live in another, locked collection).
+    private func unlockItems(_ items: [Item], of what: String, _ session: Session) throws(KeywayError) {
+        let locked = items.filter(\.isLocked)
+        guard !locked.isEmpty else { return }
+        let collections = Set(locked.map(\.collectionPath)).sorted().joined(separator: ", ")
+        try session.unlock(
+            locked.map { UnsafeMutableRawPointer($0.pointer) },
+            describing: "The keyring collection holding the \(what) (\(collections))")
+    }
+
+    private func credentials(_ chosen: [(CredentialID, Item)], _ session: Session) throws(KeywayError) -> [Credential] {
+        let secrets = try session.secrets(chosen.map(\.1))
+        var result: [Credential] = []
+        for ((id, item), secret) in zip(chosen, secrets) {
+            guard let secret else {
+                throw KeywayError(
+                    .keyringFailure,
+                    "The Secret Service returned no secret for the keyring item of \(id) (\(item.path)); it may "
+                        + "have been locked or removed meanwhile. Try again.")
+            }
+            result.append(try ItemFormat.credential(item, id: id, secret: secret, warn: warn))
+        }
+        return result
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import KeywayCore
+import KeywayTesting
+import Testing
+
+/// Keyring CLI tests. Those on the shared test keyring need `scripts/with-keyring` (KEYWAY_TEST_KEYRING=1) or CI;
+/// those that lock a keyring start their own private bus and gnome-keyring, so locking never disturbs other tests.
+enum KeyringCLI {
+    static let process = ProcessInfo.processInfo.environment
+    static let enabled = process["KEYWAY_TEST_KEYRING"] == "1" || process["CI"] == "true"
+    static let counter = Counter()
+    static func app(_ name: String) -> String { "keyway-cli-\(name)-\(getpid())-\(counter.next())" }
+
+    /// The variables that lead a child process to the test keyring.
+    static var busEnvironment: [String: String] {
+        var values: [String: String] = [:]
+        for name in ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] { values[name] = process[name] }
+        return values
+    }
+}
+
+/// A throwaway session bus with an unlocked gnome-keyring on it (password "test-password").
+final class PrivateKeyring {
+    let directory: TemporaryDirectory
+    let bus = Process()
+    let keyring = Process()
+    let address: String
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "keyway-keyring")
+        for sub in ["data", "runtime"] {
+            try FileManager.default.createDirectory(
+                atPath: directory.path + "/" + sub, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_DATA_HOME"] = directory.path + "/data"
+        environment["XDG_RUNTIME_DIR"] = directory.path + "/runtime"
+        environment["DISPLAY"] = nil
+        environment["WAYLAND_DISPLAY"] = nil
+        bus.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+        bus.arguments = ["--session", "--nofork", "--print-address=1"]
+        bus.environment = environment
+        let output = Pipe()
+        bus.standardOutput = output
+        bus.standardError = FileHandle.nullDevice
+        try bus.run()
+        var line = ""
+        while !line.hasSuffix("\n") {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            line += String(decoding: byte, as: UTF8.self)
+        }
+        address = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        environment["DBUS_SESSION_BUS_ADDRESS"] = address
+        keyring.executableURL = URL(fileURLWithPath: "/usr/bin/gnome-keyring-daemon")
+        keyring.arguments = ["--foreground", "--unlock", "--components=secrets"]
+        keyring.environment = environment
+        let input = Pipe()
+        keyring.standardInput = input
+        keyring.standardOutput = FileHandle.nullDevice
+        keyring.standardError = FileHandle.nullDevice
+        try keyring.run()
+        input.fileHandleForWriting.write(Data("test-password".utf8))
+        try input.fileHandleForWriting.close()
+        // Wait (at most 10 s) until the login collection exists and is unlocked.
+        for _ in 0..<100 {
+            let reply = try self.run(
+                ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--print-reply",
+                 "/org/freedesktop/secrets/aliases/default", "org.freedesktop.DBus.Properties.Get",
+                 "string:org.freedesktop.Secret.Collection", "string:Locked"])
+            if reply.stdout.contains("boolean false") { return }
+            usleep(100_000)
+        }
+        throw KeywayError(.io, "the private gnome-keyring did not start")
+    }
+
+    deinit {
+        kill(keyring.processIdentifier, SIGKILL)
+        keyring.waitUntilExit()
+        kill(bus.processIdentifier, SIGKILL)
+        bus.waitUntilExit()
+    }
+
+    var environment: [String: String] {
+        ["DBUS_SESSION_BUS_ADDRESS": address, "XDG_RUNTIME_DIR": directory.path + "/runtime"]
+    }
+
+    /// Runs a program on this keyring's bus.
+    func run(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
+        var environment = ProcessInfo.processInfo.environment.merging(self.environment) { $1 }
+        environment["DISPLAY"] = nil
+        environment["WAYLAND_DISPLAY"] = nil
+        return try runProcess("/usr/bin/env", arguments, environment: environment, stdin: stdin)
+    }
+
+    func lockLogin() throws {
+        let result = try run(
+            ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--type=method_call", "--print-reply",
+             "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
+             "array:objpath:/org/freedesktop/secrets/collection/login"])
+        guard result.status == 0 else { throw KeywayError(.io, "Lock failed: \(result)") }
+    }
+}
+
+@Suite(
+    .enabled(
+        if: KeyringCLI.enabled,
+        "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
+    ))
+struct KeyringCLITests {
+    @Test func autoWritesToTheKeyringWhenOneAnswers() throws {
+        let sandbox = try Sandbox()
+        let app = KeyringCLI.app("auto")
+        let env = KeyringCLI.busEnvironment
+        let login = try sandbox.run(["login", app, "--account", "me@example.com"], env: env, stdin: "auto_key_0123456789")
+        #expect(login.status == 0, "\(login)")
+        #expect(login.stdout.contains("in the keyring store"), "\(login)")
+        #expect(!login.stderr.contains("UNENCRYPTED"), "no plaintext warning when the keyring is used")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.credentialsFile), "nothing written in plaintext")
+        let lookup = try runProcess(
+            "/usr/bin/env", ["secret-tool", "lookup", "service", app, "username", "default"],
+            environment: ProcessInfo.processInfo.environment)
+        #expect(lookup.stdout == "auto_key_0123456789")
+        let get = try sandbox.run(["get", app, "--backend", "keyring"], env: env)
+        #expect(get.stdout == "auto_key_0123456789\n", "\(get)")
+        let status = try sandbox.run(["status", app], env: env)
+        #expect(status.stdout.contains("keyring store"), "the source names the keyring: \(status)")
+    }
+
+    @Test func autoFallsBackToPlaintextWithAWarningWithoutABus() throws {
+        let sandbox = try Sandbox()
+        let app = KeyringCLI.app("fallback")
+        let login = try sandbox.run(["login", app], stdin: "plain_key_0123456789")
+        #expect(login.status == 0, "\(login)")
+        #expect(login.stderr.contains("Warning: No keyring is usable here"), "\(login)")
+        #expect(login.stderr.contains("stored UNENCRYPTED in \(sandbox.credentialsFile)"), "\(login)")
+        #expect(login.stderr.contains("--backend plaintext"), "says how to accept it")
+        #expect(login.stdout.contains("in the plaintext store"), "\(login)")
+        let explicit = try sandbox.run(["login", app, "--backend", "plaintext"], stdin: "plain_key_0123456789")
+        #expect(!explicit.stderr.contains("UNENCRYPTED"), "an explicit plaintext choice is not warned about")
+        #expect(try sandbox.run(["get", app]).stdout == "plain_key_0123456789\n")
+    }
+
+    @Test func readsLookInEveryBackendAndLogoutRemovesFromAll() throws {
+        let sandbox = try Sandbox()
+        let app = KeyringCLI.app("both")
+        let env = KeyringCLI.busEnvironment
+        #expect(try sandbox.run(["login", app, "--backend", "plaintext"], stdin: "file_key_0123456789").status == 0)
+        let get = try sandbox.run(["get", app], env: env)
+        #expect(get.stdout == "file_key_0123456789\n", "auto reads the plaintext file when the keyring has none")
+        #expect(try sandbox.run(["logout", app], env: env).status == 0)
+        #expect(try sandbox.run(["get", app], env: env).status == 1)
+    }
+
+    @Test func backendsReportsEachBackend() throws {
+        let sandbox = try Sandbox()
+        let json = try sandbox.run(["backends", "--json"], env: KeyringCLI.busEnvironment)
+        #expect(json.status == 0, "\(json)")
+        let root = try JSON.parse(json.stdout)
+        #expect(root["auto_writes_to"] == .string("keyring"))
+        guard case .array(let backends)? = root["backends"] else {
+            Issue.record("no backends array: \(json.stdout)")
+            return
+        }
+        #expect(backends.compactMap { $0["name"]?.stringValue } == ["keyring", "encrypted", "plaintext"])
+        #expect(backends[0]["usable"] == .bool(true))
+        let without = try sandbox.run(["backends"])
+        #expect(without.stdout.contains("No D-Bus session bus"), "says why the keyring cannot be used: \(without)")
+        #expect(without.stdout.contains("plaintext (auto writes here)"), "\(without)")
+    }
+
+    @Test func migrateMovesEveryCredentialAndReadsItBack() throws {
+        let sandbox = try Sandbox()
+        let app = KeyringCLI.app("migrate")
+        let env = KeyringCLI.busEnvironment
+        for profile in ["a", "b"] {
+            let r = try sandbox.run(
+                ["login", app, "--profile", profile, "--backend", "plaintext", "--scopes", "read"],
+                stdin: "mig_\(profile)_0123456789")
+            #expect(r.status == 0, "\(r)")
+        }
+        let migrate = try sandbox.run(["migrate", "--to", "keyring", "--app", app], env: env)
+        #expect(migrate.status == 0, "\(migrate)")
+        #expect(migrate.stdout.contains("2 credentials now in the keyring store"), "\(migrate)")
+        let file = try sandbox.run(["list", "--backend", "plaintext", "--json"])
+        #expect(!file.stdout.contains(app), "removed from the plaintext file")
+        for profile in ["a", "b"] {
+            let get = try sandbox.run(["get", app, "--profile", profile, "--backend", "keyring"], env: env)
+            #expect(get.stdout == "mig_\(profile)_0123456789\n", "\(get)")
+        }
+        // A different key already in the target is never overwritten.
+        #expect(try sandbox.run(["login", app, "--profile", "a", "--backend", "plaintext"], stdin: "other_0123456789").status == 0)
+        let conflict = try sandbox.run(["migrate", "--to", "keyring", "--app", app], env: env)
+        #expect(conflict.status == 1, "\(conflict)")
+        #expect(conflict.stderr.contains("Left \(app) (profile a) in the plaintext store"), "\(conflict)")
+        #expect(try sandbox.run(["get", app, "--profile", "a", "--backend", "keyring"], env: env).stdout == "mig_a_0123456789\n")
+        #expect(try sandbox.run(["get", app, "--profile", "a", "--backend", "plaintext"]).stdout == "other_0123456789\n")
+    }
+
+    @Test func lockedCollectionWithoutAPromptIsAnErrorNotAMiss() throws {
+        let keyring = try PrivateKeyring()
+        let sandbox = try Sandbox()
+        #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "lockapp", "username", "default"],
+                                stdin: "locked_key_0123456789").status == 0)
+        try keyring.lockLogin()
+        let start = Date()
+        let get = try sandbox.run(["get", "lockapp", "--backend", "keyring"], env: keyring.environment)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(get.status == 2, "an error, not 'not found': \(get)")
+        #expect(get.stderr.contains("is locked, and no unlock prompt can be shown here"), "\(get)")
+        let write = try sandbox.run(["login", "lockapp2", "--backend", "keyring"], env: keyring.environment, stdin: "k_0123456789")
+        #expect(write.status == 2 && write.stderr.contains("is locked"), "\(write)")
+        let auto = try sandbox.run(["login", "lockapp3"], env: keyring.environment, stdin: "k_0123456789")
+        #expect(auto.status == 2, "auto does not fall back to plaintext behind a locked keyring: \(auto)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.credentialsFile))
+        let backends = try sandbox.run(["backends"], env: keyring.environment)
+        #expect(backends.stdout.contains("is locked"), "\(backends)")
+    }
+
+    /// With a display, Keyway asks for the unlock; here the prompter cannot open the (fake) display and the prompt
+    /// ends without unlocking, which the Secret Service reports exactly as a dismissed prompt.
+    @Test func dismissedUnlockPromptIsReported() throws {
+        let keyring = try PrivateKeyring()
+        let sandbox = try Sandbox()
+        #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "dismissapp", "username", "default"],
+                                stdin: "dismiss_key_0123456789").status == 0)
+        try keyring.lockLogin()
+        var env = keyring.environment
+        env["DISPLAY"] = ":97"
+        let get = try sandbox.run(["get", "dismissapp", "--backend", "keyring"], env: env)
+        #expect(get.status == 2, "\(get)")
+        #expect(get.stderr.contains("was dismissed"), "\(get)")
+    }
+}

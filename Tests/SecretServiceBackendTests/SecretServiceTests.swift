@@ -1,0 +1,205 @@
+import Foundation
+import KeywayCore
+import KeywaySecretService
+import KeywayTesting
+import Testing
+
+/// Keyring tests run against a real Secret Service: the private gnome-keyring `scripts/with-keyring` starts (it sets
+/// KEYWAY_TEST_KEYRING=1). They never touch the keyring of a desktop session: without KEYWAY_TEST_KEYRING they are
+/// skipped, unless CI=true, where they run and fail when no Secret Service answers.
+enum KeyringTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static let enabled = environment["KEYWAY_TEST_KEYRING"] == "1" || environment["CI"] == "true"
+    static let counter = Counter()
+
+    /// A unique app name, so tests can share one keyring while running in parallel.
+    static func app(_ name: String) -> String { "keyway-test-\(name)-\(getpid())-\(counter.next())" }
+
+    /// The store on the test keyring; records a failure (and stops the test) when no Secret Service answers.
+    static func store() throws -> SecretServiceStore {
+        let store = SecretServiceStore(environment: .process())
+        if case .unreachable(let error) = store.state() {
+            let message = "No Secret Service for the keyring tests (\(error.code): \(error.message)). Run them "
+                + "with `scripts/with-keyring swift test`."
+            Issue.record(Comment(rawValue: message))
+            throw error
+        }
+        return store
+    }
+}
+
+/// Runs a program and returns its exit status and its standard output and error, together.
+@discardableResult
+func run(_ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let output = Pipe(), input = Pipe()
+    process.standardOutput = output
+    process.standardError = output  // secret-tool prints attributes on stderr
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite(
+    .enabled(
+        if: KeyringTests.enabled,
+        "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
+    ))
+struct SecretServiceStoreTests {
+    @Test func conformance() throws {
+        _ = try KeyringTests.store()
+        try StoreConformance(
+            makeStore: { SecretServiceStore(environment: .process()) },
+            makeBroken: {
+                SecretServiceStore(environment: Environment(["DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"]))
+            }
+        ).run()
+    }
+
+    @Test func secretToolAndPythonKeyringReadWhatKeywayStored() throws {
+        let store = try KeyringTests.store()
+        let app = KeyringTests.app("out")
+        let credential = Credential(
+            id: CredentialID(app: app, profile: "work"), secret: Secret("rfx_interop_0123456789"),
+            account: "me@example.com", scopes: ["read"])
+        try store.write(credential)
+        let (status, looked) = try run(["secret-tool", "lookup", "service", app, "username", "work"])
+        #expect(status == 0)
+        #expect(looked == "rfx_interop_0123456789")
+        let (pyStatus, python) = try run([
+            "/usr/bin/python3", "-c", "import keyring, sys; print(keyring.get_password(sys.argv[1], 'work'))", app,
+        ])
+        #expect(pyStatus == 0)
+        #expect(python == "rfx_interop_0123456789\n")
+        let (_, search) = try run(["secret-tool", "search", "--all", "service", app])
+        #expect(search.contains("label = Keyway: \(app) (work)"), "the label is human-readable")
+        #expect(search.contains("attribute.keyway:account = me@example.com"), "metadata kept as attributes")
+        #expect(search.contains("attribute.username = work"))
+    }
+
+    @Test func keywayReadsWhatSecretToolStored() throws {
+        let store = try KeyringTests.store()
+        let app = KeyringTests.app("st")
+        let (status, _) = try run(
+            ["secret-tool", "store", "--label=from secret-tool", "service", app, "username", "default"],
+            stdin: "st_key_0123456789")
+        try #require(status == 0)
+        let read = try store.read(CredentialID(app: app))
+        #expect(read?.secret.reveal() == "st_key_0123456789")
+        #expect(read?.account == nil)
+        #expect(try store.list(app: app).map(\.id) == [CredentialID(app: app)], "listed under its app")
+        #expect(try store.delete(CredentialID(app: app)) == true)
+        let (after, _) = try run(["secret-tool", "lookup", "service", app, "username", "default"])
+        #expect(after != 0, "deleting through Keyway removes the other tool's item")
+    }
+
+    @Test func keywayReadsWhatPythonKeyringStored() throws {
+        let store = try KeyringTests.store()
+        let app = KeyringTests.app("py")
+        let (status, _) = try run([
+            "/usr/bin/python3", "-c", "import keyring, sys; keyring.set_password(sys.argv[1], 'ci', 'py_key_0123456789')",
+            app,
+        ])
+        try #require(status == 0)
+        #expect(try store.read(CredentialID(app: app, profile: "ci"))?.secret.reveal() == "py_key_0123456789")
+        #expect(try store.list().contains { $0.id == CredentialID(app: app, profile: "ci") }, "listed with the rest")
+        // Keyway's write replaces the python item rather than adding a second one.
+        try store.write(Credential(id: CredentialID(app: app, profile: "ci"), secret: Secret("new_key_0123456789")))
+        let (_, python) = try run([
+            "/usr/bin/python3", "-c", "import keyring, sys; print(keyring.get_password(sys.argv[1], 'ci'))", app,
+        ])
+        #expect(python == "new_key_0123456789\n")
+        let (_, search) = try run(["secret-tool", "search", "--all", "service", app])
+        #expect(search.components(separatedBy: "label = ").count == 2, "exactly one item: \(search)")
+    }
+}
+
+/// Failure states that need no keyring at all: they always run.
+@Suite struct SecretServiceFailureTests {
+    @Test func noSessionBus() throws {
+        let store = SecretServiceStore(environment: Environment(["HOME": "/nonexistent"]))
+        let start = Date()
+        #expect(throws: KeywayError.self) { try store.read(CredentialID(app: "any")) }
+        do {
+            _ = try store.read(CredentialID(app: "any"))
+        } catch {
+            #expect(error.code == .noSessionBus)
+            #expect(error.message.contains("No D-Bus session bus"))
+        }
+        #expect(Date().timeIntervalSince(start) < 3)
+        #expect(!store.availability().isAvailable)
+    }
+
+    @Test func unreachableBusAddress() throws {
+        let store = SecretServiceStore(
+            environment: Environment(["DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/keyway-bus"]))
+        do {
+            _ = try store.list()
+            Issue.record("listing through an unreachable bus must fail")
+        } catch {
+            #expect(error.code == .noSessionBus)
+            #expect(error.message.contains("/nonexistent/keyway-bus"))
+        }
+    }
+
+    /// A real private bus (no service directories, so nothing can be activated) with no Secret Service on it.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dbus-daemon")))
+    func busWithoutProvider() throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.path + "/bus.conf"
+        try writeFile(
+            config,
+            """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+              "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:dir=\(directory.path)</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>
+              </policy>
+            </busconfig>
+            """, mode: 0o600)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+        daemon.arguments = ["--config-file=\(config)", "--nofork", "--print-address=1"]
+        let output = Pipe()
+        daemon.standardOutput = output
+        try daemon.run()
+        defer {
+            kill(daemon.processIdentifier, SIGKILL)  // dbus-daemon ignores SIGTERM with this configuration
+            daemon.waitUntilExit()
+        }
+        var address = ""
+        while !address.hasSuffix("\n") {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            address += String(decoding: byte, as: UTF8.self)
+        }
+        address = address.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(address.hasPrefix("unix:"), "dbus-daemon printed its address")
+        let store = SecretServiceStore(environment: Environment(["DBUS_SESSION_BUS_ADDRESS": address]))
+        let start = Date()
+        do {
+            _ = try store.read(CredentialID(app: "any"))
+            Issue.record("reading through a bus without a Secret Service must fail")
+        } catch {
+            #expect(error.code == .noSecretService, "\(error.message)")
+            #expect(error.message.contains("No Secret Service"))
+        }
+        #expect(Date().timeIntervalSince(start) < 3, "fails fast instead of waiting for an activation")
+        guard case .unavailable(let reason) = store.availability() else {
+            Issue.record("availability must say the keyring is unusable")
+            return
+        }
+        #expect(reason.contains("No Secret Service"))
+    }
+}
