@@ -13,6 +13,8 @@ public struct CredentialID: Hashable, Comparable, Sendable, CustomStringConverti
     /// Checks that app and profile are usable names: not empty, no control characters, at most 256 characters.
     public func validate() throws(KeywayError) {
         for (what, value) in [("app name", app), ("profile name", profile)] {
+            // Fast path: printable ASCII, which most names are.
+            if !value.isEmpty, value.utf8.count <= 256, value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { continue }
             if value.isEmpty { throw KeywayError(.invalidInput, "The \(what) is empty.") }
             if value.count > 256 { throw KeywayError(.invalidInput, "The \(what) is longer than 256 characters.") }
             if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {

@@ -18,6 +18,8 @@ public struct CredentialDocument: Sendable, Equatable {
 
     public private(set) var credentials: [Credential]
 
+    private init(sorted: [Credential]) { credentials = sorted }
+
     public init(credentials: [Credential] = []) {
         self.credentials = credentials.sorted { $0.id < $1.id }
     }
@@ -113,52 +115,88 @@ public struct CredentialDocument: Sendable, Equatable {
         }
         var credentials: [Credential] = []
         var seen = Set<CredentialID>()
+        credentials.reserveCapacity(entries.count)
+        seen.reserveCapacity(entries.count)
         for (i, entry) in entries.enumerated() {
-            let path = "credentials[\(i)]"
-            guard case .object = entry else { throw bad(path, "must be an object, found \(entry.typeName)") }
-            func string(_ key: String, required: Bool) throws(KeywayError) -> String? {
-                guard let value = entry[key], value != .null else {
-                    if required { throw bad("\(path).\(key)", "is missing") }
-                    return nil
-                }
-                guard let s = value.stringValue else {
-                    throw bad("\(path).\(key)", "must be a string, found \(value.typeName)")
-                }
-                return s
+            // One pass over the entry's members; field paths are built only for error messages.
+            guard case .object(let members) = entry else {
+                throw bad("credentials[\(i)]", "must be an object, found \(entry.typeName)")
             }
-            let id = CredentialID(app: try string("app", required: true)!, profile: try string("profile", required: true)!)
-            do throws(KeywayError) { try id.validate() } catch { throw bad(path, "has an unusable name: \(error.message)") }
-            guard seen.insert(id).inserted else { throw bad(path, "repeats \(id)") }
-            let key = try string("api_key", required: true)!
+            var app: String?, profile: String?, key: String?, account: String?, organization: String?
+            var expiresText: String?, createdText: String?, updatedText: String?
             var scopes: [String] = []
-            if let value = entry["scopes"], value != .null {
-                guard case .array(let items) = value else {
-                    throw bad("\(path).scopes", "must be an array of strings, found \(value.typeName)")
+            for (name, value) in members {
+                if case .null = value { continue }
+                if name == "scopes" {
+                    guard case .array(let items) = value else {
+                        throw bad("credentials[\(i)].scopes", "must be an array of strings, found \(value.typeName)")
+                    }
+                    scopes.removeAll()
+                    for item in items {
+                        guard case .string(let scope) = item else {
+                            throw bad("credentials[\(i)].scopes", "must be an array of strings")
+                        }
+                        scopes.append(scope)
+                    }
+                    continue
                 }
-                for item in items {
-                    guard let s = item.stringValue else { throw bad("\(path).scopes", "must be an array of strings") }
-                    scopes.append(s)
+                func text() throws(KeywayError) -> String {
+                    guard case .string(let text) = value else {
+                        throw bad("credentials[\(i)].\(name)", "must be a string, found \(value.typeName)")
+                    }
+                    return text
+                }
+                switch name {
+                case "app": app = try text()
+                case "profile": profile = try text()
+                case "api_key": key = try text()
+                case "account": account = try text()
+                case "organization": organization = try text()
+                case "expires": expiresText = try text()
+                case "created": createdText = try text()
+                case "updated": updatedText = try text()
+                default: continue  // fields of a later minor version are ignored
                 }
             }
+            guard let app else { throw bad("credentials[\(i)].app", "is missing") }
+            guard let profile else { throw bad("credentials[\(i)].profile", "is missing") }
+            let id = CredentialID(app: app, profile: profile)
+            do throws(KeywayError) { try id.validate() } catch {
+                throw bad("credentials[\(i)]", "has an unusable name: \(error.message)")
+            }
+            guard seen.insert(id).inserted else { throw bad("credentials[\(i)]", "repeats \(id)") }
+            guard let key else { throw bad("credentials[\(i)].api_key", "is missing") }
             var expires: Day?
-            if let text = try string("expires", required: false) {
-                guard let day = Day(parsing: text) else { throw bad("\(path).expires", "must be a date YYYY-MM-DD") }
+            if let expiresText {
+                guard let day = Day(parsing: expiresText) else {
+                    throw bad("credentials[\(i)].expires", "must be a date YYYY-MM-DD")
+                }
                 expires = day
             }
-            func timestamp(_ key: String) throws(KeywayError) -> Timestamp? {
-                guard let text = try string(key, required: false) else { return nil }
-                guard let t = Timestamp(parsing: text) else {
-                    throw bad("\(path).\(key)", "must be an RFC 3339 time such as 2026-11-21T22:30:04Z")
+            var created = Timestamp(secondsSinceEpoch: 0)
+            if let createdText {
+                guard let t = Timestamp(parsing: createdText) else {
+                    throw bad("credentials[\(i)].created", "must be an RFC 3339 time such as 2026-11-21T22:30:04Z")
                 }
-                return t
+                created = t
             }
-            let created = try timestamp("created") ?? Timestamp(secondsSinceEpoch: 0)
+            var updated = created
+            if let updatedText {
+                guard let t = Timestamp(parsing: updatedText) else {
+                    throw bad("credentials[\(i)].updated", "must be an RFC 3339 time such as 2026-11-21T22:30:04Z")
+                }
+                updated = t
+            }
             credentials.append(
                 Credential(
-                    id: id, secret: Secret(key), account: try string("account", required: false),
-                    organization: try string("organization", required: false), scopes: scopes, expires: expires,
-                    created: created, updated: try timestamp("updated") ?? created))
+                    id: id, secret: Secret(key), account: account, organization: organization, scopes: scopes,
+                    expires: expires, created: created, updated: updated))
         }
-        self.init(credentials: credentials)
+        // Written sorted; sort only when a hand-edited file is not.
+        if zip(credentials, credentials.dropFirst()).allSatisfy({ $0.id < $1.id }) {
+            self.init(sorted: credentials)
+        } else {
+            self.init(credentials: credentials)
+        }
     }
 }

@@ -95,11 +95,15 @@ private struct JSONParser {
     }
 
     mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
+        index = bytes.withUnsafeBufferPointer { buffer in
+            var i = index
+            while i < buffer.count {
+                switch buffer[i] {
+                case 0x20, 0x09, 0x0A, 0x0D: i += 1
+                default: return i
+                }
             }
+            return i
         }
     }
 
@@ -240,69 +244,87 @@ private struct JSONParser {
     mutating func parseString() throws(JSONSyntaxError) -> String {
         let start = index
         index += 1
-        var scalars = String.UnicodeScalarView()
+        // Fast path: no escape. Find the closing quote, then validate the UTF-8 of the whole run at once.
         var runStart = index
-        func flush(_ parser: JSONParser, _ upTo: Int, into scalars: inout String.UnicodeScalarView) {
-            if upTo > runStart {
-                scalars.append(contentsOf: String(decoding: parser.bytes[runStart..<upTo], as: UTF8.self).unicodeScalars)
-            }
-        }
+        var result = ""
         while true {
+            var nonASCII: UInt8 = 0
+            index = bytes.withUnsafeBufferPointer { buffer in
+                var i = index
+                while i < buffer.count {
+                    let b = buffer[i]
+                    if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+                    nonASCII |= b
+                    i += 1
+                }
+                return i
+            }
             guard index < bytes.count else { throw error("unterminated string", at: start) }
+            if index > runStart {
+                let end = index
+                // ASCII needs no validation (and the non-generic decoder is much faster); the rest is validated.
+                let decoded: String? = bytes.withUnsafeBufferPointer { buffer in
+                    let run = UnsafeBufferPointer(rebasing: buffer[runStart..<end])
+                    return nonASCII < 0x80 ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
+                }
+                guard let run = decoded else {
+                    throw error("invalid UTF-8 in a string", at: firstInvalidUTF8(from: runStart))
+                }
+                if result.isEmpty { result = run } else { result += run }
+            }
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
-                flush(self, index, into: &scalars)
                 index += 1
-                let result = String(scalars)
                 return result
             }
             if b < 0x20 { throw error("control character in a string") }
-            if b >= 0x80 {
-                // Validate the UTF-8 sequence.
-                let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0
-                guard length > 0, index + length <= bytes.count,
-                    String(validating: bytes[index..<index + length], as: UTF8.self) != nil
-                else { throw error("invalid UTF-8 in a string") }
-                index += length
-                continue
-            }
-            if b == UInt8(ascii: "\\") {
-                flush(self, index, into: &scalars)
-                index += 1
-                guard index < bytes.count else { throw error("unterminated string", at: start) }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
-                case UInt8(ascii: "u"):
-                    var code = try parseHex4()
-                    if (0xD800...0xDBFF).contains(code) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                            bytes[index + 1] == UInt8(ascii: "u")
-                        else { throw error("unpaired surrogate in \\u escape") }
-                        index += 2
-                        let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate in \\u escape") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(code) {
-                        throw error("unpaired surrogate in \\u escape")
-                    }
-                    scalars.append(Unicode.Scalar(code)!)
-                default:
-                    throw error("invalid escape sequence", at: index - 2)
-                }
-                runStart = index
-                continue
-            }
+            // An escape sequence.
             index += 1
+            guard index < bytes.count else { throw error("unterminated string", at: start) }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""): result.append("\"")
+            case UInt8(ascii: "\\"): result.append("\\")
+            case UInt8(ascii: "/"): result.append("/")
+            case UInt8(ascii: "b"): result.append("\u{08}")
+            case UInt8(ascii: "f"): result.append("\u{0C}")
+            case UInt8(ascii: "n"): result.append("\n")
+            case UInt8(ascii: "r"): result.append("\r")
+            case UInt8(ascii: "t"): result.append("\t")
+            case UInt8(ascii: "u"):
+                var code = try parseHex4()
+                if (0xD800...0xDBFF).contains(code) {
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else { throw error("unpaired surrogate in \\u escape") }
+                    index += 2
+                    let low = try parseHex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate in \\u escape") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(code) {
+                    throw error("unpaired surrogate in \\u escape")
+                }
+                result.unicodeScalars.append(Unicode.Scalar(code)!)
+            default:
+                throw error("invalid escape sequence", at: index - 2)
+            }
+            runStart = index
         }
+    }
+
+    /// The offset of the first byte that starts an invalid UTF-8 sequence at or after `from` (for error positions).
+    func firstInvalidUTF8(from: Int) -> Int {
+        var i = from
+        while i < bytes.count {
+            let b = bytes[i]
+            let length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0
+            guard length > 0, i + length <= bytes.count,
+                String(validating: bytes[i..<i + length], as: UTF8.self) != nil
+            else { return i }
+            i += length
+        }
+        return i
     }
 
     mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
