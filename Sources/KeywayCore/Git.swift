@@ -27,8 +27,12 @@ public enum GitFileState: String, Sendable {
 public enum Git {
     /// Options that keep git from running anything a repository's configuration names (fsmonitor, hooks) and from
     /// reading pathspec magic in file names.
-    public static let safeOptions = [
-        "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--literal-pathspecs", "--no-optional-locks",
+    public static let safeOptions = baseOptions + ["--literal-pathspecs"]
+
+    /// The same without `--literal-pathspecs`, for commands that take plain paths and refuse pathspec magic
+    /// (`check-ignore`).
+    public static let baseOptions = [
+        "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--no-optional-locks",
     ]
 
     /// The repository whose work tree contains `path`, found with a few `lstat` calls and no subprocess: `GIT_DIR`
@@ -62,7 +66,7 @@ public enum Git {
     /// answer (not installed, a repository it distrusts...).
     public static func state(of path: String, in repository: GitRepository) throws(KeywayError) -> GitFileState {
         let relative = relativePath(realLocation(path), to: repository.root)
-        let tracked = try runGit(["ls-files", "--error-unmatch", "--", relative], in: repository)
+        let tracked = try runGit(["--literal-pathspecs", "ls-files", "--error-unmatch", "--", relative], in: repository)
         if tracked.status == 0 { return .tracked }
         if tracked.status != 1 { throw gitFailure(tracked, repository) }
         let ignored = try runGit(["check-ignore", "-q", "--no-index", "--", relative], in: repository)
@@ -76,7 +80,7 @@ public enum Git {
     static func runGit(_ arguments: [String], in repository: GitRepository) throws(KeywayError) -> Subprocess.Result {
         do {
             return try Subprocess.run(
-                ["git"] + safeOptions + arguments, directory: repository.root, environment: repository.environment)
+                ["git"] + baseOptions + arguments, directory: repository.root, environment: repository.environment)
         } catch {
             throw KeywayError(.io, "Cannot run git to check \(repository.root): \(error).", path: repository.root)
         }

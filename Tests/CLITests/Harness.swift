@@ -58,20 +58,21 @@ final class Sandbox: @unchecked Sendable {
     @discardableResult
     func run(
         _ arguments: [String], env: [String: String] = [:], stdin: String? = nil, umask mask: mode_t? = nil,
-        removing: [String] = []
+        removing: [String] = [], directory: String? = nil, binary: String = keywayBinary
     ) throws -> RunResult {
         var environment = self.environment.merging(env) { $1 }
         for name in removing { environment[name] = nil }
-        return try runProcess(keywayBinary, arguments, environment: environment, stdin: stdin, umask: mask)
+        return try runProcess(binary, arguments, environment: environment, stdin: stdin, umask: mask, directory: directory)
     }
 }
 
 /// Runs an executable and collects its output. With `umask`, the child runs under `/bin/sh -c 'umask M; exec ...'`.
 func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String], stdin: String? = nil,
-    umask mask: mode_t? = nil
+    umask mask: mode_t? = nil, directory: String? = nil
 ) throws -> RunResult {
     let process = Process()
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     if let mask {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "umask \(String(mask, radix: 8)); exec \"$@\"", "sh", executable] + arguments
@@ -105,4 +106,27 @@ final class LockedData: @unchecked Sendable {
     func set(_ value: Data) { lock.withLock { data = value } }
     var isSet: Bool { lock.withLock { data != nil } }
     var value: Data { lock.withLock { data ?? Data() } }
+}
+
+/// Runs git in `directory` with a fixed identity and no user or system configuration.
+@discardableResult
+func git(_ arguments: [String], in directory: String) throws -> RunResult {
+    let result = try runProcess(
+        "/usr/bin/git", arguments,
+        environment: [
+            "PATH": "/usr/bin:/bin", "HOME": directory, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_ALLOW_PROTOCOL": "file",
+        ], directory: directory)
+    if result.status != 0 { throw GitFailure(description: "git \(arguments.joined(separator: " ")): \(result)") }
+    return result
+}
+
+struct GitFailure: Error, CustomStringConvertible { let description: String }
+
+/// Creates `path` (and its parents) holding `text`, with `mode`.
+func makeFile(_ path: String, _ text: String, mode: mode_t = 0o600) throws {
+    try FileManager.default.createDirectory(
+        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try writeFile(path, text, mode: mode)
 }
