@@ -44,6 +44,12 @@ let package = Package(
             path: "Sources/KeywayCLI"
         ),
 
+        // A Reflex-style CLI built on the library alone (built and tested with the rest).
+        .executableTarget(name: "ReflexExample", dependencies: ["Keyway"], path: "Examples/ReflexExample"),
+
+        // bench/gitcheck.sh's measurement of the git-leak check.
+        .executableTarget(name: "GitCheckBench", dependencies: ["KeywayCore"], path: "bench/GitCheckBench"),
+
         // The conformance suite every backend must pass (a library target so backend test targets can share it).
         .target(name: "KeywayTesting", dependencies: ["KeywayCore"], path: "Tests/KeywayTesting"),
 
@@ -64,7 +70,9 @@ let package = Package(
             dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting"],
             path: "Tests/SecretServiceBackendTests"
         ),
-        .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore", "KeywayTesting"], path: "Tests/CLITests"),
+        .testTarget(
+            name: "CLITests", dependencies: ["KeywayCLI", "ReflexExample", "KeywayCore", "KeywayTesting"],
+            path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

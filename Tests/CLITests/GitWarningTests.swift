@@ -177,3 +177,31 @@ import Testing
         #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 }
+
+/// Examples/ReflexExample: a CLI that declares its spec in code and uses the library for everything else.
+@Suite struct ExampleCLITests {
+    @Test func loginWhoamiDeployLogout() throws {
+        let s = try Sandbox(backend: "plaintext")
+        func example(_ arguments: [String], env: [String: String] = [:], stdin: String? = nil) throws -> RunResult {
+            try s.run(arguments, env: env, stdin: stdin, binary: exampleBinary)
+        }
+        let missing = try example(["deploy"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "Error: API key is required. Run `reflex-example login` or set REFLEX_EXAMPLE_API_KEY.\n")
+        let login = try example(["login"], stdin: "rfx_example000011112222\n")
+        #expect(login.status == 0, "\(login)")
+        #expect(login.stdout == "Logged in to reflex-example (profile default) with rfx_...222.\n")
+        #expect(try example(["deploy"]).stdout == "Deploying with key rfx_...222 from the plaintext store \(s.credentialsFile).\n")
+        #expect(try s.run(["get", "reflex-example"]).stdout == "rfx_example000011112222\n", "the same store as keyway")
+        let env = try example(["deploy"], env: ["REFLEX_EXAMPLE_API_KEY": "rfx_fromenvironment99"])
+        #expect(env.stdout == "Deploying with key rfx_...t99 from the environment variable REFLEX_EXAMPLE_API_KEY.\n")
+        try makeFile(s.home + "/.config/reflex-example/credentials.json", "{\"api_key\": \"rfx_fromfile000033334444\", \"account\": \"ci@acme.io\"}")
+        let whoami = try example(["whoami"])
+        #expect(whoami.stdout == "ci@acme.io — key rfx_...4444 from the credentials file \(s.home)/.config/reflex-example/credentials.json\n")
+        let warned = try example(["login", "--api-key", "not-a-reflex-key-1234"])
+        #expect(warned.stderr.hasPrefix("Warning: This key does not start with rfx_"))
+        #expect(try example(["logout"]).status == 0)
+        #expect(try example(["logout"]).status == 1)
+        #expect(try example(["frobnicate"]).status == 64)
+    }
+}

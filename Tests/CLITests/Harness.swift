@@ -13,17 +13,22 @@ struct RunResult: CustomStringConvertible {
 }
 
 /// The built `keyway` binary: next to the test bundle in the build directory.
-let keywayBinary: String = {
+let keywayBinary: String = builtBinary("keyway")
+
+/// The built Reflex-style example (Examples/ReflexExample).
+let exampleBinary: String = builtBinary("ReflexExample")
+
+func builtBinary(_ name: String) -> String {
     let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     var directory = bundle.deletingLastPathComponent()
     // On Linux the tests run from `<build>/keywayPackageTests.xctest`; the binary is `<build>/keyway`.
     for _ in 0..<3 {
-        let candidate = directory.appendingPathComponent("keyway").path
+        let candidate = directory.appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         directory = directory.deletingLastPathComponent()
     }
-    return bundle.deletingLastPathComponent().appendingPathComponent("keyway").path
-}()
+    return bundle.deletingLastPathComponent().appendingPathComponent(name).path
+}
 
 /// A private HOME and config directory for one test, with a clean environment.
 final class Sandbox: @unchecked Sendable {
