@@ -21,16 +21,14 @@ let package = Package(
         .systemLibrary(
             name: "CSodium", path: "Backends/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .target(
-            name: "KeywayEncrypted", dependencies: ["KeywayCore", "CSodium"], path: "Backends/Encrypted",
-            exclude: ["DOCS.md"]),
+            name: "KeywayEncrypted", dependencies: ["KeywayCore", "CSodium"], path: "Backends/Encrypted"),
 
         // libsecret (Secret Service client), found with pkg-config; Debian: libsecret-1-dev.
         .systemLibrary(
             name: "CLibSecret", path: "Backends/CLibSecret", pkgConfig: "libsecret-1",
             providers: [.apt(["libsecret-1-dev"])]),
         .target(
-            name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService",
-            exclude: ["DOCS.md"]),
+            name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService"),
 
         // The library a Swift program imports: the core plus every backend and the backend chooser.
         .target(

@@ -208,7 +208,7 @@ public func backendStatuses(_ options: StoreOptions) -> [BackendStatus] {
     } else {
         statuses.append(
             BackendStatus(
-                name: .encrypted, usable: false, location: options.paths.configDirectory,
+                name: .encrypted, usable: false, location: options.paths.vaultFile,
                 reason: encryptedUnavailableReason(options)))
     }
     statuses.append(status(.plaintext, plaintextStore(options)))
