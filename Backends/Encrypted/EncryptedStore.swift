@@ -73,6 +73,15 @@ public struct EncryptedStore: CredentialDocumentStore {
         }
     }
 
+    public func loadCredential(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        guard let bytes = try file.read() else { return nil }
+        let header = try VaultHeader(parsing: bytes, source: file.path)
+        let payload = try VaultCodec.open(bytes, header: header, keys: try keys(for: header), source: file.path)
+        return try Sodium.withExposedBytes(payload) { plaintext throws(KeywayError) in
+            try CredentialDocument.credential(id, parsing: plaintext, source: file.path)
+        }
+    }
+
     /// Decrypts and parses a whole vault file.
     func open(_ bytes: [UInt8]) throws(KeywayError) -> (document: CredentialDocument, keys: VaultKeys) {
         let header = try VaultHeader(parsing: bytes, source: file.path)

@@ -26,6 +26,11 @@ public struct PlaintextStore: CredentialDocumentStore {
         return try CredentialDocument(parsing: bytes, source: file.path)
     }
 
+    public func loadCredential(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        guard let bytes = try file.read() else { return nil }
+        return try CredentialDocument.credential(id, parsing: bytes, source: file.path)
+    }
+
     /// Read-modify-write under the file's lock; a file that cannot be parsed makes the whole operation fail before
     /// anything is written.
     @discardableResult

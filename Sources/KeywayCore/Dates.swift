@@ -22,7 +22,18 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Parses exactly `YYYY-MM-DD`.
     public init?(parsing text: String) {
-        let bytes = Array(text.utf8)
+        var text = text
+        guard let day = text.withUTF8({ Day.parse($0) }) else { return nil }
+        self = day
+    }
+
+    /// Parses exactly `YYYY-MM-DD` from UTF-8 bytes.
+    public init?(utf8 bytes: ArraySlice<UInt8>) {
+        guard let day = bytes.withUnsafeBufferPointer({ Day.parse($0) }) else { return nil }
+        self = day
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Day? {
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
@@ -34,7 +45,7 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
             return value
         }
         guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
-        self.init(year: y, month: m, day: d)
+        return Day(year: y, month: m, day: d)
     }
 
     static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
@@ -91,8 +102,19 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds and numeric offsets accepted).
     public init?(parsing text: String) {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, let day = Day(parsing: String(decoding: bytes[0..<10], as: UTF8.self)),
+        var text = text
+        guard let seconds = text.withUTF8({ Timestamp.parse($0) }) else { return nil }
+        secondsSinceEpoch = seconds
+    }
+
+    /// The same from UTF-8 bytes.
+    public init?(utf8 bytes: ArraySlice<UInt8>) {
+        guard let seconds = bytes.withUnsafeBufferPointer({ Timestamp.parse($0) }) else { return nil }
+        secondsSinceEpoch = seconds
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard bytes.count >= 20, let day = Day.parse(UnsafeBufferPointer(rebasing: bytes[0..<10])),
             bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"), bytes[13] == UInt8(ascii: ":"),
             bytes[16] == UInt8(ascii: ":")
         else { return nil }
@@ -125,7 +147,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         } else {
             return nil
         }
-        secondsSinceEpoch = Int64(day.ordinal) * 86400 + Int64(h * 3600 + m * 60 + s) - Int64(offset)
+        return Int64(day.ordinal) * 86400 + Int64(h * 3600 + m * 60 + s) - Int64(offset)
     }
 
     /// The UTC calendar day.

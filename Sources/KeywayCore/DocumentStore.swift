@@ -4,6 +4,8 @@
 public protocol CredentialDocumentStore: CredentialStore {
     /// The current document; an empty one when the store has no file yet.
     func loadDocument() throws(KeywayError) -> CredentialDocument
+    /// One credential, or nil; stores override it to avoid building every other credential.
+    func loadCredential(_ id: CredentialID) throws(KeywayError) -> Credential?
     /// Read-modify-write under the store's lock. `change` returns whether it changed anything; nothing is written
     /// when it returns false or throws, or when the current document cannot be read.
     @discardableResult
@@ -11,8 +13,12 @@ public protocol CredentialDocumentStore: CredentialStore {
 }
 
 extension CredentialDocumentStore {
-    public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
+    public func loadCredential(_ id: CredentialID) throws(KeywayError) -> Credential? {
         try loadDocument().credential(id)
+    }
+
+    public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        try loadCredential(id)
     }
 
     public func list(app: String?) throws(KeywayError) -> [Credential] {

@@ -72,7 +72,7 @@ extension JSON {
     }
 }
 
-private struct JSONParser {
+struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     var depth = 0

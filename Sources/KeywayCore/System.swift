@@ -87,16 +87,22 @@ public enum Sys {
         return st
     }
 
-    /// Reads the whole descriptor from its current offset.
-    public static func readAll(_ fd: Int32, sizeHint: Int = 0) throws(Errno) -> [UInt8] {
-        var result: [UInt8] = []
-        result.reserveCapacity(max(sizeHint, 0) + 1)
-        var chunk = [UInt8](repeating: 0, count: 65536)
+    /// Reads the whole descriptor from its current offset, straight into one buffer sized from `fstat` for a regular
+    /// file (grown by doubling otherwise).
+    public static func readAll(_ fd: Int32) throws(Errno) -> [UInt8] {
+        var capacity = 65536
+        if let st = try? fstat(fd), FileMode.isRegular(st) { capacity = Int(st.st_size) + 1 }
+        var result = [UInt8](repeating: 0, count: capacity)
+        var filled = 0
         while true {
-            let n = try retrying { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if filled == result.count { result.append(contentsOf: repeatElement(0, count: result.count)) }
+            let n = try retrying {
+                result.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            }
             if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
+            filled += n
         }
+        result.removeSubrange(filled...)
         return result
     }
 

@@ -63,8 +63,9 @@ final class PrivateKeyring {
         try keyring.run()
         input.fileHandleForWriting.write(Data("test-password".utf8))
         try input.fileHandleForWriting.close()
-        // Wait (at most 10 s) until the login collection exists and is unlocked.
-        for _ in 0..<100 {
+        // Wait (at most 30 s: a loaded 2-core machine can be slow to start the daemon) until the login collection
+        // exists and is unlocked. This bounds the test's set-up, not Keyway's behaviour.
+        for _ in 0..<300 {
             let reply = try self.run(
                 ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--print-reply",
                  "/org/freedesktop/secrets/aliases/default", "org.freedesktop.DBus.Properties.Get",

@@ -82,3 +82,97 @@ import Testing
         #expect(message("{\"version\":1,\"credentials\":[]}") == nil)
     }
 }
+
+/// `CredentialDocument.credential(_:parsing:source:)` (the fast path of `get`) must agree with the full decoder on
+/// every document: the same credential, and the same error for every broken one.
+@Suite struct CredentialLookupTests {
+    func both(_ text: String, _ id: CredentialID) -> (Result<Credential?, KeywayError>, Result<Credential?, KeywayError>) {
+        let bytes = Array(text.utf8)
+        let fast = Result<Credential?, KeywayError> { () throws(KeywayError) in
+            try CredentialDocument.credential(id, parsing: bytes, source: "/f")
+        }
+        let full = Result<Credential?, KeywayError> { () throws(KeywayError) in
+            try CredentialDocument(parsing: bytes, source: "/f").credential(id)
+        }
+        return (fast, full)
+    }
+
+    func entry(_ app: String, _ profile: String = "default", extra: String = "") -> String {
+        "{\"app\": \"\(app)\", \"profile\": \"\(profile)\", \"api_key\": \"k-\(app)-\(profile)\"\(extra)}"
+    }
+
+    @Test func agreesOnValidDocuments() throws {
+        var document = CredentialDocument()
+        for i in 0..<50 {
+            document.upsert(
+                Credential(
+                    id: CredentialID(app: "app\(i % 7)-ü\(i)", profile: i % 3 == 0 ? "default" : "p\(i)"),
+                    secret: Secret("key \"\(i)\" \\ é 🚀"), account: i % 2 == 0 ? "a\(i)@x" : nil,
+                    organization: "org\(i)", scopes: i % 4 == 0 ? ["r", "w"] : [],
+                    expires: i % 5 == 0 ? Day(year: 2030, month: 1, day: 1 + i % 28) : nil,
+                    created: Timestamp(secondsSinceEpoch: 1_700_000_000 + Int64(i)),
+                    updated: Timestamp(secondsSinceEpoch: 1_700_100_000 + Int64(i))))
+        }
+        let text = String(decoding: document.serialized(), as: UTF8.self)
+        for credential in document.credentials {
+            let (fast, full) = both(text, credential.id)
+            #expect(try fast.get() == credential)
+            #expect(try full.get() == credential)
+        }
+        #expect(try both(text, CredentialID(app: "absent")).0.get() == nil)
+        // Hand-written variants: other key order, escapes in names, extra fields, nulls, offsets in times.
+        let variant = """
+            {"credentials": [
+              {"api_key": "k1", "profile": "d\\u0065fault", "app": "a\\/b", "future_field": {"x": [1, 2]}, "account": null},
+              {"app": "z", "profile": "default", "api_key": "k2", "created": "2026-01-01T10:00:00+02:00", "scopes": null}
+            ], "version": 1, "extra": true}
+            """
+        let (fast, full) = both(variant, CredentialID(app: "a/b"))
+        #expect(try fast.get() != nil)
+        #expect(try fast.get() == full.get())
+        let (fast2, full2) = both(variant, CredentialID(app: "z"))
+        #expect(try fast2.get() == full2.get())
+        #expect(try fast2.get()?.created.description == "2026-01-01T08:00:00Z")
+    }
+
+    @Test(arguments: [
+        "", "[]", "{}", "{\"version\": 1}", "{\"version\": 2, \"credentials\": []}",
+        "{\"version\": \"1\", \"credentials\": []}", "{\"version\": 1, \"credentials\": {}}",
+        "{\"version\": 1, \"format\": \"other\", \"credentials\": []}",
+        "{\"version\": 1, \"credentials\": [5]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": 5}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"scopes\": \"r\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"scopes\": [1]}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"expires\": \"2026-02-30\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"created\": \"yesterday\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"\", \"profile\": \"p\", \"api_key\": \"k\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"a\\nb\", \"profile\": \"p\", \"api_key\": \"k\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\"}, {\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k2\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\"}]} trailing",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\",}]}",
+        "{\"credentials\": [{\"app\": \"y\", \"profile\": \"p\", \"api_key\": 1}], \"version\": 1, \"x\": [}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"\u{01}\"}]}",
+    ])
+    func agreesOnBrokenDocuments(text: String) {
+        let (fast, full) = both(text, CredentialID(app: "x", profile: "p"))
+        switch (fast, full) {
+        case (.failure(let a), .failure(let b)): #expect(a == b, "\(text)")
+        default: Issue.record("both must fail alike for \(text): fast \(fast), full \(full)")
+        }
+    }
+
+    @Test func invalidUTF8AnywhereIsAnError() {
+        var bytes = Array("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"account\": \"ab\"}]}".utf8)
+        for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            var copy = bytes
+            let at = copy.lastIndex(of: UInt8(ascii: "b"))!
+            copy.replaceSubrange(at...at, with: bad)
+            #expect(throws: KeywayError.self) {
+                try CredentialDocument.credential(CredentialID(app: "x", profile: "p"), parsing: copy, source: "/f")
+            }
+        }
+        bytes.removeAll()
+    }
+}
