@@ -146,14 +146,8 @@ struct Get: ParsableCommand {
     func run() throws {
         try guarded {
             let context = try Context(store)
-            let engine = context.engine(app, store: try context.store())
-            let resolution = try engine.resolve(
-                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile)
-            resolution.warnings.forEach(context.warnings.handle)
-            guard let key = resolution.key else {
-                printError(resolution.spec.notFound(resolution.id))
-                return ExitStatus.notFound
-            }
+            let resolution = try context.resolve(app, profile, keys)
+            guard let key = resolution.key else { return context.notFound(resolution) }
             try output(key.secret.reveal() + "\n")
             return ExitStatus.success
         }

@@ -110,6 +110,22 @@ struct Context {
             strict: options.strict)
     }
 
+    /// Resolves `app` with the flags `get`, `resolve`, `whoami` and `run` share, and prints the warnings.
+    func resolve(_ app: String, _ profile: ProfileOption, _ keys: KeyFlags, explain: Bool = false)
+        throws(KeywayError) -> Resolution
+    {
+        let resolution = try engine(app, store: try store()).resolve(
+            profile: profile.resolved(environment), apiKey: keys.apiKey, keyFile: keys.keyFile, explain: explain)
+        resolution.warnings.forEach(warnings.handle)
+        return resolution
+    }
+
+    /// Prints the app's not-found message; returns the not-found status.
+    func notFound(_ resolution: Resolution) -> Int32 {
+        printError(resolution.spec.notFound(resolution.id))
+        return ExitStatus.notFound
+    }
+
     /// Warns when the store's file sits in a git work tree that tracks it or would pick it up (after a write).
     func checkStoreForGit(_ store: any CredentialStore) {
         guard let path = store.filePath,

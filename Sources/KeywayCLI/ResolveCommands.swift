@@ -21,21 +21,14 @@ struct Resolve: ParsableCommand {
     func run() throws {
         try guarded {
             let context = try Context(store)
-            let engine = context.engine(app, store: try context.store())
-            let resolution = try engine.resolve(
-                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile,
-                explain: true)
-            resolution.warnings.forEach(context.warnings.handle)
+            let resolution = try context.resolve(app, profile, keys, explain: true)
             let warnings = context.warnings.warnings
             try output(json ? Self.json(resolution, warnings: warnings).serialized() : Self.text(resolution))
             if let error = resolution.error {
                 printError("Error: \(error.message)")
                 return ExitStatus.failure
             }
-            if resolution.key == nil {
-                printError(resolution.spec.notFound(resolution.id))
-                return ExitStatus.notFound
-            }
+            if resolution.key == nil { return context.notFound(resolution) }
             return ExitStatus.success
         }
     }
@@ -103,14 +96,8 @@ struct Whoami: ParsableCommand {
     func run() throws {
         try guarded {
             let context = try Context(store)
-            let engine = context.engine(app, store: try context.store())
-            let resolution = try engine.resolve(
-                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile)
-            resolution.warnings.forEach(context.warnings.handle)
-            guard let key = resolution.key else {
-                printError(resolution.spec.notFound(resolution.id))
-                return ExitStatus.notFound
-            }
+            let resolution = try context.resolve(app, profile, keys)
+            guard let key = resolution.key else { return context.notFound(resolution) }
             let masked = resolution.masked ?? ""
             if json {
                 try output(
@@ -162,18 +149,12 @@ struct Run: ParsableCommand {
     func run() throws {
         try guarded {
             let context = try Context(store)
-            let engine = context.engine(app, store: try context.store())
-            guard let variable = env ?? engine.spec.primaryVariable else {
+            guard let variable = env ?? context.catalog.spec(for: app).primaryVariable else {
                 throw KeywayError(
                     .invalidInput, "\(app) reads its key from no environment variable; name one with --env NAME.")
             }
-            let resolution = try engine.resolve(
-                profile: profile.resolved(context.environment), apiKey: keys.apiKey, keyFile: keys.keyFile)
-            resolution.warnings.forEach(context.warnings.handle)
-            guard let key = resolution.key else {
-                printError(resolution.spec.notFound(resolution.id))
-                return ExitStatus.notFound
-            }
+            let resolution = try context.resolve(app, profile, keys)
+            guard let key = resolution.key else { return context.notFound(resolution) }
             guard setenv(variable, key.secret.reveal(), 1) == 0 else {
                 throw KeywayError(.invalidInput, "Cannot set \(variable): \(Errno.current).")
             }
