@@ -1,8 +1,13 @@
 // The parts of libsecret, GIO and GLib that Keyway's Secret Service backend calls, plus small helpers for the C
-// idioms Swift cannot express (variadic constructors, GObject casts). Only the stable libsecret API is used.
+// idioms Swift cannot express (variadic constructors, GObject casts, GVariant formats).
+//
+// Besides the stable API, the backend uses libsecret's D-Bus path functions (secret-paths.h: search, get secrets,
+// unlock and delete by object path), which libsecret marks "subject to change" but has exported unchanged since 0.7:
+// they let a lookup skip the proxy objects (and their extra D-Bus round trips) the object API creates per item.
 #ifndef KEYWAY_CLIBSECRET_SHIM_H
 #define KEYWAY_CLIBSECRET_SHIM_H
 
+#define SECRET_API_SUBJECT_TO_CHANGE 1
 #include <libsecret/secret.h>
 #include <gio/gio.h>
 #include <string.h>
@@ -38,6 +43,59 @@ static inline GQuark keyway_secret_error_domain(void) { return SECRET_ERROR; }
 /// A text secret value (copied by libsecret into its secure memory).
 static inline SecretValue *keyway_value_new(const char *bytes, gssize length) {
     return secret_value_new(bytes, length, "text/plain");
+}
+
+/// The D-Bus connection a libsecret proxy talks over (not a new reference).
+static inline GDBusConnection *keyway_proxy_connection(gpointer proxy) {
+    return g_dbus_proxy_get_connection(G_DBUS_PROXY(proxy));
+}
+
+/// `org.freedesktop.DBus.Properties.GetAll(interface)` on `path` of the Secret Service: the `a{sv}` of properties
+/// (a new reference), or NULL with `error` set.
+static inline GVariant *keyway_get_all_properties(
+    GDBusConnection *connection, const char *path, const char *interface, gint timeout_ms,
+    GCancellable *cancellable, GError **error) {
+    GVariant *reply = g_dbus_connection_call_sync(
+        connection, "org.freedesktop.secrets", path, "org.freedesktop.DBus.Properties", "GetAll",
+        g_variant_new("(s)", interface), G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, timeout_ms, cancellable,
+        error);
+    if (reply == NULL) return NULL;
+    GVariant *properties = g_variant_get_child_value(reply, 0);
+    g_variant_unref(reply);
+    return properties;
+}
+
+/// A boolean property of an `a{sv}`, or `fallback` when it is missing or of another type.
+static inline gboolean keyway_properties_bool(GVariant *properties, const char *name, gboolean fallback) {
+    gboolean value = fallback;
+    if (!g_variant_lookup(properties, name, "b", &value)) return fallback;
+    return value;
+}
+
+/// A `t` (uint64) property of an `a{sv}`, or 0.
+static inline guint64 keyway_properties_uint64(GVariant *properties, const char *name) {
+    guint64 value = 0;
+    if (!g_variant_lookup(properties, name, "t", &value)) return 0;
+    return value;
+}
+
+/// A string property of an `a{sv}` (free with g_free), or NULL.
+static inline gchar *keyway_properties_string(GVariant *properties, const char *name) {
+    gchar *value = NULL;
+    if (!g_variant_lookup(properties, name, "s", &value)) return NULL;
+    return value;
+}
+
+/// An `a{ss}` property of an `a{sv}` as an attribute table (empty when missing); free with g_hash_table_unref.
+static inline GHashTable *keyway_properties_attributes(GVariant *properties, const char *name) {
+    GHashTable *table = keyway_attributes_new();
+    GVariantIter *iter = NULL;
+    const gchar *key = NULL, *value = NULL;
+    if (g_variant_lookup(properties, name, "a{ss}", &iter)) {
+        while (g_variant_iter_loop(iter, "{&s&s}", &key, &value)) keyway_attributes_set(table, key, value);
+        g_variant_iter_free(iter);
+    }
+    return table;
 }
 
 #endif

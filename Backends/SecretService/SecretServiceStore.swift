@@ -39,7 +39,9 @@ public struct SecretServiceStore: CredentialStore {
     public func state() -> State {
         do throws(KeywayError) {
             return try withSession { session throws(KeywayError) -> State in
-                guard let collection = try session.defaultCollection(), collection.isLocked else { return .ready }
+                guard let path = try session.defaultCollectionPath() else { return .ready }
+                let collection = try session.collectionInfo(path)
+                guard collection.isLocked else { return .ready }
                 return .locked(collection: collection.name, canPrompt: configuration.canPrompt)
             }
         } catch {
@@ -63,11 +65,19 @@ public struct SecretServiceStore: CredentialStore {
 
     // MARK: CredentialStore
 
+    /// The lookup comes first (one search, which also returns the items of locked collections on providers such as
+    /// gnome-keyring); the default collection is looked at only when it matters: on a miss (a locked collection may
+    /// hide its items: then it is unlocked, or the error says why it cannot be, and the search repeated) and to rank
+    /// several matches.
     public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
         try withSession { session throws(KeywayError) -> Credential? in
-            let collection = try openDefaultCollection(session)
-            let items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
-            guard let best = ItemFormat.preferred(items, defaultCollection: collection?.path).first else { return nil }
+            var items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
+            if items.isEmpty {
+                guard try unlockDefaultCollection(session).wasLocked else { return nil }
+                items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
+            }
+            let defaultPath = items.count > 1 ? try session.defaultCollectionPath() : nil
+            guard let best = ItemFormat.preferred(items, defaultCollection: defaultPath).first else { return nil }
             try unlockItems([best], of: id.description, session)
             return try credentials([(id, best)], session).first
         }
@@ -75,7 +85,7 @@ public struct SecretServiceStore: CredentialStore {
 
     public func list(app: String?) throws(KeywayError) -> [Credential] {
         try withSession { session throws(KeywayError) -> [Credential] in
-            let collection = try openDefaultCollection(session)
+            let defaultPath = try unlockDefaultCollection(session).path
             let items = try session.search(app.map { [ItemFormat.service: $0] } ?? [:])
             var byID: [CredentialID: [Item]] = [:]
             for item in items {
@@ -83,7 +93,7 @@ public struct SecretServiceStore: CredentialStore {
                 byID[id, default: []].append(item)
             }
             let chosen = byID.keys.sorted().map { id in
-                (id, ItemFormat.preferred(byID[id]!, defaultCollection: collection?.path)[0])
+                (id, ItemFormat.preferred(byID[id]!, defaultCollection: defaultPath)[0])
             }
             try unlockItems(chosen.map(\.1), of: app.map { "credentials of \($0)" } ?? "credentials", session)
             return try credentials(chosen, session)
@@ -112,14 +122,14 @@ public struct SecretServiceStore: CredentialStore {
                 $0.collectionPath == collection.path && ItemFormat.id($0) == credential.id
             }
             let created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
-            for item in previous where item.path != created.path { try session.delete(item) }
+            for item in previous where item.path != created { try session.delete(item) }
         }
     }
 
     @discardableResult
     public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
         try withSession { session throws(KeywayError) -> Bool in
-            _ = try openDefaultCollection(session)
+            try unlockDefaultCollection(session)
             let items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
             try unlockItems(items, of: id.description, session)
             for item in items { try session.delete(item) }
@@ -130,7 +140,7 @@ public struct SecretServiceStore: CredentialStore {
     @discardableResult
     public func deleteAll(app: String) throws(KeywayError) -> [CredentialID] {
         try withSession { session throws(KeywayError) -> [CredentialID] in
-            _ = try openDefaultCollection(session)
+            try unlockDefaultCollection(session)
             let items = try session.search([ItemFormat.service: app]).filter { ItemFormat.id($0)?.app == app }
             try unlockItems(items, of: "credentials of \(app)", session)
             var removed = Set<CredentialID>()
@@ -150,16 +160,26 @@ public struct SecretServiceStore: CredentialStore {
         return try body(session)
     }
 
-    /// The default collection, unlocked (with a prompt where one can be shown). Checked on every operation because a
+    /// The default collection (a proxy, to create items in), unlocked (with a prompt where one can be shown). A
     /// locked collection does not make libsecret fail: its items are simply not returned.
     private func openDefaultCollection(_ session: Session) throws(KeywayError) -> Collection? {
         guard let collection = try session.defaultCollection() else { return nil }
         if collection.isLocked {
-            try session.unlock(
-                [UnsafeMutableRawPointer(collection.pointer)],
-                describing: "The default keyring collection \(collection.name)")
+            try session.unlock([collection.path], describing: "The default keyring collection \(collection.name)")
         }
         return collection
+    }
+
+    /// Unlocks the default collection when it is locked (with a prompt where one can be shown, else the error says
+    /// why it cannot be), by path: `ReadAlias` and one `GetAll`, no proxy. Returns its path (nil when there is no
+    /// default collection) and whether it was locked.
+    @discardableResult
+    private func unlockDefaultCollection(_ session: Session) throws(KeywayError) -> (path: String?, wasLocked: Bool) {
+        guard let path = try session.defaultCollectionPath() else { return (nil, false) }
+        let collection = try session.collectionInfo(path)
+        guard collection.isLocked else { return (path, false) }
+        try session.unlock([path], describing: "The default keyring collection \(collection.name)")
+        return (path, true)
     }
 
     /// Unlocks the items among `items` that are locked (they live in another, locked collection).
@@ -168,7 +188,7 @@ public struct SecretServiceStore: CredentialStore {
         guard !locked.isEmpty else { return }
         let collections = Set(locked.map(\.collectionPath)).sorted().joined(separator: ", ")
         try session.unlock(
-            locked.map { UnsafeMutableRawPointer($0.pointer) },
+            locked.map(\.path),
             describing: "The keyring collection holding the \(what) (\(collections))")
     }
 

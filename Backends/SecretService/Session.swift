@@ -102,17 +102,25 @@ final class Session {
                     + "session (or `dbus-run-session`), or use --backend encrypted or --backend plaintext.")
         }
         do throws(KeywayError) {
-            try checkProvider()
             guard sharesProcessBus else {
+                // Only diagnosed: say whether that bus has a Secret Service, else that it cannot be used.
+                try checkProvider()
                 throw KeywayError(
                     .keyringFailure,
                     "The keyring backend can only use this process's own D-Bus session bus, and the environment it "
                         + "was given names another one (\(address)).")
             }
+            // No separate provider check first (it would cost a round trip on every run): opening the service
+            // fails with ServiceUnknown when nothing provides it and the bus cannot start it, and only then is the
+            // bus asked, for the precise error. Activation stays bounded by the watchdog.
             error = nil
             service = secret_service_open_sync(
                 secret_service_get_type(), nil, SECRET_SERVICE_OPEN_SESSION, watchdog.cancellable, &error)
-            if service == nil || error != nil { throw failure(error, "Connecting to the Secret Service") }
+            if service == nil || error != nil {
+                let opening = failure(error, "Connecting to the Secret Service")
+                if opening.code == .noSecretService { try checkProvider() }
+                throw opening
+            }
         } catch {
             close()
             throw error
@@ -193,51 +201,94 @@ final class Session {
         return collection.map(Collection.init)
     }
 
-    /// Every item, in any collection, whose attributes include `attributes` (locked ones too, unlocked first).
+    /// The object path of the collection the `default` alias points to, or nil when there is none: one
+    /// `ReadAlias` call, without building a collection proxy.
+    func defaultCollectionPath() throws(KeywayError) -> String? {
+        var error: UnsafeMutablePointer<GError>?
+        let path = secret_service_read_alias_dbus_path_sync(service, "default", watchdog.cancellable, &error)
+        defer { g_free(path) }
+        if error != nil { throw failure(error, "Looking up the default keyring collection") }
+        guard let path, String(cString: path) != "/" else { return nil }
+        return String(cString: path)
+    }
+
+    /// A collection's label and lock state, read in one `GetAll` call.
+    func collectionInfo(_ path: String) throws(KeywayError) -> (name: String, isLocked: Bool) {
+        let properties = try properties(of: path, "org.freedesktop.Secret.Collection", "Reading the keyring collection")
+        defer { g_variant_unref(properties) }
+        let label = keyway_properties_string(properties, "Label").map { pointer -> String in
+            defer { g_free(pointer) }
+            return String(cString: pointer)
+        }
+        return (label.map { $0.isEmpty ? path : "'\($0)'" } ?? path, keyway_properties_bool(properties, "Locked", 0) != 0)
+    }
+
+    /// Every item, in any collection, whose attributes include `attributes` (locked ones too, unlocked first): one
+    /// `SearchItems` call, then one `GetAll` per item found for its attributes and times (no item proxies).
     func search(_ attributes: [String: String]) throws(KeywayError) -> [Item] {
         let table = Self.table(attributes)
         defer { g_hash_table_unref(table) }
         var error: UnsafeMutablePointer<GError>?
-        let list = secret_service_search_sync(service, nil, table, SECRET_SEARCH_ALL, watchdog.cancellable, &error)
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
+        var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
+        let searched = secret_service_search_for_dbus_paths_sync(
+            service, nil, table, watchdog.cancellable, &unlocked, &locked, &error)
+        let paths = Self.strings(unlocked) + Self.strings(locked)
+        g_strfreev(unlocked)
+        g_strfreev(locked)
+        if searched == 0 || error != nil { throw failure(error, "Searching the keyring") }
         var items: [Item] = []
-        var node = list
-        while let current = node {
-            if let data = current.pointee.data {
-                items.append(Item(data.assumingMemoryBound(to: SecretItem.self)))  // takes the list's reference
-            }
-            node = current.pointee.next
+        for path in paths {
+            let properties = try properties(of: path, "org.freedesktop.Secret.Item", "Reading the keyring item \(path)")
+            defer { g_variant_unref(properties) }
+            items.append(Item(path: path, properties: properties))
         }
-        g_list_free(list)
-        if error != nil { throw failure(error, "Searching the keyring") }
         return items
     }
 
     /// Fetches the secrets of `items` in one call and returns them in the same order (nil for an item without one).
     func secrets(_ items: [Item]) throws(KeywayError) -> [[UInt8]?] {
         guard !items.isEmpty else { return [] }
-        var list: UnsafeMutablePointer<GList>?
-        for item in items.reversed() { list = g_list_prepend(list, item.pointer) }
-        defer { g_list_free(list) }
+        let paths = Self.strv(items.map(\.path))
+        defer { g_strfreev(paths) }
         var error: UnsafeMutablePointer<GError>?
-        if secret_item_load_secrets_sync(list, watchdog.cancellable, &error) == 0 || error != nil {
+        let table = paths.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: items.count + 1) {
+            secret_service_get_secrets_for_dbus_paths_sync(service, $0, watchdog.cancellable, &error)
+        }
+        guard let table, error == nil else {
+            if let table { g_hash_table_unref(table) }
             throw failure(error, "Reading secrets from the keyring")
         }
+        defer { g_hash_table_unref(table) }
         return items.map { item in
-            guard let value = secret_item_get_secret(item.pointer) else { return nil }
-            defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+            guard let found = g_hash_table_lookup(table, item.path) else { return nil }
             var length: gsize = 0
-            guard let bytes = secret_value_get(value, &length) else { return [] }
+            guard let bytes = secret_value_get(OpaquePointer(found), &length) else { return [] }
             return bytes.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
                 Array(UnsafeBufferPointer(start: $0, count: Int(length)))
             }
         }
     }
 
+    /// `Properties.GetAll(interface)` on a Secret Service object (a new reference to the `a{sv}`).
+    private func properties(of path: String, _ interface: String, _ what: String) throws(KeywayError) -> OpaquePointer {
+        var error: UnsafeMutablePointer<GError>?
+        let properties = keyway_get_all_properties(
+            keyway_proxy_connection(service), path, interface, Int32(configuration.timeout * 1000),
+            watchdog.cancellable, &error)
+        guard let properties, error == nil else {
+            if let properties { g_variant_unref(properties) }
+            throw failure(error, what)
+        }
+        return properties
+    }
+
     /// Creates an item in `collection`; libsecret encrypts the secret for the transfer session.
+    /// Returns the new item's object path.
     @discardableResult
     func createItem(
         in collection: Collection, attributes: [String: String], label: String, secret: String
-    ) throws(KeywayError) -> Item {
+    ) throws(KeywayError) -> String {
         let table = Self.table(attributes)
         defer { g_hash_table_unref(table) }
         let value = keyway_value_new(secret, gssize(secret.utf8.count))
@@ -249,7 +300,8 @@ final class Session {
             keyway_unref(item)
             throw failure(error, "Storing the item in the keyring collection \(collection.name)")
         }
-        return Item(item)
+        defer { keyway_unref(item) }
+        return String(cString: keyway_proxy_path(item))
     }
 
     /// Stores through the `default` alias when no collection has it yet: the Secret Service then asks (with a
@@ -271,14 +323,17 @@ final class Session {
 
     func delete(_ item: Item) throws(KeywayError) {
         var error: UnsafeMutablePointer<GError>?
-        if secret_item_delete_sync(item.pointer, watchdog.cancellable, &error) == 0 || error != nil {
+        if secret_service_delete_item_dbus_path_sync(service, item.path, watchdog.cancellable, &error) == 0
+            || error != nil
+        {
             throw failure(error, "Deleting the keyring item \(item.path)")
         }
     }
 
-    /// Unlocks `objects` (collections or items), showing the Secret Service's prompt. Fails with `.keyringLocked`
-    /// when no prompt can be shown here, and with `.keyringPromptDismissed` when the prompt unlocked nothing.
-    func unlock(_ objects: [UnsafeMutableRawPointer], describing what: String) throws(KeywayError) {
+    /// Unlocks the objects (collections or items) at `paths`, showing the Secret Service's prompt. Fails with
+    /// `.keyringLocked` when no prompt can be shown here, and with `.keyringPromptDismissed` when the prompt unlocked
+    /// nothing.
+    func unlock(_ paths: [String], describing what: String) throws(KeywayError) {
         guard configuration.canPrompt else {
             throw KeywayError(
                 .keyringLocked,
@@ -286,15 +341,16 @@ final class Session {
                     + "set). Unlock it in your desktop session (e.g. log in graphically, or open Seahorse), then try "
                     + "again; on a server use --backend encrypted or --backend plaintext.")
         }
-        var list: UnsafeMutablePointer<GList>?
-        for object in objects.reversed() { list = g_list_prepend(list, object) }
-        defer { g_list_free(list) }
-        var unlocked: UnsafeMutablePointer<GList>?
+        let list = Self.strv(paths)
+        defer { g_strfreev(list) }
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
         var error: UnsafeMutablePointer<GError>?
         watchdog.extend(seconds: configuration.promptTimeout)
-        let count = secret_service_unlock_sync(service, list, watchdog.cancellable, &unlocked, &error)
+        let count = list.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: paths.count + 1) {
+            secret_service_unlock_dbus_paths_sync(service, $0, watchdog.cancellable, &unlocked, &error)
+        }
         watchdog.extend(seconds: configuration.timeout)
-        g_list_free_full(unlocked, { keyway_unref($0) })
+        g_strfreev(unlocked)
         if error != nil { throw failure(error, "Unlocking \(what)", prompting: true) }
         if count <= 0 {
             throw KeywayError(
@@ -382,6 +438,26 @@ final class Session {
         value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 
+    /// A NULL-terminated, g_strdup'ed string vector (free with g_strfreev).
+    static func strv(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<gchar>?> {
+        let size = gsize((strings.count + 1) * MemoryLayout<UnsafeMutablePointer<gchar>?>.stride)
+        let result = g_malloc0(size)!.bindMemory(to: UnsafeMutablePointer<gchar>?.self, capacity: strings.count + 1)
+        for (index, string) in strings.enumerated() { result[index] = g_strdup(string) }
+        return result
+    }
+
+    /// The strings of a NULL-terminated vector (not freed).
+    static func strings(_ vector: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?) -> [String] {
+        guard let vector else { return [] }
+        var result: [String] = []
+        var index = 0
+        while let string = vector[index] {
+            result.append(String(cString: string))
+            index += 1
+        }
+        return result
+    }
+
     static func table(_ attributes: [String: String]) -> OpaquePointer {
         let table = keyway_attributes_new()!
         for (name, value) in attributes { keyway_attributes_set(table, name, value) }
@@ -408,39 +484,42 @@ final class Collection {
     }
 }
 
-/// A `SecretItem` proxy with the properties Keyway uses, read once.
-final class Item {
-    let pointer: UnsafeMutablePointer<SecretItem>
+/// A Secret Service item as Keyway uses it: its object path and the properties read once (`GetAll`); no proxy.
+struct Item {
     let path: String
     let isLocked: Bool
     let attributes: [String: String]
     let created: Int64
     let modified: Int64
 
-    init(_ pointer: UnsafeMutablePointer<SecretItem>) {
-        self.pointer = pointer
-        path = String(cString: keyway_proxy_path(pointer))
-        isLocked = secret_item_get_locked(pointer) != 0
-        created = Int64(secret_item_get_created(pointer))
-        modified = Int64(secret_item_get_modified(pointer))
-        var attributes: [String: String] = [:]
-        if let table = secret_item_get_attributes(pointer) {
-            var iterator = GHashTableIter()
-            g_hash_table_iter_init(&iterator, table)
-            var key: gpointer?
-            var value: gpointer?
-            while g_hash_table_iter_next(&iterator, &key, &value) != 0 {
-                if let key, let value {
-                    attributes[String(cString: key.assumingMemoryBound(to: CChar.self))] =
-                        String(cString: value.assumingMemoryBound(to: CChar.self))
-                }
-            }
-            g_hash_table_unref(table)
-        }
+    init(path: String, isLocked: Bool, attributes: [String: String], created: Int64, modified: Int64) {
+        self.path = path
+        self.isLocked = isLocked
         self.attributes = attributes
+        self.created = created
+        self.modified = modified
     }
 
-    deinit { keyway_unref(pointer) }
+    /// From the `a{sv}` of `org.freedesktop.Secret.Item` properties.
+    init(path: String, properties: OpaquePointer) {
+        var attributes: [String: String] = [:]
+        let table = keyway_properties_attributes(properties, "Attributes")
+        var iterator = GHashTableIter()
+        g_hash_table_iter_init(&iterator, table)
+        var key: gpointer?
+        var value: gpointer?
+        while g_hash_table_iter_next(&iterator, &key, &value) != 0 {
+            if let key, let value {
+                attributes[String(cString: key.assumingMemoryBound(to: CChar.self))] =
+                    String(cString: value.assumingMemoryBound(to: CChar.self))
+            }
+        }
+        g_hash_table_unref(table)
+        self.init(
+            path: path, isLocked: keyway_properties_bool(properties, "Locked", 0) != 0, attributes: attributes,
+            created: Int64(truncatingIfNeeded: keyway_properties_uint64(properties, "Created")),
+            modified: Int64(truncatingIfNeeded: keyway_properties_uint64(properties, "Modified")))
+    }
 
     /// The path of the collection holding the item (its path without the last component).
     var collectionPath: String {

@@ -1,0 +1,133 @@
+import Foundation
+import KeywayCore
+import KeywayTesting
+import Testing
+
+/// The keyring lookup does its search first and looks at the default collection only on a miss; these tests keep the
+/// error states that depends on: a miss behind a locked collection is still "locked", not "not found", and a bus
+/// without a Secret Service is still "no Secret Service" although no provider check precedes the lookup any more.
+@Suite(
+    .enabled(
+        if: KeyringCLI.enabled,
+        "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
+    ))
+struct KeyringLookupTests {
+    /// A hit costs the Secret Service calls `secret-tool lookup` makes (open a session, one search, the item's
+    /// properties, its secret) and no diagnostic call: no provider check, no default-collection lookup.
+    @Test func lookupHitMakesNoDiagnosticCalls() throws {
+        let sandbox = try Sandbox()
+        let app = KeyringCLI.app("fast")
+        let stored = try runProcess(
+            "/usr/bin/env", ["secret-tool", "store", "--label=fast", "service", app, "username", "default"],
+            environment: ProcessInfo.processInfo.environment, stdin: "fast_key_0123456789")
+        try #require(stored.status == 0, "\(stored)")
+        let monitor = Process()
+        monitor.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        monitor.arguments = ["dbus-monitor", "--session"]
+        let output = Pipe()
+        monitor.standardOutput = output
+        monitor.standardError = FileHandle.nullDevice
+        try monitor.run()
+        let captured = LockedData()
+        let reader = Thread { captured.set(output.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        usleep(500_000)  // until the monitor is registered
+        let get = try sandbox.run(["get", app, "--backend", "keyring"], env: KeyringCLI.busEnvironment)
+        usleep(300_000)
+        kill(monitor.processIdentifier, SIGKILL)  // it flushes each message; SIGTERM may be blocked under the runner
+        monitor.waitUntilExit()
+        while !captured.isSet { usleep(1000) }
+        #expect(get.stdout == "fast_key_0123456789\n", "\(get)")
+        // Messages start at column 0; the search carrying this test's app name tells keyway's connection.
+        var messages: [String] = []
+        for line in String(decoding: captured.value, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            if !line.hasPrefix(" ") || messages.isEmpty { messages.append(String(line)) } else { messages[messages.count - 1] += "\n" + line }
+        }
+        func field(_ message: String, _ name: String) -> String? {
+            guard let range = message.range(of: " \(name)=") else { return nil }
+            return String(message[range.upperBound...].prefix { $0 != " " && $0 != ";" && $0 != "\n" })
+        }
+        let search = messages.first { $0.hasPrefix("method call") && $0.contains("member=SearchItems") && $0.contains(app) }
+        let sender = try #require(search.flatMap { field($0, "sender") }, "keyway's search was seen")
+        let calls = messages.filter { $0.hasPrefix("method call") && field($0, "sender") == sender }.compactMap {
+            field($0, "member")
+        }
+        #expect(!calls.contains("NameHasOwner"), "\(calls)")
+        #expect(!calls.contains("ReadAlias"), "\(calls)")
+        #expect(calls.filter { $0 == "SearchItems" }.count == 1, "\(calls)")
+        #expect(calls.filter { $0 == "GetSecrets" }.count == 1, "\(calls)")
+        #expect(calls.filter { $0 == "GetAll" }.count == 2, "the service's and the item's properties: \(calls)")
+    }
+
+    @Test func missOnALockedCollectionReportsLockedNotNotFound() throws {
+        let keyring = try PrivateKeyring()
+        let sandbox = try Sandbox()
+        try keyring.lockLogin()
+        let start = Date()
+        let get = try sandbox.run(["get", "nosuchapp", "--backend", "keyring"], env: keyring.environment)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(get.status == 2, "an error, not 'not found': \(get)")
+        #expect(get.stderr.contains("The default keyring collection"), "\(get)")
+        #expect(get.stderr.contains("is locked, and no unlock prompt can be shown here"), "\(get)")
+    }
+
+    @Test func hitOnALockedCollectionReportsLocked() throws {
+        let keyring = try PrivateKeyring()
+        let sandbox = try Sandbox()
+        #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "lockhit", "username", "work"],
+                                stdin: "lockhit_key_0123456789").status == 0)
+        try keyring.lockLogin()
+        let get = try sandbox.run(["get", "lockhit", "--profile", "work", "--backend", "keyring"], env: keyring.environment)
+        #expect(get.status == 2, "\(get)")
+        #expect(get.stderr.contains("is locked, and no unlock prompt can be shown here"), "\(get)")
+        #expect(!get.stdout.contains("lockhit_key"), "\(get)")
+    }
+
+    /// The process's own bus (the fast path) with nothing providing the Secret Service and nothing activatable.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dbus-daemon")))
+    func ownBusWithoutProviderReportsNoSecretService() throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.path + "/bus.conf"
+        try writeFile(
+            config,
+            """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+              "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:dir=\(directory.path)</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>
+              </policy>
+            </busconfig>
+            """, mode: 0o600)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+        daemon.arguments = ["--config-file=\(config)", "--nofork", "--print-address=1"]
+        let output = Pipe()
+        daemon.standardOutput = output
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        var address = ""
+        while !address.hasSuffix("\n") {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            address += String(decoding: byte, as: UTF8.self)
+        }
+        address = address.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(address.hasPrefix("unix:"), "dbus-daemon printed its address")
+        let sandbox = try Sandbox()
+        let start = Date()
+        let get = try sandbox.run(["get", "any", "--backend", "keyring"], env: ["DBUS_SESSION_BUS_ADDRESS": address])
+        #expect(Date().timeIntervalSince(start) < 3, "fails fast instead of waiting for an activation")
+        #expect(get.status == 2, "\(get)")
+        #expect(get.stderr.contains("No Secret Service on the D-Bus session bus"), "\(get)")
+        let auto = try sandbox.run(["get", "any"], env: ["DBUS_SESSION_BUS_ADDRESS": address])
+        #expect(auto.status == 1, "auto treats it as an unusable backend and finds nothing: \(auto)")
+    }
+}
