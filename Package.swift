@@ -32,9 +32,16 @@ let package = Package(
             name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService",
             exclude: ["DOCS.md"]),
 
+        // The leak-check engine: credentials files in repositories, permissions, keys in content and history.
+        .target(
+            name: "KeywayLeakCheck", dependencies: ["KeywayCore"], path: "Sources/KeywayLeakCheck", exclude: ["DOCS.md"]),
+
         // The library a Swift program imports: the core plus every backend and the backend chooser.
         .target(
-            name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayEncrypted", "KeywaySecretService"],
+            name: "Keyway",
+            dependencies: [
+                "KeywayCore", "KeywayPlaintext", "KeywayEncrypted", "KeywaySecretService", "KeywayLeakCheck",
+            ],
             path: "Sources/Keyway"),
 
         // The CLI.
@@ -64,6 +71,9 @@ let package = Package(
             dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting"],
             path: "Tests/SecretServiceBackendTests"
         ),
+        .testTarget(
+            name: "LeakCheckTests", dependencies: ["KeywayLeakCheck", "KeywayCore", "KeywayTesting"],
+            path: "Tests/LeakCheckTests", exclude: ["Data"]),
         .testTarget(name: "CLITests", dependencies: ["KeywayCLI", "KeywayCore", "KeywayTesting"], path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v6]
