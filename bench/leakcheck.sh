@@ -58,11 +58,14 @@ python3 -c "import json,sys; [print(f['secret']) for f in json.load(open(sys.arg
 read -r f fp < <(score "$work/tree.json" "$out.found"); row "keyway leak-check" "$t" "$f" "$fp"; t_keyway=$t
 t=$(seconds grep -rhoE "$pattern" "$work/tree")
 sort -u "$out" >"$out.found"; read -r f fp < <(score "$work/tree.json" "$out.found"); row "grep -rhoE (prefixes only, the floor)" "$t" "$f" "$fp"; t_grep=$t
-# git-secrets knows AWS patterns once registered; the same prefixes are added for a fair count.
-t=$(seconds bash -c "cd '$work/tree' && GIT_CONFIG_GLOBAL='$work/gitsecrets.cfg' sh -c 'git secrets --register-aws --global >/dev/null; git secrets --add --global \"$pattern\" 2>/dev/null; git secrets --scan --no-index -r .'")
+# git-secrets knows AWS patterns once registered; the same prefixes are added for a fair count (before timing).
+rm -f "$work/gitsecrets.cfg"
+GIT_CONFIG_GLOBAL="$work/gitsecrets.cfg" git secrets --register-aws --global >/dev/null
+GIT_CONFIG_GLOBAL="$work/gitsecrets.cfg" git secrets --add --global "$pattern"
+t=$(seconds bash -c "cd '$work/tree' && GIT_CONFIG_GLOBAL='$work/gitsecrets.cfg' git secrets --scan -r .")
 grep -ohE "$pattern" "$out.err" "$out" | sort -u >"$out.found" || true
-read -r f fp < <(score "$work/tree.json" "$out.found"); row "git secrets --scan --no-index -r" "$t" "$f" "$fp"
-t=$(seconds "$detect_secrets" scan --all-files "$work/tree")
+read -r f fp < <(score "$work/tree.json" "$out.found"); row "git secrets --scan -r" "$t" "$f" "$fp"
+t=$(seconds bash -c "cd '$work/tree' && '$detect_secrets' scan --all-files .")
 python3 -c "import json,sys; [print(s['hashed_secret']) for v in json.load(open(sys.argv[1]))['results'].values() for s in v]" "$out" | sort -u >"$out.found"
 read -r f fp < <(score "$work/tree.json" "$out.found" sha1); row "detect-secrets scan --all-files" "$t" "$f" "$fp (distinct hashes)"; t_ds=$t
 echo "keyway vs detect-secrets: $(echo "scale=1; $t_ds / $t_keyway" | bc)x faster; keyway / grep time: $(echo "scale=2; $t_keyway / $t_grep" | bc)"

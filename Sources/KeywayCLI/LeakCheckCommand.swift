@@ -6,8 +6,9 @@ struct LeakCheck: ParsableCommand {
         commandName: "leak-check",
         abstract: "Find credentials files and keys that leak into git, and credentials files others can read.",
         discussion: """
-            With no PATH, audits the machine: every credentials file the app specs (built-in and user) and the \
-            well-known list name, Keyway's own files, and the home directory when it is a repository. Each PATH is \
+            Unless --no-home (or --staged), audits the machine: every credentials file the app specs (built-in and \
+            user) and the well-known list name, Keyway's own files, and the home directory when it is a repository. \
+            Each PATH is \
             scanned with every git repository under it (worktrees and submodules included) and the files that belong \
             to none. --staged scans only what is staged in the current repository (or the PATHs' repositories): the \
             pre-commit check. Repositories are read with git's hooks, filters and fsmonitor disabled, also when they \
@@ -22,7 +23,7 @@ struct LeakCheck: ParsableCommand {
     var staged = false
     @Option(help: "Output format: text, json or sarif.") var format: String = "text"
     @Option(help: "Write the report to FILE (mode 0600) instead of standard output.") var output: String?
-    @Flag(help: "Skip the machine audit (credentials files in the home directory and Keyway's own files).")
+    @Flag(help: "Skip the machine audit (the credentials files of the home directory, Keyway's own files).")
     var noHome = false
     @Option(help: "Suppress the findings listed in this baseline file.") var baseline: String?
     @Flag(help: "Write every current finding to the --baseline file and exit 0.") var updateBaseline = false
@@ -47,7 +48,7 @@ struct LeakCheck: ParsableCommand {
             if staged, scanPaths.isEmpty { scanPaths = ["."] }
             let stored = storedSecretsForLeakCheck(context.options)
             let options = LeakCheckOptions(
-                paths: scanPaths, history: history, staged: staged, machineAudit: !noHome && paths.isEmpty && !staged,
+                paths: scanPaths, history: history, staged: staged, machineAudit: !noHome && !staged,
                 environment: environment, workingDirectory: cwd, specs: context.catalog.entries.map(\.spec),
                 keywayFiles: [context.options.paths.credentialsFile, context.options.paths.vaultFile],
                 stored: stored.matcher)

@@ -214,7 +214,10 @@ struct LeakCheckCLITests {
         // The home repository's tracked files are scanned; its untracked files are not listed.
         #expect(finding(items, rule: "github-token")?["path"]?.stringValue == home + "/.bashrc")
 
-        // --no-home skips all of it.
+        // With a PATH the machine audit still runs...
+        let withPath = try leakCheck(sandbox, [sandbox.root + "/config", "--format", "json"])
+        #expect(try finding(findings(withPath), rule: "credentials-file-tracked") != nil, "\(withPath)")
+        // ...and --no-home skips all of it.
         let skipped = try leakCheck(sandbox, ["--no-home", sandbox.root + "/config", "--format", "json"])
         #expect(try findings(skipped).isEmpty, "\(skipped)")
     }
