@@ -30,9 +30,16 @@ let package = Package(
         .target(
             name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService"),
 
+        // The leak-check engine: credentials files in repositories, permissions, keys in content and history.
+        .target(
+            name: "KeywayLeakCheck", dependencies: ["KeywayCore"], path: "Sources/KeywayLeakCheck", exclude: ["DOCS.md"]),
+
         // The library a Swift program imports: the core plus every backend and the backend chooser.
         .target(
-            name: "Keyway", dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayEncrypted", "KeywaySecretService"],
+            name: "Keyway",
+            dependencies: [
+                "KeywayCore", "KeywayPlaintext", "KeywayEncrypted", "KeywaySecretService", "KeywayLeakCheck",
+            ],
             path: "Sources/Keyway"),
 
         // The CLI.
@@ -68,6 +75,9 @@ let package = Package(
             dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting"],
             path: "Tests/SecretServiceBackendTests"
         ),
+        .testTarget(
+            name: "LeakCheckTests", dependencies: ["KeywayLeakCheck", "KeywayCore", "KeywayTesting"],
+            path: "Tests/LeakCheckTests", exclude: ["Data"]),
         .testTarget(
             name: "CLITests", dependencies: ["KeywayCLI", "ReflexExample", "KeywayCore", "KeywayTesting"],
             path: "Tests/CLITests"),

@@ -2,6 +2,7 @@
 @_exported import KeywayPlaintext
 @_exported import KeywayEncrypted
 @_exported import KeywaySecretService
+@_exported import KeywayLeakCheck
 
 /// The storage backends Keyway knows, by their `--backend` / `KEYWAY_BACKEND` names.
 public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible {

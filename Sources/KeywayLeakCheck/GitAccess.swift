@@ -1,0 +1,307 @@
+import KeywayCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// How leak-check runs git on a repository it may not trust.
+///
+/// Every command is read-only and runs with `Git.safeOptions` (no fsmonitor, no hooks, literal pathspecs, no
+/// optional locks) plus: no external diff, no textconv, no signature verification (a repository's
+/// `log.showSignature` would run its `gpg.program`), no pager, no terminal prompt, and `safe.directory` set to the
+/// repository's root for that one command, so a repository owned by another user is read (git would otherwise
+/// refuse it) without ever executing anything its configuration names. Variables that would redirect git to
+/// another repository or index (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`, ...) are removed, except
+/// `GIT_INDEX_FILE` for the repository a pre-commit hook runs in.
+public struct GitRunner: Sendable {
+    public let root: String
+    let keepIndexFile: Bool
+
+    public init(root: String, keepIndexFile: Bool = false) {
+        self.root = root
+        self.keepIndexFile = keepIndexFile
+    }
+
+    var arguments: [String] {
+        ["git", "-C", root] + Git.safeOptions + [
+            "-c", "safe.directory=\(root)", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
+            "-c", "diff.external=", "-c", "core.pager=cat", "-c", "core.sshCommand=false",
+        ]
+    }
+
+    var environment: [String: String?] {
+        var environment: [String: String?] = [
+            "GIT_DIR": nil, "GIT_WORK_TREE": nil, "GIT_OBJECT_DIRECTORY": nil, "GIT_ALTERNATE_OBJECT_DIRECTORIES": nil,
+            "GIT_COMMON_DIR": nil, "GIT_NAMESPACE": nil, "GIT_EXTERNAL_DIFF": nil, "GIT_PAGER": "cat",
+            "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_PREFIX": nil,
+        ]
+        if !keepIndexFile { environment["GIT_INDEX_FILE"] = .some(nil) }
+        return environment
+    }
+
+    /// Runs a git command and returns its standard output; a failure throws with git's own first line.
+    public func run(_ args: [String]) throws(KeywayError) -> [UInt8] {
+        let result: Subprocess.Result
+        do {
+            result = try Subprocess.run(arguments + args, environment: environment)
+        } catch {
+            throw KeywayError(.io, "Cannot run git for \(root): \(error).", path: root)
+        }
+        guard result.status == 0 else {
+            let lines = result.stderrText.split(separator: "\n").map(String.init)
+            var message = lines.first { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") } ?? lines.first
+                ?? "exit status \(result.status)"
+            if message.count > 400 { message = String(message.prefix(400)) + "..." }
+            throw KeywayError(.io, "git \(args.first ?? "") failed in \(root): \(message)", path: root)
+        }
+        return result.stdout
+    }
+
+    /// NUL-separated output split into strings.
+    public func paths(_ args: [String]) throws(KeywayError) -> [String] {
+        try run(args).split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The paths git tracks (in the index).
+    public func trackedFiles() throws(KeywayError) -> [String] { try paths(["ls-files", "-z", "--cached"]) }
+
+    /// Untracked paths that are not ignored (what `git add .` would pick up); a nested repository shows as `dir/`.
+    public func untrackedFiles() throws(KeywayError) -> [String] {
+        try paths(["ls-files", "-z", "--others", "--exclude-standard"])
+    }
+
+    /// Ignored untracked paths; an ignored directory is listed once, as `dir/`.
+    public func ignoredFiles() throws(KeywayError) -> [String] {
+        try paths(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"])
+    }
+
+    /// Index entries (mode, object id, path), gitlinks (submodules) included.
+    public func indexEntries() throws(KeywayError) -> [(mode: String, oid: String, path: String)] {
+        try paths(["ls-files", "-z", "--stage"]).compactMap { entry in
+            // "<mode> <oid> <stage>\t<path>"
+            guard let tab = entry.firstIndex(of: "\t") else { return nil }
+            let fields = entry[..<tab].split(separator: " ")
+            guard fields.count == 3 else { return nil }
+            return (String(fields[0]), String(fields[1]), String(entry[entry.index(after: tab)...]))
+        }
+    }
+
+    /// Paths whose staged content differs from HEAD (added, copied, modified, renamed, type changed). In a
+    /// repository without commits yet, every index entry.
+    public func stagedFiles() throws(KeywayError) -> [String] {
+        let hasHead = (try? run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
+        if !hasHead { return try paths(["ls-files", "-z", "--cached"]) }
+        return try paths(["diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff"])
+    }
+
+    /// One file version added or changed by a commit.
+    public struct HistoryEntry: Sendable {
+        public let commit: String
+        public let oid: String
+        public let path: String
+        public let mode: String
+    }
+
+    /// Every blob added or modified by any commit of any ref (`--all`, oldest first; merges compared with their
+    /// first parent), and every path any commit touched.
+    public func history() throws(KeywayError) -> (entries: [HistoryEntry], commits: Int) {
+        let output = try run([
+            "log", "--all", "--reverse", "--no-renames", "--diff-merges=first-parent", "--root", "--raw",
+            "--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-show-signature", "--format=%x01%H", "-z",
+        ])
+        var entries: [HistoryEntry] = []
+        var commit = ""
+        var commits = 0
+        var pending: (mode: String, oid: String, status: UInt8)?
+        for token in output.split(separator: 0, omittingEmptySubsequences: false) {
+            var t = token[...]
+            while let first = t.first, first == 10 { t = t.dropFirst() }
+            if let first = t.first, first == 1 {
+                commit = String(decoding: t.dropFirst(), as: UTF8.self)
+                commits += 1
+                pending = nil
+                continue
+            }
+            if let p = pending {
+                pending = nil
+                if p.status != UInt8(ascii: "D"), p.mode != "160000", p.oid.count >= 40 {
+                    entries.append(
+                        HistoryEntry(commit: commit, oid: p.oid, path: String(decoding: t, as: UTF8.self), mode: p.mode))
+                }
+                continue
+            }
+            if let first = t.first, first == UInt8(ascii: ":") {
+                // ":oldmode newmode oldoid newoid status"
+                let fields = t.dropFirst().split(separator: 32)
+                guard fields.count >= 5 else { continue }
+                pending = (
+                    String(decoding: fields[1], as: UTF8.self), String(decoding: fields[3], as: UTF8.self),
+                    fields[4].first ?? 0
+                )
+            }
+        }
+        return (entries, commits)
+    }
+}
+
+/// One long-lived `git cat-file --batch` reading many objects.
+public final class CatFileBatch {
+    private let pid: pid_t
+    private let input: Int32
+    private let output: Int32
+    private let errorFile: Int32
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var finished = false
+    private let root: String
+
+    public init(_ runner: GitRunner) throws(KeywayError) {
+        root = runner.root
+        signal(SIGPIPE, SIG_IGN)
+        var toChild: [Int32] = [-1, -1]
+        var fromChild: [Int32] = [-1, -1]
+        guard pipe(&toChild) == 0 else { throw KeywayError(.io, "Cannot create a pipe: \(Errno.current).") }
+        guard pipe(&fromChild) == 0 else {
+            close(toChild[0]); close(toChild[1])
+            throw KeywayError(.io, "Cannot create a pipe: \(Errno.current).")
+        }
+        var template = Array("/tmp/keyway-catfile-XXXXXX".utf8CString)
+        let errorFile = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if errorFile >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        _ = fcntl(toChild[1], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fromChild[0], F_SETFD, FD_CLOEXEC)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        if errorFile >= 0 {
+            posix_spawn_file_actions_adddup2(&actions, errorFile, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        let argv = runner.arguments + ["cat-file", "--batch"]
+        var env: [String: String] = [:]
+        for (name, value) in Sys.environment() where env[name] == nil { env[name] = value }
+        for (name, value) in runner.environment { env[name] = value }
+        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        var child: pid_t = 0
+        let status = withCStrings(argv) { a in withCStrings(envStrings) { e in posix_spawnp(&child, "git", &actions, nil, a, e) } }
+        close(toChild[0])
+        close(fromChild[1])
+        guard status == 0 else {
+            close(toChild[1]); close(fromChild[0])
+            if errorFile >= 0 { close(errorFile) }
+            throw KeywayError(.io, "Cannot run git cat-file for \(runner.root): \(Errno(status)).", path: runner.root)
+        }
+        pid = child
+        input = toChild[1]
+        output = fromChild[0]
+        self.errorFile = errorFile
+    }
+
+    deinit { finish() }
+
+    /// The contents of each object (nil for a missing one), in order. Requests are written in groups small enough
+    /// to fit the pipe, so neither side can block the other.
+    public func read(_ oids: [String], _ body: (Int, [UInt8]?) throws(KeywayError) -> Void) throws(KeywayError) {
+        var start = 0
+        while start < oids.count {
+            let end = min(oids.count, start + 256)
+            var request: [UInt8] = []
+            for oid in oids[start..<end] { request += Array(oid.utf8) + [10] }
+            do { try Sys.writeAll(input, request) } catch { throw failure("cannot write to git cat-file: \(error)") }
+            for index in start..<end {
+                guard let header = try readLine() else { throw failure("git cat-file ended early") }
+                let fields = header.split(separator: 32)
+                if fields.count == 2, fields[1] == Array("missing".utf8)[...] || fields[1] == Array("ambiguous".utf8)[...] {
+                    try body(index, nil)
+                    continue
+                }
+                guard fields.count == 3, let size = Int(String(decoding: fields[2], as: UTF8.self)) else {
+                    throw failure("unexpected answer from git cat-file: \(String(decoding: header.prefix(100), as: UTF8.self))")
+                }
+                let contents = try readExactly(size)
+                _ = try readExactly(1)  // the LF after the contents
+                if fields[1] == Array("blob".utf8)[...] { try body(index, contents) } else { try body(index, nil) }
+            }
+            start = end
+        }
+    }
+
+    private func failure(_ what: String) -> KeywayError {
+        var message = what
+        if errorFile >= 0 {
+            _ = lseek(errorFile, 0, SEEK_SET)
+            if let bytes = try? Sys.readAll(errorFile), let line = String(decoding: bytes, as: UTF8.self)
+                .split(separator: "\n").first
+            {
+                message += ": " + line
+            }
+        }
+        return KeywayError(.io, "Reading objects of \(root) failed: \(message)", path: root)
+    }
+
+    private func fill() throws(KeywayError) -> Bool {
+        if position > 0, position == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            position = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
+            if n > 0 {
+                buffer.append(contentsOf: chunk[0..<n])
+                return true
+            }
+            if n == 0 { return false }
+            if errno != EINTR { throw failure("cannot read from git cat-file: \(Errno.current)") }
+        }
+    }
+
+    private func readLine() throws(KeywayError) -> ArraySlice<UInt8>? {
+        while true {
+            if let newline = buffer[position...].firstIndex(of: 10) {
+                let line = buffer[position..<newline]
+                position = newline + 1
+                return line
+            }
+            if try !fill() { return nil }
+        }
+    }
+
+    private func readExactly(_ count: Int) throws(KeywayError) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        while result.count < count {
+            if position == buffer.count, try !fill() { throw failure("git cat-file ended early") }
+            let take = min(count - result.count, buffer.count - position)
+            result.append(contentsOf: buffer[position..<(position + take)])
+            position += take
+            if position == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                position = 0
+            }
+        }
+        return result
+    }
+
+    /// Closes git's input and waits for it.
+    public func finish() {
+        guard !finished else { return }
+        finished = true
+        close(input)
+        close(output)
+        if errorFile >= 0 { close(errorFile) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+    }
+}
+
+private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}

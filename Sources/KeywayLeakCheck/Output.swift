@@ -1,0 +1,178 @@
+import KeywayCore
+
+/// The report in each output format.
+public enum LeakReportFormat: String, Sendable, CaseIterable {
+    case text, json, sarif
+}
+
+extension LeakReport {
+    /// JSON: `{"findings": [...], "errors": [...], "notes": [...], "summary": {...}}`. Each finding has `kind`,
+    /// `rule`, `severity`, `path`, `repository`, `git`, `line`, `commit`, `masked`, `message`, `fix`,
+    /// `fingerprint`, and `secret` only when `showSecrets` is set.
+    public func json(showSecrets: Bool) -> JSON {
+        .object([
+            ("findings", .array(findings.map { finding in
+                var members: [(String, JSON)] = [
+                    ("kind", .string(finding.kind.rawValue)), ("rule", .string(finding.rule)),
+                    ("severity", .string(finding.severity.rawValue)), ("path", .string(finding.path)),
+                    ("repository", .optional(finding.repository)), ("git", .optional(finding.git?.rawValue)),
+                    ("line", finding.line.map { .int($0) } ?? .null), ("commit", .optional(finding.commit)),
+                    ("masked", .optional(finding.masked)), ("message", .string(finding.message)),
+                    ("fix", .string(finding.fix)), ("fingerprint", .string(finding.fingerprint)),
+                ]
+                if showSecrets { members.append(("secret", .optional(finding.secret?.reveal()))) }
+                return .object(members)
+            })),
+            ("errors", .array(errors.map { .string($0) })),
+            ("notes", .array(notes.map { .string($0) })),
+            ("summary", summaryJSON),
+        ])
+    }
+
+    var summaryJSON: JSON {
+        .object([
+            ("errors", .int(findings.filter { $0.severity == .error }.count)),
+            ("warnings", .int(findings.filter { $0.severity == .warning }.count)),
+            ("info", .int(findings.filter { $0.severity == .info }.count)),
+            ("allowed", .int(allowed)), ("suppressed", .int(suppressed)),
+            ("repositories", .array(repositories.map { .string($0) })),
+            ("files_scanned", .int(filesScanned)), ("blobs_scanned", .int(blobsScanned)),
+            ("commits_scanned", .int(commitsScanned)), ("bytes_scanned", .int(bytesScanned)),
+            ("exit_status", .int(Int(exitStatus))),
+        ])
+    }
+
+    /// Text for people: findings grouped by repository, each with its fix.
+    public func text(showSecrets: Bool) -> String {
+        var out = ""
+        var groups: [(String?, [Finding])] = []
+        for finding in findings {
+            if let last = groups.last, last.0 == finding.repository {
+                groups[groups.count - 1].1.append(finding)
+            } else {
+                groups.append((finding.repository, [finding]))
+            }
+        }
+        for (repository, items) in groups {
+            out += repository.map { "Repository \($0)\n" } ?? "Outside any repository\n"
+            for finding in items {
+                var location = finding.relativePath
+                if let line = finding.line { location += ":\(line)" }
+                if let commit = finding.commit { location += " @ \(commit.prefix(12))" }
+                let gitText = finding.git.map { " (\($0.rawValue))" } ?? ""
+                out += "  \(finding.severity.rawValue.uppercased()) \(finding.rule): \(location)\(gitText)\n"
+                out += "    \(finding.message)\n"
+                if showSecrets, let secret = finding.secret { out += "    Secret: \(secret.reveal())\n" }
+                out += "    Fix: \(finding.fix)\n"
+            }
+            out += "\n"
+        }
+        for note in notes { out += "Note: \(note)\n" }
+        for error in errors { out += "Error: \(error)\n" }
+        let counts = (
+            findings.filter { $0.severity == .error }.count, findings.filter { $0.severity == .warning }.count,
+            findings.filter { $0.severity == .info }.count
+        )
+        var summary = findings.isEmpty
+            ? "No leaks found" : "\(counts.0) error(s), \(counts.1) warning(s), \(counts.2) info"
+        summary += " (\(repositories.count) repositories, \(filesScanned) files"
+        if commitsScanned > 0 { summary += ", \(commitsScanned) commits, \(blobsScanned) blobs" }
+        summary += ")"
+        if allowed > 0 { summary += "; \(allowed) allowed by keyway:allow" }
+        if suppressed > 0 { summary += "; \(suppressed) suppressed by the baseline" }
+        return out + summary + ".\n"
+    }
+
+    /// SARIF 2.1.0: one run, the rules used, one result per finding with a location relative to its repository
+    /// (base id `SRCROOT` for `sourceRoot`, `ROOT1`... for other repositories, `FILESYSTEM` for paths outside any),
+    /// start lines for keys, and partial fingerprints. Never a secret, only masked forms.
+    public func sarif(rules: [SecretRule], sourceRoot: String?, version: String) -> JSON {
+        var descriptions: [RuleDescription] = FileRules.descriptions
+        for rule in rules + [ContentScanner.storedRule] where !descriptions.contains(where: { $0.id == rule.id }) {
+            descriptions.append(FileRules.description(of: rule))
+        }
+        let used = Set(findings.map(\.rule))
+        descriptions = descriptions.filter { used.contains($0.id) }
+        var baseIds: [(String, String)] = []
+        func baseId(for repository: String?) -> String {
+            guard let repository else {
+                if !baseIds.contains(where: { $0.0 == "FILESYSTEM" }) { baseIds.append(("FILESYSTEM", "/")) }
+                return "FILESYSTEM"
+            }
+            if let existing = baseIds.first(where: { $0.1 == repository }) { return existing.0 }
+            let id = repository == sourceRoot ? "SRCROOT" : "ROOT\(baseIds.filter { $0.0.hasPrefix("ROOT") }.count + 1)"
+            baseIds.append((id, repository))
+            return id
+        }
+        let results: [JSON] = findings.map { finding in
+            let ruleIndex = descriptions.firstIndex { $0.id == finding.rule } ?? 0
+            var region: [(String, JSON)] = []
+            if let line = finding.line { region.append(("startLine", .int(line))) }
+            let relative = finding.repository == nil ? String(finding.path.dropFirst()) : finding.relativePath
+            var physical: [(String, JSON)] = [
+                ("artifactLocation", .object([("uri", .string(uriEncode(relative))), ("uriBaseId", .string(baseId(for: finding.repository)))]))
+            ]
+            if !region.isEmpty { physical.append(("region", .object(region))) }
+            var properties: [(String, JSON)] = [("kind", .string(finding.kind.rawValue))]
+            if let git = finding.git { properties.append(("git", .string(git.rawValue))) }
+            if let commit = finding.commit { properties.append(("commit", .string(commit))) }
+            if let repository = finding.repository { properties.append(("repository", .string(repository))) }
+            return .object([
+                ("ruleId", .string(finding.rule)), ("ruleIndex", .int(ruleIndex)),
+                ("level", .string(finding.severity.sarifLevel)),
+                ("message", .object([("text", .string(finding.message + " Fix: " + finding.fix))])),
+                ("locations", .array([.object([("physicalLocation", .object(physical))])])),
+                ("partialFingerprints", .object([("keywayFingerprint/v1", .string(finding.fingerprint))])),
+                ("properties", .object(properties)),
+            ])
+        }
+        let driver: JSON = .object([
+            ("name", .string("keyway-leak-check")), ("semanticVersion", .string(version)),
+            ("rules", .array(descriptions.map { d in
+                .object([
+                    ("id", .string(d.id)), ("name", .string(d.name)),
+                    ("shortDescription", .object([("text", .string(d.summary))])),
+                    ("fullDescription", .object([("text", .string(d.summary + " " + d.help))])),
+                    ("help", .object([("text", .string(d.help))])),
+                    ("defaultConfiguration", .object([("level", .string(d.level.sarifLevel))])),
+                ])
+            })),
+        ])
+        let originalBases: JSON = .object(baseIds.map { id, path in
+            (id, .object([("uri", .string("file://" + uriEncode(path.hasSuffix("/") ? path : path + "/")))]))
+        })
+        var invocation: [(String, JSON)] = [("executionSuccessful", .bool(errors.isEmpty))]
+        if !errors.isEmpty {
+            invocation.append(("toolExecutionNotifications", .array(errors.map { error in
+                .object([("level", .string("error")), ("message", .object([("text", .string(error))]))])
+            })))
+        }
+        return .object([
+            ("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")),
+            ("version", .string("2.1.0")),
+            ("runs", .array([.object([
+                ("tool", .object([("driver", driver)])),
+                ("originalUriBaseIds", originalBases),
+                ("invocations", .array([.object(invocation)])),
+                ("results", .array(results)),
+            ])])),
+        ])
+    }
+}
+
+/// Percent-encodes a path for a URI (RFC 3986): unreserved characters and `/` stay, every other byte of the
+/// UTF-8 form becomes `%XX`.
+public func uriEncode(_ path: String) -> String {
+    let hex = Array("0123456789ABCDEF".utf8)
+    var out: [UInt8] = []
+    for b in path.utf8 {
+        let unreserved = (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57)
+            || b == 45 || b == 46 || b == 95 || b == 126 || b == 47
+        if unreserved {
+            out.append(b)
+        } else {
+            out += [37, hex[Int(b >> 4)], hex[Int(b & 15)]]
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}

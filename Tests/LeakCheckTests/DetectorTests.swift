@@ -1,0 +1,161 @@
+import KeywayCore
+import KeywayTesting
+import Testing
+
+@testable import KeywayLeakCheck
+
+/// Keys are assembled at run time so that this file itself holds none.
+enum Keys {
+    static let github = "ghp" + "_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    static let githubFineGrained = "github" + "_pat_11ABCDEFG0aB3dE5fG7hJ9_kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3vW5xY7zA9bC1dE3fG5"
+    static let aws = "AKIA" + "Q3RZ7T2VX9LMNB4K"
+    static let slack = "xoxb" + "-2049811744-9182736450-Zq8Wc3Lm5Nv7Bx1Ty9Ua"
+    static let stripe = "sk" + "_live_4eC39HqLyjWDarjtT1zdp7dc9Kq2"
+    static let reflex = "rfx" + "_Z8kq2LmN4pR7sT1vW3xY5bC6"
+    static let reactor = "rp" + "_9XkQ2mLp7RtV4nWz8YbC3dF6"
+    static let reminix = "reminix" + "_pat_Qm7Xk2Lp9RtV4nWz8YbC3dF6"
+    static let flux = "flux" + "_prod_Hq4Zr8Kt2Mv6Px9Lb3Nc7Wd1"
+    static let privateKeyBody =
+        "MIIEowIBAAKCAQEAv8Zq3XlN0bH2kP7rT5wY9cL4mQ1sF6jD8gA2eR7uI3oK5nV0\nzB9xW4pE6yH1tM8qC3fJ7aL2sG5dN0kR9vU4bX6iO1cT8lP3eZ7mF2wY5hA9jQ0g\n"
+    static let privateKey = "-----BEGIN " + "RSA PRIVATE KEY-----\n" + privateKeyBody + "-----END RSA PRIVATE KEY-----\n"
+}
+
+let scanner = ContentScanner(rules: SecretRule.appRules(AppCatalog.builtIn) + SecretRule.wellKnown)
+
+func ruleIDs(_ text: String) -> [String] { scanner.scan(Array(text.utf8)).map(\.rule.id) }
+
+@Suite("LeakCheck detectors")
+struct DetectorTests {
+    @Test("every well-known format and every app prefix fires, with its rule")
+    func formats() {
+        let cases: [(String, String)] = [
+            (Keys.github, "github-token"), (Keys.githubFineGrained, "github-fine-grained-token"),
+            (Keys.aws, "aws-access-key-id"), (Keys.slack, "slack-token"), (Keys.stripe, "stripe-live-key"),
+            (Keys.reflex, "reflex-api-key"), (Keys.reactor, "reactor-api-key"), (Keys.reminix, "reminix-api-key"),
+            (Keys.flux, "fluxloop-api-key"), (Keys.privateKey, "private-key"),
+        ]
+        for (key, rule) in cases {
+            #expect(ruleIDs("x = \"\(key)\"\n") == [rule], "\(rule)")
+            #expect(ruleIDs("KEY=\(key)") == [rule], "\(rule) after =")
+        }
+    }
+
+    @Test("placeholders, documentation examples and identifiers do not fire")
+    func placeholders() {
+        let text = """
+            export REFLEX_API_KEY=rfx_xxxxxxxx
+            export REFLEX_API_KEY=rfx_xxxxxxxxxxxxxxxxxxxxxxxx
+            export REFLEX_API_KEY=rfx_...
+            "api_key": "rp_..."
+            api_key = "your_key_here"
+            key: rfx_your_key_here_please_replace
+            aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+            > flux_dev_abc123def456ghi789jkl012mno34
+            api_key: flux_dev_abc123...
+            rp_handlerfunctionnamehere(x)
+            def wrap_rfx_Z8kq2LmN4pR7sT1vW3xY5bC6(): pass
+            ghp_tooShort123
+            sk_live_EXAMPLEEXAMPLEEXAMPLEEXAMPLE
+            -----BEGIN RSA PRIVATE KEY-----
+            ...
+            -----END RSA PRIVATE KEY-----
+            rfx_0000000000000000000000
+            """
+        #expect(ruleIDs(text) == [])
+    }
+
+    @Test("a key glued to a longer word is not a key")
+    func boundaries() {
+        #expect(ruleIDs("x" + Keys.github) == [])
+        #expect(ruleIDs(Keys.github + "Q") == [])
+        #expect(ruleIDs(Keys.aws + "9") == [])
+    }
+
+    @Test("line numbers, keyway:allow and masking")
+    func lines() {
+        let text = "a\nb\n\(Keys.github)\nc\n\(Keys.aws) # keyway:allow\n"
+        let matches = scanner.scan(Array(text.utf8))
+        #expect(matches.map(\.line) == [3, 5])
+        #expect(matches.map(\.allowed) == [false, true])
+        #expect(matches[0].masked == Masking.mask(Keys.github, knownPrefix: "ghp_"))
+        #expect(!matches[0].masked.contains(String(Keys.github.dropFirst(4).prefix(12))))
+    }
+
+    @Test("a private key block is masked to its header")
+    func privateKeyMask() {
+        let matches = scanner.scan(Array(("\n\n" + Keys.privateKey).utf8))
+        #expect(matches.count == 1)
+        #expect(matches[0].line == 3)
+        #expect(matches[0].masked.hasPrefix("-----BEGIN RSA PRIVATE KEY----- ..."))
+        #expect(!matches[0].masked.contains("MIIE"))
+    }
+
+    @Test("values Keyway stores are matched by digest as whole tokens")
+    func stored() {
+        let value = "Zq8Wc3Lm5Nv7Bx1Ty9UaPo2"
+        let matcher = StoredSecretMatcher(secrets: [("myapp/default (plaintext)", Secret(value))])
+        let withStored = ContentScanner(rules: SecretRule.wellKnown, stored: matcher)
+        let found = withStored.scan(Array("a\ntoken: '\(value)'\nno\(value)\n".utf8))
+        #expect(found.map(\.line) == [2])
+        #expect(found.first?.rule.id == "keyway-stored-key")
+        #expect(found.first?.rule.name.contains("myapp/default") == true)
+        // A key both stored and of a known format is reported once.
+        let both = ContentScanner(
+            rules: SecretRule.wellKnown, stored: StoredSecretMatcher(secrets: [("gh/default", Secret(Keys.github))]))
+        #expect(both.scan(Array("k=\(Keys.github)\n".utf8)).count == 1)
+    }
+
+    @Test("binary content is recognised")
+    func binary() {
+        #expect(ContentScanner.isBinary([1, 2, 0, 3]))
+        #expect(!ContentScanner.isBinary(Array("text".utf8)))
+    }
+}
+
+@Suite("LeakCheck SHA-256, fingerprints, baseline, URIs")
+struct PrimitiveTests {
+    @Test("SHA-256 matches the FIPS 180-4 examples")
+    func sha256() {
+        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            SHA256.hex([UInt8](repeating: 0x61, count: 1000))
+                == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    @Test("a fingerprint depends on rule, relative path and secret, not on the line or the repository's location")
+    func fingerprint() {
+        func finding(_ root: String, line: Int, secret: String = Keys.github, rule: String = "github-token")
+            -> Finding
+        {
+            Finding(
+                kind: .secret, rule: rule, severity: .error, path: root + "/src/a.py", repository: root, git: .tracked,
+                line: line, masked: "m", message: "m", fix: "f", secret: Secret(secret))
+        }
+        let a = finding("/r1", line: 3)
+        #expect(a.fingerprint == finding("/elsewhere/r2", line: 90).fingerprint)
+        #expect(a.fingerprint != finding("/r1", line: 3, secret: Keys.aws).fingerprint)
+        #expect(a.fingerprint != finding("/r1", line: 3, rule: "other").fingerprint)
+        #expect(!a.fingerprint.contains(Keys.github))
+        let baseline = Baseline(findings: [a, a])
+        #expect(baseline.entries.count == 1)
+        #expect(baseline.contains(finding("/r1", line: 40)))
+        #expect(!baseline.contains(finding("/r1", line: 3, secret: Keys.aws)))
+        #expect(!baseline.json().serialized().contains(Keys.github))
+    }
+
+    @Test("URIs are percent-encoded UTF-8")
+    func uri() {
+        #expect(uriEncode("my dir/clés.env") == "my%20dir/cl%C3%A9s.env")
+        #expect(uriEncode("a-b_c.d~e/f") == "a-b_c.d~e/f")
+    }
+
+    @Test("entropy")
+    func entropy() {
+        #expect(Randomness.entropy(Array("aaaa".utf8)) == 0)
+        #expect(Randomness.entropy(Array("abcd".utf8)) == 2)
+    }
+}

@@ -1,0 +1,53 @@
+import KeywayCore
+import KeywayTesting
+import Testing
+
+@testable import KeywayLeakCheck
+
+@Suite("LeakCheck git reading")
+struct GitReadingTests {
+    @Test("one cat-file process reads many objects, across request groups and larger than a pipe")
+    func catFile() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-catfile")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        for i in 0..<600 { try GitFixture.write(root, "f\(i).txt", "file \(i)\n") }
+        let big = String(repeating: "0123456789abcdef\n", count: 20_000)
+        try GitFixture.write(root, "big.txt", big)
+        try GitFixture.commitAll(root)
+        let runner = GitRunner(root: root)
+        let entries = try runner.indexEntries()
+        #expect(entries.count == 601)
+        let batch = try CatFileBatch(runner)
+        defer { batch.finish() }
+        var contents: [String: String] = [:]
+        try batch.read(entries.map(\.oid) + ["0000000000000000000000000000000000000000"]) { index, bytes in
+            if index < entries.count {
+                contents[entries[index].path] = bytes.map { String(decoding: $0, as: UTF8.self) }
+            } else {
+                #expect(bytes == nil)
+            }
+        }
+        #expect(contents["f599.txt"] == "file 599\n")
+        #expect(contents["big.txt"] == big)
+    }
+
+    @Test("history lists every added or changed blob of every ref, oldest first, with paths that need quoting")
+    func history() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-history")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        try GitFixture.write(root, "a b/é.txt", "one\n")
+        try GitFixture.commitAll(root, "first")
+        try GitFixture.git(["checkout", "-q", "-b", "side"], in: root)
+        try GitFixture.write(root, "side.txt", "side\n")
+        try GitFixture.commitAll(root, "side")
+        try GitFixture.git(["checkout", "-q", "main"], in: root)
+        try GitFixture.git(["rm", "-q", "a b/é.txt"], in: root)
+        try GitFixture.git(["commit", "-q", "-m", "remove"], in: root)
+        let (entries, commits) = try GitRunner(root: root).history()
+        #expect(commits == 3)
+        #expect(Set(entries.map(\.path)) == ["a b/é.txt", "side.txt"])
+        #expect(entries.first?.path == "a b/é.txt")
+    }
+}
