@@ -32,7 +32,7 @@ let package = Package(
 
         // The leak-check engine: credentials files in repositories, permissions, keys in content and history.
         .target(
-            name: "KeywayLeakCheck", dependencies: ["KeywayCore"], path: "Sources/KeywayLeakCheck", exclude: ["DOCS.md"]),
+            name: "KeywayLeakCheck", dependencies: ["KeywayCore"], path: "Sources/KeywayLeakCheck"),
 
         // The library a Swift program imports: the core plus every backend and the backend chooser.
         .target(

@@ -83,18 +83,33 @@ final class Session {
         // environment). When the environment given names that same bus, share it; otherwise a private connection
         // to the given address is enough to diagnose it, but the Secret Service cannot be used over it.
         sharesProcessBus = address == SecretServiceConfiguration(environment: .process()).busAddress
-        var error: UnsafeMutablePointer<GError>?
-        if sharesProcessBus {
-            connection = g_bus_get_sync(G_BUS_TYPE_SESSION, watchdog.cancellable, &error)
-        } else {
+        // GLib sends the bus Hello without the cancellable (25 s timeout), so the connection step runs bounded on
+        // its own thread: a bus that never answers is reported after the timeout, not waited for.
+        let shares = sharesProcessBus
+        let cancellable = watchdog.cancellable
+        let outcome = BoundedCall.run(
+            within: configuration.timeout,
+            discard: { late in
+                if let connection = late.connection { g_object_unref(UnsafeMutableRawPointer(connection)) }
+                if let error = late.error { g_error_free(error) }
+            }
+        ) {
+            var error: UnsafeMutablePointer<GError>?
+            if shares {
+                return ConnectOutcome(connection: g_bus_get_sync(G_BUS_TYPE_SESSION, cancellable, &error), error: error)
+            }
             let flags = GDBusConnectionFlags(
                 rawValue: G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT.rawValue
                     | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION.rawValue)
-            connection = g_dbus_connection_new_for_address_sync(address, flags, nil, watchdog.cancellable, &error)
+            let connection = g_dbus_connection_new_for_address_sync(address, flags, nil, cancellable, &error)
+            return ConnectOutcome(connection: connection, error: error)
         }
-        if connection == nil || error != nil {
+        connection = outcome?.connection
+        var error = outcome?.error
+        if outcome == nil || connection == nil || error != nil {
             let detail = Self.take(error)
-            let why = watchdog.fired ? "it did not answer within \(Self.seconds(configuration.timeout))" : detail.message
+            let why = outcome == nil || watchdog.fired
+                ? "it did not answer within \(Self.seconds(configuration.timeout))" : detail.message
             close()
             throw KeywayError(
                 .noSessionBus,

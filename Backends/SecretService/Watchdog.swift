@@ -91,7 +91,7 @@ final class Watchdog: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    private static func monotonic(after seconds: Double) -> timespec {
+    static func monotonic(after seconds: Double) -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let whole = Int(seconds)
@@ -108,5 +108,95 @@ final class Watchdog: @unchecked Sendable {
         if a.tv_sec != b.tv_sec { return a.tv_sec < b.tv_sec ? -1 : 1 }
         if a.tv_nsec != b.tv_nsec { return a.tv_nsec < b.tv_nsec ? -1 : 1 }
         return 0
+    }
+}
+
+/// Runs a call that no `GCancellable` can interrupt on its own thread, and waits for it at most `seconds`.
+///
+/// GLib's connection set-up (`g_bus_get_sync`, `g_dbus_connection_new_for_address_sync`) sends the bus `Hello`
+/// without the caller's cancellable and with GDBus's 25 s default timeout, so a bus that accepts the connection but
+/// never answers would block there. On timeout this returns nil at once; the thread finishes on its own later and
+/// its late result is released by `discard`.
+/// What a bus connection attempt produced.
+struct ConnectOutcome: @unchecked Sendable {
+    let connection: OpaquePointer?
+    let error: UnsafeMutablePointer<GError>?
+}
+
+final class BoundedCall: @unchecked Sendable {
+    typealias Result = ConnectOutcome
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var result: Result?
+    private var finished = false
+    private var abandoned = false
+    private let body: () -> Result
+    private let discard: (Result) -> Void
+
+    private init(body: @escaping () -> Result, discard: @escaping (Result) -> Void) {
+        self.body = body
+        self.discard = discard
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// `body`'s result, or nil when it did not finish within `seconds` (or no thread could be started: then it runs
+    /// here, unbounded, rather than not at all).
+    static func run(
+        within seconds: Double, discard: @escaping (Result) -> Void, _ body: @escaping () -> Result
+    ) -> Result? {
+        let call = BoundedCall(body: body, discard: discard)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(call).toOpaque()
+        let started = pthread_create(&thread, nil, { raw in
+            let call = Unmanaged<BoundedCall>.fromOpaque(raw!).takeRetainedValue()
+            call.execute()
+            return nil
+        }, context) == 0
+        guard started else {
+            Unmanaged<BoundedCall>.fromOpaque(context).release()
+            return body()
+        }
+        pthread_detach(thread)
+        return call.wait(seconds)
+    }
+
+    private func execute() {
+        let value = body()
+        pthread_mutex_lock(mutex)
+        if abandoned {
+            pthread_mutex_unlock(mutex)
+            discard(value)
+            return
+        }
+        result = value
+        finished = true
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func wait(_ seconds: Double) -> Result? {
+        var deadline = Watchdog.monotonic(after: seconds)
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !finished {
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT, !finished {
+                abandoned = true
+                return nil
+            }
+        }
+        return result
     }
 }

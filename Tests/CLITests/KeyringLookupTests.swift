@@ -131,3 +131,53 @@ struct KeyringLookupTests {
         #expect(auto.status == 1, "auto treats it as an unusable backend and finds nothing: \(auto)")
     }
 }
+
+/// A session bus that accepts the connection but never answers `Hello`: GLib would wait 25 s; Keyway gives up at
+/// its keyring timeout with a clear error (issue 4: never a hang).
+@Suite struct SilentBusTests {
+    @Test func busThatNeverAnswersHelloTimesOut() throws {
+        let directory = try TemporaryDirectory(prefix: "keyway-silent-bus")
+        let config = directory.path + "/bus.conf"
+        try writeFile(config, """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:dir=\(directory.path)</listen>
+              <policy context="default">
+                <allow send_destination="*"/>
+                <allow own="*"/>
+              </policy>
+            </busconfig>
+            """, mode: 0o600)
+        let bus = Process()
+        bus.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+        bus.arguments = ["--config-file=\(config)", "--nofork", "--print-address=1"]
+        let output = Pipe()
+        bus.standardOutput = output
+        bus.standardError = FileHandle.nullDevice
+        try bus.run()
+        defer {
+            // SIGKILL: the test runner's children inherit a blocked SIGTERM.
+            kill(bus.processIdentifier, SIGKILL)
+            bus.waitUntilExit()
+        }
+        var address = ""
+        while !address.hasSuffix("\n") {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            address += String(decoding: byte, as: UTF8.self)
+        }
+        address = address.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(address.hasPrefix("unix:"))
+        let sandbox = try Sandbox()
+        let started = Date()
+        let result = try sandbox.run(
+            ["get", "reflex", "--backend", "keyring"],
+            env: ["DBUS_SESSION_BUS_ADDRESS": address, "KEYWAY_KEYRING_TIMEOUT": "2"])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("it did not answer within 2 s"), "\(result.stderr)")
+        #expect(elapsed < 10, "took \(elapsed) s")
+    }
+}
