@@ -94,9 +94,13 @@ struct Context {
     let catalog: AppCatalog
 
     init(_ flags: StoreFlags) throws(KeywayError) {
+        try self.init(backend: flags.backend, strict: flags.strict)
+    }
+
+    init(backend: String?, strict: Bool) throws(KeywayError) {
         environment = Environment.process()
         options = try StoreOptions(
-            environment: environment, backend: flags.backend, strict: flags.strict, warn: warnings.handler,
+            environment: environment, backend: backend, strict: strict, warn: warnings.handler,
             passphrasePrompt: VaultPrompt.ifTerminalAttached())
         catalog = try AppCatalog.load(configDirectory: options.paths.configDirectory)
     }
@@ -114,8 +118,15 @@ struct Context {
     func resolve(_ app: String, _ profile: ProfileOption, _ keys: KeyFlags, explain: Bool = false)
         throws(KeywayError) -> Resolution
     {
+        try resolve(app, profile: profile.profile, apiKey: keys.apiKey, keyFile: keys.keyFile, explain: explain)
+    }
+
+    func resolve(_ app: String, profile: String?, apiKey: String?, keyFile: String?, explain: Bool = false)
+        throws(KeywayError) -> Resolution
+    {
         let resolution = try engine(app, store: try store()).resolve(
-            profile: profile.resolved(environment), apiKey: keys.apiKey, keyFile: keys.keyFile, explain: explain)
+            profile: profile ?? environment.nonEmpty("KEYWAY_PROFILE") ?? CredentialID.defaultProfile, apiKey: apiKey,
+            keyFile: keyFile, explain: explain)
         resolution.warnings.forEach(warnings.handle)
         return resolution
     }

@@ -234,3 +234,41 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         }
     }
 }
+
+/// `get` has a fast path that skips ArgumentParser; it must accept exactly what ArgumentParser accepts.
+@Suite struct GetCommandLineTests {
+    @Test func optionFormsAndOrder() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        #expect(try sandbox.run(["login", "a", "--profile", "p", "--api-key", "key-p-0000000"]).status == 0)
+        for arguments in [
+            ["get", "a", "--profile", "p"], ["get", "--profile", "p", "a"], ["get", "a", "--profile=p"],
+            ["get", "a", "--profile=p", "--backend=plaintext"], ["get", "--strict", "a", "--profile", "p"],
+        ] {
+            let result = try sandbox.run(arguments)
+            #expect(result.status == 0 && result.stdout == "key-p-0000000\n", "\(arguments): \(result)")
+        }
+        try makeFile(sandbox.root + "/k", "key-from-file-1\n")
+        #expect(try sandbox.run(["get", "a", "-k", sandbox.root + "/k"]).stdout == "key-from-file-1\n")
+        #expect(try sandbox.run(["get", "a", "--key-file=" + sandbox.root + "/k"]).stdout == "key-from-file-1\n")
+        #expect(try sandbox.run(["get", "a", "--api-key=flag-key"]).stdout == "flag-key\n")
+    }
+
+    @Test func everythingElseGoesToArgumentParser() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        let help = try sandbox.run(["get", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: keyway get <app>"))
+        let unknown = try sandbox.run(["get", "a", "--frobnicate"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("Unknown option '--frobnicate'"))
+        let missing = try sandbox.run(["get"])
+        #expect(missing.status == 64)
+        let noValue = try sandbox.run(["get", "a", "--profile"])
+        #expect(noValue.status == 64)
+        let two = try sandbox.run(["get", "a", "b"])
+        #expect(two.status == 64)
+        #expect(try sandbox.run(["get", "a", "--api-key", "x", "--key-file", "y"]).status == 64)
+        let repeated = try sandbox.run(["get", "a", "--api-key", "x", "--api-key", "y"])
+        #expect(repeated.status == 0 && repeated.stdout == "y\n", "ArgumentParser keeps the last value: \(repeated)")
+    }
+}
