@@ -84,43 +84,10 @@ struct KeyringLookupTests {
     }
 
     /// The process's own bus (the fast path) with nothing providing the Secret Service and nothing activatable.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dbus-daemon")))
+    @Test(.enabled(if: PrivateBus.available))
     func ownBusWithoutProviderReportsNoSecretService() throws {
-        let directory = try TemporaryDirectory()
-        let config = directory.path + "/bus.conf"
-        try writeFile(
-            config,
-            """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-              "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>session</type>
-              <listen>unix:dir=\(directory.path)</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>
-              </policy>
-            </busconfig>
-            """, mode: 0o600)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-        daemon.arguments = ["--config-file=\(config)", "--nofork", "--print-address=1"]
-        let output = Pipe()
-        daemon.standardOutput = output
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
-        defer {
-            kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
-        }
-        var address = ""
-        while !address.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            address += String(decoding: byte, as: UTF8.self)
-        }
-        address = address.trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(address.hasPrefix("unix:"), "dbus-daemon printed its address")
+        let bus = try PrivateBus()
+        let address = bus.address
         let sandbox = try Sandbox()
         let start = Date()
         let get = try sandbox.run(["get", "any", "--backend", "keyring"], env: ["DBUS_SESSION_BUS_ADDRESS": address])
@@ -135,41 +102,10 @@ struct KeyringLookupTests {
 /// A session bus that accepts the connection but never answers `Hello`: GLib would wait 25 s; Keyway gives up at
 /// its keyring timeout with a clear error (issue 4: never a hang).
 @Suite struct SilentBusTests {
-    @Test func busThatNeverAnswersHelloTimesOut() throws {
-        let directory = try TemporaryDirectory(prefix: "keyway-silent-bus")
-        let config = directory.path + "/bus.conf"
-        try writeFile(config, """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>session</type>
-              <listen>unix:dir=\(directory.path)</listen>
-              <policy context="default">
-                <allow send_destination="*"/>
-                <allow own="*"/>
-              </policy>
-            </busconfig>
-            """, mode: 0o600)
-        let bus = Process()
-        bus.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-        bus.arguments = ["--config-file=\(config)", "--nofork", "--print-address=1"]
-        let output = Pipe()
-        bus.standardOutput = output
-        bus.standardError = FileHandle.nullDevice
-        try bus.run()
-        defer {
-            // SIGKILL: the test runner's children inherit a blocked SIGTERM.
-            kill(bus.processIdentifier, SIGKILL)
-            bus.waitUntilExit()
-        }
-        var address = ""
-        while !address.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            address += String(decoding: byte, as: UTF8.self)
-        }
-        address = address.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(address.hasPrefix("unix:"))
+    @Test(.enabled(if: PrivateBus.available))
+    func busThatNeverAnswersHelloTimesOut() throws {
+        let bus = try PrivateBus(policy: PrivateBus.silentPolicy)
+        let address = bus.address
         let sandbox = try Sandbox()
         let started = Date()
         let result = try sandbox.run(

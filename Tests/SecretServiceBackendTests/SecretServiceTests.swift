@@ -150,42 +150,10 @@ struct SecretServiceStoreTests {
     }
 
     /// A real private bus (no service directories, so nothing can be activated) with no Secret Service on it.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dbus-daemon")))
+    @Test(.enabled(if: PrivateBus.available))
     func busWithoutProvider() throws {
-        let directory = try TemporaryDirectory()
-        let config = directory.path + "/bus.conf"
-        try writeFile(
-            config,
-            """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-              "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>session</type>
-              <listen>unix:dir=\(directory.path)</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>
-              </policy>
-            </busconfig>
-            """, mode: 0o600)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-        daemon.arguments = ["--config-file=\(config)", "--nofork", "--print-address=1"]
-        let output = Pipe()
-        daemon.standardOutput = output
-        try daemon.run()
-        defer {
-            kill(daemon.processIdentifier, SIGKILL)  // dbus-daemon ignores SIGTERM with this configuration
-            daemon.waitUntilExit()
-        }
-        var address = ""
-        while !address.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            address += String(decoding: byte, as: UTF8.self)
-        }
-        address = address.trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(address.hasPrefix("unix:"), "dbus-daemon printed its address")
+        let bus = try PrivateBus()
+        let address = bus.address
         let store = SecretServiceStore(environment: Environment(["DBUS_SESSION_BUS_ADDRESS": address]))
         let start = Date()
         do {
