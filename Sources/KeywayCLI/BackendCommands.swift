@@ -69,6 +69,12 @@ struct Migrate: ParsableCommand {
             let target = try BackendName(parsing: to)
             var moved = 0
             var conflicts = 0
+            // A failed write to stdout (closed pipe, full disk) is reported once the migration is done, never lost.
+            var outputFailure: KeywayError?
+            func printLine(_ text: String) {
+                guard outputFailure == nil else { return }
+                do throws(KeywayError) { try output(text + "\n") } catch { outputFailure = error }
+            }
             try migrate(to: target, app: app, options: options) { event in
                 switch event {
                 case .moved(let id, let from):
@@ -92,11 +98,8 @@ struct Migrate: ParsableCommand {
                     ? "Nothing to move\(app.map { " for \($0)" } ?? "") into the \(target) store."
                     : "\(moved) credential\(moved == 1 ? "" : "s") now in the \(target) store"
                         + (conflicts == 0 ? "." : "; \(conflicts) left in place (conflicts above)."))
+            if let outputFailure { throw outputFailure }
             return conflicts == 0 ? ExitStatus.success : ExitStatus.notFound
         }
-    }
-
-    private func printLine(_ text: String) {
-        try? output(text + "\n")
     }
 }
