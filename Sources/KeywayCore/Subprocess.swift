@@ -94,7 +94,8 @@ public enum Subprocess {
         return (outputs[0], outputs[1])
     }
 
-    static func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+    /// Calls `body` with a NULL-terminated array of C copies of `strings` (for `argv`/`envp`), freed afterwards.
+    public static func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
         let pointers = strings.map { strdup($0) } + [nil]
         defer { pointers.forEach { free($0) } }
         return body(pointers)

@@ -188,7 +188,9 @@ public final class CatFileBatch {
         for (name, value) in runner.environment { env[name] = value }
         let envStrings = env.map { "\($0.key)=\($0.value)" }
         var child: pid_t = 0
-        let status = withCStrings(argv) { a in withCStrings(envStrings) { e in posix_spawnp(&child, "git", &actions, nil, a, e) } }
+        let status = Subprocess.withCStrings(argv) { a in
+            Subprocess.withCStrings(envStrings) { e in posix_spawnp(&child, "git", &actions, nil, a, e) }
+        }
         close(toChild[0])
         close(fromChild[1])
         guard status == 0 else {
@@ -298,10 +300,4 @@ public final class CatFileBatch {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
     }
-}
-
-private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return body(pointers)
 }
