@@ -5,8 +5,7 @@ source "$(dirname "$0")/lib.sh"
 bench_setup
 command -v strace >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"; $sudo apt-get install -y -qq strace >/dev/null; }
 keyway="$(bench_build_release)"
-(cd "$bench_root" && swift build -c release --static-swift-stdlib --scratch-path "$bench_root/.build-static" --product GitCheckBench >&2)
-bench="$(cd "$bench_root" && swift build -c release --static-swift-stdlib --scratch-path "$bench_root/.build-static" --show-bin-path)/GitCheckBench"
+bench="$(bench_build_release --product GitCheckBench)"
 work="$(mktemp -d /tmp/keyway-gitbench-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/plain/a/b/c/d" "$work/repo/x/y"

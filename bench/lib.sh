@@ -11,11 +11,9 @@ bench_setup() {
   fi
 }
 
-# Builds the release binary the README's install command builds (static Swift runtime) and prints its path.
+# Builds the release binary the README's install command builds (scripts/build-release) and prints its path.
 bench_build_release() {
-  local flags=(-c release --static-swift-stdlib --scratch-path "$bench_root/.build-static")
-  (cd "$bench_root" && swift build "${flags[@]}" --product keyway >&2)
-  echo "$(cd "$bench_root" && swift build "${flags[@]}" --show-bin-path)/keyway"
+  "$bench_root/scripts/build-release" --scratch-path "$bench_root/.build-static" "$@"
 }
 
 # A throwaway virtualenv with the given PyPI packages; prints its python.
