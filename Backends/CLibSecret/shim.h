@@ -50,18 +50,50 @@ static inline GDBusConnection *keyway_proxy_connection(gpointer proxy) {
     return g_dbus_proxy_get_connection(G_DBUS_PROXY(proxy));
 }
 
-/// `org.freedesktop.DBus.Properties.GetAll(interface)` on `path` of the Secret Service: the `a{sv}` of properties
-/// (a new reference), or NULL with `error` set.
-static inline GVariant *keyway_get_all_properties(
+/// A `GetAll` call in flight (see keyway_get_all_properties_begin). Its reply is delivered to its own main context,
+/// so it never runs on (or waits for) a main loop of the program embedding Keyway.
+typedef struct {
+    GMainContext *context;
+    GVariant *properties;
+    GError *error;
+    gboolean done;
+} KeywayPendingProperties;
+
+static void keyway_pending_properties_done(GObject *source, GAsyncResult *result, gpointer data) {
+    KeywayPendingProperties *pending = (KeywayPendingProperties *)data;
+    GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &pending->error);
+    if (reply != NULL) {
+        pending->properties = g_variant_get_child_value(reply, 0);
+        g_variant_unref(reply);
+    }
+    pending->done = TRUE;
+}
+
+/// Sends `org.freedesktop.DBus.Properties.GetAll(interface)` for `path` without waiting for the reply, so that other
+/// calls can be in flight at the same time. Every call begun must be finished, exactly once, with
+/// keyway_get_all_properties_finish (which frees it); `timeout_ms` and `cancellable` bound it as for a sync call.
+static inline KeywayPendingProperties *keyway_get_all_properties_begin(
     GDBusConnection *connection, const char *path, const char *interface, gint timeout_ms,
-    GCancellable *cancellable, GError **error) {
-    GVariant *reply = g_dbus_connection_call_sync(
+    GCancellable *cancellable) {
+    KeywayPendingProperties *pending = g_new0(KeywayPendingProperties, 1);
+    pending->context = g_main_context_new();
+    g_main_context_push_thread_default(pending->context);
+    g_dbus_connection_call(
         connection, "org.freedesktop.secrets", path, "org.freedesktop.DBus.Properties", "GetAll",
         g_variant_new("(s)", interface), G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, timeout_ms, cancellable,
-        error);
-    if (reply == NULL) return NULL;
-    GVariant *properties = g_variant_get_child_value(reply, 0);
-    g_variant_unref(reply);
+        keyway_pending_properties_done, pending);
+    g_main_context_pop_thread_default(pending->context);
+    return pending;
+}
+
+/// Waits for a call begun with keyway_get_all_properties_begin and frees it: the `a{sv}` of properties (a new
+/// reference), or NULL with `error` set.
+static inline GVariant *keyway_get_all_properties_finish(KeywayPendingProperties *pending, GError **error) {
+    while (!pending->done) g_main_context_iteration(pending->context, TRUE);
+    GVariant *properties = pending->properties;
+    if (pending->error != NULL) g_propagate_error(error, pending->error);
+    g_main_context_unref(pending->context);
+    g_free(pending);
     return properties;
 }
 

@@ -66,18 +66,22 @@ public struct SecretServiceStore: CredentialStore {
     // MARK: CredentialStore
 
     /// The lookup comes first (one search, which also returns the items of locked collections on providers such as
-    /// gnome-keyring); the default collection is looked at only when it matters: on a miss (a locked collection may
-    /// hide its items: then it is unlocked, or the error says why it cannot be, and the search repeated) and to rank
-    /// several matches.
+    /// gnome-keyring; when it finds a single unlocked item, its secret is read together with its properties); the
+    /// default collection is looked at only when it matters: on a miss (a locked collection may hide its items: then
+    /// it is unlocked, or the error says why it cannot be, and the search repeated) and to rank several matches.
     public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
         try withSession { session throws(KeywayError) -> Credential? in
-            var items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
+            let found = try session.searchOne(ItemFormat.lookup(id))
+            var items = found.items.filter { ItemFormat.id($0) == id }
             if items.isEmpty {
                 guard try unlockDefaultCollection(session).wasLocked else { return nil }
                 items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
             }
             let defaultPath = items.count > 1 ? try session.defaultCollectionPath() : nil
             guard let best = ItemFormat.preferred(items, defaultCollection: defaultPath).first else { return nil }
+            if let secret = found.secret, secret.path == best.path, !best.isLocked {
+                return try ItemFormat.credential(best, id: id, secret: secret.bytes, warn: warn)
+            }
             try unlockItems([best], of: id.description, session)
             return try credentials([(id, best)], session).first
         }

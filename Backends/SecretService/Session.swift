@@ -22,24 +22,34 @@ public struct SecretServiceConfiguration: Sendable, Equatable {
     public var canPrompt: Bool
 
     public init(environment: Environment) {
-        if let address = environment.nonEmpty("DBUS_SESSION_BUS_ADDRESS") {
-            busAddress = address
-            busAddressProblem = ""
-        } else if let runtime = environment.nonEmpty("XDG_RUNTIME_DIR"), Self.isSocket(runtime + "/bus") {
-            let escaped = g_dbus_address_escape_value(runtime + "/bus")
-            busAddress = escaped.map { "unix:path=" + String(cString: $0) }
-            g_free(escaped)
-            busAddressProblem = ""
-        } else {
-            busAddress = nil
-            busAddressProblem =
-                environment.nonEmpty("XDG_RUNTIME_DIR") == nil
-                ? "DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are not set"
-                : "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
-        }
+        (busAddress, busAddressProblem) = Self.busAddress(
+            environment.nonEmpty("DBUS_SESSION_BUS_ADDRESS"), runtimeDirectory: environment.nonEmpty("XDG_RUNTIME_DIR"))
         timeout = Self.seconds(environment.nonEmpty("KEYWAY_KEYRING_TIMEOUT")) ?? 5
         promptTimeout = Self.seconds(environment.nonEmpty("KEYWAY_KEYRING_PROMPT_TIMEOUT")) ?? 120
         canPrompt = environment.nonEmpty("DISPLAY") != nil || environment.nonEmpty("WAYLAND_DISPLAY") != nil
+    }
+
+    /// The session bus address `DBUS_SESSION_BUS_ADDRESS` and `XDG_RUNTIME_DIR` (both non-empty or nil) give, or nil
+    /// and why there is none.
+    static func busAddress(_ address: String?, runtimeDirectory runtime: String?) -> (String?, problem: String) {
+        if let address { return (address, "") }
+        if let runtime, isSocket(runtime + "/bus") {
+            let escaped = g_dbus_address_escape_value(runtime + "/bus")
+            defer { g_free(escaped) }
+            return (escaped.map { "unix:path=" + String(cString: $0) }, "")
+        }
+        return (
+            nil,
+            runtime == nil
+                ? "DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are not set"
+                : "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
+        )
+    }
+
+    /// The bus GLib's session connection uses: the one named by this process's own environment.
+    static var processBusAddress: String? {
+        func nonEmpty(_ name: String) -> String? { Sys.environment(name).flatMap { $0.isEmpty ? nil : $0 } }
+        return busAddress(nonEmpty("DBUS_SESSION_BUS_ADDRESS"), runtimeDirectory: nonEmpty("XDG_RUNTIME_DIR")).0
     }
 
     static func seconds(_ text: String?) -> Double? {
@@ -78,32 +88,32 @@ final class Session {
                     + "session (or `dbus-run-session`) with a Secret Service such as gnome-keyring or KeePassXC; "
                     + "without one use --backend encrypted or --backend plaintext.")
         }
-        watchdog = Watchdog(seconds: configuration.timeout)
         // libsecret always talks over this process's session bus connection (GLib's, found through the process
         // environment). When the environment given names that same bus, share it; otherwise a private connection
         // to the given address is enough to diagnose it, but the Secret Service cannot be used over it.
-        sharesProcessBus = address == SecretServiceConfiguration(environment: .process()).busAddress
-        // GLib sends the bus Hello without the cancellable (25 s timeout), so the connection step runs bounded on
-        // its own thread: a bus that never answers is reported after the timeout, not waited for.
+        sharesProcessBus = address == SecretServiceConfiguration.processBusAddress
+        // GLib sends the bus Hello without the cancellable (25 s timeout), so the connection step runs on the
+        // watchdog's thread and is waited for only until the timeout: a bus that never answers is reported then.
         let shares = sharesProcessBus
-        let cancellable = watchdog.cancellable
-        let outcome = BoundedCall.run(
-            within: configuration.timeout,
+        watchdog = Watchdog(
+            seconds: configuration.timeout,
+            connect: { cancellable in
+                var error: UnsafeMutablePointer<GError>?
+                if shares {
+                    return ConnectOutcome(
+                        connection: g_bus_get_sync(G_BUS_TYPE_SESSION, cancellable, &error), error: error)
+                }
+                let flags = GDBusConnectionFlags(
+                    rawValue: G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT.rawValue
+                        | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION.rawValue)
+                let connection = g_dbus_connection_new_for_address_sync(address, flags, nil, cancellable, &error)
+                return ConnectOutcome(connection: connection, error: error)
+            },
             discard: { late in
                 if let connection = late.connection { g_object_unref(UnsafeMutableRawPointer(connection)) }
                 if let error = late.error { g_error_free(error) }
-            }
-        ) {
-            var error: UnsafeMutablePointer<GError>?
-            if shares {
-                return ConnectOutcome(connection: g_bus_get_sync(G_BUS_TYPE_SESSION, cancellable, &error), error: error)
-            }
-            let flags = GDBusConnectionFlags(
-                rawValue: G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT.rawValue
-                    | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION.rawValue)
-            let connection = g_dbus_connection_new_for_address_sync(address, flags, nil, cancellable, &error)
-            return ConnectOutcome(connection: connection, error: error)
-        }
+            })
+        let outcome = watchdog.connection()
         connection = outcome?.connection
         var error = outcome?.error
         if outcome == nil || connection == nil || error != nil {
@@ -239,8 +249,43 @@ final class Session {
     }
 
     /// Every item, in any collection, whose attributes include `attributes` (locked ones too, unlocked first): one
-    /// `SearchItems` call, then one `GetAll` per item found for its attributes and times (no item proxies).
+    /// `SearchItems` call, then the `GetAll` of every item found, all in flight at once (no item proxies).
     func search(_ attributes: [String: String]) throws(KeywayError) -> [Item] {
+        try items(at: searchPaths(attributes).all)
+    }
+
+    /// A search for one item: when exactly one unlocked item matches, its properties and its secret are read
+    /// together (`GetAll` in flight while `GetSecrets` runs: one round trip to the Secret Service instead of two).
+    /// The secret is returned with the path it belongs to; the caller uses it only if it picks that item.
+    func searchOne(_ attributes: [String: String]) throws(KeywayError) -> (items: [Item], secret: Prefetched?) {
+        let found = try searchPaths(attributes)
+        guard found.unlocked.count == 1, found.locked.isEmpty else { return (try items(at: found.all), nil) }
+        let path = found.unlocked[0]
+        let pending = beginProperties(of: path, "org.freedesktop.Secret.Item")
+        let secret: [UInt8]??
+        do {
+            secret = try secrets(atPaths: [path]).first
+        } catch {
+            // The GetAll in flight is still awaited and freed.
+            if let properties = try? finishProperties(pending, of: path, "Reading the keyring item \(path)") {
+                g_variant_unref(properties)
+            }
+            throw error
+        }
+        let item = try item(at: path, finishProperties(pending, of: path, "Reading the keyring item \(path)"))
+        return ([item], secret.flatMap { $0 }.map { Prefetched(path: path, bytes: $0) })
+    }
+
+    /// A secret read ahead by `searchOne`, and the item it belongs to.
+    struct Prefetched {
+        let path: String
+        let bytes: [UInt8]
+    }
+
+    /// `SearchItems`: the object paths of the matching items, unlocked and locked.
+    private func searchPaths(_ attributes: [String: String]) throws(KeywayError) -> (
+        unlocked: [String], locked: [String], all: [String]
+    ) {
         let table = Self.table(attributes)
         defer { g_hash_table_unref(table) }
         var error: UnsafeMutablePointer<GError>?
@@ -248,26 +293,46 @@ final class Session {
         var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
         let searched = secret_service_search_for_dbus_paths_sync(
             service, nil, table, watchdog.cancellable, &unlocked, &locked, &error)
-        let paths = Self.strings(unlocked) + Self.strings(locked)
+        let unlockedPaths = Self.strings(unlocked), lockedPaths = Self.strings(locked)
         g_strfreev(unlocked)
         g_strfreev(locked)
         if searched == 0 || error != nil { throw failure(error, "Searching the keyring") }
+        return (unlockedPaths, lockedPaths, unlockedPaths + lockedPaths)
+    }
+
+    /// The items at `paths`: one `GetAll` each, all sent before any reply is awaited.
+    private func items(at paths: [String]) throws(KeywayError) -> [Item] {
+        let pending = paths.map { beginProperties(of: $0, "org.freedesktop.Secret.Item") }
         var items: [Item] = []
-        for path in paths {
-            let properties = try properties(of: path, "org.freedesktop.Secret.Item", "Reading the keyring item \(path)")
-            defer { g_variant_unref(properties) }
-            items.append(Item(path: path, properties: properties))
+        var firstError: KeywayError?
+        // Every call begun is finished (and freed), even after one failed.
+        for (path, call) in zip(paths, pending) {
+            do {
+                items.append(try item(at: path, finishProperties(call, of: path, "Reading the keyring item \(path)")))
+            } catch {
+                firstError = firstError ?? error
+            }
         }
+        if let firstError { throw firstError }
         return items
+    }
+
+    private func item(at path: String, _ properties: OpaquePointer) -> Item {
+        defer { g_variant_unref(properties) }
+        return Item(path: path, properties: properties)
     }
 
     /// Fetches the secrets of `items` in one call and returns them in the same order (nil for an item without one).
     func secrets(_ items: [Item]) throws(KeywayError) -> [[UInt8]?] {
-        guard !items.isEmpty else { return [] }
-        let paths = Self.strv(items.map(\.path))
+        try secrets(atPaths: items.map(\.path))
+    }
+
+    private func secrets(atPaths itemPaths: [String]) throws(KeywayError) -> [[UInt8]?] {
+        guard !itemPaths.isEmpty else { return [] }
+        let paths = Self.strv(itemPaths)
         defer { g_strfreev(paths) }
         var error: UnsafeMutablePointer<GError>?
-        let table = paths.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: items.count + 1) {
+        let table = paths.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: itemPaths.count + 1) {
             secret_service_get_secrets_for_dbus_paths_sync(service, $0, watchdog.cancellable, &error)
         }
         guard let table, error == nil else {
@@ -275,8 +340,8 @@ final class Session {
             throw failure(error, "Reading secrets from the keyring")
         }
         defer { g_hash_table_unref(table) }
-        return items.map { item in
-            guard let found = g_hash_table_lookup(table, item.path) else { return nil }
+        return itemPaths.map { path in
+            guard let found = g_hash_table_lookup(table, path) else { return nil }
             var length: gsize = 0
             guard let bytes = secret_value_get(OpaquePointer(found), &length) else { return [] }
             return bytes.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
@@ -287,10 +352,23 @@ final class Session {
 
     /// `Properties.GetAll(interface)` on a Secret Service object (a new reference to the `a{sv}`).
     private func properties(of path: String, _ interface: String, _ what: String) throws(KeywayError) -> OpaquePointer {
-        var error: UnsafeMutablePointer<GError>?
-        let properties = keyway_get_all_properties(
+        try finishProperties(beginProperties(of: path, interface), of: path, what)
+    }
+
+    /// Sends `Properties.GetAll(interface)` without waiting; finish it (exactly once) with `finishProperties`.
+    private func beginProperties(of path: String, _ interface: String) -> UnsafeMutablePointer<KeywayPendingProperties> {
+        keyway_get_all_properties_begin(
             keyway_proxy_connection(service), path, interface, Int32(configuration.timeout * 1000),
-            watchdog.cancellable, &error)
+            watchdog.cancellable)
+    }
+
+    /// Waits for a `GetAll` begun with `beginProperties` (bounded by the call's timeout and the watchdog), frees it,
+    /// and returns the `a{sv}` (a new reference).
+    private func finishProperties(
+        _ pending: UnsafeMutablePointer<KeywayPendingProperties>, of path: String, _ what: String
+    ) throws(KeywayError) -> OpaquePointer {
+        var error: UnsafeMutablePointer<GError>?
+        let properties = keyway_get_all_properties_finish(pending, &error)
         guard let properties, error == nil else {
             if let properties { g_variant_unref(properties) }
             throw failure(error, what)

@@ -9,8 +9,15 @@ import Musl
 /// Bounds every blocking libsecret/GDBus call of one session: a thread cancels the session's `GCancellable` when the
 /// deadline passes, which makes the pending call (and every later one) fail at once with `G_IO_ERROR_CANCELLED`.
 /// Without it, a call to a Secret Service that is being auto-started, or that never answers, can block for 25 s.
+///
+/// Before it starts watching, the same thread runs the session's bus connection (`connect`, given the cancellable),
+/// which no cancellable can fully interrupt: GLib sends the bus `Hello` without the caller's cancellable and with GDBus's 25 s default timeout, so a
+/// bus that accepts the connection but never answers would block there. `connection()` waits for it only until the
+/// deadline; a late result is released by `discard` when it comes. One thread does both jobs: a thread per process
+/// start is measurable in a `get`.
 final class Watchdog: @unchecked Sendable {
-    // Everything mutable is guarded by `mutex`; `cancellable` is thread-safe by GIO's contract.
+    // Everything mutable is guarded by `mutex`; `cancellable` is thread-safe by GIO's contract. `connect` and
+    // `discard` are set before the thread starts and only read by it.
     let cancellable: UnsafeMutablePointer<GCancellable>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -19,9 +26,19 @@ final class Watchdog: @unchecked Sendable {
     private var firedFlag = false
     private var thread = pthread_t()
     private var started = false
+    private let connect: (UnsafeMutablePointer<GCancellable>) -> ConnectOutcome
+    private let discard: (ConnectOutcome) -> Void
+    private var outcome: ConnectOutcome?
+    private var connected = false
+    private var abandoned = false
 
-    init(seconds: Double) {
+    init(
+        seconds: Double, connect: @escaping (UnsafeMutablePointer<GCancellable>) -> ConnectOutcome,
+        discard: @escaping (ConnectOutcome) -> Void
+    ) {
         cancellable = g_cancellable_new()
+        self.connect = connect
+        self.discard = discard
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -32,12 +49,15 @@ final class Watchdog: @unchecked Sendable {
         let context = Unmanaged.passRetained(self).toOpaque()
         started = pthread_create(&thread, nil, { raw in
             let watchdog = Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue()
-            watchdog.watch()
+            watchdog.run()
             return nil
         }, context) == 0
         if !started {
-            // No thread: release the reference handed to it; calls then run unbounded rather than not at all.
+            // No thread: release the reference handed to it; the connection and the calls then run unbounded rather
+            // than not at all.
             Unmanaged<Watchdog>.fromOpaque(context).release()
+            outcome = connect(cancellable)
+            connected = true
         }
     }
 
@@ -47,6 +67,20 @@ final class Watchdog: @unchecked Sendable {
         condition.deallocate()
         mutex.deallocate()
         g_object_unref(cancellable)
+    }
+
+    /// The connection's outcome, or nil when the deadline passed first (the connection attempt is then abandoned).
+    func connection() -> ConnectOutcome? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var until = deadline
+        while !connected {
+            if pthread_cond_timedwait(condition, mutex, &until) == ETIMEDOUT, !connected {
+                abandoned = true
+                return nil
+            }
+        }
+        return outcome
     }
 
     /// Whether the deadline passed (and the cancellable was cancelled because of it).
@@ -60,20 +94,34 @@ final class Watchdog: @unchecked Sendable {
     func extend(seconds: Double) {
         pthread_mutex_lock(mutex)
         deadline = Self.monotonic(after: seconds)
-        pthread_cond_signal(condition)
+        pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
     }
 
-    /// Stops watching and waits for the thread; call once the session's calls are over.
+    /// Stops watching and waits for the thread; call once the session's calls are over. A thread still inside an
+    /// abandoned connection attempt is not waited for: it ends on its own once GLib gives up.
     func stop() {
         pthread_mutex_lock(mutex)
         stopped = true
-        pthread_cond_signal(condition)
+        let stuck = abandoned && !connected
+        pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
         if started {
-            pthread_join(thread, nil)
+            if stuck { pthread_detach(thread) } else { pthread_join(thread, nil) }
             started = false
         }
+    }
+
+    private func run() {
+        let value = connect(cancellable)
+        pthread_mutex_lock(mutex)
+        let late = abandoned
+        if !late { outcome = value }
+        connected = true
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+        if late { discard(value) }
+        watch()
     }
 
     private func watch() {
@@ -111,92 +159,8 @@ final class Watchdog: @unchecked Sendable {
     }
 }
 
-/// Runs a call that no `GCancellable` can interrupt on its own thread, and waits for it at most `seconds`.
-///
-/// GLib's connection set-up (`g_bus_get_sync`, `g_dbus_connection_new_for_address_sync`) sends the bus `Hello`
-/// without the caller's cancellable and with GDBus's 25 s default timeout, so a bus that accepts the connection but
-/// never answers would block there. On timeout this returns nil at once; the thread finishes on its own later and
-/// its late result is released by `discard`.
 /// What a bus connection attempt produced.
 struct ConnectOutcome: @unchecked Sendable {
     let connection: OpaquePointer?
     let error: UnsafeMutablePointer<GError>?
-}
-
-final class BoundedCall: @unchecked Sendable {
-    typealias Result = ConnectOutcome
-
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var result: Result?
-    private var finished = false
-    private var abandoned = false
-    private let body: () -> Result
-    private let discard: (Result) -> Void
-
-    private init(body: @escaping () -> Result, discard: @escaping (Result) -> Void) {
-        self.body = body
-        self.discard = discard
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
-    /// `body`'s result, or nil when it did not finish within `seconds` (or no thread could be started: then it runs
-    /// here, unbounded, rather than not at all).
-    static func run(
-        within seconds: Double, discard: @escaping (Result) -> Void, _ body: @escaping () -> Result
-    ) -> Result? {
-        let call = BoundedCall(body: body, discard: discard)
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(call).toOpaque()
-        let started = pthread_create(&thread, nil, { raw in
-            let call = Unmanaged<BoundedCall>.fromOpaque(raw!).takeRetainedValue()
-            call.execute()
-            return nil
-        }, context) == 0
-        guard started else {
-            Unmanaged<BoundedCall>.fromOpaque(context).release()
-            return body()
-        }
-        pthread_detach(thread)
-        return call.wait(seconds)
-    }
-
-    private func execute() {
-        let value = body()
-        pthread_mutex_lock(mutex)
-        if abandoned {
-            pthread_mutex_unlock(mutex)
-            discard(value)
-            return
-        }
-        result = value
-        finished = true
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
-    }
-
-    private func wait(_ seconds: Double) -> Result? {
-        var deadline = Watchdog.monotonic(after: seconds)
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while !finished {
-            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT, !finished {
-                abandoned = true
-                return nil
-            }
-        }
-        return result
-    }
 }
