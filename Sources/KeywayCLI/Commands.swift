@@ -182,13 +182,14 @@ struct FastGet {
 
     init?(_ arguments: [String]) {
         guard arguments.first == "get" else { return nil }
-        var seen = Set<String>()
+        var seen: [String] = []  // a few names: an array costs less start-up than a Set
         var index = 1
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
             if argument == "--strict" {
-                guard seen.insert(argument).inserted else { return nil }
+                guard !seen.contains(argument) else { return nil }
+                seen.append(argument)
                 strict = true
                 continue
             }
@@ -204,8 +205,10 @@ struct FastGet {
                 value = String(argument[argument.index(after: equals)...])
             }
             if name == "-k" { name = "--key-file" }
-            guard ["--profile", "--api-key", "--key-file", "--backend"].contains(name), seen.insert(name).inserted
-            else { return nil }
+            guard ["--profile", "--api-key", "--key-file", "--backend"].contains(name), !seen.contains(name) else {
+                return nil
+            }
+            seen.append(name)
             if value == nil {
                 guard index < arguments.count else { return nil }
                 value = arguments[index]

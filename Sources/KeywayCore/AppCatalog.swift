@@ -14,14 +14,27 @@ public struct AppCatalog: Sendable {
         public let overridesBuiltIn: Bool
     }
 
-    public let entries: [Entry]
     public let directory: String
+    /// The specs of the user's files, in file-name order.
+    let userEntries: [Entry]
 
-    /// The built-in specs, written in the same JSON format users write (so both take the same path).
-    public static let builtInJSON: [String] = [
+    /// Every spec in force: the built-ins in their order (a user file of the same name in its place), then the user's
+    /// other specs. Decodes every built-in; `spec(for:)` decodes only the one it is asked for.
+    public var entries: [Entry] {
+        var result = Self.builtIn.map { spec in
+            userEntries.first { $0.spec.name == spec.name } ?? Entry(spec: spec, origin: "built-in", overridesBuiltIn: false)
+        }
+        result += userEntries.filter { !$0.overridesBuiltIn }
+        return result
+    }
+
+    /// The built-in specs by app name, written in the same JSON format users write (so both take the same path).
+    /// They are decoded when used: a `get` decodes at most the one of its app (a built-in's `name` is its key here,
+    /// which the tests check).
+    public static let builtInJSON: KeyValuePairs<String, String> = [
         // Reflex: flag > REFLEX_API_KEY (legacy RFX_API_KEY) > ~/.config/reflex/credentials.json, whose location
         // REFLEX_CONFIG_DIR (directory) and REFLEX_CONFIG_FILE (full path, wins) override.
-        """
+        "reflex": """
         {
           "name": "reflex",
           "env": ["REFLEX_API_KEY", "RFX_API_KEY"],
@@ -37,7 +50,7 @@ public struct AppCatalog: Sendable {
         """,
         // Reflow: -k key file > reflow.key at the root of the current git repository > $HOME/.reflow/api.key >
         // login (Keyway's store). No environment variable.
-        """
+        "reflow": """
         {
           "name": "reflow",
           "env": [],
@@ -50,7 +63,7 @@ public struct AppCatalog: Sendable {
         }
         """,
         // Reactor: ~/.reactor/credentials (JSON: api_key, partner_id, registry...), keys start with rp_.
-        """
+        "reactor": """
         {
           "name": "reactor",
           "env": [],
@@ -65,7 +78,7 @@ public struct AppCatalog: Sendable {
         }
         """,
         // Reminix: explicit argument > REMINIX_API_KEY; token kinds by prefix.
-        """
+        "reminix": """
         {
           "name": "reminix",
           "env": ["REMINIX_API_KEY"],
@@ -79,7 +92,7 @@ public struct AppCatalog: Sendable {
         }
         """,
         // FluxLoop: --api-key > FLUXLOOP_API_KEY > ~/.fluxloop/credentials (YAML, per profile); rotate every 90 days.
-        """
+        "fluxloop": """
         {
           "name": "fluxloop",
           "env": ["FLUXLOOP_API_KEY"],
@@ -95,7 +108,15 @@ public struct AppCatalog: Sendable {
         """,
     ]
 
-    public static let builtIn: [AppSpec] = builtInJSON.map { text in
+    /// Every built-in spec, decoded.
+    public static var builtIn: [AppSpec] { builtInJSON.map { decodeBuiltIn($0.value) } }
+
+    /// The built-in spec for `app`, decoded, or nil when there is none.
+    static func builtIn(_ app: String) -> AppSpec? {
+        builtInJSON.first { $0.key == app }.map { decodeBuiltIn($0.value) }
+    }
+
+    private static func decodeBuiltIn(_ text: String) -> AppSpec {
         // A broken built-in is a programming error caught by the tests.
         try! AppSpecDecoder.decode(Array(text.utf8), source: "built-in")
     }
@@ -103,32 +124,31 @@ public struct AppCatalog: Sendable {
     /// Loads the built-ins and every `*.json` in `<configDirectory>/apps`. A malformed file is an error naming it.
     public static func load(configDirectory: String) throws(KeywayError) -> AppCatalog {
         let directory = configDirectory + "/apps"
-        var entries = builtIn.map { Entry(spec: $0, origin: "built-in", overridesBuiltIn: false) }
+        var userEntries: [Entry] = []
         for file in try jsonFiles(in: directory) {
             let bytes: [UInt8]?
             bytes = try ProtectedFile(path: file).read()
             guard let bytes else { continue }
             let spec = try AppSpecDecoder.decode(bytes, source: file)
-            if let index = entries.firstIndex(where: { $0.spec.name == spec.name }) {
-                if entries[index].origin != "built-in" {
-                    throw KeywayError(
-                        .malformedSpec, "\(file) and \(entries[index].origin) both define the app '\(spec.name)'.",
-                        path: file)
-                }
-                entries[index] = Entry(spec: spec, origin: file, overridesBuiltIn: true)
-            } else {
-                entries.append(Entry(spec: spec, origin: file, overridesBuiltIn: false))
+            if let other = userEntries.first(where: { $0.spec.name == spec.name }) {
+                throw KeywayError(
+                    .malformedSpec, "\(file) and \(other.origin) both define the app '\(spec.name)'.", path: file)
             }
+            let overrides = builtInJSON.contains { $0.key == spec.name }
+            userEntries.append(Entry(spec: spec, origin: file, overridesBuiltIn: overrides))
         }
-        return AppCatalog(entries: entries, directory: directory)
+        return AppCatalog(directory: directory, userEntries: userEntries)
     }
 
     /// The spec for `app`, or the default spec.
     public func spec(for app: String) -> AppSpec {
-        entries.first { $0.spec.name == app }?.spec ?? AppSpec.defaultSpec(for: app)
+        entry(for: app)?.spec ?? AppSpec.defaultSpec(for: app)
     }
 
-    public func entry(for app: String) -> Entry? { entries.first { $0.spec.name == app } }
+    public func entry(for app: String) -> Entry? {
+        if let user = userEntries.first(where: { $0.spec.name == app }) { return user }
+        return Self.builtIn(app).map { Entry(spec: $0, origin: "built-in", overridesBuiltIn: false) }
+    }
 
     static func jsonFiles(in directory: String) throws(KeywayError) -> [String] {
         guard let dir = opendir(directory) else {

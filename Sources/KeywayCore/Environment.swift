@@ -6,8 +6,9 @@ public struct Environment: Sendable {
 
     /// The current process environment.
     public static func process() -> Environment {
-        var values: [String: String] = [:]
-        for (name, value) in Sys.environment() where values[name] == nil { values[name] = value }
+        let pairs = Sys.environment()
+        var values = [String: String](minimumCapacity: pairs.count)
+        for (name, value) in pairs where values[name] == nil { values[name] = value }
         return Environment(values)
     }
 

@@ -56,9 +56,13 @@ public enum Masking {
         if prefixLength == 0 { prefixLength = min(4, budget / 2) }
         prefixLength = min(prefixLength, budget - 1)
         let tailLength = min(4, budget - prefixLength)
-        let prefix = String(characters[0..<prefixLength])
-        let tail = String(characters[(characters.count - tailLength)...])
-        return prefix + "..." + tail
+        // Appended one Character at a time: String's generic init from a sequence costs a runtime type lookup at the
+        // first use, and `get` masks a key on every run.
+        var masked = ""
+        for character in characters[0..<prefixLength] { masked.append(character) }
+        masked += "..."
+        for character in characters[(characters.count - tailLength)...] { masked.append(character) }
+        return masked
     }
 
     /// Length of a leading `letters[_-]letters[_-]...` run ending in a separator, each word at most 8 letters.

@@ -192,9 +192,14 @@ public enum Sys {
         var result: [(String, String)] = []
         var pointer = environ
         while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                result.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
+            // Split at the first `=` byte (not by Characters: this runs at every start-up).
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                let text = UnsafeBufferPointer(start: bytes, count: length)
+                if let eq = text.firstIndex(of: UInt8(ascii: "=")) {
+                    result.append(
+                        (String(decoding: text[..<eq], as: UTF8.self), String(decoding: text[(eq + 1)...], as: UTF8.self)))
+                }
             }
             pointer += 1
         }

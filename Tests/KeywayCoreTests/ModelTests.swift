@@ -144,3 +144,24 @@ import Testing
                 == "Error: API key is required. Run `keyway login my-app --profile prod` or set MY_APP_API_KEY.")
     }
 }
+
+@Suite struct BuiltInSpecTests {
+    /// Built-ins are looked up by their key and decoded only when used: each key must be its spec's name, and every
+    /// built-in must decode (a broken one would crash the first command that asks for it).
+    @Test func keysAreNamesAndEverySpecDecodes() throws {
+        #expect(AppCatalog.builtInJSON.map(\.key) == ["reflex", "reflow", "reactor", "reminix", "fluxloop"])
+        for (name, json) in AppCatalog.builtInJSON {
+            #expect(try AppSpecDecoder.decode(Array(json.utf8), source: "built-in").name == name)
+        }
+    }
+
+    /// A catalog without user files gives each built-in by name, and the default spec for any other app.
+    @Test func lookupByName() throws {
+        let catalog = try AppCatalog.load(configDirectory: "/nonexistent/keyway-config")
+        #expect(catalog.entries.map(\.spec.name) == AppCatalog.builtInJSON.map(\.key))
+        #expect(catalog.spec(for: "reflex").environmentVariables == ["REFLEX_API_KEY", "RFX_API_KEY"])
+        #expect(catalog.entry(for: "reactor")?.origin == "built-in")
+        #expect(catalog.entry(for: "other") == nil)
+        #expect(catalog.spec(for: "other").environmentVariables == ["OTHER_API_KEY"])
+    }
+}
