@@ -50,51 +50,70 @@ static inline GDBusConnection *keyway_proxy_connection(gpointer proxy) {
     return g_dbus_proxy_get_connection(G_DBUS_PROXY(proxy));
 }
 
-/// A `GetAll` call in flight (see keyway_get_all_properties_begin). Its reply is delivered to its own main context,
-/// so it never runs on (or waits for) a main loop of the program embedding Keyway.
+/// A D-Bus call to the Secret Service in flight (see keyway_call_begin). Its reply is delivered to its own main
+/// context, so it never runs on (or waits for) a main loop of the program embedding Keyway.
 typedef struct {
     GMainContext *context;
-    GVariant *properties;
+    GVariant *reply;
     GError *error;
     gboolean done;
-} KeywayPendingProperties;
+} KeywayPendingCall;
 
-static void keyway_pending_properties_done(GObject *source, GAsyncResult *result, gpointer data) {
-    KeywayPendingProperties *pending = (KeywayPendingProperties *)data;
-    GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &pending->error);
-    if (reply != NULL) {
-        pending->properties = g_variant_get_child_value(reply, 0);
-        g_variant_unref(reply);
-    }
+static void keyway_pending_call_done(GObject *source, GAsyncResult *result, gpointer data) {
+    KeywayPendingCall *pending = (KeywayPendingCall *)data;
+    pending->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &pending->error);
     pending->done = TRUE;
 }
 
-/// Sends `org.freedesktop.DBus.Properties.GetAll(interface)` for `path` without waiting for the reply, so that other
-/// calls can be in flight at the same time. Every call begun must be finished, exactly once, with
-/// keyway_get_all_properties_finish (which frees it); `timeout_ms` and `cancellable` bound it as for a sync call.
-static inline KeywayPendingProperties *keyway_get_all_properties_begin(
-    GDBusConnection *connection, const char *path, const char *interface, gint timeout_ms,
-    GCancellable *cancellable) {
-    KeywayPendingProperties *pending = g_new0(KeywayPendingProperties, 1);
+/// Sends `interface.method(parameters)` to `path` of the Secret Service without waiting for the reply, so that other
+/// calls (or work) can proceed meanwhile. `parameters` is consumed if floating; `reply_type` is a GVariant type string
+/// the reply must have. Every call begun must be finished, exactly once, with keyway_call_finish (which frees it);
+/// `timeout_ms` and `cancellable` bound it as for a sync call.
+static inline KeywayPendingCall *keyway_call_begin(
+    GDBusConnection *connection, const char *path, const char *interface, const char *method, GVariant *parameters,
+    const char *reply_type, gint timeout_ms, GCancellable *cancellable) {
+    KeywayPendingCall *pending = g_new0(KeywayPendingCall, 1);
     pending->context = g_main_context_new();
     g_main_context_push_thread_default(pending->context);
     g_dbus_connection_call(
-        connection, "org.freedesktop.secrets", path, "org.freedesktop.DBus.Properties", "GetAll",
-        g_variant_new("(s)", interface), G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, timeout_ms, cancellable,
-        keyway_pending_properties_done, pending);
+        connection, "org.freedesktop.secrets", path, interface, method, parameters, G_VARIANT_TYPE(reply_type),
+        G_DBUS_CALL_FLAGS_NONE, timeout_ms, cancellable, keyway_pending_call_done, pending);
     g_main_context_pop_thread_default(pending->context);
     return pending;
 }
 
-/// Waits for a call begun with keyway_get_all_properties_begin and frees it: the `a{sv}` of properties (a new
-/// reference), or NULL with `error` set.
-static inline GVariant *keyway_get_all_properties_finish(KeywayPendingProperties *pending, GError **error) {
+/// Waits for a call begun with keyway_call_begin and frees it: the reply tuple (a new reference), or NULL with
+/// `error` set.
+static inline GVariant *keyway_call_finish(KeywayPendingCall *pending, GError **error) {
     while (!pending->done) g_main_context_iteration(pending->context, TRUE);
-    GVariant *properties = pending->properties;
+    GVariant *reply = pending->reply;
     if (pending->error != NULL) g_propagate_error(error, pending->error);
     g_main_context_unref(pending->context);
     g_free(pending);
-    return properties;
+    return reply;
+}
+
+/// `(s)`: the argument of Properties.GetAll.
+static inline GVariant *keyway_get_all_arguments(const char *interface) { return g_variant_new("(s)", interface); }
+
+/// `(a{ss})`: the argument of Service.SearchItems, from an attribute table.
+static inline GVariant *keyway_search_arguments(GHashTable *attributes) {
+    GVariantBuilder builder;
+    g_variant_builder_init(&builder, G_VARIANT_TYPE("a{ss}"));
+    GHashTableIter iter;
+    gpointer name, value;
+    g_hash_table_iter_init(&iter, attributes);
+    while (g_hash_table_iter_next(&iter, &name, &value))
+        g_variant_builder_add(&builder, "{ss}", (const char *)name, (const char *)value);
+    return g_variant_new("(a{ss})", &builder);
+}
+
+/// The object paths of child `index` (an `ao`) of a reply tuple, NULL-terminated (free with g_strfreev).
+static inline gchar **keyway_reply_paths(GVariant *reply, gsize index) {
+    GVariant *child = g_variant_get_child_value(reply, index);
+    gchar **paths = g_variant_dup_objv(child, NULL);
+    g_variant_unref(child);
+    return paths;
 }
 
 /// A boolean property of an `a{sv}`, or `fallback` when it is missing or of another type.

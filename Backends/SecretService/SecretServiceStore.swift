@@ -161,7 +161,13 @@ public struct SecretServiceStore: CredentialStore {
     private func withSession<T>(_ body: (Session) throws(KeywayError) -> T) throws(KeywayError) -> T {
         let session = try Session(configuration)
         defer { session.close() }
-        return try body(session)
+        do throws(KeywayError) {
+            return try body(session)
+        } catch let error where error.code == .noSecretService {
+            // A call found nothing providing the Secret Service: the bus says whether anything could be started.
+            try session.checkProvider()
+            throw error
+        }
     }
 
     /// The default collection (a proxy, to create items in), unlocked (with a prompt where one can be shown). A

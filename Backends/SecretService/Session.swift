@@ -135,12 +135,14 @@ final class Session {
                     "The keyring backend can only use this process's own D-Bus session bus, and the environment it "
                         + "was given names another one (\(address)).")
             }
-            // No separate provider check first (it would cost a round trip on every run): opening the service
-            // fails with ServiceUnknown when nothing provides it and the bus cannot start it, and only then is the
-            // bus asked, for the precise error. Activation stays bounded by the watchdog.
+            // No separate provider check first (it would cost a round trip on every run): the first call to the
+            // Secret Service fails with ServiceUnknown when nothing provides it and the bus cannot start it, and
+            // only then is the bus asked, for the precise error (here, and in `SecretServiceStore.withSession`).
+            // Activation stays bounded by the watchdog. The transfer session (its key exchange) is opened when
+            // secrets are about to move: see `openTransferSession`.
             error = nil
             service = secret_service_open_sync(
-                secret_service_get_type(), nil, SECRET_SERVICE_OPEN_SESSION, watchdog.cancellable, &error)
+                secret_service_get_type(), nil, SECRET_SERVICE_NONE, watchdog.cancellable, &error)
             if service == nil || error != nil {
                 let opening = failure(error, "Connecting to the Secret Service")
                 if opening.code == .noSecretService { try checkProvider() }
@@ -170,7 +172,7 @@ final class Session {
 
     /// Fails fast with `.noSecretService` when nothing owns `org.freedesktop.secrets` and the bus cannot start it:
     /// calling it anyway would only end in an error (or, on some buses, a long wait).
-    private func checkProvider() throws(KeywayError) {
+    func checkProvider() throws(KeywayError) {
         if try busCall("NameHasOwner", argument: Self.busName, replyType: "(b)").map({ g_variant_get_boolean($0) != 0 })
             == true
         {
@@ -251,29 +253,45 @@ final class Session {
     /// Every item, in any collection, whose attributes include `attributes` (locked ones too, unlocked first): one
     /// `SearchItems` call, then the `GetAll` of every item found, all in flight at once (no item proxies).
     func search(_ attributes: [String: String]) throws(KeywayError) -> [Item] {
-        try items(at: searchPaths(attributes).all)
+        try items(at: finishSearch(beginSearch(attributes)).all)
     }
 
-    /// A search for one item: when exactly one unlocked item matches, its properties and its secret are read
-    /// together (`GetAll` in flight while `GetSecrets` runs: one round trip to the Secret Service instead of two).
-    /// The secret is returned with the path it belongs to; the caller uses it only if it picks that item.
+    /// A search for one item, arranged so that the round trips overlap: the `SearchItems` call is in flight while
+    /// the transfer session is opened (libgcrypt's key exchange, the costliest step), and when exactly one unlocked
+    /// item matches, its `GetAll` is in flight while libsecret's `GetSecrets` runs. The secret is returned with the
+    /// path it belongs to; the caller uses it only if it picks that item.
     func searchOne(_ attributes: [String: String]) throws(KeywayError) -> (items: [Item], secret: Prefetched?) {
-        let found = try searchPaths(attributes)
+        let search = beginSearch(attributes)
+        do {
+            try openTransferSession()
+        } catch {
+            _ = try? finishSearch(search)  // still awaited and freed
+            throw error
+        }
+        let found = try finishSearch(search)
         guard found.unlocked.count == 1, found.locked.isEmpty else { return (try items(at: found.all), nil) }
         let path = found.unlocked[0]
-        let pending = beginProperties(of: path, "org.freedesktop.Secret.Item")
+        let pending = beginProperties(of: path)
         let secret: [UInt8]??
         do {
             secret = try secrets(atPaths: [path]).first
         } catch {
             // The GetAll in flight is still awaited and freed.
-            if let properties = try? finishProperties(pending, of: path, "Reading the keyring item \(path)") {
-                g_variant_unref(properties)
-            }
+            if let properties = try? finishProperties(pending, of: path) { g_variant_unref(properties) }
             throw error
         }
-        let item = try item(at: path, finishProperties(pending, of: path, "Reading the keyring item \(path)"))
+        let item = try item(at: path, finishProperties(pending, of: path))
         return ([item], secret.flatMap { $0 }.map { Prefetched(path: path, bytes: $0) })
+    }
+
+    /// Opens the transfer session secrets travel in (Diffie-Hellman key exchange, AES), unless it is open already.
+    /// libsecret opens it on its own before reading or storing a secret; this lets a caller open it earlier, while
+    /// another call is in flight.
+    func openTransferSession() throws(KeywayError) {
+        var error: UnsafeMutablePointer<GError>?
+        if secret_service_ensure_session_sync(service, watchdog.cancellable, &error) == 0 || error != nil {
+            throw failure(error, "Opening an encrypted transfer session with the Secret Service")
+        }
     }
 
     /// A secret read ahead by `searchOne`, and the item it belongs to.
@@ -282,33 +300,42 @@ final class Session {
         let bytes: [UInt8]
     }
 
-    /// `SearchItems`: the object paths of the matching items, unlocked and locked.
-    private func searchPaths(_ attributes: [String: String]) throws(KeywayError) -> (
-        unlocked: [String], locked: [String], all: [String]
-    ) {
+    /// Sends `SearchItems` without waiting; finish it (exactly once) with `finishSearch`.
+    private func beginSearch(_ attributes: [String: String]) -> UnsafeMutablePointer<KeywayPendingCall> {
         let table = Self.table(attributes)
         defer { g_hash_table_unref(table) }
+        return keyway_call_begin(
+            keyway_proxy_connection(service), "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+            "SearchItems", keyway_search_arguments(table), "(aoao)", callTimeout, watchdog.cancellable)
+    }
+
+    /// The object paths `SearchItems` returned, unlocked and locked.
+    private func finishSearch(_ pending: UnsafeMutablePointer<KeywayPendingCall>) throws(KeywayError) -> (
+        unlocked: [String], locked: [String], all: [String]
+    ) {
         var error: UnsafeMutablePointer<GError>?
-        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
-        var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
-        let searched = secret_service_search_for_dbus_paths_sync(
-            service, nil, table, watchdog.cancellable, &unlocked, &locked, &error)
+        guard let reply = keyway_call_finish(pending, &error), error == nil else {
+            throw failure(error, "Searching the keyring")
+        }
+        defer { g_variant_unref(reply) }
+        let unlocked = keyway_reply_paths(reply, 0), locked = keyway_reply_paths(reply, 1)
+        defer {
+            g_strfreev(unlocked)
+            g_strfreev(locked)
+        }
         let unlockedPaths = Self.strings(unlocked), lockedPaths = Self.strings(locked)
-        g_strfreev(unlocked)
-        g_strfreev(locked)
-        if searched == 0 || error != nil { throw failure(error, "Searching the keyring") }
         return (unlockedPaths, lockedPaths, unlockedPaths + lockedPaths)
     }
 
     /// The items at `paths`: one `GetAll` each, all sent before any reply is awaited.
     private func items(at paths: [String]) throws(KeywayError) -> [Item] {
-        let pending = paths.map { beginProperties(of: $0, "org.freedesktop.Secret.Item") }
+        let pending = paths.map { beginProperties(of: $0) }
         var items: [Item] = []
         var firstError: KeywayError?
         // Every call begun is finished (and freed), even after one failed.
         for (path, call) in zip(paths, pending) {
             do {
-                items.append(try item(at: path, finishProperties(call, of: path, "Reading the keyring item \(path)")))
+                items.append(try item(at: path, finishProperties(call, of: path)))
             } catch {
                 firstError = firstError ?? error
             }
@@ -355,26 +382,31 @@ final class Session {
         try finishProperties(beginProperties(of: path, interface), of: path, what)
     }
 
-    /// Sends `Properties.GetAll(interface)` without waiting; finish it (exactly once) with `finishProperties`.
-    private func beginProperties(of path: String, _ interface: String) -> UnsafeMutablePointer<KeywayPendingProperties> {
-        keyway_get_all_properties_begin(
-            keyway_proxy_connection(service), path, interface, Int32(configuration.timeout * 1000),
-            watchdog.cancellable)
+    /// Sends `Properties.GetAll(interface)` (an item's by default) without waiting; finish it (exactly once) with
+    /// `finishProperties`.
+    private func beginProperties(of path: String, _ interface: String = "org.freedesktop.Secret.Item")
+        -> UnsafeMutablePointer<KeywayPendingCall>
+    {
+        keyway_call_begin(
+            keyway_proxy_connection(service), path, "org.freedesktop.DBus.Properties", "GetAll",
+            keyway_get_all_arguments(interface), "(a{sv})", callTimeout, watchdog.cancellable)
     }
 
     /// Waits for a `GetAll` begun with `beginProperties` (bounded by the call's timeout and the watchdog), frees it,
     /// and returns the `a{sv}` (a new reference).
     private func finishProperties(
-        _ pending: UnsafeMutablePointer<KeywayPendingProperties>, of path: String, _ what: String
+        _ pending: UnsafeMutablePointer<KeywayPendingCall>, of path: String, _ what: String? = nil
     ) throws(KeywayError) -> OpaquePointer {
         var error: UnsafeMutablePointer<GError>?
-        let properties = keyway_get_all_properties_finish(pending, &error)
-        guard let properties, error == nil else {
-            if let properties { g_variant_unref(properties) }
-            throw failure(error, what)
+        guard let reply = keyway_call_finish(pending, &error), error == nil else {
+            throw failure(error, what ?? "Reading the keyring item \(path)")
         }
-        return properties
+        defer { g_variant_unref(reply) }
+        return g_variant_get_child_value(reply, 0)
     }
+
+    /// The timeout of one D-Bus call, in milliseconds.
+    private var callTimeout: Int32 { Int32(configuration.timeout * 1000) }
 
     /// Creates an item in `collection`; libsecret encrypts the secret for the transfer session.
     /// Returns the new item's object path.
@@ -382,6 +414,7 @@ final class Session {
     func createItem(
         in collection: Collection, attributes: [String: String], label: String, secret: String
     ) throws(KeywayError) -> String {
+        try openTransferSession()
         let table = Self.table(attributes)
         defer { g_hash_table_unref(table) }
         let value = keyway_value_new(secret, gssize(secret.utf8.count))
@@ -400,6 +433,7 @@ final class Session {
     /// Stores through the `default` alias when no collection has it yet: the Secret Service then asks (with a
     /// prompt) to create the default collection, as `secret-tool store` does.
     func storeInNewDefaultCollection(attributes: [String: String], label: String, secret: String) throws(KeywayError) {
+        try openTransferSession()
         let table = Self.table(attributes)
         defer { g_hash_table_unref(table) }
         let value = keyway_value_new(secret, gssize(secret.utf8.count))

@@ -98,16 +98,16 @@ final class Watchdog: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Stops watching and waits for the thread; call once the session's calls are over. A thread still inside an
-    /// abandoned connection attempt is not waited for: it ends on its own once GLib gives up.
+    /// Stops watching; call once the session's calls are over. The thread is not waited for (it holds its own
+    /// reference to the watchdog and ends on its own: at once when watching, or once GLib gives up on an abandoned
+    /// connection attempt), so a command's last step does not wait for another thread to be scheduled.
     func stop() {
         pthread_mutex_lock(mutex)
         stopped = true
-        let stuck = abandoned && !connected
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
         if started {
-            if stuck { pthread_detach(thread) } else { pthread_join(thread, nil) }
+            pthread_detach(thread)
             started = false
         }
     }
