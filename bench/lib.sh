@@ -16,6 +16,18 @@ bench_build_release() {
   "$bench_root/scripts/build-release" --scratch-path "$bench_root/.build-static" "$@"
 }
 
+# Builds bench/interleave.c (runs commands alternately; see the file) with the Swift toolchain's clang and prints
+# the binary's path.
+bench_interleave() {
+  local out="$bench_root/.build-static/interleave"
+  local clang; clang="$(dirname "$(readlink -f "$(command -v swift)")")/clang"
+  mkdir -p "$(dirname "$out")"
+  if [ ! -x "$out" ] || [ "$bench_root/bench/interleave.c" -nt "$out" ]; then
+    "$clang" -O2 -Wall -Wextra -Werror -o "$out" "$bench_root/bench/interleave.c" >&2
+  fi
+  echo "$out"
+}
+
 # A throwaway virtualenv with the given PyPI packages; prints its python.
 bench_venv() {
   local dir="$1"; shift
