@@ -21,7 +21,8 @@ printf '%s' 'bench_key_0123456789abcdef' | secret-tool store --label=bench servi
 
 expected=bench_key_0123456789abcdef
 [[ "$("$keyway" get keyway-bench --backend keyring)" == "$expected" ]] || { echo "keyway get failed" >&2; exit 1; }
-[[ "$(secret-tool lookup service keyway-bench username default)" == "$expected" ]] || { echo "secret-tool failed" >&2; exit 1; }
+[[ "$(secret-tool lookup service keyway-bench username default)" == "$expected" ]] ||
+  { echo "secret-tool failed" >&2; exit 1; }
 python_get='import keyring; print(keyring.get_password("keyway-bench", "default"))'
 [[ "$(/usr/bin/python3 -c "$python_get")" == "$expected" ]] || { echo "python keyring failed" >&2; exit 1; }
 echo "runs per command: $runs; keyway: $keyway; $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -11,10 +11,10 @@ import Musl
 /// Without it, a call to a Secret Service that is being auto-started, or that never answers, can block for 25 s.
 ///
 /// Before it starts watching, the same thread runs the session's bus connection (`connect`, given the cancellable),
-/// which no cancellable can fully interrupt: GLib sends the bus `Hello` without the caller's cancellable and with GDBus's 25 s default timeout, so a
-/// bus that accepts the connection but never answers would block there. `connection()` waits for it only until the
-/// deadline; a late result is released by `discard` when it comes. One thread does both jobs: a thread per process
-/// start is measurable in a `get`.
+/// which no cancellable can fully interrupt: GLib sends the bus `Hello` without the caller's cancellable and with
+/// GDBus's 25 s default timeout, so a bus that accepts the connection but never answers would block there.
+/// `connection()` waits for it only until the deadline; a late result is released by `discard` when it comes. One
+/// thread does both jobs: a thread per process start is measurable in a `get`.
 final class Watchdog: @unchecked Sendable {
     // Everything mutable is guarded by `mutex`; `cancellable` is thread-safe by GIO's contract. `connect` and
     // `discard` are set before the thread starts and only read by it.

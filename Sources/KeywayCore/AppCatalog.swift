@@ -22,7 +22,8 @@ public struct AppCatalog: Sendable {
     /// other specs. Decodes every built-in; `spec(for:)` decodes only the one it is asked for.
     public var entries: [Entry] {
         var result = Self.builtIn.map { spec in
-            userEntries.first { $0.spec.name == spec.name } ?? Entry(spec: spec, origin: "built-in", overridesBuiltIn: false)
+            userEntries.first { $0.spec.name == spec.name }
+                ?? Entry(spec: spec, origin: "built-in", overridesBuiltIn: false)
         }
         result += userEntries.filter { !$0.overridesBuiltIn }
         return result
