@@ -5,6 +5,8 @@
 //
 //   interleave RUNS WARMUP -- NAME ARG0 ARG1... -- NAME ARG0 ARG1...
 //
+// (An argument that is exactly `--` cannot be passed to a command.)
+//
 // Prints, per command: median, mean and min in milliseconds, and the median's ratio to the first command's.
 #include <errno.h>
 #include <fcntl.h>
@@ -85,8 +87,16 @@ int main(int argc, char **argv) {
         commands[count].argv = &argv[i + 2];
         int end = i + 2;
         while (end < argc && strcmp(argv[end], "--") != 0) end++;
+        if (end == i + 2) {
+            fprintf(stderr, "interleave: the command named %s has no program\n", argv[i + 1]);
+            return 64;
+        }
         argv[end < argc ? end : argc] = NULL;  // terminates this command's argv (argv[argc] is NULL already)
         commands[count].times = calloc((size_t)runs, sizeof(double));
+        if (commands[count].times == NULL) {
+            perror("interleave");
+            return 2;
+        }
         count++;
         i = end;
     }

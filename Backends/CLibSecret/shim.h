@@ -50,10 +50,10 @@ static inline GDBusConnection *keyway_proxy_connection(gpointer proxy) {
     return g_dbus_proxy_get_connection(G_DBUS_PROXY(proxy));
 }
 
-/// A D-Bus call to the Secret Service in flight (see keyway_call_begin). Its reply is delivered to its own main
-/// context, so it never runs on (or waits for) a main loop of the program embedding Keyway.
+/// A D-Bus call to the Secret Service in flight (see keyway_call_begin). Its reply is delivered to the main context
+/// the caller gives (Keyway's session has a private one, shared by all its calls: no file descriptor per call), so it
+/// never runs on (or waits for) a main loop of the program embedding Keyway.
 typedef struct {
-    GMainContext *context;
     GVariant *reply;
     GError *error;
     gboolean done;
@@ -66,29 +66,27 @@ static void keyway_pending_call_done(GObject *source, GAsyncResult *result, gpoi
 }
 
 /// Sends `interface.method(parameters)` to `path` of the Secret Service without waiting for the reply, so that other
-/// calls (or work) can proceed meanwhile. `parameters` is consumed if floating; `reply_type` is a GVariant type string
-/// the reply must have. Every call begun must be finished, exactly once, with keyway_call_finish (which frees it);
-/// `timeout_ms` and `cancellable` bound it as for a sync call.
+/// calls (or work) can proceed meanwhile; the reply is dispatched on `context`. `parameters` is consumed if floating;
+/// `reply_type` is a GVariant type string the reply must have. Every call begun must be finished, exactly once, with
+/// keyway_call_finish on the same context (which frees it); `timeout_ms` and `cancellable` bound it as for a sync call.
 static inline KeywayPendingCall *keyway_call_begin(
-    GDBusConnection *connection, const char *path, const char *interface, const char *method, GVariant *parameters,
-    const char *reply_type, gint timeout_ms, GCancellable *cancellable) {
+    GMainContext *context, GDBusConnection *connection, const char *path, const char *interface, const char *method,
+    GVariant *parameters, const char *reply_type, gint timeout_ms, GCancellable *cancellable) {
     KeywayPendingCall *pending = g_new0(KeywayPendingCall, 1);
-    pending->context = g_main_context_new();
-    g_main_context_push_thread_default(pending->context);
+    g_main_context_push_thread_default(context);
     g_dbus_connection_call(
         connection, "org.freedesktop.secrets", path, interface, method, parameters, G_VARIANT_TYPE(reply_type),
         G_DBUS_CALL_FLAGS_NONE, timeout_ms, cancellable, keyway_pending_call_done, pending);
-    g_main_context_pop_thread_default(pending->context);
+    g_main_context_pop_thread_default(context);
     return pending;
 }
 
-/// Waits for a call begun with keyway_call_begin and frees it: the reply tuple (a new reference), or NULL with
-/// `error` set.
-static inline GVariant *keyway_call_finish(KeywayPendingCall *pending, GError **error) {
-    while (!pending->done) g_main_context_iteration(pending->context, TRUE);
+/// Waits for a call begun with keyway_call_begin (running `context`, which may complete other calls of the same
+/// context meanwhile) and frees it: the reply tuple (a new reference), or NULL with `error` set.
+static inline GVariant *keyway_call_finish(GMainContext *context, KeywayPendingCall *pending, GError **error) {
+    while (!pending->done) g_main_context_iteration(context, TRUE);
     GVariant *reply = pending->reply;
     if (pending->error != NULL) g_propagate_error(error, pending->error);
-    g_main_context_unref(pending->context);
     g_free(pending);
     return reply;
 }

@@ -14,6 +14,9 @@ extension KeywayError.Code {
     public static let keyringPromptDismissed = Self(rawValue: "keyring-prompt-dismissed")
     /// The bus or the Secret Service did not answer in time (`KEYWAY_KEYRING_TIMEOUT`, default 5 s).
     public static let keyringTimeout = Self(rawValue: "keyring-timeout")
+    /// The Secret Service would move secrets in clear text: it accepted no encrypted transfer session (libsecret then
+    /// falls back to the "plain" algorithm on its own). Keyway refuses to read or store through it.
+    public static let keyringPlainSession = Self(rawValue: "keyring-plain-session")
     /// Any other failure reported by the Secret Service or D-Bus; the message carries its explanation.
     public static let keyringFailure = Self(rawValue: "keyring-failure")
 }

@@ -63,8 +63,9 @@ public struct SecretServiceConfiguration: Sendable, Equatable {
     }
 }
 
-/// One connection to the Secret Service for the duration of one store operation: a private D-Bus connection to the
-/// configured bus, a `SecretService` proxy with an open transfer session, and a watchdog bounding every call.
+/// One connection to the Secret Service for the duration of one store operation: the process's session bus
+/// connection (or, to diagnose another bus, a private one), a `SecretService` proxy whose encrypted transfer session
+/// is opened when secrets are about to move (`openTransferSession`), and a watchdog bounding every call.
 /// Nothing of it (no GLib type, no pointer) leaves this backend.
 final class Session {
     static let busName = "org.freedesktop.secrets"
@@ -75,10 +76,20 @@ final class Session {
     /// Whether `connection` is GLib's shared session bus connection (never closed here) or a private one.
     private var sharesProcessBus = false
     private(set) var service: UnsafeMutablePointer<SecretService>?
+    /// The private main context the replies of Keyway's own asynchronous calls are dispatched on (see `beginSearch`,
+    /// `beginProperties`); never the thread's or the program's. Created at the first such call, freed by `close`.
+    private var repliesContext: OpaquePointer?
+    private var replies: OpaquePointer {
+        if let repliesContext { return repliesContext }
+        let context = g_main_context_new()!
+        repliesContext = context
+        return context
+    }
 
     var cancellable: UnsafeMutablePointer<GCancellable> { watchdog.cancellable }
 
-    /// Connects, checks that a Secret Service is there (or can be started), and opens a transfer session.
+    /// Connects and opens the `SecretService` proxy (a Secret Service that is missing and cannot be started is
+    /// reported here or at the first call); no transfer session yet.
     init(_ configuration: SecretServiceConfiguration) throws(KeywayError) {
         self.configuration = configuration
         guard let address = configuration.busAddress else {
@@ -160,6 +171,8 @@ final class Session {
     func close() {
         if let service { keyway_unref(service) }
         service = nil
+        if let repliesContext { g_main_context_unref(repliesContext) }
+        repliesContext = nil
         if let connection {
             if !sharesProcessBus { g_dbus_connection_close_sync(connection, nil, nil) }
             g_object_unref(UnsafeMutableRawPointer(connection))
@@ -287,12 +300,27 @@ final class Session {
     /// Opens the transfer session secrets travel in (Diffie-Hellman key exchange, AES), unless it is open already.
     /// libsecret opens it on its own before reading or storing a secret; this lets a caller open it earlier, while
     /// another call is in flight.
+    ///
+    /// libsecret falls back to an unencrypted ("plain") session when the provider declines the key exchange; Keyway
+    /// does not: every path that moves a secret calls this first, and it fails unless the session is encrypted.
     func openTransferSession() throws(KeywayError) {
         var error: UnsafeMutablePointer<GError>?
         if secret_service_ensure_session_sync(service, watchdog.cancellable, &error) == 0 || error != nil {
             throw failure(error, "Opening an encrypted transfer session with the Secret Service")
         }
+        let algorithm = secret_service_get_session_algorithms(service).map { String(cString: $0) }
+        guard algorithm == Self.encryptedTransfer else {
+            throw KeywayError(
+                .keyringPlainSession,
+                "The Secret Service accepted no encrypted transfer session (negotiated: \(algorithm ?? "none")), so "
+                    + "secrets would cross the D-Bus session bus in clear text; Keyway refuses to move a secret that "
+                    + "way and nothing was read or stored. Use a provider that supports \(Self.encryptedTransfer) "
+                    + "(gnome-keyring, KeePassXC, KWallet), or --backend encrypted.")
+        }
     }
+
+    /// The transfer session algorithm libsecret negotiates when it can encrypt (Diffie-Hellman, AES-128).
+    static let encryptedTransfer = "dh-ietf1024-sha256-aes128-cbc-pkcs7"
 
     /// A secret read ahead by `searchOne`, and the item it belongs to.
     struct Prefetched {
@@ -305,7 +333,7 @@ final class Session {
         let table = Self.table(attributes)
         defer { g_hash_table_unref(table) }
         return keyway_call_begin(
-            keyway_proxy_connection(service), "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+            replies, keyway_proxy_connection(service), "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
             "SearchItems", keyway_search_arguments(table), "(aoao)", callTimeout, watchdog.cancellable)
     }
 
@@ -314,7 +342,7 @@ final class Session {
         unlocked: [String], locked: [String], all: [String]
     ) {
         var error: UnsafeMutablePointer<GError>?
-        guard let reply = keyway_call_finish(pending, &error), error == nil else {
+        guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
             throw failure(error, "Searching the keyring")
         }
         defer { g_variant_unref(reply) }
@@ -327,22 +355,31 @@ final class Session {
         return (unlockedPaths, lockedPaths, unlockedPaths + lockedPaths)
     }
 
-    /// The items at `paths`: one `GetAll` each, all sent before any reply is awaited.
+    /// The items at `paths`: one `GetAll` each, sent in batches of `maximumCallsInFlight` whose replies are awaited
+    /// together (a search can match every item of a large keyring).
     private func items(at paths: [String]) throws(KeywayError) -> [Item] {
-        let pending = paths.map { beginProperties(of: $0) }
         var items: [Item] = []
         var firstError: KeywayError?
-        // Every call begun is finished (and freed), even after one failed.
-        for (path, call) in zip(paths, pending) {
-            do {
-                items.append(try item(at: path, finishProperties(call, of: path)))
-            } catch {
-                firstError = firstError ?? error
+        var start = 0
+        while start < paths.count {
+            let batch = paths[start..<min(start + Self.maximumCallsInFlight, paths.count)]
+            start = batch.endIndex
+            let pending = batch.map { beginProperties(of: $0) }
+            // Every call begun is finished (and freed), even after one failed.
+            for (path, call) in zip(batch, pending) {
+                do {
+                    items.append(try item(at: path, finishProperties(call, of: path)))
+                } catch {
+                    firstError = firstError ?? error
+                }
             }
+            if let firstError { throw firstError }
         }
-        if let firstError { throw firstError }
         return items
     }
+
+    /// How many calls Keyway keeps in flight at once (the bus limits pending replies per connection).
+    static let maximumCallsInFlight = 32
 
     private func item(at path: String, _ properties: OpaquePointer) -> Item {
         defer { g_variant_unref(properties) }
@@ -356,6 +393,7 @@ final class Session {
 
     private func secrets(atPaths itemPaths: [String]) throws(KeywayError) -> [[UInt8]?] {
         guard !itemPaths.isEmpty else { return [] }
+        try openTransferSession()
         let paths = Self.strv(itemPaths)
         defer { g_strfreev(paths) }
         var error: UnsafeMutablePointer<GError>?
@@ -388,7 +426,7 @@ final class Session {
         -> UnsafeMutablePointer<KeywayPendingCall>
     {
         keyway_call_begin(
-            keyway_proxy_connection(service), path, "org.freedesktop.DBus.Properties", "GetAll",
+            replies, keyway_proxy_connection(service), path, "org.freedesktop.DBus.Properties", "GetAll",
             keyway_get_all_arguments(interface), "(a{sv})", callTimeout, watchdog.cancellable)
     }
 
@@ -398,7 +436,7 @@ final class Session {
         _ pending: UnsafeMutablePointer<KeywayPendingCall>, of path: String, _ what: String? = nil
     ) throws(KeywayError) -> OpaquePointer {
         var error: UnsafeMutablePointer<GError>?
-        guard let reply = keyway_call_finish(pending, &error), error == nil else {
+        guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
             throw failure(error, what ?? "Reading the keyring item \(path)")
         }
         defer { g_variant_unref(reply) }

@@ -69,18 +69,24 @@ final class Watchdog: @unchecked Sendable {
         g_object_unref(cancellable)
     }
 
-    /// The connection's outcome, or nil when the deadline passed first (the connection attempt is then abandoned).
+    /// The connection's outcome, or nil when the deadline passed first: the connection attempt is then abandoned,
+    /// and cancelled for the steps GLib lets a cancellable interrupt (connecting the socket, authenticating), so the
+    /// thread is not left waiting on them.
     func connection() -> ConnectOutcome? {
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
         var until = deadline
         while !connected {
             if pthread_cond_timedwait(condition, mutex, &until) == ETIMEDOUT, !connected {
                 abandoned = true
+                firedFlag = true
+                pthread_mutex_unlock(mutex)
+                g_cancellable_cancel(cancellable)
                 return nil
             }
         }
-        return outcome
+        let result = outcome
+        pthread_mutex_unlock(mutex)
+        return result
     }
 
     /// Whether the deadline passed (and the cancellable was cancelled because of it).
