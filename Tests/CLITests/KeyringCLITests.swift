@@ -110,6 +110,36 @@ final class PrivateKeyring {
         "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
     ))
 struct KeyringCLITests {
+    /// Listing reads every matching item's properties with several calls in flight; they share one reply context,
+    /// so a keyring with many items does not cost a file descriptor per item (120 items under a limit of 64).
+    @Test func listsManyItemsUnderALowDescriptorLimit() throws {
+        let sandbox = try Sandbox()
+        let app = KeyringCLI.app("many")
+        let count = 120
+        let stored = try runProcess(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import keyring, sys\nfor i in range(int(sys.argv[2])): "
+                    + "keyring.set_password(sys.argv[1], 'p%d' % i, 'many_key_%d_0123456789' % i)",
+                app, String(count),
+            ],
+            environment: ProcessInfo.processInfo.environment)
+        try #require(stored.status == 0, "\(stored)")
+        let list = try runProcess(
+            "/bin/sh", ["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", keywayBinary, "list", "--json", "--backend", "keyring"],
+            environment: sandbox.environment.merging(KeyringCLI.busEnvironment) { $1 })
+        #expect(list.status == 0, "\(list)")
+        let json = try JSON.parse(list.stdout)
+        guard case .array(let credentials)? = json["credentials"] else {
+            Issue.record("no credentials: \(list)")
+            return
+        }
+        let profiles = Set(credentials.filter { $0["app"] == .string(app) }.compactMap { $0["profile"]?.stringValue })
+        #expect(profiles == Set((0..<count).map { "p\($0)" }), "\(profiles.count) of \(count)")
+        #expect(!list.stdout.contains("many_key_"), "list masks keys")
+    }
+
     @Test func autoWritesToTheKeyringWhenOneAnswers() throws {
         let sandbox = try Sandbox()
         let app = KeyringCLI.app("auto")
