@@ -264,7 +264,7 @@ final class Session {
     }
 
     /// Every item, in any collection, whose attributes include `attributes` (locked ones too, unlocked first): one
-    /// `SearchItems` call, then the `GetAll` of every item found, all in flight at once (no item proxies).
+    /// `SearchItems` call, then the `GetAll` of every item found, several in flight at once (no item proxies).
     func search(_ attributes: [String: String]) throws(KeywayError) -> [Item] {
         try items(at: finishSearch(beginSearch(attributes)).all)
     }
