@@ -91,9 +91,6 @@ static inline GVariant *keyway_call_finish(GMainContext *context, KeywayPendingC
     return reply;
 }
 
-/// `(s)`: the argument of Properties.GetAll.
-static inline GVariant *keyway_get_all_arguments(const char *interface) { return g_variant_new("(s)", interface); }
-
 /// `(a{ss})`: the argument of Service.SearchItems, from an attribute table.
 static inline GVariant *keyway_search_arguments(GHashTable *attributes) {
     GVariantBuilder builder;

@@ -427,7 +427,7 @@ final class Session {
     {
         keyway_call_begin(
             replies, keyway_proxy_connection(service), path, "org.freedesktop.DBus.Properties", "GetAll",
-            keyway_get_all_arguments(interface), "(a{sv})", callTimeout, watchdog.cancellable)
+            keyway_variant_string_tuple(interface), "(a{sv})", callTimeout, watchdog.cancellable)
     }
 
     /// Waits for a `GetAll` begun with `beginProperties` (bounded by the call's timeout and the watchdog), frees it,
