@@ -44,11 +44,9 @@ struct LeakCheck: ParsableCommand {
             let environment = context.environment
             let cwd = currentDirectory()
             let format = LeakReportFormat(rawValue: format)!
-            var scanPaths = paths
-            if staged, scanPaths.isEmpty { scanPaths = ["."] }
             let stored = storedSecretsForLeakCheck(context.options)
             let options = LeakCheckOptions(
-                paths: scanPaths, history: history, staged: staged, machineAudit: !noHome && !staged,
+                paths: paths, history: history, staged: staged, machineAudit: !noHome && !staged,
                 environment: environment, workingDirectory: cwd, specs: context.catalog.entries.map(\.spec),
                 keywayFiles: [context.options.paths.credentialsFile, context.options.paths.vaultFile],
                 stored: stored.matcher)
@@ -73,7 +71,7 @@ struct LeakCheck: ParsableCommand {
             case .sarif:
                 let rules = SecretRule.appRules(options.specs) + SecretRule.wellKnown
                 let root = Git.repository(
-                    containing: cwd + "/.", environment: Environment([:]), workingDirectory: cwd)?.root
+                    containingDirectory: cwd, environment: Environment([:]), workingDirectory: cwd)?.root
                 text = report.sarif(rules: rules, sourceRoot: root ?? cwd, version: KeywayCommand.configuration.version)
                     .serialized() + "\n"
             }

@@ -4,8 +4,9 @@ public struct GitRepository: Sendable, Equatable {
     public let root: String
     /// How it was recognised: a `.git` directory, a `.git` file (linked worktree or submodule), or `GIT_DIR`.
     public let marker: Marker
-    /// `GIT_DIR` and `GIT_WORK_TREE` to pass to git when they defined the repository.
-    let environment: [String: String?]
+    /// `GIT_DIR` and `GIT_WORK_TREE` to pass to git when they defined the repository (else empty: git finds the
+    /// repository from its root).
+    let environment: [String: String]
 
     public enum Marker: String, Sendable {
         case gitDirectory = ".git directory"
@@ -35,13 +36,65 @@ public enum Git {
         "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--no-optional-locks",
     ]
 
-    /// The repository whose work tree contains `path`, found with a few `lstat` calls and no subprocess: `GIT_DIR`
-    /// (with `GIT_WORK_TREE`, else the current directory, as git does), else the nearest ancestor directory holding
-    /// a `.git` directory or file (linked worktrees and submodules have a `.git` file).
+    /// The variables a git child inherits from Keyway's environment: where git and its helpers are, the user's own
+    /// git configuration (global and system, which a repository cannot change) and the locale. Nothing else: no
+    /// `KEYWAY_*` unlock material, no other tool's key, no `GIT_DIR`/`GIT_INDEX_FILE`/`GIT_CONFIG_PARAMETERS`/
+    /// `GIT_CONFIG_COUNT` left by a parent git, no `SSH_AUTH_SOCK`.
+    public static let inheritedVariables: Set<String> = [
+        "PATH", "HOME", "XDG_CONFIG_HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
+    ]
+
+    /// Set in every git child whatever the environment says. `GIT_ALLOW_PROTOCOL=none` allows no transport at all
+    /// (it overrides every `protocol.*.allow` a repository configures), so a partial clone's "lazy fetch" of a
+    /// missing object cannot run the `remote.*.uploadpack`, `core.sshCommand` or remote helper its configuration
+    /// names; `GIT_NO_LAZY_FETCH=1` stops the fetch itself where git knows it (2.44 and later). No prompt, no
+    /// pager, no optional locks.
+    public static let fixedVariables: [String: String] = [
+        "GIT_ALLOW_PROTOCOL": "none", "GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0", "GIT_PAGER": "cat",
+    ]
+
+    /// The complete environment of a git child: the `inheritedVariables` (and `LC_*`) from `parent`, `GIT_INDEX_FILE`
+    /// too when `keepingIndexFile` (leak-check reading the index a pre-commit hook was given), then `extra`, then
+    /// the `fixedVariables`. Every git Keyway runs gets its environment from here.
+    public static func childEnvironment(
+        from parent: Environment = .process(), keepingIndexFile: Bool = false, adding extra: [String: String] = [:]
+    ) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in parent.values
+        where inheritedVariables.contains(name) || name.hasPrefix("LC_") || (keepingIndexFile && name == "GIT_INDEX_FILE") {
+            result[name] = value
+        }
+        result.merge(extra) { $1 }
+        result.merge(fixedVariables) { $1 }
+        return result
+    }
+
+    /// The repository whose work tree contains the file (or other non-directory) at `path`: the search starts at
+    /// its directory. See `repository(at:)`.
     public static func repository(
-        containing path: String, environment: Environment, workingDirectory: String
+        containingFile path: String, environment: Environment, workingDirectory: String
     ) -> GitRepository? {
         let absolute = absolutePath(path, from: workingDirectory)
+        return repository(at: absolute, from: ProtectedFile.directoryName(realLocation(absolute)), environment, workingDirectory)
+    }
+
+    /// The repository whose work tree contains the directory `path`: the search starts at the directory itself, so
+    /// a repository's root, a nested repository's, a submodule's or a linked worktree's is its own repository.
+    public static func repository(
+        containingDirectory path: String, environment: Environment, workingDirectory: String
+    ) -> GitRepository? {
+        let absolute = absolutePath(path, from: workingDirectory)
+        return repository(at: absolute, from: realLocation(absolute), environment, workingDirectory)
+    }
+
+    /// Found with a few `lstat` calls and no subprocess: `GIT_DIR` (with `GIT_WORK_TREE`, else the current
+    /// directory, as git does), else the nearest directory from `start` up holding a `.git` directory or file
+    /// (linked worktrees and submodules have a `.git` file).
+    private static func repository(
+        at absolute: String, from start: String, _ environment: Environment, _ workingDirectory: String
+    ) -> GitRepository? {
         if let gitDir = environment.nonEmpty("GIT_DIR") {
             let workTree = absolutePath(environment.nonEmpty("GIT_WORK_TREE") ?? workingDirectory, from: workingDirectory)
             guard isInside(absolute, workTree) else { return nil }
@@ -49,13 +102,11 @@ public enum Git {
                 root: workTree, marker: .environment,
                 environment: ["GIT_DIR": absolutePath(gitDir, from: workingDirectory), "GIT_WORK_TREE": workTree])
         }
-        var directory = ProtectedFile.directoryName(realLocation(absolute))
+        var directory = start
         while true {
             if let st = try? Sys.lstat(directory + (directory == "/" ? ".git" : "/.git")) {
                 let marker: GitRepository.Marker = FileMode.isDirectory(st) ? .gitDirectory : .gitFile
-                // Keep git from finding a different repository through an inherited GIT_DIR.
-                return GitRepository(
-                    root: directory, marker: marker, environment: ["GIT_DIR": nil, "GIT_WORK_TREE": nil])
+                return GitRepository(root: directory, marker: marker, environment: [:])
             }
             if directory == "/" { return nil }
             directory = ProtectedFile.directoryName(directory)
@@ -80,7 +131,8 @@ public enum Git {
     static func runGit(_ arguments: [String], in repository: GitRepository) throws(KeywayError) -> Subprocess.Result {
         do {
             return try Subprocess.run(
-                ["git"] + baseOptions + arguments, directory: repository.root, environment: repository.environment)
+                ["git"] + baseOptions + arguments, directory: repository.root,
+                environment: childEnvironment(adding: repository.environment))
         } catch {
             throw KeywayError(.io, "Cannot run git to check \(repository.root): \(error).", path: repository.root)
         }
@@ -98,7 +150,7 @@ public enum Git {
         for path: String, environment: Environment, workingDirectory: String
     ) -> KeywayWarning? {
         if environment.flag("KEYWAY_NO_GIT_WARNING") { return nil }
-        guard let repository = repository(containing: path, environment: environment, workingDirectory: workingDirectory)
+        guard let repository = repository(containingFile: path, environment: environment, workingDirectory: workingDirectory)
         else { return nil }
         let file = realLocation(absolutePath(path, from: workingDirectory))
         let relative = relativePath(file, to: repository.root)

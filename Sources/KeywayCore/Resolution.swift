@@ -263,7 +263,7 @@ public struct ResolutionEngine: Sendable {
                 }
             case .gitRoot(let fileName):
                 let root = Git.repository(
-                    containing: workingDirectory + "/.", environment: environment, workingDirectory: workingDirectory
+                    containingDirectory: workingDirectory, environment: environment, workingDirectory: workingDirectory
                 )?.root
                 let name = root.map { ($0 == "/" ? "" : $0) + "/" + fileName } ?? "<git root>/\(fileName)"
                 try record(.file, name) { () throws(KeywayError) -> Reading in

@@ -5,7 +5,8 @@ import Musl
 #endif
 
 /// Runs a program to completion and collects its output. Used to ask `git` about files; never with a secret in the
-/// arguments or environment.
+/// arguments or environment. The child gets exactly the environment it is given, nothing inherited: git children
+/// get theirs from `Git.childEnvironment`.
 public enum Subprocess {
     public struct Result: Sendable {
         public let status: Int32
@@ -15,10 +16,10 @@ public enum Subprocess {
         public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
 
-    /// Runs `arguments[0]` (looked up in PATH) with the current environment plus `environment` (a nil value
-    /// removes a variable), standard input from /dev/null. Throws `Errno` when it cannot be started.
+    /// Runs `arguments[0]` (looked up in this process's PATH) with exactly `environment` (nothing of this
+    /// process's environment is passed on), standard input from /dev/null. Throws `Errno` when it cannot be started.
     public static func run(
-        _ arguments: [String], directory: String? = nil, environment: [String: String?] = [:]
+        _ arguments: [String], directory: String? = nil, environment: [String: String]
     ) throws(Errno) -> Result {
         precondition(!arguments.isEmpty)
         var outPipe: [Int32] = [-1, -1]
@@ -41,10 +42,7 @@ public enum Subprocess {
             throw e
         }
 
-        var env: [String: String] = [:]
-        for (name, value) in Sys.environment() where env[name] == nil { env[name] = value }
-        for (name, value) in environment { env[name] = value }
-        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        let envStrings = environment.map { "\($0.key)=\($0.value)" }
 
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in

@@ -12,9 +12,10 @@ import Musl
 /// optional locks) plus: no external diff, no textconv, no signature verification (a repository's
 /// `log.showSignature` would run its `gpg.program`), no pager, no terminal prompt, and `safe.directory` set to the
 /// repository's root for that one command, so a repository owned by another user is read (git would otherwise
-/// refuse it) without ever executing anything its configuration names. Variables that would redirect git to
-/// another repository or index (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`, ...) are removed, except
-/// `GIT_INDEX_FILE` for the repository a pre-commit hook runs in.
+/// refuse it) without ever executing anything its configuration names. The environment is
+/// `Git.childEnvironment`'s allowlist (no Keyway unlock material, no other tool's key, nothing that would redirect
+/// git to another repository or index) with `GIT_ALLOW_PROTOCOL=none` (a partial clone's lazy fetch cannot run
+/// the upload-pack its configuration names), except `GIT_INDEX_FILE` for the repository a pre-commit hook runs in.
 public struct GitRunner: Sendable {
     public let root: String
     let keepIndexFile: Bool
@@ -31,15 +32,9 @@ public struct GitRunner: Sendable {
         ]
     }
 
-    var environment: [String: String?] {
-        var environment: [String: String?] = [
-            "GIT_DIR": nil, "GIT_WORK_TREE": nil, "GIT_OBJECT_DIRECTORY": nil, "GIT_ALTERNATE_OBJECT_DIRECTORIES": nil,
-            "GIT_COMMON_DIR": nil, "GIT_NAMESPACE": nil, "GIT_EXTERNAL_DIFF": nil, "GIT_PAGER": "cat",
-            "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_PREFIX": nil,
-        ]
-        if !keepIndexFile { environment["GIT_INDEX_FILE"] = .some(nil) }
-        return environment
-    }
+    /// `Git.childEnvironment`: the allowlisted variables and the fixed hardening, `GIT_INDEX_FILE` only for the
+    /// repository a pre-commit hook runs in.
+    var environment: [String: String] { Git.childEnvironment(keepingIndexFile: keepIndexFile) }
 
     /// Runs a git command and returns its standard output; a failure throws with git's own first line.
     public func run(_ args: [String]) throws(KeywayError) -> [UInt8] {
@@ -183,10 +178,7 @@ public final class CatFileBatch {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
         let argv = runner.arguments + ["cat-file", "--batch"]
-        var env: [String: String] = [:]
-        for (name, value) in Sys.environment() where env[name] == nil { env[name] = value }
-        for (name, value) in runner.environment { env[name] = value }
-        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        let envStrings = runner.environment.map { "\($0.key)=\($0.value)" }
         var child: pid_t = 0
         let status = Subprocess.withCStrings(argv) { a in
             Subprocess.withCStrings(envStrings) { e in posix_spawnp(&child, "git", &actions, nil, a, e) }

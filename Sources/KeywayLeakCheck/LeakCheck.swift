@@ -8,7 +8,8 @@ import Musl
 
 /// What to scan and how.
 public struct LeakCheckOptions: Sendable {
-    /// Directories, repositories or files to scan (absolute or relative to `workingDirectory`).
+    /// Directories, repositories or files to scan (absolute or relative to `workingDirectory`). Empty with
+    /// `staged`: the whole repository `workingDirectory` is in, from its root or any directory inside it.
     public var paths: [String]
     /// Also scan every commit of every ref.
     public var history: Bool
@@ -111,6 +112,7 @@ public final class LeakChecker {
 
     public func run() -> LeakReport {
         if options.machineAudit { auditMachine() }
+        if options.staged, options.paths.isEmpty { scanCurrentRepository() }
         for path in options.paths { scanPath(Git.absolutePath(path, from: options.workingDirectory)) }
         report.findings.sort {
             ($0.repository ?? "\u{10FFFF}", $0.path, $0.line ?? 0, $0.rule) < ($1.repository ?? "\u{10FFFF}", $1.path, $1.line ?? 0, $1.rule)
@@ -193,7 +195,7 @@ public final class LeakChecker {
             }
             guard let tst = try? Sys.statFollowingLinks(target), FileMode.isRegular(tst) else { continue }
             let repository = Git.repository(
-                containing: target, environment: gitEnvironment, workingDirectory: options.workingDirectory)
+                containingFile: target, environment: gitEnvironment, workingDirectory: options.workingDirectory)
             var state: Finding.GitStatus?
             if let repository {
                 let runner = GitRunner(root: repository.root)
@@ -228,6 +230,22 @@ public final class LeakChecker {
 
     // MARK: Paths
 
+    /// The repository of the working directory, whole (the pre-commit check without PATH).
+    func scanCurrentRepository() {
+        guard let repository = currentRepository else {
+            fail("\(options.workingDirectory) is not inside a git repository, so it has no staged changes.")
+            return
+        }
+        scanRepository(repository, prefix: nil)
+    }
+
+    /// The root of the repository the working directory is in (the directory itself may be that root).
+    private var currentRepository: String? {
+        Git.repository(
+            containingDirectory: options.workingDirectory, environment: gitEnvironment,
+            workingDirectory: options.workingDirectory)?.root
+    }
+
     func scanPath(_ path: String) {
         guard let st = try? Sys.lstat(path) else {
             fail("\(path) does not exist or cannot be read.")
@@ -237,10 +255,10 @@ public final class LeakChecker {
             scanRepository(path, prefix: nil)
             return
         }
-        if let repository = Git.repository(
-            containing: FileMode.isDirectory(st) ? path + "/." : path, environment: gitEnvironment,
-            workingDirectory: options.workingDirectory)
-        {
+        let repository = FileMode.isDirectory(st)
+            ? Git.repository(containingDirectory: path, environment: gitEnvironment, workingDirectory: options.workingDirectory)
+            : Git.repository(containingFile: path, environment: gitEnvironment, workingDirectory: options.workingDirectory)
+        if let repository {
             let relative = Finding.relative(FileMode.isDirectory(st) ? path : path, to: repository.root)
             scanRepository(repository.root, prefix: relative == repository.root ? nil : relative)
             return
@@ -320,9 +338,6 @@ public final class LeakChecker {
     func scanRepository(_ root: String, prefix: String?, trackedOnly: Bool = false) {
         guard seen.insert("repository\0" + root + "\0" + (prefix ?? "")).inserted else { return }
         scannedRepositories.insert(root)
-        let currentRepository = Git.repository(
-            containing: options.workingDirectory + "/.", environment: gitEnvironment,
-            workingDirectory: options.workingDirectory)?.root
         let runner = GitRunner(root: root, keepIndexFile: currentRepository == root)
         if let st = try? Sys.lstat(root), st.st_uid != Sys.effectiveUserID {
             report.notes.append(

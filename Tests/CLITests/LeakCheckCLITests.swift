@@ -522,4 +522,44 @@ struct LeakCheckCLITests {
         #expect(definition.contains("entry: keyway leak-check --staged"))
         #expect(definition.contains("pass_filenames: false"))
     }
+
+    @Test("--staged without PATH checks the whole current repository, from its root or any subdirectory")
+    func stagedFromSubdirectory() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        let root = sandbox.root + "/repo"
+        try GitFixture.initialize(root)
+        try GitFixture.write(root, "docs/guide/README", "docs\n")
+        try GitFixture.write(root, "src/app.txt", "app\n")
+        try GitFixture.commitAll(root)
+        try GitFixture.write(root, "src/app.txt", "k=\(Planted.github)\n")
+        try GitFixture.git(["add", "src/app.txt"], in: root)
+        for directory in [root + "/docs/guide", root + "/docs", root + "/src", root] {
+            let result = try sandbox.run(
+                ["leak-check", "--staged", "--format", "json"], env: GitFixture.plainEnvironment, directory: directory)
+            #expect(result.status == 1, "from \(directory): \(result)")
+            #expect(try finding(findings(result), rule: "github-token", path: root + "/src/app.txt") != nil,
+                    "from \(directory): \(result)")
+        }
+    }
+
+    @Test("as a pre-commit hook, leak-check --staged refuses `git commit -a` of a key (the index git commits)")
+    func preCommitHookWithCommitAll() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        let root = sandbox.root + "/repo"
+        try GitFixture.initialize(root)
+        try GitFixture.write(root, "docs/README", "docs\n")
+        try GitFixture.write(root, "src/app.txt", "app\n")
+        try GitFixture.commitAll(root)
+        try GitFixture.write(root, ".git/hooks/pre-commit", "#!/bin/sh\nexec '\(keywayBinary)' leak-check --staged\n", mode: 0o755)
+        // Modified in the work tree only: `commit -a` stages it into the index it hands the hook.
+        try GitFixture.write(root, "src/app.txt", "k=\(Planted.github)\n")
+        for directory in [root, root + "/docs"] {
+            let commit = try runProcess(
+                "/usr/bin/git", ["commit", "-q", "-a", "-m", "add a key"],
+                environment: sandbox.environment.merging(GitFixture.plainEnvironment) { $1 }, directory: directory)
+            #expect(commit.status != 0, "the commit from \(directory) went through: \(commit)")
+            #expect(commit.stdout.contains("github-token") || commit.stderr.contains("github-token"), "\(commit)")
+            #expect(try GitFixture.git(["rev-list", "--count", "HEAD"], in: root) == "1\n")
+        }
+    }
 }

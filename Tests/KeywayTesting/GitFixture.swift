@@ -25,7 +25,9 @@ public enum GitFixture {
     /// Runs `git args...` in `directory`; a non-zero exit throws with git's output.
     @discardableResult
     public static func git(_ arguments: [String], in directory: String) throws -> String {
-        let result = try Subprocess.run(["git", "-C", directory] + arguments, environment: environment)
+        var values = Environment.process().values
+        for (name, value) in environment { values[name] = value }
+        let result = try Subprocess.run(["git", "-C", directory] + arguments, environment: values)
         guard result.status == 0 else {
             throw Failure(description: "git \(arguments.joined(separator: " ")) failed: \(result.stderrText)")
         }
@@ -60,3 +62,67 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+
+// MARK: Hostile repositories
+
+extension GitFixture {
+    /// A script that records that it ran, with its whole environment, in `marker`, and fails: a command a hostile
+    /// repository's configuration names.
+    public static func trap(_ script: String, marker: String) throws {
+        try writeFile(script, "#!/bin/sh\nenv > '\(marker)'\nexit 1\n", mode: 0o755)
+    }
+
+    /// Turns `root` into a partial clone whose promisor remote `origin` is a local path (file protocol) with
+    /// `uploadPack` as its upload-pack command: any object git cannot find makes it "lazily fetch" it by running
+    /// `uploadPack`. The configuration also tries to re-allow the file protocol.
+    public static func makePromisor(_ root: String, uploadPack: String) throws {
+        for (key, value) in [
+            ("core.repositoryformatversion", "1"), ("extensions.partialClone", "origin"),
+            ("remote.origin.url", root + "-origin.git"), ("remote.origin.promisor", "true"),
+            ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"), ("remote.origin.uploadpack", uploadPack),
+            ("protocol.allow", "always"), ("protocol.file.allow", "always"),
+        ] {
+            try git(["config", key, value], in: root)
+        }
+    }
+
+    /// Deletes the loose object `oid` from the repository at `root`.
+    public static func removeObject(_ oid: String, in root: String) throws {
+        let hex = oid.filter(\.isHexDigit)
+        let path = root + "/.git/objects/" + String(hex.prefix(2)) + "/" + String(hex.dropFirst(2))
+        guard unlink(path) == 0 else { throw Failure(description: "cannot remove \(path): \(Errno.current)") }
+    }
+
+    /// A repository as a tarball would unpack it: a partial clone with a sparse index (cone `docs`) whose
+    /// out-of-cone directory `secrets` is a sparse-directory entry with its tree object missing. Listing the index
+    /// (`ls-files`, `diff --cached`, `log`) needs that tree, so git would run `uploadPack` to fetch it.
+    public static func sparseIndexPartialClone(_ root: String, uploadPack: String) throws {
+        try initialize(root)
+        try write(root, "docs/README", "docs\n")
+        try write(root, "secrets/placeholder", "nothing\n")
+        try write(root, "top.txt", "top\n")
+        try commitAll(root)
+        try git(["sparse-checkout", "init", "--cone", "--sparse-index"], in: root)
+        try git(["sparse-checkout", "set", "docs"], in: root)
+        let tree = try git(["rev-parse", "HEAD:secrets"], in: root)
+        try makePromisor(root, uploadPack: uploadPack)
+        try removeObject(tree, in: root)
+    }
+
+    /// A partial clone (no sparse index) with two blobs missing: `old.txt`'s first version (reached only by
+    /// reading history) and the staged `new.txt` (reached by reading the index's objects).
+    public static func missingBlobPartialClone(_ root: String, uploadPack: String) throws {
+        try initialize(root)
+        try write(root, "old.txt", "first\n")
+        try commitAll(root)
+        let first = try git(["rev-parse", "HEAD:old.txt"], in: root)
+        try write(root, "old.txt", "second\n")
+        try commitAll(root)
+        try write(root, "new.txt", "staged\n")
+        try git(["add", "new.txt"], in: root)
+        let staged = try git(["rev-parse", ":new.txt"], in: root)
+        try makePromisor(root, uploadPack: uploadPack)
+        try removeObject(first, in: root)
+        try removeObject(staged, in: root)
+    }
+}
