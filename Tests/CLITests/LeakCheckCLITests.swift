@@ -523,14 +523,20 @@ struct LeakCheckCLITests {
         #expect(definition.contains("pass_filenames: false"))
     }
 
-    @Test("--staged without PATH checks the whole current repository, from its root or any subdirectory")
-    func stagedFromSubdirectory() throws {
-        let sandbox = try Sandbox(backend: "plaintext")
+    /// A committed repository with `docs/guide/README` and `src/app.txt`.
+    static func docsAndSource(_ sandbox: Sandbox) throws -> String {
         let root = sandbox.root + "/repo"
         try GitFixture.initialize(root)
         try GitFixture.write(root, "docs/guide/README", "docs\n")
         try GitFixture.write(root, "src/app.txt", "app\n")
         try GitFixture.commitAll(root)
+        return root
+    }
+
+    @Test("--staged without PATH checks the whole current repository, from its root or any subdirectory")
+    func stagedFromSubdirectory() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        let root = try Self.docsAndSource(sandbox)
         try GitFixture.write(root, "src/app.txt", "k=\(Planted.github)\n")
         try GitFixture.git(["add", "src/app.txt"], in: root)
         for directory in [root + "/docs/guide", root + "/docs", root + "/src", root] {
@@ -545,11 +551,7 @@ struct LeakCheckCLITests {
     @Test("as a pre-commit hook, leak-check --staged refuses `git commit -a` of a key (the index git commits)")
     func preCommitHookWithCommitAll() throws {
         let sandbox = try Sandbox(backend: "plaintext")
-        let root = sandbox.root + "/repo"
-        try GitFixture.initialize(root)
-        try GitFixture.write(root, "docs/README", "docs\n")
-        try GitFixture.write(root, "src/app.txt", "app\n")
-        try GitFixture.commitAll(root)
+        let root = try Self.docsAndSource(sandbox)
         try GitFixture.write(root, ".git/hooks/pre-commit", "#!/bin/sh\nexec '\(keywayBinary)' leak-check --staged\n", mode: 0o755)
         // Modified in the work tree only: `commit -a` stages it into the index it hands the hook.
         try GitFixture.write(root, "src/app.txt", "k=\(Planted.github)\n")
