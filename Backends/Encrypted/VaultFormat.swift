@@ -219,13 +219,17 @@ extension VaultHeader {
         self.salt = salt
         check = Array(bytes[Self.checkRange])
         nonce = Array(bytes[Self.nonceRange])
+        // The declared length is any 64-bit value a file may carry: it is only ever compared with the number of
+        // bytes actually read (never added to, never used to allocate), so no value can overflow or over-allocate.
         ciphertextLength = Self.readLittleEndian(bytes, 100..<108)
         let available = UInt64(bytes.count - Self.size)
         guard ciphertextLength >= UInt64(Sodium.tagBytes) else {
             throw corrupted("declared ciphertext length \(ciphertextLength) is too short")
         }
         guard ciphertextLength <= available else {
-            throw truncated("\(bytes.count) bytes; the header declares \(UInt64(Self.size) + ciphertextLength)")
+            throw truncated(
+                "\(bytes.count) bytes; the header declares \(ciphertextLength) bytes of ciphertext after its "
+                    + "\(Self.size) bytes, \(available) are there")
         }
         guard ciphertextLength == available else {
             throw corrupted("\(available - ciphertextLength) bytes follow the declared end")
