@@ -343,9 +343,8 @@ public enum CoreDumps {
     }
 
     /// Puts the soft core-size limit back to what the process started with (the hard limit was never changed), for
-    /// the program about to replace this process by execve. Nothing when core dumps were never turned off.
+    /// the program about to replace this process by execve.
     public static func restoreLimitForExec() throws(KeywayError) {
-        guard state.errno == 0 else { return }
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) == 0 else {
             throw KeywayError(.io, "Cannot read the core file size limit: \(Errno.current).")
