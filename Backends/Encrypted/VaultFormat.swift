@@ -95,9 +95,38 @@ public struct Argon2Cost: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Below libsodium's MODERATE cost.
-    public var isBelowModerate: Bool { opslimit < Self.moderate.opslimit || memlimit < Self.moderate.memlimit }
+    public var isBelowModerate: Bool { isLower(than: Self.moderate) }
+
+    /// Fewer passes or less memory than `other`: cheaper to attack in at least one respect.
+    public func isLower(than other: Argon2Cost) -> Bool { opslimit < other.opslimit || memlimit < other.memlimit }
 
     public var description: String { Self.text(opslimit, memlimit) }
+}
+
+/// The Argon2id cost a re-keyed passphrase vault gets: each value given here, else the vault's current one (for a
+/// vault opened with a key, which has none, the store's `newVaultCost`).
+public struct Argon2Change: Sendable, Equatable {
+    public var opslimit: UInt64?
+    /// Bytes.
+    public var memlimit: UInt64?
+
+    public init(opslimit: UInt64? = nil, memlimit: UInt64? = nil) {
+        self.opslimit = opslimit
+        self.memlimit = memlimit
+    }
+
+    /// The current cost, unchanged.
+    public static let keep = Argon2Change()
+
+    /// The cost with these changes applied to `base`, refused outside the accepted range.
+    public func applied(to base: Argon2Cost) throws(KeywayError) -> Argon2Cost {
+        try Argon2Cost(opslimit: opslimit ?? base.opslimit, memlimit: memlimit ?? base.memlimit)
+    }
+}
+
+extension KeywayWarning.Code {
+    /// A re-key gives the vault a lower Argon2id cost (fewer passes or less memory) than it had.
+    public static let argon2CostLowered = KeywayWarning.Code(rawValue: "kdf-cost-lowered")
 }
 
 /// The parsed, checked header of a vault file. Parsing checks everything that can be checked without a key, in an
