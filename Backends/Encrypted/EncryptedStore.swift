@@ -111,11 +111,13 @@ public struct EncryptedStore: CredentialDocumentStore {
         return keys
     }
 
-    /// Keys for a new vault from `source`: a passphrase gets a fresh salt and `newVaultCost` (and is asked twice at a
-    /// prompt).
-    func newKeys(from source: VaultUnlock.Source) throws(KeywayError) -> VaultKeys {
+    /// Keys for a new vault from `source`: a passphrase gets a fresh salt and `cost` (by default `newVaultCost`) and
+    /// is asked twice at a prompt.
+    func newKeys(from source: VaultUnlock.Source, cost passphraseCost: Argon2Cost? = nil) throws(KeywayError)
+        -> VaultKeys
+    {
         try CoreDumps.disable()
-        let cost = source.method == .passphrase ? newVaultCost : nil
+        let cost = source.method == .passphrase ? passphraseCost ?? newVaultCost : nil
         let salt = cost == nil ? [UInt8](repeating: 0, count: Sodium.saltBytes) : try Self.random(Sodium.saltBytes)
         let master = try VaultUnlock.masterKey(source, cost: cost, salt: salt, vault: file.path, confirm: true)
         let keys = try Self.keys(master: master, method: source.method, cost: cost, salt: salt)
@@ -182,9 +184,15 @@ public struct EncryptedStore: CredentialDocumentStore {
     /// Re-encrypts the vault under `lock`. The current key or passphrase (from `unlock`) must open it first. The new
     /// file is written, fsynced and checked to open with the new key before it replaces the old one by rename, so the
     /// old file stays intact until then, and intact on any failure.
-    public func rekey(to lock: NewLock) throws(KeywayError) {
+    ///
+    /// A new passphrase gets the vault's current Argon2id cost with `cost`'s changes (a vault opened with a key has
+    /// none: then `newVaultCost`'s); a cost lower than the current one, in passes or memory, is warned about (before
+    /// any new passphrase is asked for). Returns the new vault's cost (nil when it is locked with a key).
+    @discardableResult
+    public func rekey(to lock: NewLock, cost change: Argon2Change = .keep) throws(KeywayError) -> Argon2Cost? {
         var keyFile: String?
         var before: [UInt8]?
+        var newCost: Argon2Cost?
         do throws(KeywayError) {
             try file.update { bytes throws(KeywayError) in
                 guard let bytes else {
@@ -193,10 +201,19 @@ public struct EncryptedStore: CredentialDocumentStore {
                         path: file.path)
                 }
                 before = bytes
-                let document = try open(bytes).document
-                let keys = try newKeys(for: lock, createdKeyFile: &keyFile)
+                let (document, current) = try open(bytes)
+                let cost = try change.applied(to: current.cost ?? newVaultCost)
+                if let old = current.cost, cost.isLower(than: old), try newMethod(of: lock) == .passphrase {
+                    file.warn?(
+                        KeywayWarning(
+                            .argon2CostLowered,
+                            "Re-keying \(file.path) lowers its Argon2id cost from \(old) to \(cost); a stolen vault "
+                                + "becomes cheaper to attack by guessing passphrases."))
+                }
+                let keys = try newKeys(for: lock, cost: cost, createdKeyFile: &keyFile)
                 let sealed = try seal(document, keys: keys)
                 try verify(sealed, opensTo: document, keyFile: keyFile, keys: keys)
+                newCost = keys.cost
                 return (sealed, ())
             }
         } catch {
@@ -204,20 +221,33 @@ public struct EncryptedStore: CredentialDocumentStore {
             throw error
         }
         cache.clear()
+        return newCost
     }
 
-    func newKeys(for lock: NewLock, createdKeyFile: inout String?) throws(KeywayError) -> VaultKeys {
+    /// The method a vault locked with `lock` is opened with.
+    func newMethod(of lock: NewLock) throws(KeywayError) -> VaultMethod {
+        switch lock {
+        case .unlockSource: return try unlock.source().method
+        case .passphrase: return .passphrase
+        case .generatedKeyFile: return .rawKey
+        }
+    }
+
+    /// Keys for `lock`; a passphrase gets `cost` (by default `newVaultCost`).
+    func newKeys(for lock: NewLock, cost: Argon2Cost? = nil, createdKeyFile: inout String?) throws(KeywayError)
+        -> VaultKeys
+    {
         switch lock {
         case .unlockSource:
-            return try newKeys(from: try unlock.source())
+            return try newKeys(from: try unlock.source(), cost: cost)
         case .passphrase(let text, let prompt):
-            if let text { return try newKeys(from: .passphraseVariable(text)) }
+            if let text { return try newKeys(from: .passphraseVariable(text), cost: cost) }
             guard let prompt else {
                 throw KeywayError(
                     .vaultLocked,
                     "No new passphrase: set KEYWAY_NEW_PASSPHRASE, or run in a terminal to be prompted for it.")
             }
-            return try newKeys(from: .prompt(prompt))
+            return try newKeys(from: .prompt(prompt), cost: cost)
         case .generatedKeyFile(let path):
             try CoreDumps.disable()
             let key: SecureBytes

@@ -95,9 +95,38 @@ public struct Argon2Cost: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Below libsodium's MODERATE cost.
-    public var isBelowModerate: Bool { opslimit < Self.moderate.opslimit || memlimit < Self.moderate.memlimit }
+    public var isBelowModerate: Bool { isLower(than: Self.moderate) }
+
+    /// Fewer passes or less memory than `other`: cheaper to attack in at least one respect.
+    public func isLower(than other: Argon2Cost) -> Bool { opslimit < other.opslimit || memlimit < other.memlimit }
 
     public var description: String { Self.text(opslimit, memlimit) }
+}
+
+/// The Argon2id cost a re-keyed passphrase vault gets: each value given here, else the vault's current one (for a
+/// vault opened with a key, which has none, the store's `newVaultCost`).
+public struct Argon2Change: Sendable, Equatable {
+    public var opslimit: UInt64?
+    /// Bytes.
+    public var memlimit: UInt64?
+
+    public init(opslimit: UInt64? = nil, memlimit: UInt64? = nil) {
+        self.opslimit = opslimit
+        self.memlimit = memlimit
+    }
+
+    /// The current cost, unchanged.
+    public static let keep = Argon2Change()
+
+    /// The cost with these changes applied to `base`, refused outside the accepted range.
+    public func applied(to base: Argon2Cost) throws(KeywayError) -> Argon2Cost {
+        try Argon2Cost(opslimit: opslimit ?? base.opslimit, memlimit: memlimit ?? base.memlimit)
+    }
+}
+
+extension KeywayWarning.Code {
+    /// A re-key gives the vault a lower Argon2id cost (fewer passes or less memory) than it had.
+    public static let argon2CostLowered = KeywayWarning.Code(rawValue: "kdf-cost-lowered")
 }
 
 /// The parsed, checked header of a vault file. Parsing checks everything that can be checked without a key, in an
@@ -219,13 +248,17 @@ extension VaultHeader {
         self.salt = salt
         check = Array(bytes[Self.checkRange])
         nonce = Array(bytes[Self.nonceRange])
+        // The declared length is any 64-bit value a file may carry: it is only ever compared with the number of
+        // bytes actually read (never added to, never used to allocate), so no value can overflow or over-allocate.
         ciphertextLength = Self.readLittleEndian(bytes, 100..<108)
         let available = UInt64(bytes.count - Self.size)
         guard ciphertextLength >= UInt64(Sodium.tagBytes) else {
             throw corrupted("declared ciphertext length \(ciphertextLength) is too short")
         }
         guard ciphertextLength <= available else {
-            throw truncated("\(bytes.count) bytes; the header declares \(UInt64(Self.size) + ciphertextLength)")
+            throw truncated(
+                "\(bytes.count) bytes; the header declares \(ciphertextLength) bytes of ciphertext after its "
+                    + "\(Self.size) bytes, \(available) are there")
         }
         guard ciphertextLength == available else {
             throw corrupted("\(available - ciphertextLength) bytes follow the declared end")

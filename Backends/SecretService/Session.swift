@@ -129,11 +129,12 @@ final class Session {
         var error = outcome?.error
         if outcome == nil || connection == nil || error != nil {
             let detail = Self.take(error)
-            let why = outcome == nil || watchdog.fired
-                ? "it did not answer within \(Self.seconds(configuration.timeout))" : detail.message
+            let silent = outcome == nil || watchdog.fired
+            let why = silent ? "it did not answer within \(Self.seconds(configuration.timeout))" : detail.message
             close()
+            // A bus that accepted the connection and then said nothing is there but failing (a timeout), not absent.
             throw KeywayError(
-                .noSessionBus,
+                silent ? .keyringTimeout : .noSessionBus,
                 "Cannot connect to the D-Bus session bus at \(address): \(why). Start keyway inside your desktop "
                     + "session (or `dbus-run-session`), or use --backend encrypted or --backend plaintext.")
         }

@@ -44,7 +44,8 @@ func keyringStore(_ options: StoreOptions) -> SecretServiceStore {
 
 extension KeywayError {
     /// Whether the error means "this backend cannot be used here at all" (no bus, no Secret Service), as opposed to
-    /// a failure of a usable backend (locked, dismissed, timeout, I/O...), which must be reported.
+    /// a failure of a backend that is there (locked, dismissed, a bus or Secret Service that does not answer, I/O,
+    /// a damaged vault...), which `auto` reports as an error with that backend's message, never as "not found".
     var meansBackendUnusable: Bool {
         code == .noSessionBus || code == .noSecretService
     }
@@ -227,7 +228,7 @@ private func status(_ name: BackendName, _ store: any CredentialStore) -> Backen
 /// the unlock, or fails saying why, rather than going elsewhere), else the encrypted vault when configured, else the
 /// plaintext file.
 public func autoWriteTarget(_ options: StoreOptions) -> BackendName {
-    if case .unreachable = keyringStore(options).state() {
+    if case .unreachable(let error) = keyringStore(options).state(), error.meansBackendUnusable {
         return encryptedCandidate(options) == nil ? .plaintext : .encrypted
     }
     return .keyring

@@ -48,8 +48,10 @@ public func storedSecretsForLeakCheck(_ options: StoreOptions) -> StoredSecretsF
         collect(keyring, "keyring")
     case .locked(let collection, _):
         notes.append("The keyring was not consulted: its collection \(collection) is locked (leak-check never prompts).")
-    case .unreachable:
+    case .unreachable(let error) where error.meansBackendUnusable:
         break
+    case .unreachable(let error):
+        errors.append("Cannot read the keyring store to match the keys it holds: \(error.message)")
     }
     return StoredSecretsForLeakCheck(matcher: StoredSecretMatcher(secrets: secrets), notes: notes, errors: errors)
 }

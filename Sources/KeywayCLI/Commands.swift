@@ -10,6 +10,7 @@ import Musl
 @main
 struct KeywayCommand: ParsableCommand {
     static func main() {
+        ProcessStart.begin()
         if let fast = FastGet(Array(CommandLine.arguments.dropFirst())) { Glibc.exit(fast.run()) }
         main(nil)
     }

@@ -132,7 +132,9 @@ struct Run: ParsableCommand {
         abstract: "Run a command with the app's key in its environment variable.",
         discussion: """
             The key goes into the app's preferred environment variable (or --env NAME) of CMD's environment only: \
-            never on a command line or on disk. keyway then becomes CMD (exec), so CMD's exit status is keyway's.
+            never on a command line or on disk. keyway then becomes CMD (exec), so CMD's exit status is keyway's. \
+            KEYWAY_VAULT_KEY, KEYWAY_VAULT_KEY_FILE, KEYWAY_PASSPHRASE and KEYWAY_NEW_PASSPHRASE are removed from \
+            CMD's environment; CMD gets the core file size limit and the signal dispositions keyway started with.
             """)
 
     @Argument(help: "The app.") var app: String
@@ -141,6 +143,9 @@ struct Run: ParsableCommand {
     @Option(help: "The variable to set (default: the app's preferred one).") var env: String?
     @OptionGroup var store: StoreFlags
     @Argument(parsing: .postTerminator, help: "-- CMD ARGS...") var command: [String] = []
+
+    /// The variables that unlock Keyway's vault (and set a new passphrase for it), removed from CMD's environment.
+    static let withheldVariables = ["KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE"]
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("Give the command to run after --, e.g. keyway run \(app) -- \(app) deploy") }
@@ -155,9 +160,12 @@ struct Run: ParsableCommand {
             }
             let resolution = try context.resolve(app, profile, keys)
             guard let key = resolution.key else { return context.notFound(resolution) }
+            // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key.
+            for name in Self.withheldVariables { unsetenv(name) }
             guard setenv(variable, key.secret.reveal(), 1) == 0 else {
                 throw KeywayError(.invalidInput, "Cannot set \(variable): \(Errno.current).")
             }
+            try ProcessStart.restoreForExec()
             let argv = command.map { strdup($0) } + [nil]
             execvp(command[0], argv)
             let error = Errno.current

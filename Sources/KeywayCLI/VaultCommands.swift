@@ -21,16 +21,39 @@ struct Vault: ParsableCommand {
 
 /// Argon2id cost for a new passphrase.
 struct Argon2Options: ParsableArguments {
-    @Option(help: "Argon2id passes for a new passphrase (default 3, libsodium's MODERATE; accepted 1 to 10).")
-    var argon2Ops: UInt64 = Argon2Cost.moderate.opslimit
+    @Option(
+        help: """
+            Argon2id passes for a new passphrase (vault init: default 3, libsodium's MODERATE; vault rekey: default \
+            the vault's current value; accepted 1 to 10).
+            """)
+    var argon2Ops: UInt64?
 
-    @Option(help: "Argon2id memory in MiB for a new passphrase (default 256, libsodium's MODERATE; accepted up to 1024).")
-    var argon2MemMib: UInt64 = Argon2Cost.moderate.memlimit >> 20
+    @Option(
+        help: """
+            Argon2id memory in MiB for a new passphrase (vault init: default 256, libsodium's MODERATE; vault rekey: \
+            default the vault's current value; accepted up to 1024).
+            """)
+    var argon2MemMib: UInt64?
 
-    /// The cost, refused outside the accepted range, with a warning below MODERATE.
+    /// The values given, in bytes for the memory (an overflowing MiB count becomes a value the range check refuses).
+    var change: Argon2Change {
+        let memory = argon2MemMib.map { mib in
+            let bytes = mib.multipliedReportingOverflow(by: 1 << 20)
+            return bytes.overflow ? UInt64.max : bytes.partialValue
+        }
+        return Argon2Change(opslimit: argon2Ops, memlimit: memory)
+    }
+
+    var isGiven: Bool { argon2Ops != nil || argon2MemMib != nil }
+
+    /// The cost for a new vault, refused outside the accepted range, with a warning below MODERATE.
     func cost(_ warnings: WarningPrinter) throws(KeywayError) -> Argon2Cost {
-        let memory = argon2MemMib.multipliedReportingOverflow(by: 1 << 20)
-        let cost = try Argon2Cost(opslimit: argon2Ops, memlimit: memory.overflow ? .max : memory.partialValue)
+        let cost = try change.applied(to: .moderate)
+        Self.warnIfWeak(cost, warnings)
+        return cost
+    }
+
+    static func warnIfWeak(_ cost: Argon2Cost, _ warnings: WarningPrinter) {
         if cost.isBelowModerate {
             warnings.handle(
                 KeywayWarning(
@@ -38,7 +61,6 @@ struct Argon2Options: ParsableArguments {
                     "Argon2id cost \(cost) is below libsodium's MODERATE (opslimit 3, memlimit 256 MiB); a stolen "
                         + "vault is cheaper to attack by guessing passphrases."))
         }
-        return cost
     }
 }
 
@@ -99,8 +121,9 @@ struct VaultRekey: ParsableCommand {
         discussion: """
             The current key or passphrase comes from the usual sources. The new one is a fresh random key written to \
             --new-key-file PATH (mode 0600; it must not exist), else a passphrase from KEYWAY_NEW_PASSPHRASE, else \
-            asked twice at the prompt. The re-encrypted vault is written in full, synced and checked before it \
-            replaces the old file, which stays intact if anything fails.
+            asked twice at the prompt. A new passphrase keeps the vault's Argon2id cost unless --argon2-ops or \
+            --argon2-mem-mib is given; a lower cost is warned about. The re-encrypted vault is written in full, \
+            synced and checked before it replaces the old file, which stays intact if anything fails.
             """)
 
     @Option(help: "Generate a fresh random key into this file and lock the vault with it.") var newKeyFile: String?
@@ -110,8 +133,9 @@ struct VaultRekey: ParsableCommand {
     func run() throws {
         try guarded {
             let warnings = WarningPrinter()
-            let cost = newKeyFile == nil ? try argon2.cost(warnings) : Argon2Cost.moderate
-            let store = try vaultStore(strict: strict, cost: cost, warnings: warnings)
+            // Options given are checked before anything is opened; each one not given keeps the vault's value.
+            if newKeyFile == nil, argon2.isGiven { _ = try argon2.change.applied(to: .moderate) }
+            let store = try vaultStore(strict: strict, cost: .moderate, warnings: warnings)
             if let newKeyFile {
                 try store.rekey(to: .generatedKeyFile(newKeyFile))
                 try output(
@@ -120,8 +144,10 @@ struct VaultRekey: ParsableCommand {
                         + "no longer opens the vault.\n")
             } else {
                 let environment = store.unlock.environment
-                try store.rekey(
-                    to: .passphrase(environment.nonEmpty("KEYWAY_NEW_PASSPHRASE"), prompt: store.unlock.prompt))
+                let cost = try store.rekey(
+                    to: .passphrase(environment.nonEmpty("KEYWAY_NEW_PASSPHRASE"), prompt: store.unlock.prompt),
+                    cost: argon2.change) ?? .moderate
+                if argon2.isGiven { Argon2Options.warnIfWeak(cost, warnings) }
                 try output(
                     "Re-encrypted \(store.location) under the new passphrase (Argon2id \(cost)); the old key or "
                         + "passphrase no longer opens it.\n")
