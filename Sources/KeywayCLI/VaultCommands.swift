@@ -27,10 +27,20 @@ struct Argon2Options: ParsableArguments {
     @Option(help: "Argon2id memory in MiB for a new passphrase (default 256, libsodium's MODERATE; accepted up to 1024).")
     var argon2MemMib: UInt64 = Argon2Cost.moderate.memlimit >> 20
 
+    /// A cost outside the accepted range is a usage error (exit 64).
+    func validate() throws {
+        do throws(KeywayError) { _ = try checkedCost() } catch { throw ValidationError(error.message) }
+    }
+
+    /// The cost, refused outside the accepted range.
+    func checkedCost() throws(KeywayError) -> Argon2Cost {
+        let memory = argon2MemMib.multipliedReportingOverflow(by: 1 << 20)
+        return try Argon2Cost(opslimit: argon2Ops, memlimit: memory.overflow ? .max : memory.partialValue)
+    }
+
     /// The cost, refused outside the accepted range, with a warning below MODERATE.
     func cost(_ warnings: WarningPrinter) throws(KeywayError) -> Argon2Cost {
-        let memory = argon2MemMib.multipliedReportingOverflow(by: 1 << 20)
-        let cost = try Argon2Cost(opslimit: argon2Ops, memlimit: memory.overflow ? .max : memory.partialValue)
+        let cost = try checkedCost()
         if cost.isBelowModerate {
             warnings.handle(
                 KeywayWarning(
@@ -50,10 +60,12 @@ extension KeywayWarning.Code {
 /// The encrypted store the vault commands work on, from the environment.
 private func vaultStore(strict: Bool, cost: Argon2Cost, warnings: WarningPrinter) throws(KeywayError) -> EncryptedStore {
     let environment = Environment.process()
+    let paths = try KeywayPaths(environment: environment)
+    let strict = strict || environment.flag("KEYWAY_STRICT")
+    try paths.checkDirectories(home: environment.home, strict: strict, warn: warnings.handler)
     return EncryptedStore(
-        paths: try KeywayPaths(environment: environment),
-        unlock: VaultUnlock(environment: environment, prompt: VaultPrompt.ifTerminalAttached()), newVaultCost: cost,
-        strict: strict || environment.flag("KEYWAY_STRICT"), warn: warnings.handler)
+        paths: paths, unlock: VaultUnlock(environment: environment, prompt: VaultPrompt.ifTerminalAttached()),
+        newVaultCost: cost, strict: strict, warn: warnings.handler)
 }
 
 struct VaultInit: ParsableCommand {
