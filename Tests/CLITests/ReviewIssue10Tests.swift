@@ -192,6 +192,7 @@ private func givenToNobody(_ path: String) -> Bool {
                 Issue.record("\(json)")
                 return
             }
+            try #require(items.count == 2, "\(json)")
             #expect(items.map { $0["backend"] } == [.string("encrypted"), .string("plaintext")])
             #expect(items.map { $0["in_use"] } == [.bool(true), .bool(false)])
             #expect(items[1]["location"] == .string(sandbox.credentialsFile))
@@ -206,7 +207,7 @@ private func givenToNobody(_ path: String) -> Bool {
             Issue.record("\(status)")
             return
         }
-        #expect(entries.count == 2, "\(status)")
+        try #require(entries.count == 2, "\(status)")
         #expect(entries.map { $0["source"]?["name"] } == [.string("encrypted"), .string("plaintext")])
         #expect(entries.map { $0["in_use"] } == [.bool(true), .bool(false)])
         let warning = entries[1]["warnings"].flatMap { if case .array(let a) = $0 { a.first } else { nil } }
