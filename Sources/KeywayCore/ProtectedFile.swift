@@ -325,7 +325,7 @@ public struct DirectoryProblem: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Owned by a user other than the current one and root.
         case foreignOwner(uid: UInt32)
-        /// Writable by group or others (and not a root-owned sticky directory such as /tmp above it).
+        /// Writable by group or others (and not a sticky directory such as /tmp above the files).
         case writable(mode: UInt32)
     }
 
@@ -341,8 +341,8 @@ public struct DirectoryProblem: Sendable, Equatable {
 /// Checks the directories that lead to a secret the way OpenSSH's StrictModes checks `~/.ssh`: each directory from
 /// the one holding the files up to and including the home directory — up to `/` when it is not under the home
 /// directory — must be owned by the user or root and not writable by group or others. An ancestor (never the
-/// directory itself) that is sticky and owned by root, such as `/tmp`, may be writable by others: the sticky bit
-/// keeps them from removing or renaming what they do not own. Symbolic links are resolved first, so a link to a
+/// directory itself) that is sticky, such as `/tmp`, may be writable by others: the sticky bit keeps them from
+/// removing or renaming what they do not own. Symbolic links are resolved first, so a link to a
 /// directory owned by another user is caught. A directory that does not exist yet is checked from its nearest
 /// existing ancestor (Keyway creates the missing ones with mode 0700).
 public enum DirectoryChain {
@@ -375,7 +375,8 @@ public enum DirectoryChain {
                         fix: "Keep Keyway's files in a directory of your own (KEYWAY_CONFIG_DIR), or have "
                             + "\(ProtectedFile.shellQuoted(current)) given to you (chown)."))
             }
-            let sticky = st.st_mode & 0o1000 != 0 && st.st_uid == 0 && !isFirst
+            // Sticky: others may add entries but not remove or rename ours (the owner is checked above).
+            let sticky = st.st_mode & 0o1000 != 0 && !isFirst
             if st.st_mode & 0o022 != 0 && !sticky {
                 problems.append(
                     DirectoryProblem(
