@@ -233,3 +233,113 @@ public func autoWriteTarget(_ options: StoreOptions) -> BackendName {
     }
     return .keyring
 }
+
+// MARK: - Every stored copy (list, status)
+
+/// One stored copy of a credential, in one backend.
+public struct StoredCopy: Sendable {
+    public let credential: Credential
+    /// The backend's name (`keyring`, `encrypted`, `plaintext`) and where it stores.
+    public let backend: String
+    public let location: String
+    /// Whether a read through the store the options select returns this copy.
+    public let inUse: Bool
+}
+
+extension AutoStore {
+    /// What each candidate holds (of `app`), in `auto`'s order, skipping the backends that cannot be used here as
+    /// `list` does; the first candidate holding a credential is the one `read` returns.
+    public func listEach(app: String?) throws(KeywayError) -> [(store: any CredentialStore, credentials: [Credential])] {
+        var result: [(store: any CredentialStore, credentials: [Credential])] = []
+        for store in candidates {
+            do throws(KeywayError) {
+                result.append((store, try store.list(app: app)))
+            } catch where error.meansBackendUnusable {
+                continue
+            }
+        }
+        return result
+    }
+}
+
+/// The stores readable without asking anything, in `auto`'s order: the plaintext file when it exists, the encrypted
+/// vault when it exists and a key or passphrase is configured in the environment (never the passphrase prompt), the
+/// keyring when a Secret Service answers and its default collection is unlocked; with why the others were skipped
+/// (a backend that is simply absent is not mentioned).
+func unattendedStores(_ options: StoreOptions) -> (
+    stores: [(name: BackendName, store: any CredentialStore)], skipped: [(name: BackendName, reason: String)],
+    failed: [(name: BackendName, error: KeywayError)]
+) {
+    var stores: [(name: BackendName, store: any CredentialStore)] = []
+    var skipped: [(name: BackendName, reason: String)] = []
+    var failed: [(name: BackendName, error: KeywayError)] = []
+    let keyring = keyringStore(options)
+    switch keyring.state() {
+    case .ready: stores.append((.keyring, keyring))
+    case .locked(let collection, _): skipped.append((.keyring, "its collection \(collection) is locked"))
+    case .unreachable(let error) where error.meansBackendUnusable: break
+    case .unreachable(let error): failed.append((.keyring, error))
+    }
+    if (try? Sys.lstat(options.paths.vaultFile)) != nil {
+        let configured = ["KEYWAY_VAULT_KEY_FILE", "KEYWAY_VAULT_KEY", "KEYWAY_PASSPHRASE"]
+            .contains { options.environment.nonEmpty($0) != nil }
+        if configured {
+            var unattended = options
+            unattended.vaultUnlock = VaultUnlock(environment: options.environment, prompt: nil)
+            stores.append((.encrypted, encryptedStore(unattended)))
+        } else {
+            skipped.append(
+                (.encrypted, "no KEYWAY_VAULT_KEY_FILE, KEYWAY_VAULT_KEY or KEYWAY_PASSPHRASE is set"))
+        }
+    }
+    if (try? Sys.lstat(options.paths.credentialsFile)) != nil { stores.append((.plaintext, plaintextStore(options))) }
+    return (stores, skipped, failed)
+}
+
+/// Every stored copy of the credentials (of `app`), sorted by credential, the copy in use first.
+///
+/// With `auto`, every backend `auto` reads, in its order; the copy in use is the first one (what a read returns),
+/// the others are shadowed. With one backend selected, its credentials (in use), then the copies the other backends
+/// hold that can be read without asking anything (see `unattendedStores`), none of them in use. A failure of the
+/// selected store is thrown; a failure of another backend, or one skipped because it would have to ask, is a note.
+public func storedCopies(_ options: StoreOptions, app: String?) throws(KeywayError)
+    -> (copies: [StoredCopy], notes: [String])
+{
+    var copies: [StoredCopy] = []
+    var notes: [String] = []
+    var seen = Set<CredentialID>()
+    func add(_ store: any CredentialStore, _ credentials: [Credential], selected: Bool) {
+        for credential in credentials {
+            let first = seen.insert(credential.id).inserted
+            copies.append(
+                StoredCopy(
+                    credential: credential, backend: store.backendName, location: store.location,
+                    inUse: selected && first))
+        }
+    }
+    if options.backend == .auto {
+        for (store, credentials) in try AutoStore(options).listEach(app: app) { add(store, credentials, selected: true) }
+    } else {
+        let selected = try openStore(options)
+        add(selected, try selected.list(app: app), selected: true)
+        let others = unattendedStores(options)
+        for (name, store) in others.stores where name != options.backend {
+            do throws(KeywayError) { add(store, try store.list(app: app), selected: false) } catch {
+                notes.append("Cannot list the \(name) store's copies: \(error.message)")
+            }
+        }
+        for (name, error) in others.failed where name != options.backend {
+            notes.append("Cannot list the \(name) store's copies: \(error.message)")
+        }
+        for (name, reason) in others.skipped where name != options.backend {
+            notes.append("The \(name) store was not listed: \(reason) (only the \(options.backend) store is in use).")
+        }
+    }
+    // By credential, the copy in use first, then in the order the backends were read.
+    copies = copies.enumerated().sorted { a, b in
+        if a.element.credential.id != b.element.credential.id { return a.element.credential.id < b.element.credential.id }
+        if a.element.inUse != b.element.inUse { return a.element.inUse }
+        return a.offset < b.offset
+    }.map(\.element)
+    return (copies, notes)
+}

@@ -26,32 +26,15 @@ public func storedSecretsForLeakCheck(_ options: StoreOptions) -> StoredSecretsF
             errors.append("Cannot read the \(name) store to match the keys it holds: \(error.message)")
         }
     }
-    if (try? Sys.lstat(options.paths.credentialsFile)) != nil {
-        collect(plaintextStore(options), "plaintext")
+    // Plaintext file first, keyring last (the reverse of auto's order), as leak-check always read them.
+    let readable = unattendedStores(options)
+    for (name, store) in readable.stores.reversed() { collect(store, name.rawValue) }
+    for (name, reason) in readable.skipped.reversed() {
+        let what = name == .encrypted ? "encrypted vault \(options.paths.vaultFile)" : name.rawValue
+        notes.append("The \(what) was not consulted: \(reason) (leak-check never prompts).")
     }
-    if (try? Sys.lstat(options.paths.vaultFile)) != nil {
-        let configured = ["KEYWAY_VAULT_KEY_FILE", "KEYWAY_VAULT_KEY", "KEYWAY_PASSPHRASE"]
-            .contains { options.environment.nonEmpty($0) != nil }
-        if configured {
-            var unattended = options
-            unattended.vaultUnlock = VaultUnlock(environment: options.environment, prompt: nil)
-            collect(encryptedStore(unattended), "encrypted")
-        } else {
-            notes.append(
-                "The encrypted vault \(options.paths.vaultFile) was not consulted: no KEYWAY_VAULT_KEY_FILE, "
-                    + "KEYWAY_VAULT_KEY or KEYWAY_PASSPHRASE is set (leak-check never prompts).")
-        }
-    }
-    let keyring = keyringStore(options)
-    switch keyring.state() {
-    case .ready:
-        collect(keyring, "keyring")
-    case .locked(let collection, _):
-        notes.append("The keyring was not consulted: its collection \(collection) is locked (leak-check never prompts).")
-    case .unreachable(let error) where error.meansBackendUnusable:
-        break
-    case .unreachable(let error):
-        errors.append("Cannot read the keyring store to match the keys it holds: \(error.message)")
+    for (name, error) in readable.failed {
+        errors.append("Cannot read the \(name.rawValue) store to match the keys it holds: \(error.message)")
     }
     return StoredSecretsForLeakCheck(matcher: StoredSecretMatcher(secrets: secrets), notes: notes, errors: errors)
 }

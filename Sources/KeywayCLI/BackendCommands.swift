@@ -10,7 +10,7 @@ struct Backends: ParsableCommand {
     @OptionGroup var store: StoreFlags
 
     func run() throws {
-        try guarded {
+        try guarded(json: json) {
             let context = try Context(store)
             let statuses = backendStatuses(context.options)
             let target = autoWriteTarget(context.options)
@@ -66,6 +66,7 @@ struct Migrate: ParsableCommand {
             let warnings = WarningPrinter()
             let options = try StoreOptions(
                 environment: environment, backend: nil, strict: strict, warn: warnings.handler)
+            try options.paths.checkDirectories(home: environment.home, strict: options.strict, warn: warnings.handler)
             let target = try BackendName(parsing: to)
             var moved = 0
             var conflicts = 0

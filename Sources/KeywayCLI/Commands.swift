@@ -11,8 +11,28 @@ import Musl
 struct KeywayCommand: ParsableCommand {
     static func main() {
         ProcessStart.begin()
-        if let fast = FastGet(Array(CommandLine.arguments.dropFirst())) { Glibc.exit(fast.run()) }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
+        if arguments.first == "help", let error = unknownHelpTopic(Array(arguments.dropFirst())) {
+            printError("Error: \(error)\nSee 'keyway --help' for the commands.")
+            Glibc.exit(64)  // EX_USAGE, as for any other usage error
+        }
         main(nil)
+    }
+
+    /// Why `keyway help TOPIC...` names no command (ArgumentParser would print the top-level help and exit 0), or
+    /// nil when it does. Options are left to ArgumentParser.
+    static func unknownHelpTopic(_ topic: [String]) -> String? {
+        var command: any ParsableCommand.Type = KeywayCommand.self
+        var path = "keyway"
+        for name in topic where !name.hasPrefix("-") {
+            guard let sub = command.configuration.subcommands.first(where: { $0._commandName == name }) else {
+                return "'\(name)' is not a command of \(path)."
+            }
+            command = sub
+            path += " " + name
+        }
+        return nil
     }
 
     static let configuration = CommandConfiguration(
@@ -59,6 +79,7 @@ struct Login: ParsableCommand {
             let context = try Context(store)
             let id = CredentialID(app: app, profile: profile.resolved(context.environment))
             try id.validate()
+            context.warnIfUnknownApp(app)
             let key: String
             if let apiKey {
                 key = apiKey
@@ -92,6 +113,7 @@ struct Login: ParsableCommand {
             var kind = ""
             if let tokenKind = spec.tokenKind(of: key) { kind = " (\(tokenKind.name))" }
             try output("Stored the API key\(kind) for \(id) in the \(backend.backendName) store: \(backend.location)\n")
+            context.warnIfStoreDoesNotWin(id, store: backend, stored: secret)
             return ExitStatus.success
         }
     }
@@ -112,24 +134,31 @@ struct Logout: ParsableCommand {
     func run() throws {
         try guarded {
             let context = try Context(store)
+            context.warnIfUnknownApp(app)
             let backend = try context.store()
             if all {
                 let removed = try backend.deleteAll(app: app)
                 if removed.isEmpty {
                     printError("No stored credential for \(app) in the \(backend.backendName) store.")
+                    context.warnIfStoreDoesNotWin(
+                        CredentialID(app: app, profile: profile.resolved(context.environment)), store: backend,
+                        stored: nil)
                     return ExitStatus.notFound
                 }
                 let names = removed.map(\.profile).joined(separator: ", ")
                 try output("Removed \(removed.count) profile\(removed.count == 1 ? "" : "s") of \(app): \(names).\n")
+                for id in removed { context.warnIfStoreDoesNotWin(id, store: backend, stored: nil) }
                 return ExitStatus.success
             }
             let id = CredentialID(app: app, profile: profile.resolved(context.environment))
             try id.validate()
             guard try backend.delete(id) else {
                 printError("No stored credential for \(id) in the \(backend.backendName) store.")
+                context.warnIfStoreDoesNotWin(id, store: backend, stored: nil)
                 return ExitStatus.notFound
             }
             try output("Removed the API key for \(id) from the \(backend.backendName) store.\n")
+            context.warnIfStoreDoesNotWin(id, store: backend, stored: nil)
             return ExitStatus.success
         }
     }
@@ -237,33 +266,40 @@ struct FastGet {
 }
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List every stored credential, masked.")
+    static let configuration = CommandConfiguration(
+        abstract: "List every stored credential, masked: every copy in every backend, marking the one in use.")
 
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup var store: StoreFlags
 
     func run() throws {
-        try guarded {
+        try guarded(json: json) {
             let context = try Context(store)
             let backend = try context.store()
-            let credentials = try backend.list()
+            let (copies, notes) = try storedCopies(context.options, app: nil)
+            for note in notes { printError("Note: \(note)") }
             if json {
                 try output(
                     JSON.object([
                         ("backend", .string(backend.backendName)),
                         ("location", .string(backend.location)),
-                        ("credentials", .array(credentials.map { Report.storedFields($0) })),
+                        ("credentials", .array(copies.map(Report.storedFields))),
                     ]).serialized())
                 return ExitStatus.success
             }
-            if credentials.isEmpty {
+            if copies.isEmpty {
                 try output("No credentials stored in the \(backend.backendName) store (\(backend.location)).\n")
                 return ExitStatus.success
             }
-            let rows = credentials.map { c in
-                [c.id.app, c.id.profile, c.secret.masked, c.account ?? "", c.expires?.description ?? ""]
+            let rows = copies.map { copy in
+                let c = copy.credential
+                return [
+                    c.id.app, c.id.profile, c.secret.masked, c.account ?? "", c.expires?.description ?? "", copy.backend,
+                    copy.inUse ? "yes" : "no",
+                ]
             }
-            try output(Report.table(header: ["APP", "PROFILE", "KEY", "ACCOUNT", "EXPIRES"], rows: rows))
+            try output(
+                Report.table(header: ["APP", "PROFILE", "KEY", "ACCOUNT", "EXPIRES", "BACKEND", "IN USE"], rows: rows))
             return ExitStatus.success
         }
     }

@@ -93,15 +93,20 @@ struct Context {
     let options: StoreOptions
     let catalog: AppCatalog
 
-    init(_ flags: StoreFlags) throws(KeywayError) {
-        try self.init(backend: flags.backend, strict: flags.strict)
+    /// With `checkingDirectories` (the default), Keyway's directories are checked first (`DirectoryChain`): a warning
+    /// for each insecure one, in strict mode an error. `leak-check` reports them as findings instead.
+    init(_ flags: StoreFlags, checkingDirectories: Bool = true) throws(KeywayError) {
+        try self.init(backend: flags.backend, strict: flags.strict, checkingDirectories: checkingDirectories)
     }
 
-    init(backend: String?, strict: Bool) throws(KeywayError) {
+    init(backend: String?, strict: Bool, checkingDirectories: Bool = true) throws(KeywayError) {
         environment = Environment.process()
         options = try StoreOptions(
             environment: environment, backend: backend, strict: strict, warn: warnings.handler,
             passphrasePrompt: VaultPrompt.ifTerminalAttached())
+        if checkingDirectories {
+            try options.paths.checkDirectories(home: environment.home, strict: options.strict, warn: warnings.handler)
+        }
         catalog = try AppCatalog.load(configDirectory: options.paths.configDirectory)
     }
 
@@ -124,6 +129,7 @@ struct Context {
     func resolve(_ app: String, profile: String?, apiKey: String?, keyFile: String?, explain: Bool = false)
         throws(KeywayError) -> Resolution
     {
+        warnIfUnknownApp(app)
         let resolution = try engine(app, store: try store()).resolve(
             profile: profile ?? environment.nonEmpty("KEYWAY_PROFILE") ?? CredentialID.defaultProfile, apiKey: apiKey,
             keyFile: keyFile, explain: explain)
@@ -131,10 +137,66 @@ struct Context {
         return resolution
     }
 
+    /// Warns about an app name with no spec that is close to one with a spec (`Reflex` for `reflex`); the command
+    /// then goes on with the name as given, as an app without a spec.
+    func warnIfUnknownApp(_ app: String) {
+        let names = catalog.suggestions(for: app)
+        guard !names.isEmpty else { return }
+        warnings.handle(
+            KeywayWarning(
+                .unknownApp,
+                "Unknown app '\(app)'; did you mean \(names.map { "'\($0)'" }.joined(separator: " or "))? Going on "
+                    + "with '\(app)' as an app without a spec (\(defaultEnvironmentVariable(for: app)), then Keyway's "
+                    + "store)."))
+    }
+
     /// Prints the app's not-found message; returns the not-found status.
     func notFound(_ resolution: Resolution) -> Int32 {
         printError(resolution.spec.notFound(resolution.id))
         return ExitStatus.notFound
+    }
+
+    /// After a `login` or `logout` changed what the store holds for `id` (`stored`: the key now stored, nil after a
+    /// logout): warns when resolution does not end at the store — an environment variable, or one of the tool's own
+    /// files ahead of the store in its spec, holds a key that `keyway get` and the tool itself use instead — naming
+    /// it and how to change that.
+    func warnIfStoreDoesNotWin(_ id: CredentialID, store: any CredentialStore, stored: Secret?) {
+        guard let resolution = try? engine(id.app, store: store).resolve(profile: id.profile, explain: true),
+            let winner = resolution.key
+        else { return }
+        let code: KeywayWarning.Code
+        let place: String
+        let advice: String
+        switch winner.source {
+        case .environment(let variable):
+            code = .environmentOverridesStore
+            place = "The environment variable \(variable)"
+            advice = "unset \(variable)"
+        case .file(let path):
+            code = .fileOverridesStore
+            place = "\(path) (\(id.app)'s own credentials file)"
+            let quoted = ProtectedFile.shellQuoted(path)
+            if stored == nil {
+                advice = "remove the key from \(path) or the file itself (rm \(quoted))"
+            } else if winner.secret == stored {
+                advice = "move it into the store with keyway import \(id.app) --remove (or remove \(path) yourself)"
+            } else {
+                advice = "put the new key in \(path), or remove the file (rm \(quoted))"
+            }
+        default:
+            return
+        }
+        let message: String
+        if let stored {
+            let same = winner.secret == stored
+            message = "\(place) holds \(same ? "the same key" : "another key") for \(id) and wins over Keyway's "
+                + "store, so keyway get \(id.app) and \(id.app) itself use \(same ? "that copy" : "it, not the key just stored")"
+                + ". To make the store's key the one in use, \(advice)."
+        } else {
+            message = "keyway get \(id.app) still returns a key for \(id): \(place) holds one, and it comes before "
+                + "Keyway's store. To stop that, \(advice)."
+        }
+        warnings.handle(KeywayWarning(code, message))
     }
 
     /// Warns when the store's file sits in a git work tree that tracks it or would pick it up (after a write).
@@ -146,14 +208,23 @@ struct Context {
     }
 }
 
-/// Runs a command body: a `KeywayError` is printed as `Error: ...` on stderr and exits 2; the body's own status is
-/// passed through.
-func guarded(_ body: () throws -> Int32) throws {
+extension KeywayWarning.Code {
+    /// One of the tool's own credentials files holds a key that wins over Keyway's store.
+    static let fileOverridesStore = KeywayWarning.Code(rawValue: "file-overrides-store")
+    /// An app name with no spec, close to one with a spec.
+    static let unknownApp = KeywayWarning.Code(rawValue: "unknown-app")
+}
+
+/// Runs a command body: a `KeywayError` is printed as `Error: ...` on stderr and exits 2 — with `json` (a command's
+/// `--json`), after `{"error": {"code": ..., "message": ...}}` on standard output, so a JSON reader always gets an
+/// object; the body's own status is passed through.
+func guarded(json: Bool = false, _ body: () throws -> Int32) throws {
     let status: Int32
     do {
         status = try body()
     } catch let error as KeywayError {
         printError("Error: \(error.message)")
+        if json { try? output(JSON.object([("error", Report.json(error))]).serialized()) }
         throw ExitCode(ExitStatus.failure)
     }
     if status != ExitStatus.success { throw ExitCode(status) }

@@ -40,7 +40,7 @@ struct LeakCheck: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let context = try Context(store)
+            let context = try Context(store, checkingDirectories: false)  // reported as findings instead
             let environment = context.environment
             let cwd = currentDirectory()
             let format = LeakReportFormat(rawValue: format)!
@@ -49,6 +49,7 @@ struct LeakCheck: ParsableCommand {
                 paths: paths, history: history, staged: staged, machineAudit: !noHome && !staged,
                 environment: environment, workingDirectory: cwd, specs: context.catalog.entries.map(\.spec),
                 keywayFiles: [context.options.paths.credentialsFile, context.options.paths.vaultFile],
+                keywayDirectories: context.options.paths.directories,
                 stored: stored.matcher)
             var report = LeakChecker(options).run()
             report.notes = stored.notes + report.notes

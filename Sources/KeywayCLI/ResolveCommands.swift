@@ -19,7 +19,7 @@ struct Resolve: ParsableCommand {
     @OptionGroup var store: StoreFlags
 
     func run() throws {
-        try guarded {
+        try guarded(json: json) {
             let context = try Context(store)
             let resolution = try context.resolve(app, profile, keys, explain: true)
             let warnings = context.warnings.warnings
@@ -63,7 +63,7 @@ struct Resolve: ParsableCommand {
             ("organization", .optional(r.key?.organization)),
             ("expires", .optional(r.key?.expires?.description)),
             ("warnings", .array(warnings.map(Report.json))),
-            ("error", r.error.map { .object([("code", .string($0.code.rawValue)), ("message", .string($0.message))]) } ?? .null),
+            ("error", r.error.map(Report.json) ?? .null),
             ("layers", .array(r.layers.map { layer in
                 .object([
                     ("kind", .string(layer.kind.rawValue)),
@@ -94,10 +94,24 @@ struct Whoami: ParsableCommand {
     @OptionGroup var store: StoreFlags
 
     func run() throws {
-        try guarded {
+        try guarded(json: json) {
             let context = try Context(store)
             let resolution = try context.resolve(app, profile, keys)
-            guard let key = resolution.key else { return context.notFound(resolution) }
+            guard let key = resolution.key else {
+                if json {
+                    try output(
+                        JSON.object([
+                            ("app", .string(resolution.id.app)),
+                            ("profile", .string(resolution.id.profile)),
+                            ("found", .bool(false)),
+                            ("error", .object([
+                                ("code", .string("not-found")),
+                                ("message", .string(resolution.spec.notFound(resolution.id))),
+                            ])),
+                        ]).serialized())
+                }
+                return context.notFound(resolution)
+            }
             let masked = resolution.masked ?? ""
             if json {
                 try output(
@@ -109,6 +123,8 @@ struct Whoami: ParsableCommand {
                         ("masked", .string(masked)),
                         ("key_kind", .optional(resolution.keyKind?.name)),
                         ("source", Resolve.sourceJSON(key.source)),
+                        ("found", .bool(true)),
+                        ("error", .null),
                     ]).serialized())
                 return ExitStatus.success
             }
@@ -148,6 +164,9 @@ struct Run: ParsableCommand {
     static let withheldVariables = ["KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE"]
 
     func validate() throws {
+        if let env, !AppSpecDecoder.isVariableName(env) {
+            throw ValidationError("--env needs an environment variable name: letters, digits and _, not starting with a digit.")
+        }
         if command.isEmpty { throw ValidationError("Give the command to run after --, e.g. keyway run \(app) -- \(app) deploy") }
     }
 
@@ -191,6 +210,7 @@ struct Import: ParsableCommand {
     func run() throws {
         try guarded {
             let context = try Context(store)
+            context.warnIfUnknownApp(app)
             let backend = try context.store()
             let engine = context.engine(app, store: backend)
             let id = CredentialID(app: app, profile: profile.resolved(context.environment))
@@ -199,10 +219,10 @@ struct Import: ParsableCommand {
                 name: engine.spec.name, environmentVariables: [], sources: engine.spec.sources,
                 requiredPrefixes: engine.spec.requiredPrefixes, expectedPrefixes: engine.spec.expectedPrefixes,
                 prefixMessage: engine.spec.prefixMessage, tokenKinds: engine.spec.tokenKinds)
-            let resolution = try ResolutionEngine(
+            let fileEngine = ResolutionEngine(
                 spec: fileSpec, environment: context.environment, store: backend,
-                workingDirectory: engine.workingDirectory, strict: engine.strict
-            ).resolve(profile: id.profile, explain: true)
+                workingDirectory: engine.workingDirectory, strict: engine.strict)
+            let resolution = try fileEngine.resolve(profile: id.profile, explain: true)
             if let error = resolution.error { throw error }
             resolution.warnings.filter { $0.code != .rotate }.forEach(context.warnings.handle)
             let fileLayers = resolution.layers.filter { $0.kind == .file }
@@ -229,14 +249,30 @@ struct Import: ParsableCommand {
             context.checkStoreForGit(backend)
             try output("Imported the key for \(id) from \(path) into the \(backend.backendName) store: \(backend.location)\n")
             guard remove else { return ExitStatus.success }
-            if let others = try engine.profilesInFiles().first(where: { $0.path == path })?.profiles
-                .filter({ $0 != id.profile }), !others.isEmpty
-            {
+            // A file of several profiles goes once the store holds every one of them with the key the file holds.
+            var notInStore: [String] = []
+            for other in try engine.profilesInFiles().first(where: { $0.path == path })?.profiles ?? []
+            where other != id.profile {
+                let otherResolution = try fileEngine.resolve(profile: other, explain: true)
+                if let error = otherResolution.error { throw error }
+                let inFile = otherResolution.layers.first { layer in
+                    if case .file(path)? = layer.key?.source { return true }
+                    return false
+                }?.key?.secret
+                guard let inFile else { continue }  // no key there for that profile: nothing to lose
+                if try backend.read(CredentialID(app: app, profile: other))?.secret != inFile {
+                    notInStore.append(other)
+                }
+            }
+            if !notInStore.isEmpty {
+                let one = notInStore.count == 1
                 throw KeywayError(
                     .invalidInput,
-                    "Not removing \(path): it also holds the profile\(others.count == 1 ? "" : "s") "
-                        + "\(others.joined(separator: ", ")). Import \(others.count == 1 ? "it" : "them") too "
-                        + "(keyway import \(app) --profile NAME) or remove the file by hand.")
+                    "Not removing \(path): it also holds the profile\(one ? "" : "s") "
+                        + "\(notInStore.joined(separator: ", ")), whose key\(one ? " is" : "s are") not in the "
+                        + "\(backend.backendName) store. Import \(one ? "it" : "them") too (keyway import \(app) "
+                        + "--profile NAME --remove: the file goes once the store holds every profile) or remove the "
+                        + "file by hand.")
             }
             do throws(Errno) { try Sys.unlink(path) } catch {
                 throw KeywayError(.io, "Imported, but cannot remove \(path): \(error).", path: path)
@@ -256,7 +292,7 @@ struct Apps: ParsableCommand {
     @OptionGroup var store: StoreFlags
 
     func run() throws {
-        try guarded {
+        try guarded(json: json) {
             let context = try Context(store)
             let entries = context.catalog.entries
             if json {

@@ -22,12 +22,16 @@ struct Status: ParsableCommand {
     }
 
     func run() throws {
-        try guarded {
+        try guarded(json: json) {
             let context = try Context(store)
+            if let app { context.warnIfUnknownApp(app) }
             let backend = try context.store()
             let profileFilter = profile.explicit(context.environment)
-            var stored = try backend.list(app: app)
-            if let profileFilter { stored = stored.filter { $0.id.profile == profileFilter } }
+            // Every stored copy, so one that another backend shadows is shown too (not in use).
+            var (copies, notes) = try storedCopies(context.options, app: app)
+            for note in notes { printError("Note: \(note)") }
+            if let profileFilter { copies = copies.filter { $0.credential.id.profile == profileFilter } }
+            let stored = copies.map(\.credential)
             let today = Day.today()
 
             var apps: [String] = []
@@ -35,7 +39,7 @@ struct Status: ParsableCommand {
             for name in candidates where !apps.contains(name) { apps.append(name) }
 
             var entries: [Entry] = []
-            var failed = false
+            var failure: KeywayError?
             for name in apps {
                 let engine = context.engine(name, store: backend)
                 var profiles: [String] = []
@@ -49,7 +53,7 @@ struct Status: ParsableCommand {
                     let resolution = try engine.resolve(profile: p, explain: true)
                     if let error = resolution.error {
                         printError("Error: \(error.message)")
-                        failed = true
+                        if failure == nil { failure = error }
                     }
                     for warning in resolution.warnings
                     where [.gitTracked, .gitUntracked, .gitUnknown, .insecurePermissions].contains(warning.code) {
@@ -60,7 +64,8 @@ struct Status: ParsableCommand {
                         guard let key = layer.key else { continue }
                         if layer.kind == .env, !environmentShown.insert(layer.name).inserted { continue }
                         let inUse = layer.status == .found
-                        var warnings = engine.expiryWarnings(expires: key.expires, created: key.credential?.created)
+                        var warnings = engine.expiryWarnings(
+                            expires: key.expires, created: key.credential?.created, source: key.source)
                         if inUse {
                             warnings += resolution.warnings.filter { [.deprecatedVariable, .unexpectedPrefix].contains($0.code) }
                         } else if let winner = resolution.key {
@@ -78,6 +83,28 @@ struct Status: ParsableCommand {
                                 key: key, kind: engine.spec.tokenKind(of: key.secret.reveal()), inUse: inUse,
                                 warnings: warnings))
                     }
+                    // The stored copies the store layer did not return: shadowed by another backend's copy, or in a
+                    // backend other than the one selected.
+                    for copy in copies where !copy.inUse && copy.credential.id == CredentialID(app: name, profile: p) {
+                        let key = ResolvedKey(
+                            id: copy.credential.id, secret: copy.credential.secret,
+                            source: .store(backend: copy.backend, location: copy.location), credential: copy.credential)
+                        let reveal = key.secret.reveal()
+                        let why = context.options.backend == .auto
+                            ? resolution.key.map { "the \($0.source) wins over this copy" } ?? "another copy comes first"
+                            : "only the \(context.options.backend) store is in use (--backend or KEYWAY_BACKEND)"
+                        let warnings = engine.expiryWarnings(
+                            expires: key.expires, created: copy.credential.created, source: key.source)
+                            + [KeywayWarning(
+                                .overridden,
+                                "Not in use: \(why). Remove this copy with: keyway logout \(name) --profile \(p) "
+                                    + "--backend \(copy.backend)")]
+                        entries.append(
+                            Entry(
+                                id: copy.credential.id,
+                                masked: Masking.mask(reveal, knownPrefix: engine.spec.knownPrefix(of: reveal)),
+                                key: key, kind: engine.spec.tokenKind(of: reveal), inUse: false, warnings: warnings))
+                    }
                 }
             }
 
@@ -87,6 +114,7 @@ struct Status: ParsableCommand {
                     JSON.object([
                         ("credentials", .array(entries.map { Self.json($0, today: today) })),
                         ("warnings", .array(context.warnings.warnings.map(Report.json))),
+                        ("error", failure.map(Report.json) ?? .null),
                     ]).serialized())
             } else if entries.isEmpty {
                 printError(
@@ -95,7 +123,7 @@ struct Status: ParsableCommand {
             } else {
                 try output(entries.map { Self.text($0, today: today) }.joined(separator: "\n"))
             }
-            if failed { return ExitStatus.failure }
+            if failure != nil { return ExitStatus.failure }
             if entries.isEmpty || anyExpired { return ExitStatus.notFound }
             return ExitStatus.success
         }
@@ -162,6 +190,20 @@ enum Report {
 
     static func json(_ warning: KeywayWarning) -> JSON {
         .object([("code", .string(warning.code.rawValue)), ("message", .string(warning.message))])
+    }
+
+    /// The `error` member of a `--json` object.
+    static func json(_ error: KeywayError) -> JSON {
+        .object([("code", .string(error.code.rawValue)), ("message", .string(error.message))])
+    }
+
+    /// The fields `list --json` prints for a stored copy of a credential.
+    static func storedFields(_ copy: StoredCopy) -> JSON {
+        guard case .object(let members) = storedFields(copy.credential) else { return .null }
+        return .object(
+            members + [
+                ("backend", .string(copy.backend)), ("location", .string(copy.location)), ("in_use", .bool(copy.inUse)),
+            ])
     }
 
     /// The fields `list --json` prints for a stored credential.

@@ -46,6 +46,11 @@ struct Argon2Options: ParsableArguments {
 
     var isGiven: Bool { argon2Ops != nil || argon2MemMib != nil }
 
+    /// A value outside the accepted range is a usage error (exit 64).
+    func validate() throws {
+        do throws(KeywayError) { _ = try change.applied(to: .moderate) } catch { throw ValidationError(error.message) }
+    }
+
     /// The cost for a new vault, refused outside the accepted range, with a warning below MODERATE.
     func cost(_ warnings: WarningPrinter) throws(KeywayError) -> Argon2Cost {
         let cost = try change.applied(to: .moderate)
@@ -72,10 +77,12 @@ extension KeywayWarning.Code {
 /// The encrypted store the vault commands work on, from the environment.
 private func vaultStore(strict: Bool, cost: Argon2Cost, warnings: WarningPrinter) throws(KeywayError) -> EncryptedStore {
     let environment = Environment.process()
+    let paths = try KeywayPaths(environment: environment)
+    let strict = strict || environment.flag("KEYWAY_STRICT")
+    try paths.checkDirectories(home: environment.home, strict: strict, warn: warnings.handler)
     return EncryptedStore(
-        paths: try KeywayPaths(environment: environment),
-        unlock: VaultUnlock(environment: environment, prompt: VaultPrompt.ifTerminalAttached()), newVaultCost: cost,
-        strict: strict || environment.flag("KEYWAY_STRICT"), warn: warnings.handler)
+        paths: paths, unlock: VaultUnlock(environment: environment, prompt: VaultPrompt.ifTerminalAttached()),
+        newVaultCost: cost, strict: strict, warn: warnings.handler)
 }
 
 struct VaultInit: ParsableCommand {

@@ -151,6 +151,39 @@ public struct AppCatalog: Sendable {
         return Self.builtIn(app).map { Entry(spec: $0, origin: "built-in", overridesBuiltIn: false) }
     }
 
+    /// The names of the specs in force closest to `app`, for a name with no spec (a typo, `Reflex` for `reflex`):
+    /// the names equal to it ignoring case, else those within an edit distance of 2 (1 for a name of up to 4
+    /// characters), closest first. Empty when `app` has a spec.
+    public func suggestions(for app: String) -> [String] {
+        guard entry(for: app) == nil else { return [] }
+        var names: [String] = []
+        for name in Self.builtInJSON.map(\.key) + userEntries.map(\.spec.name) where !names.contains(name) {
+            names.append(name)
+        }
+        let wanted = app.lowercased()
+        let sameIgnoringCase = names.filter { $0.lowercased() == wanted }
+        if !sameIgnoringCase.isEmpty { return sameIgnoringCase }
+        let limit = wanted.count <= 4 ? 1 : 2
+        let near = names.map { (name: $0, distance: Self.editDistance(wanted, $0.lowercased())) }
+            .filter { $0.distance <= limit }
+        guard let best = near.map(\.distance).min() else { return [] }
+        return near.filter { $0.distance == best }.map(\.name)
+    }
+
+    /// The Levenshtein distance between `a` and `b` (insertions, deletions, substitutions).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in stride(from: 1, through: b.count, by: 1) {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     static func jsonFiles(in directory: String) throws(KeywayError) -> [String] {
         guard let dir = opendir(directory) else {
             if errno == ENOENT || errno == ENOTDIR { return [] }
@@ -299,7 +332,8 @@ public enum AppSpecDecoder {
             rotateAfterDays: rotate)
     }
 
-    static func isVariableName(_ name: String) -> Bool {
+    /// Whether `name` is a portable environment variable name: letters, digits and `_`, not starting with a digit.
+    public static func isVariableName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
         return name.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
     }

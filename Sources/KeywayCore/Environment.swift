@@ -65,6 +65,29 @@ public struct KeywayPaths: Sendable, Equatable {
     }
 }
 
+extension KeywayPaths {
+    /// The directories Keyway keeps its files in: the config directory (its `apps` directory of app specs instead,
+    /// when that exists, which checks both) and the directories of the credentials file and the vault file.
+    public var directories: [String] {
+        let apps = configDirectory + "/apps"
+        let isDirectory = (try? Sys.statFollowingLinks(apps)).map { $0.map(FileMode.isDirectory) ?? false } ?? false
+        var result: [String] = []
+        for directory in [
+            isDirectory ? apps : configDirectory, ProtectedFile.directoryName(credentialsFile),
+            ProtectedFile.directoryName(vaultFile),
+        ] where !result.contains(directory) {
+            result.append(directory)
+        }
+        return result
+    }
+
+    /// Checks `directories` with `DirectoryChain` (up to `home`): warns about a directory that another user owns or
+    /// that group or others can write, or in strict mode refuses it.
+    public func checkDirectories(home: String?, strict: Bool, warn: WarningHandler?) throws(KeywayError) {
+        try DirectoryChain.check(directories, home: home, strict: strict, warn: warn)
+    }
+}
+
 /// The environment variable that carries an app's key by default: `<APP>_API_KEY`, APP upper-cased, every character
 /// other than A-Z and 0-9 turned into `_`.
 public func defaultEnvironmentVariable(for app: String) -> String {

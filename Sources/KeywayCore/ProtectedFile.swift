@@ -11,8 +11,9 @@ import Musl
 /// - a missing file reads as nil;
 /// - a file owned by another user, or anything but a regular file, is refused;
 /// - a symbolic link is followed only to a regular file owned by the user;
-/// - group or other permission bits give a warning naming the file, its mode and the `chmod 600` fix, or in strict
-///   mode an error.
+/// - a file that group or others can write is refused (anyone who can could replace the key);
+/// - other group or other permission bits (read, execute) give a warning naming the file, its mode and the
+///   `chmod 600` fix, or in strict mode an error.
 ///
 /// Writing (`update`): an exclusive `flock` on `<file>.lock` serializes writers across processes; the new contents go
 /// to a temporary file in the same directory opened `O_CREAT|O_EXCL|O_NOFOLLOW` mode 0600, which is fsynced, renamed
@@ -146,6 +147,14 @@ public struct ProtectedFile: Sendable {
                 .foreignOwner,
                 "\(name) is owned by user \(st.st_uid), not by you (\(Sys.effectiveUserID)); Keyway refuses to use it.",
                 path: name)
+        }
+        if st.st_mode & 0o022 != 0 {
+            // Whoever can write the file can replace the key: refused whatever the mode, not only when strict.
+            throw KeywayError(
+                .insecurePermissions,
+                "\(name) has permissions \(FileMode.octal(st.st_mode)), which let group or others write it (anyone "
+                    + "who can could replace the key); Keyway refuses it. "
+                    + "Fix with: chmod 600 \(ProtectedFile.shellQuoted(name))", path: name)
         }
         if st.st_mode & 0o077 != 0 {
             let mode = FileMode.octal(st.st_mode)
@@ -307,4 +316,105 @@ extension String {
     fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
+}
+
+// MARK: - The directories above a secret
+
+/// A directory on the way to Keyway's files that another user could use to delete, replace or roll back them.
+public struct DirectoryProblem: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// Owned by a user other than the current one and root.
+        case foreignOwner(uid: UInt32)
+        /// Writable by group or others (and not a sticky directory such as /tmp above the files).
+        case writable(mode: UInt32)
+    }
+
+    /// The real directory (symbolic links resolved).
+    public let path: String
+    public let kind: Kind
+    /// For people; names the directory, what is wrong and why it matters.
+    public let message: String
+    /// What to do about it.
+    public let fix: String
+}
+
+/// Checks the directories that lead to a secret the way OpenSSH's StrictModes checks `~/.ssh`: each directory from
+/// the one holding the files up to and including the home directory — up to `/` when it is not under the home
+/// directory — must be owned by the user or root and not writable by group or others. An ancestor (never the
+/// directory itself) that is sticky, such as `/tmp`, may be writable by others: the sticky bit keeps them from
+/// removing or renaming what they do not own. Symbolic links are resolved first, so a link to a
+/// directory owned by another user is caught. A directory that does not exist yet is checked from its nearest
+/// existing ancestor (Keyway creates the missing ones with mode 0700).
+public enum DirectoryChain {
+    /// The problems of the directories leading to `directory`, nearest first; empty when all is well or when the
+    /// chain cannot be examined (the file operations then report their own errors).
+    public static func problems(for directory: String, home: String?) -> [DirectoryProblem] {
+        var existing = directory
+        while (try? Sys.lstat(existing)) == nil {
+            let parent = ProtectedFile.directoryName(existing)
+            if parent == existing { return [] }
+            existing = parent
+        }
+        guard let real = try? Sys.realpath(existing) else { return [] }
+        let realHome = home.flatMap { try? Sys.realpath($0) }
+        let me = Sys.effectiveUserID
+        var problems: [DirectoryProblem] = []
+        var current = real
+        // The directory itself, when it exists; else its nearest existing ancestor, which may be sticky like /tmp.
+        var isFirst = existing == directory
+        while true {
+            guard let st = try? Sys.statFollowingLinks(current), FileMode.isDirectory(st) else { return problems }
+            let link = isFirst && real != existing ? " (where \(existing) leads)" : ""
+            let why = "another user could delete, replace or roll back Keyway's files in it"
+            if st.st_uid != me && st.st_uid != 0 {
+                problems.append(
+                    DirectoryProblem(
+                        path: current, kind: .foreignOwner(uid: UInt32(st.st_uid)),
+                        message: "The directory \(current)\(link) is owned by user \(st.st_uid), not by you (\(me)) "
+                            + "or root: \(why).",
+                        fix: "Keep Keyway's files in a directory of your own (KEYWAY_CONFIG_DIR), or have "
+                            + "\(ProtectedFile.shellQuoted(current)) given to you (chown)."))
+            }
+            // Sticky: others may add entries but not remove or rename ours (the owner is checked above).
+            let sticky = st.st_mode & 0o1000 != 0 && !isFirst
+            if st.st_mode & 0o022 != 0 && !sticky {
+                problems.append(
+                    DirectoryProblem(
+                        path: current, kind: .writable(mode: UInt32(st.st_mode & 0o7777)),
+                        message: "The directory \(current)\(link) has permissions \(FileMode.octal(st.st_mode)), "
+                            + "which let group or others write it: \(why).",
+                        fix: "chmod go-w \(ProtectedFile.shellQuoted(current))"))
+            }
+            if current == realHome || current == "/" { return problems }
+            current = ProtectedFile.directoryName(current)
+            isFirst = false
+        }
+    }
+
+    /// Checks every directory in `directories` (their chains, each problem once): a warning for each problem, or in
+    /// strict mode an error for the first.
+    public static func check(
+        _ directories: [String], home: String?, strict: Bool, warn: WarningHandler?
+    ) throws(KeywayError) {
+        var seen = Set<String>()
+        for directory in directories {
+            for problem in problems(for: directory, home: home)
+            where seen.insert(problem.path + "\0" + problem.message).inserted {
+                if strict {
+                    let code: KeywayError.Code = {
+                        if case .foreignOwner = problem.kind { return .foreignOwner }
+                        return .insecurePermissions
+                    }()
+                    throw KeywayError(
+                        code, problem.message + " Strict mode refuses it. Fix: " + problem.fix, path: problem.path)
+                }
+                warn?(KeywayWarning(.insecureDirectory, problem.message + " Fix: " + problem.fix))
+            }
+        }
+    }
+}
+
+extension KeywayWarning.Code {
+    /// A directory leading to Keyway's files is owned by another user or writable by group or others.
+    public static let insecureDirectory = Self(rawValue: "insecure-directory")
 }

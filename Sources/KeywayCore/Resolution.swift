@@ -296,7 +296,9 @@ public struct ResolutionEngine: Sendable {
                         "The key in use does not start with \(spec.requiredPrefixes.joined(separator: " or ")), as "
                             + "\(spec.name) keys must; \(spec.name) will reject it."))
             }
-            for warning in expiryWarnings(expires: winner.expires, created: winner.credential?.created) {
+            for warning in expiryWarnings(
+                expires: winner.expires, created: winner.credential?.created, source: winner.source)
+            {
                 collector.add(warning)
             }
         }
@@ -306,13 +308,13 @@ public struct ResolutionEngine: Sendable {
     }
 
     /// Expiry and rotation warnings for a key: expired, expiring within 14 days, stored longer than the spec's
-    /// rotation period.
-    public func expiryWarnings(expires: Day?, created: Timestamp?) -> [KeywayWarning] {
+    /// rotation period. The advice for an expired key depends on `source` (see `renewalAdvice`).
+    public func expiryWarnings(expires: Day?, created: Timestamp?, source: KeySource? = nil) -> [KeywayWarning] {
         var warnings: [KeywayWarning] = []
         if let expires {
             let days = expires.days(since: today)
             if days < 0 {
-                warnings.append(KeywayWarning(.expired, "This key expired on \(expires); store a new one with keyway login."))
+                warnings.append(KeywayWarning(.expired, "This key expired on \(expires); \(renewalAdvice(for: source))."))
             } else if days <= 14 {
                 let when = days == 0 ? "today" : "in \(days) day\(days == 1 ? "" : "s")"
                 warnings.append(KeywayWarning(.expiresSoon, "This key expires \(when) (\(expires)); rotate it soon."))
@@ -329,6 +331,37 @@ public struct ResolutionEngine: Sendable {
             }
         }
         return warnings
+    }
+
+    /// How to replace the key from `source` so that resolution picks the new one up: `keyway login` only when
+    /// Keyway's store would then win; for a key from an environment variable or from one of the tool's own files
+    /// that comes before the store in the spec, that variable or file.
+    public func renewalAdvice(for source: KeySource?) -> String {
+        let login = "store a new one with keyway login"
+        switch source {
+        case nil, .store: return login
+        case .flag: return "pass a new one"
+        case .keyFile(let path): return "put a new one in \(path)"
+        case .environment(let variable):
+            return "set \(variable) to a new one, or unset it and \(login) (\(variable) wins over Keyway's store)"
+        case .file(let path):
+            guard fileComesBeforeStore(path) else { return login }
+            return "put a new one in \(path), or remove \(path) and \(login) (\(path) wins over Keyway's store)"
+        }
+    }
+
+    /// Whether the tool's file at `path` (as resolution names it) comes before Keyway's store in the spec's sources.
+    public func fileComesBeforeStore(_ path: String) -> Bool {
+        for source in spec.sources {
+            switch source {
+            case .store: return false
+            case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _):
+                if location.resolve(environment).path == path { return true }
+            case .gitRoot(let fileName):
+                if path.hasSuffix("/" + fileName) { return true }
+            }
+        }
+        return false
     }
 
     /// The profiles each of the spec's per-profile files holds, by path (files that do not exist are left out).

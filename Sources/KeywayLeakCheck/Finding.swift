@@ -113,6 +113,8 @@ public enum FileRules {
     public static let history = "credentials-file-in-history"
     public static let permissions = "file-permissions"
     public static let owner = "file-owner"
+    public static let directoryPermissions = "directory-permissions"
+    public static let directoryOwner = "directory-owner"
 
     public static let descriptions: [RuleDescription] = [
         RuleDescription(
@@ -141,6 +143,15 @@ public enum FileRules {
         RuleDescription(
             id: owner, name: "FileOwner", summary: "A credentials or key file is owned by another user.",
             help: "Check who created it; chown it to yourself or remove it.", level: .warning),
+        RuleDescription(
+            id: directoryPermissions, name: "DirectoryPermissions",
+            summary: "A directory leading to Keyway's files is writable by group or others.",
+            help: "chmod go-w the directory.", level: .warning),
+        RuleDescription(
+            id: directoryOwner, name: "DirectoryOwner",
+            summary: "A directory leading to Keyway's files is owned by another user (not you or root).",
+            help: "Keep Keyway's files in a directory of your own, or have the directory given to you.",
+            level: .warning),
     ]
 
     /// Description of a content rule.

@@ -24,12 +24,16 @@ public struct LeakCheckOptions: Sendable {
     public var specs: [AppSpec]
     /// Keyway's own files (credentials file, vault).
     public var keywayFiles: [String]
+    /// The directories Keyway keeps its files in; the machine audit reports any that another user owns or that group
+    /// or others can write (with their parents, see `DirectoryChain`).
+    public var keywayDirectories: [String] = []
     /// Digests of the values Keyway stores.
     public var stored: StoredSecretMatcher?
 
     public init(
         paths: [String], history: Bool = false, staged: Bool = false, machineAudit: Bool, environment: Environment,
-        workingDirectory: String, specs: [AppSpec], keywayFiles: [String] = [], stored: StoredSecretMatcher? = nil
+        workingDirectory: String, specs: [AppSpec], keywayFiles: [String] = [], keywayDirectories: [String] = [],
+        stored: StoredSecretMatcher? = nil
     ) {
         self.paths = paths
         self.history = history
@@ -39,6 +43,7 @@ public struct LeakCheckOptions: Sendable {
         self.workingDirectory = workingDirectory
         self.specs = specs
         self.keywayFiles = keywayFiles
+        self.keywayDirectories = keywayDirectories
         self.stored = stored
     }
 }
@@ -185,6 +190,7 @@ public final class LeakChecker {
     }
 
     func auditMachine() {
+        auditKeywayDirectories()
         for file in machineFiles() {
             guard let st = try? Sys.lstat(file) else { continue }
             // A symbolic link (dotfiles managers): audit the file it points to.
@@ -499,6 +505,23 @@ public final class LeakChecker {
                     fix: "Nothing to do."))
         case .history:
             break
+        }
+    }
+
+    /// A directory leading to Keyway's files that another user owns or that group or others can write.
+    func auditKeywayDirectories() {
+        for directory in options.keywayDirectories {
+            for problem in DirectoryChain.problems(for: directory, home: options.environment.home) {
+                let rule: String
+                switch problem.kind {
+                case .foreignOwner: rule = FileRules.directoryOwner
+                case .writable: rule = FileRules.directoryPermissions
+                }
+                add(
+                    Finding(
+                        kind: .permissions, rule: rule, severity: .warning, path: problem.path, repository: nil,
+                        git: nil, message: problem.message, fix: problem.fix))
+            }
         }
     }
 

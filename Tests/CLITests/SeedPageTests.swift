@@ -396,7 +396,7 @@ import Testing
         let imported = try s.run(["import", "fluxloop", "--profile", "production", "--remove"])
         #expect(imported.status == 2, "the file still holds the default profile: \(imported)")
         #expect(imported.stdout == "Imported the key for fluxloop (profile production) from \(file) into the plaintext store: \(s.credentialsFile)\n")
-        #expect(imported.stderr == "Error: Not removing \(file): it also holds the profile default. Import it too (keyway import fluxloop --profile NAME) or remove the file by hand.\n")
+        #expect(imported.stderr == "Error: Not removing \(file): it also holds the profile default, whose key is not in the plaintext store. Import it too (keyway import fluxloop --profile NAME --remove: the file goes once the store holds every profile) or remove the file by hand.\n")
         #expect(FileManager.default.fileExists(atPath: file))
         let list = try JSON.parse(try s.run(["list", "--json"]).stdout)
         #expect("\(list)".contains("flux_prod_...") && "\(list)".contains("john@example.com"))

@@ -148,9 +148,9 @@ func dayFromToday(_ days: Int) -> String {
         #expect(try sandbox.run(["login", "app", "--profile", "p2", "--api-key", "0123456789abcdef0123"]).status == 0)
         let text = try sandbox.run(["list"])
         #expect(text.stdout == """
-            APP     PROFILE  KEY          ACCOUNT  EXPIRES
-            app     p2       012...123
-            reflex  default  rfx_...b1a0  me@x.io
+            APP     PROFILE  KEY          ACCOUNT  EXPIRES  BACKEND    IN USE
+            app     p2       012...123                      plaintext  yes
+            reflex  default  rfx_...b1a0  me@x.io           plaintext  yes
 
             """)
         let json = try JSON.parse(try sandbox.run(["list", "--json"]).stdout)

@@ -78,14 +78,19 @@ let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_012
         #expect(throws: KeywayError.self) { try store.write(sample) }
     }
 
-    @Test func groupWritableOnlyAlsoWarns() throws {
+    @Test func groupWritableIsRefusedEvenWithoutStrictMode() throws {
+        // Whoever can write the file can replace the key (review item 6): refused, not only warned about.
         let dir = try TemporaryDirectory()
         let path = dir.path + "/credentials.json"
         try PlaintextStore(path: path).write(sample)
-        chmod(path, 0o620)
-        let log = WarningLog()
-        _ = try PlaintextStore(path: path, warn: log.handler).list()
-        #expect(log.warnings.count == 1)
+        for mode: mode_t in [0o620, 0o602, 0o660] {
+            chmod(path, mode)
+            let log = WarningLog()
+            let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: path, warn: log.handler).list() }
+            #expect(error.code == .insecurePermissions)
+            #expect(error.message.contains("write it") && error.message.contains("chmod 600 \(path)"))
+            #expect(throws: KeywayError.self) { try PlaintextStore(path: path).write(sample) }
+        }
     }
 
     @Test(.enabled(if: geteuid() == 0, "giving a file to another owner needs root; CI runs as root"))
