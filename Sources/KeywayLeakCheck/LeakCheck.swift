@@ -90,7 +90,7 @@ public final class LeakChecker {
     private var seen = Set<String>()
     private let credentialNames: Set<String>
     private let gitEnvironment: Environment
-    /// Fingerprints of keys found outside history: history reports only keys the current files do not hold.
+    /// Fingerprints of keys the committed files hold: history reports only keys they do not hold.
     private var currentKeys = Set<String>()
     private var historyKeys = Set<String>()
     /// Files and blobs not read because they are larger than the limit, with their size.
@@ -670,11 +670,13 @@ public final class LeakChecker {
             let login = "keyway login \(app)", run = "keyway run \(app) -- CMD"
             let whereText: String
             let fix: String
-            var inHistory = true
+            // Whether the key is in the committed files: then history findings of it would say less.
+            var committedNow = false
             switch git {
             case .tracked?:
                 switch committed?.place(of: match.secret, in: relative) ?? .committed {
                 case .committed:
+                    committedNow = true
                     whereText = "tracked by git in \(repository ?? "")"
                     fix = "Remove the key from the file and rotate it: it is in the repository's history. Keep the "
                         + "replacement in Keyway (\(login)) and pass it at run time (\(run))."
@@ -682,12 +684,10 @@ public final class LeakChecker {
                     whereText = "in a change to a tracked file, staged for the next commit in \(repository ?? "")"
                     fix = "Remove the key from the file and restage it (git add), or unstage the change; keep the key "
                         + "in Keyway (\(login)) and pass it at run time (\(run))."
-                    inHistory = false
                 case .workingTree:
                     whereText = "in an uncommitted change to a file tracked by git in \(repository ?? "")"
                     fix = "Remove the key from the file before committing (git commit -a would take it); keep it in "
                         + "Keyway (\(login)) and pass it at run time (\(run))."
-                    inHistory = false
                 }
             case .staged?:
                 whereText = "staged for the next commit in \(repository ?? "")"
@@ -714,9 +714,9 @@ public final class LeakChecker {
                 // still hold it (that finding says more).
                 guard !currentKeys.contains(finding.fingerprint), historyKeys.insert(finding.fingerprint).inserted
                 else { continue }
-            } else if inHistory {
-                // A key only in an uncommitted or staged change does not say whether an older commit held it: the
-                // history still reports that commit.
+            } else if committedNow {
+                // A key only in an uncommitted, staged or untracked file does not say whether an older commit held
+                // it: the history still reports that commit.
                 currentKeys.insert(finding.fingerprint)
             }
             add(finding)

@@ -171,6 +171,19 @@ struct LeakCheckHostileInputTests {
         #expect(missing.stderr.contains("nope\\x1b[8m\\u{9b}"), "\(missing)")
     }
 
+    @Test("the git-repository warning escapes control characters in the repository's name")
+    func warningEscapes() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        let repo = sandbox.root + "/clone\u{1B}]0;owned\u{07}\u{9B}2J"
+        try GitFixture.initialize(repo)
+        try makeFile(repo + "/conf/credentials.json", "{\"api_key\": \"\(Keys.reflex)\"}")
+        let result = try sandbox.run(["get", "reflex"], env: ["REFLEX_CONFIG_DIR": repo + "/conf"])
+        #expect(result.stdout == Keys.reflex + "\n", "\(result)")
+        #expect(result.stderr.contains("inside the git repository \(sandbox.root)/clone\\x1b]0;owned\\x07\\u{9b}2J"),
+                "\(result)")
+        #expect(rawControls(result.stderr).isEmpty, "\(result)")
+    }
+
     @Test("a 100 GB sparse file in the working tree is skipped with a note, quickly and in bounded memory")
     func sparseFile() throws {
         let sandbox = try Sandbox(backend: "plaintext")
@@ -301,5 +314,13 @@ struct LeakCheckHostileInputTests {
         #expect(items.contains { $0["git"]?.stringValue == "tracked"
             && $0["message"]?.stringValue?.contains("uncommitted change") == true }, "\(result)")
         #expect(items.contains { $0["git"]?.stringValue == "history" && $0["commit"]?.stringValue == leak }, "\(result)")
+
+        // A key the last commit still holds is reported once, for the current file.
+        try GitFixture.commitAll(root, "again")
+        let again = try leakCheck(sandbox, [root, "--no-home", "--history", "--format", "json"])
+        let current = try jsonFindings(again).filter { $0["rule"]?.stringValue == "github-token" }
+        #expect(current.count == 1, "\(again)")
+        #expect(current.first?["git"]?.stringValue == "tracked")
+        #expect(current.first?["message"]?.stringValue?.contains("tracked by git in") == true, "\(again)")
     }
 }
