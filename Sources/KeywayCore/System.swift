@@ -131,6 +131,23 @@ public enum Sys {
         return result
     }
 
+    /// Up to `count` bytes from `offset` (fewer at the end of the file), without moving the descriptor's offset.
+    public static func pread(_ fd: Int32, count: Int, offset: Int) throws(Errno) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = try retrying {
+                result.withUnsafeMutableBytes {
+                    Glibc.pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled))
+                }
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        result.removeSubrange(filled...)
+        return result
+    }
+
     /// Opens the directory `root` (following symbolic links: it is the caller's choice), then each component of
     /// `relative` in turn with `openat(O_DIRECTORY | O_NOFOLLOW)`, so no symbolic link on the way is followed and
     /// nothing outside `root` is reached. Throws `ELOOP` when a component is a symbolic link, `ENOTDIR` when it is

@@ -181,9 +181,12 @@ public struct ContentScanner: Sendable {
         self.candidates = candidates
     }
 
+    /// How many leading bytes `isBinary` looks at.
+    public static let binaryCheckLength = 8000
+
     /// Whether a buffer looks binary (a NUL byte in its first 8000 bytes, as git decides).
     public static func isBinary(_ bytes: [UInt8]) -> Bool {
-        bytes.prefix(8000).contains(0)
+        bytes.prefix(binaryCheckLength).contains(0)
     }
 
     /// Every key in `bytes`, in order.

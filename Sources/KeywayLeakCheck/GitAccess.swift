@@ -228,10 +228,13 @@ public final class CatFileBatch {
 
     /// The contents of each blob (nil for a missing object, one that is not a blob, or one larger than
     /// `maximumSize`), in order. An object larger than `maximumSize` is read from git in small pieces and dropped,
-    /// so memory stays bounded by `maximumSize` whatever the repository holds. Requests are written in groups small
-    /// enough to fit the pipe, so neither side can block the other.
+    /// so memory stays bounded by `maximumSize` whatever the repository holds. With `skippingBinary`, a blob whose
+    /// first bytes show it is binary (`ContentScanner.isBinary`) is handed over as those first bytes only, the rest
+    /// dropped unread. Requests are written in groups small enough to fit the pipe, so neither side can block the
+    /// other.
     public func read(
-        _ oids: [String], maximumSize: Int = Int.max, _ body: (Int, [UInt8]?) throws(KeywayError) -> Void
+        _ oids: [String], maximumSize: Int = Int.max, skippingBinary: Bool = false,
+        _ body: (Int, [UInt8]?) throws(KeywayError) -> Void
     ) throws(KeywayError) {
         precondition(!checkOnly, "read needs a --batch process")
         try exchange(oids) { index, header throws(KeywayError) in
@@ -242,6 +245,20 @@ public final class CatFileBatch {
             guard type == "blob", size <= maximumSize else {
                 try discard(size + 1)  // the contents and the LF after them
                 try body(index, nil)
+                return
+            }
+            if skippingBinary {
+                let head = try readExactly(min(size, ContentScanner.binaryCheckLength))
+                if ContentScanner.isBinary(head) {
+                    try discard(size - head.count + 1)
+                    try body(index, head)
+                    return
+                }
+                var contents = head
+                contents.reserveCapacity(size)
+                try readExactly(size - head.count, into: &contents)
+                try discard(1)
+                try body(index, contents)
                 return
             }
             let contents = try readExactly(size)
@@ -339,9 +356,16 @@ public final class CatFileBatch {
     private func readExactly(_ count: Int) throws(KeywayError) -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(count)
-        while result.count < count {
+        try readExactly(count, into: &result)
+        return result
+    }
+
+    /// Appends exactly `count` bytes to `result`.
+    private func readExactly(_ count: Int, into result: inout [UInt8]) throws(KeywayError) {
+        let target = result.count + count
+        while result.count < target {
             if position == buffer.count, try !fill() { throw failure("git cat-file ended early") }
-            let take = min(count - result.count, buffer.count - position)
+            let take = min(target - result.count, buffer.count - position)
             result.append(contentsOf: buffer[position..<(position + take)])
             position += take
             if position == buffer.count {
@@ -349,7 +373,6 @@ public final class CatFileBatch {
                 position = 0
             }
         }
-        return result
     }
 
     /// Closes git's input and waits for it.

@@ -355,8 +355,9 @@ public final class LeakChecker {
     }
 
     /// The bytes of a regular file, `name` in the directory `parent` (never a FIFO, device or symbolic link, and
-    /// never more than the size limit: a larger file is listed in a note and not read); nil with an error recorded
-    /// when it cannot be read, nil silently when it is not a regular file.
+    /// never more than the size limit: a larger file is listed in a note and not read; of a binary file, only the
+    /// first bytes that show it is binary); nil with an error recorded when it cannot be read, nil silently when it
+    /// is not a regular file.
     func readRegularFile(in parent: Int32, _ name: String, path: String, status: FileStatus) -> [UInt8]? {
         guard FileMode.isRegular(status) else { return nil }
         guard Int(status.st_size) <= options.maximumFileSize else {
@@ -374,6 +375,9 @@ public final class LeakChecker {
         defer { Sys.close(fd) }
         guard let st = try? Sys.fstat(fd), FileMode.isRegular(st) else { return nil }
         do throws(Errno) {
+            // Binary is decided from the first bytes: a binary file is not read further.
+            let head = try Sys.pread(fd, count: ContentScanner.binaryCheckLength, offset: 0)
+            if ContentScanner.isBinary(head) { return head }
             guard let bytes = try Sys.readAll(fd, limit: options.maximumFileSize) else {
                 oversized.append((path, max(Int(st.st_size), options.maximumFileSize + 1)))
                 return nil
@@ -386,7 +390,8 @@ public final class LeakChecker {
     }
 
     /// Reads blobs through git cat-file: their sizes first (`--batch-check`), then the contents of those within the
-    /// size limit (`--batch`); larger ones are listed in a note (by `label`) and never read.
+    /// size limit (`--batch`); larger ones are listed in a note (by `label`) and never read. Of a binary blob only
+    /// the first bytes are kept, enough for `scanContent` to see it is binary.
     func readBlobs(
         _ runner: GitRunner, _ items: [(oid: String, label: String)],
         _ body: (Int, [UInt8]) throws(KeywayError) -> Void
@@ -413,7 +418,7 @@ public final class LeakChecker {
         guard !wanted.isEmpty else { return }
         let batch = try CatFileBatch(runner)
         defer { batch.finish() }
-        try batch.read(wanted.map { items[$0].oid }, maximumSize: options.maximumFileSize) {
+        try batch.read(wanted.map { items[$0].oid }, maximumSize: options.maximumFileSize, skippingBinary: true) {
             position, bytes throws(KeywayError) in
             guard let bytes else { return }
             try body(wanted[position], bytes)

@@ -207,6 +207,32 @@ struct LeakCheckHostileInputTests {
         #expect(run.stdout.contains("github-token"))
     }
 
+    @Test("a binary file under the size limit is recognised from its first bytes and not read whole")
+    func binaryUnderTheLimit() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        let root = sandbox.root + "/repo"
+        try GitFixture.initialize(root)
+        try GitFixture.write(root, "a.txt", "nothing\n")
+        try makeSparseFile(root + "/image.bin", size: 60 << 20)
+        let run = try measuredLeakCheck(sandbox, [root, "--no-home"])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout == "No leaks found (1 repository, 2 files).\n", "\(run)")
+        #expect(run.maxRSSKiB < 50 * 1024, "peak RSS \(run.maxRSSKiB) KiB for a 60 MiB binary file: \(run)")
+
+        // The same as a blob, staged and in history.
+        try GitFixture.git(["add", "image.bin"], in: root)
+        let staged = try measuredLeakCheck(sandbox, [root, "--staged", "--format", "json"])
+        #expect(staged.status == 0, "\(staged)")
+        #expect(staged.maxRSSKiB < 50 * 1024, "peak RSS \(staged.maxRSSKiB) KiB for a 60 MiB binary blob: \(staged)")
+        try GitFixture.commitAll(root)
+        try GitFixture.git(["rm", "-q", "image.bin"], in: root)
+        try GitFixture.git(["commit", "-q", "-m", "remove"], in: root)
+        let history = try measuredLeakCheck(sandbox, [root, "--no-home", "--history"])
+        #expect(history.status == 0, "\(history)")
+        #expect(history.stdout.hasSuffix("(1 repository, 1 file, 2 commits, 2 blobs).\n"), "\(history)")
+        #expect(history.maxRSSKiB < 50 * 1024, "peak RSS \(history.maxRSSKiB) KiB for a 60 MiB binary blob: \(history)")
+    }
+
     @Test("a 200 MB blob in history is never read whole: peak memory stays far below its size")
     func largeBlob() throws {
         let sandbox = try Sandbox(backend: "plaintext")
