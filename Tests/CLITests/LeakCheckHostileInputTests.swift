@@ -31,43 +31,50 @@ private struct MeasuredRun: CustomStringConvertible {
     }
 }
 
-/// Runs `keyway leak-check ARGS` with `wait4`, so the peak RSS of that run alone (git included) is known, and kills
-/// it after `timeout` seconds.
+/// Forks, execs the command, kills it after the timeout and writes `ru_maxrss` of that child (from `wait4`, so
+/// every descendant it waited for is included) and whether it was killed. Run through python3 (which the tests
+/// need anyway) because the peak a child reports includes the memory of the process it was spawned from: a child
+/// the test process spawned directly would report the test process's own peak.
+private let measuringWrapper = """
+    import os, signal, sys
+    report, timeout, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+    pid = os.fork()
+    if pid == 0:
+        os.execv(argv[0], argv)
+    killed = []
+    def expire(*_):
+        killed.append(1)
+        os.kill(pid, signal.SIGKILL)
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    while True:
+        try:
+            _, status, usage = os.wait4(pid, 0)
+            break
+        except InterruptedError:
+            pass
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    with open(report, "w") as f:
+        f.write("%d %d\\n" % (usage.ru_maxrss, 1 if killed else 0))
+    sys.exit(os.waitstatus_to_exitcode(status) & 0xff if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    """
+
+/// Runs `keyway leak-check ARGS`, measuring the peak RSS of that run alone (git included), killed after `timeout`
+/// seconds.
 private func measuredLeakCheck(_ sandbox: Sandbox, _ arguments: [String], timeout: Double = 60) throws -> MeasuredRun {
-    let out = sandbox.root + "/measured.out", err = sandbox.root + "/measured.err"
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    let argv = [keywayBinary, "leak-check"] + arguments
-    let environment = sandbox.environment.merging(GitFixture.plainEnvironment) { $1 }.map { "\($0.key)=\($0.value)" }
-    var pid: pid_t = 0
+    let report = sandbox.root + "/measured.rss"
     let start = Date()
-    let status = Subprocess.withCStrings(argv) { a in
-        Subprocess.withCStrings(environment) { e in posix_spawn(&pid, keywayBinary, &actions, nil, a, e) }
+    let result = try runProcess(
+        "/usr/bin/python3", ["-c", measuringWrapper, report, String(timeout), keywayBinary, "leak-check"] + arguments,
+        environment: sandbox.environment.merging(GitFixture.plainEnvironment) { $1 })
+    let seconds = Date().timeIntervalSince(start)
+    let fields = String(decoding: try readFile(report) ?? [], as: UTF8.self).split(separator: " ")
+    guard fields.count == 2, let rss = Int(fields[0]) else {
+        throw GitFixture.Failure(description: "the measuring wrapper wrote no report: \(result)")
     }
-    guard status == 0 else { throw Errno(status) }
-    var wstatus: Int32 = 0
-    var usage = rusage()
-    var timedOut = false
-    while true {
-        let r = wait4(pid, &wstatus, WNOHANG, &usage)
-        if r == pid { break }
-        if r < 0 && errno != EINTR { throw Errno.current }
-        if !timedOut && Date().timeIntervalSince(start) > timeout {
-            timedOut = true
-            kill(pid, SIGKILL)
-        }
-        usleep(20_000)
-    }
-    let exited = (wstatus & 0x7f) == 0
     return MeasuredRun(
-        status: exited ? (wstatus >> 8) & 0xff : 128 + (wstatus & 0x7f),
-        stdout: String(decoding: try readFile(out) ?? [], as: UTF8.self),
-        stderr: String(decoding: try readFile(err) ?? [], as: UTF8.self),
-        maxRSSKiB: usage.ru_maxrss, seconds: Date().timeIntervalSince(start), timedOut: timedOut)
+        status: result.status, stdout: result.stdout, stderr: result.stderr, maxRSSKiB: rss, seconds: seconds,
+        timedOut: fields[1].hasPrefix("1"))
 }
 
 private func leakCheck(_ sandbox: Sandbox, _ arguments: [String]) throws -> RunResult {
