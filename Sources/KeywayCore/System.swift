@@ -66,14 +66,7 @@ public enum Sys {
 
     /// `lstat`; returns nil when the path does not exist.
     public static func lstat(_ path: String) throws(Errno) -> FileStatus? {
-        var st = FileStatus()
-        do throws(Errno) {
-            _ = try retrying { fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) }
-        } catch {
-            if error == .noEntry { return nil }
-            throw error
-        }
-        return st
+        try lstat(path, in: AT_FDCWD)
     }
 
     /// `stat` (follows links); returns nil when the path does not exist.
@@ -176,8 +169,8 @@ public enum Sys {
         return fd
     }
 
-    /// `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)`: what `name` in that directory is, a symbolic link included;
-    /// nil when it does not exist.
+    /// `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)`: what `name` in that directory (`AT_FDCWD`: the working
+    /// directory) is, a symbolic link included; nil when it does not exist.
     public static func lstat(_ name: String, in dirfd: Int32) throws(Errno) -> FileStatus? {
         var st = FileStatus()
         do throws(Errno) {
