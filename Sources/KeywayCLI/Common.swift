@@ -34,7 +34,9 @@ final class WarningPrinter: @unchecked Sendable {
             warnings.append(warning)
             return true
         }
-        if isNew { printError("Warning: \(warning.message)") }
+        // A warning names files and repositories found on the disk (a clone's directory name is anyone's choice):
+        // control characters in them are escaped.
+        if isNew { printError("Warning: \(TerminalText.escaped(warning.message))") }
     }
 
     var handler: WarningHandler { { [self] warning in self.handle(warning) } }

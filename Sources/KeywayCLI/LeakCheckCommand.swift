@@ -60,7 +60,7 @@ struct LeakCheck: ParsableCommand {
                     let written = Baseline(findings: report.findings)
                     try ProtectedFile.replace(path, with: Array((written.json().serialized() + "\n").utf8))
                     printError("Wrote \(written.entries.count) fingerprint(s) to \(path).")
-                    for error in report.errors { printError("Error: \(error)") }
+                    for error in report.errors { printError("Error: \(TerminalText.escaped(error))") }
                     return report.errors.isEmpty ? ExitStatus.success : ExitStatus.failure
                 }
                 report.apply(try Baseline.load(path))
@@ -82,7 +82,7 @@ struct LeakCheck: ParsableCommand {
                 try KeywayCLI.output(text)
             }
             if format != .text || output != nil {
-                for error in report.errors { printError("Error: \(error)") }
+                for error in report.errors { printError("Error: \(TerminalText.escaped(error))") }
             }
             return report.exitStatus
         }

@@ -413,7 +413,11 @@ extension JSON {
             case "\u{08}": out.append("\\b")
             case "\u{0C}": out.append("\\f")
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                // C0, DEL and C1 (U+0080-U+009F, which a terminal may take for CSI and friends) go out as \u
+                // escapes, so a JSON report printed to a terminal carries no raw control character.
+                if scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F) || scalar == "\u{2028}"
+                    || scalar == "\u{2029}"
+                {
                     let hex = String(scalar.value, radix: 16)
                     out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
                 } else {

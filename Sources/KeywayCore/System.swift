@@ -15,6 +15,7 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     public static let interrupted = Errno(EINTR)
     public static let loop = Errno(ELOOP)
     public static let accessDenied = Errno(EACCES)
+    public static let notDirectory = Errno(ENOTDIR)
 
     /// The C name (`ENOENT`) and the system's message.
     public var description: String {
@@ -65,14 +66,7 @@ public enum Sys {
 
     /// `lstat`; returns nil when the path does not exist.
     public static func lstat(_ path: String) throws(Errno) -> FileStatus? {
-        var st = FileStatus()
-        do throws(Errno) {
-            _ = try retrying { fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) }
-        } catch {
-            if error == .noEntry { return nil }
-            throw error
-        }
-        return st
+        try lstat(path, in: AT_FDCWD)
     }
 
     /// `stat` (follows links); returns nil when the path does not exist.
@@ -104,6 +98,88 @@ public enum Sys {
         }
         result.removeSubrange(filled...)
         return result
+    }
+
+    /// Reads from the current offset to the end, but never more than `limit` bytes: nil when the descriptor holds
+    /// more (the buffer never grows past `limit + 1` bytes, whatever `fstat` claims or the file grows to).
+    public static func readAll(_ fd: Int32, limit: Int) throws(Errno) -> [UInt8]? {
+        var capacity = 65536
+        if let st = try? fstat(fd), FileMode.isRegular(st) { capacity = Int(st.st_size) + 1 }
+        capacity = max(1, min(capacity, limit + 1))
+        var result = [UInt8](repeating: 0, count: capacity)
+        var filled = 0
+        while true {
+            if filled == result.count {
+                guard result.count <= limit else { return nil }
+                result.append(contentsOf: repeatElement(0, count: min(result.count, limit + 1 - result.count)))
+            }
+            let n = try retrying {
+                result.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        guard filled <= limit else { return nil }
+        result.removeSubrange(filled...)
+        return result
+    }
+
+    /// Up to `count` bytes from `offset` (fewer at the end of the file), without moving the descriptor's offset.
+    public static func pread(_ fd: Int32, count: Int, offset: Int) throws(Errno) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = try retrying {
+                result.withUnsafeMutableBytes {
+                    Glibc.pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled))
+                }
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        result.removeSubrange(filled...)
+        return result
+    }
+
+    /// Opens the directory `root` (following symbolic links: it is the caller's choice), then each component of
+    /// `relative` in turn with `openat(O_DIRECTORY | O_NOFOLLOW)`, so no symbolic link on the way is followed and
+    /// nothing outside `root` is reached. Throws `ELOOP` when a component is a symbolic link, `ENOTDIR` when it is
+    /// something else that is not a directory, `EINVAL` for an empty, `.` or `..` component. The caller closes the descriptor.
+    public static func openDirectory(_ relative: some Collection<Substring>, beneath root: String) throws(Errno)
+        -> Int32
+    {
+        var fd = try open(root, O_RDONLY | O_DIRECTORY | O_NOCTTY)
+        for component in relative {
+            guard !component.isEmpty, component != ".", component != ".." else {
+                close(fd)
+                throw Errno(EINVAL)
+            }
+            do throws(Errno) {
+                let next = try openat(fd, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY)
+                close(fd)
+                fd = next
+            } catch {
+                // Linux answers ENOTDIR for a symbolic link opened with O_DIRECTORY | O_NOFOLLOW: say which it was.
+                var linked = false
+                if error == .notDirectory, let st = try? lstat(String(component), in: fd) { linked = FileMode.isSymlink(st) }
+                close(fd)
+                throw linked ? Errno.loop : error
+            }
+        }
+        return fd
+    }
+
+    /// `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)`: what `name` in that directory (`AT_FDCWD`: the working
+    /// directory) is, a symbolic link included; nil when it does not exist.
+    public static func lstat(_ name: String, in dirfd: Int32) throws(Errno) -> FileStatus? {
+        var st = FileStatus()
+        do throws(Errno) {
+            _ = try retrying { fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) }
+        } catch {
+            if error == .noEntry { return nil }
+            throw error
+        }
+        return st
     }
 
     /// Writes every byte, retrying short writes.

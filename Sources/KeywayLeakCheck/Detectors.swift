@@ -181,9 +181,12 @@ public struct ContentScanner: Sendable {
         self.candidates = candidates
     }
 
+    /// How many leading bytes `isBinary` looks at.
+    public static let binaryCheckLength = 8000
+
     /// Whether a buffer looks binary (a NUL byte in its first 8000 bytes, as git decides).
     public static func isBinary(_ bytes: [UInt8]) -> Bool {
-        bytes.prefix(8000).contains(0)
+        bytes.prefix(binaryCheckLength).contains(0)
     }
 
     /// Every key in `bytes`, in order.
@@ -230,6 +233,15 @@ public struct ContentScanner: Sendable {
         return matches.sorted { $0.line < $1.line }
     }
 
+    /// The app of a stored value's label (`app/profile (store)`), when every store holding it files it under the
+    /// same app.
+    static func app(ofLabel label: String) -> String? {
+        let apps = Set(label.split(separator: ",").compactMap { part in
+            part.drop { $0 == " " }.split(separator: "/", maxSplits: 1).first.map(String.init)
+        })
+        return apps.count == 1 ? apps.first : nil
+    }
+
     /// Tokens equal to a stored value. A token is a maximal run of bytes other than whitespace, quotes and
     /// `,;:=()[]{}<>@`.
     private func scanStored(
@@ -252,7 +264,7 @@ public struct ContentScanner: Sendable {
                                 ContentMatch(
                                     rule: SecretRule(
                                         id: Self.storedRule.id, name: "The key Keyway stores for \(label)",
-                                        prefixes: [], shape: Self.storedRule.shape, app: nil),
+                                        prefixes: [], shape: Self.storedRule.shape, app: Self.app(ofLabel: label)),
                                     line: line, secret: secret, allowed: lineHasAllow(base, n, at: start),
                                     masked: Masking.mask(text)))
                         }

@@ -161,6 +161,7 @@ public enum FileRules {
             summary: rule.id == ContentScanner.storedRule.id
                 ? "A key that Keyway stores appears in a file." : "\(rule.name) in a file.",
             help: "Remove the key from the file, rotate it (consider it leaked if it was ever committed or pushed), "
-                + "and read it at run time instead (keyway run APP -- CMD).", level: .error)
+                + "and read it at run time instead (keyway run \(rule.app.map(ProtectedFile.shellQuoted) ?? "APP") -- CMD).",
+            level: .error)
     }
 }

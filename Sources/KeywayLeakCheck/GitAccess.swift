@@ -141,7 +141,8 @@ public struct GitRunner: Sendable {
     }
 }
 
-/// One long-lived `git cat-file --batch` reading many objects.
+/// One long-lived `git cat-file --batch` reading many objects, or `git cat-file --batch-check` telling their type
+/// and size without reading them.
 public final class CatFileBatch {
     private let pid: pid_t
     private let input: Int32
@@ -151,9 +152,12 @@ public final class CatFileBatch {
     private var position = 0
     private var finished = false
     private let root: String
+    private let checkOnly: Bool
 
-    public init(_ runner: GitRunner) throws(KeywayError) {
+    /// With `checkOnly`, `git cat-file --batch-check` (for `info`); else `git cat-file --batch` (for `read`).
+    public init(_ runner: GitRunner, checkOnly: Bool = false) throws(KeywayError) {
         root = runner.root
+        self.checkOnly = checkOnly
         signal(SIGPIPE, SIG_IGN)
         var toChild: [Int32] = [-1, -1]
         var fromChild: [Int32] = [-1, -1]
@@ -177,7 +181,7 @@ public final class CatFileBatch {
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
-        let argv = runner.arguments + ["cat-file", "--batch"]
+        let argv = runner.arguments + ["cat-file", checkOnly ? "--batch-check" : "--batch"]
         let envStrings = runner.environment.map { "\($0.key)=\($0.value)" }
         var child: pid_t = 0
         let status = Subprocess.withCStrings(argv) { a in
@@ -198,9 +202,67 @@ public final class CatFileBatch {
 
     deinit { finish() }
 
-    /// The contents of each object (nil for a missing one), in order. Requests are written in groups small enough
-    /// to fit the pipe, so neither side can block the other.
-    public func read(_ oids: [String], _ body: (Int, [UInt8]?) throws(KeywayError) -> Void) throws(KeywayError) {
+    /// The type and size of each object (nil for a missing one), in order, read with `--batch-check`: nothing of
+    /// the contents is read.
+    public func info(_ oids: [String]) throws(KeywayError) -> [(type: String, size: Int)?] {
+        precondition(checkOnly, "info needs a --batch-check process")
+        var result: [(type: String, size: Int)?] = []
+        result.reserveCapacity(oids.count)
+        try exchange(oids) { _, header throws(KeywayError) in
+            guard let (type, size) = try parse(header) else {
+                result.append(nil)
+                return
+            }
+            result.append((type, size))
+        }
+        return result
+    }
+
+    /// The contents of each blob (nil for a missing object, one that is not a blob, or one larger than
+    /// `maximumSize`), in order. An object larger than `maximumSize` is read from git in small pieces and dropped,
+    /// so memory stays bounded by `maximumSize` whatever the repository holds. With `skippingBinary`, a blob whose
+    /// first bytes show it is binary (`ContentScanner.isBinary`) is handed over as those first bytes only, the rest
+    /// dropped unread. Requests are written in groups small enough to fit the pipe, so neither side can block the
+    /// other.
+    public func read(
+        _ oids: [String], maximumSize: Int = Int.max, skippingBinary: Bool = false,
+        _ body: (Int, [UInt8]?) throws(KeywayError) -> Void
+    ) throws(KeywayError) {
+        precondition(!checkOnly, "read needs a --batch process")
+        try exchange(oids) { index, header throws(KeywayError) in
+            guard let (type, size) = try parse(header) else {
+                try body(index, nil)
+                return
+            }
+            guard type == "blob", size <= maximumSize else {
+                try discard(size + 1)  // the contents and the LF after them
+                try body(index, nil)
+                return
+            }
+            if skippingBinary {
+                let head = try readExactly(min(size, ContentScanner.binaryCheckLength))
+                if ContentScanner.isBinary(head) {
+                    try discard(size - head.count + 1)
+                    try body(index, head)
+                    return
+                }
+                var contents = head
+                contents.reserveCapacity(size)
+                try readExactly(size - head.count, into: &contents)
+                try discard(1)
+                try body(index, contents)
+                return
+            }
+            let contents = try readExactly(size)
+            try discard(1)  // the LF after the contents
+            try body(index, contents)
+        }
+    }
+
+    /// Writes the requests in groups of 256 and hands each answer's header line to `answer`, which reads the rest.
+    private func exchange(
+        _ oids: [String], _ answer: (Int, ArraySlice<UInt8>) throws(KeywayError) -> Void
+    ) throws(KeywayError) {
         var start = 0
         while start < oids.count {
             let end = min(oids.count, start + 256)
@@ -209,27 +271,29 @@ public final class CatFileBatch {
             do { try Sys.writeAll(input, request) } catch { throw failure("cannot write to git cat-file: \(error)") }
             for index in start..<end {
                 guard let header = try readLine() else { throw failure("git cat-file ended early") }
-                let fields = header.split(separator: 32)
-                if fields.count == 2, fields[1] == Array("missing".utf8)[...] || fields[1] == Array("ambiguous".utf8)[...] {
-                    try body(index, nil)
-                    continue
-                }
-                guard fields.count == 3, let size = Int(String(decoding: fields[2], as: UTF8.self)) else {
-                    throw failure("unexpected answer from git cat-file: \(String(decoding: header.prefix(100), as: UTF8.self))")
-                }
-                let contents = try readExactly(size)
-                _ = try readExactly(1)  // the LF after the contents
-                if fields[1] == Array("blob".utf8)[...] { try body(index, contents) } else { try body(index, nil) }
+                try answer(index, header)
             }
             start = end
         }
+    }
+
+    /// `<oid> <type> <size>`, or nil for `<name> missing` / `<name> ambiguous`.
+    private func parse(_ header: ArraySlice<UInt8>) throws(KeywayError) -> (String, Int)? {
+        let fields = header.split(separator: 32)
+        if fields.count == 2, fields[1] == Array("missing".utf8)[...] || fields[1] == Array("ambiguous".utf8)[...] {
+            return nil
+        }
+        guard fields.count == 3, let size = Int(String(decoding: fields[2], as: UTF8.self)), size >= 0 else {
+            throw failure("unexpected answer from git cat-file: \(String(decoding: header.prefix(100), as: UTF8.self))")
+        }
+        return (String(decoding: fields[1], as: UTF8.self), size)
     }
 
     private func failure(_ what: String) -> KeywayError {
         var message = what
         if errorFile >= 0 {
             _ = lseek(errorFile, 0, SEEK_SET)
-            if let bytes = try? Sys.readAll(errorFile), let line = String(decoding: bytes, as: UTF8.self)
+            if let bytes = try? Sys.readAll(errorFile, limit: 64 * 1024), let line = String(decoding: bytes, as: UTF8.self)
                 .split(separator: "\n").first
             {
                 message += ": " + line
@@ -266,12 +330,34 @@ public final class CatFileBatch {
         }
     }
 
+    /// Reads and drops `count` bytes, one buffer at a time.
+    private func discard(_ count: Int) throws(KeywayError) {
+        var left = count
+        while left > 0 {
+            if position == buffer.count, try !fill() { throw failure("git cat-file ended early") }
+            let take = min(left, buffer.count - position)
+            position += take
+            left -= take
+            if position == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                position = 0
+            }
+        }
+    }
+
     private func readExactly(_ count: Int) throws(KeywayError) -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(count)
-        while result.count < count {
+        try readExactly(count, into: &result)
+        return result
+    }
+
+    /// Appends exactly `count` bytes to `result`.
+    private func readExactly(_ count: Int, into result: inout [UInt8]) throws(KeywayError) {
+        let target = result.count + count
+        while result.count < target {
             if position == buffer.count, try !fill() { throw failure("git cat-file ended early") }
-            let take = min(count - result.count, buffer.count - position)
+            let take = min(target - result.count, buffer.count - position)
             result.append(contentsOf: buffer[position..<(position + take)])
             position += take
             if position == buffer.count {
@@ -279,7 +365,6 @@ public final class CatFileBatch {
                 position = 0
             }
         }
-        return result
     }
 
     /// Closes git's input and waits for it.

@@ -29,6 +29,12 @@ public struct LeakCheckOptions: Sendable {
     public var keywayDirectories: [String] = []
     /// Digests of the values Keyway stores.
     public var stored: StoredSecretMatcher?
+    /// Files and blobs larger than this many bytes are not read (a note lists them): memory stays bounded by it
+    /// whatever a repository holds.
+    public var maximumFileSize: Int = LeakCheckOptions.defaultMaximumFileSize
+
+    /// 64 MiB.
+    public static let defaultMaximumFileSize = 64 << 20
 
     public init(
         paths: [String], history: Bool = false, staged: Bool = false, machineAudit: Bool, environment: Environment,
@@ -90,9 +96,13 @@ public final class LeakChecker {
     private var seen = Set<String>()
     private let credentialNames: Set<String>
     private let gitEnvironment: Environment
-    /// Fingerprints of keys found outside history: history reports only keys the current files do not hold.
+    /// Fingerprints of keys the committed files hold: history reports only keys they do not hold.
     private var currentKeys = Set<String>()
     private var historyKeys = Set<String>()
+    /// Files and blobs not read because they are larger than the limit, with their size.
+    private var oversized: [(path: String, size: Int)] = []
+    /// Paths not read because a directory on the way is a symbolic link.
+    private var behindLinks: [String] = []
 
     public init(_ options: LeakCheckOptions) {
         self.options = options
@@ -119,6 +129,16 @@ public final class LeakChecker {
         if options.machineAudit { auditMachine() }
         if options.staged, options.paths.isEmpty { scanCurrentRepository() }
         for path in options.paths { scanPath(Git.absolutePath(path, from: options.workingDirectory)) }
+        if !oversized.isEmpty {
+            report.notes.append(
+                "Not scanned, larger than the \(Self.sizeText(options.maximumFileSize)) limit: "
+                    + Self.list(oversized.map { "\($0.path) (\(Self.sizeText($0.size)))" }) + ".")
+        }
+        if !behindLinks.isEmpty {
+            report.notes.append(
+                "Not scanned, a directory on the way is a symbolic link (leak-check follows no link beneath a "
+                    + "scanned root): " + Self.list(behindLinks) + ".")
+        }
         report.findings.sort {
             ($0.repository ?? "\u{10FFFF}", $0.path, $0.line ?? 0, $0.rule) < ($1.repository ?? "\u{10FFFF}", $1.path, $1.line ?? 0, $1.rule)
         }
@@ -135,7 +155,7 @@ public final class LeakChecker {
         report.findings.append(finding)
     }
 
-    private func fail(_ message: String) { report.errors.append(message) }
+    func fail(_ message: String) { report.errors.append(message) }
 
     // MARK: Credentials files by name
 
@@ -214,7 +234,7 @@ public final class LeakChecker {
                     addCredentialsFileFinding(target, repository: repository.root, state: state)
                 }
             }
-            checkPermissions(target, repository: repository?.root, git: state)
+            checkPermissions(tst, path: target, repository: repository?.root, git: state)
         }
         // The home directory itself as a repository (dotfiles): its tracked files.
         if let home = options.environment.home, let st = try? Sys.lstat(home + "/.git"), st.st_mode != 0 {
@@ -273,16 +293,33 @@ public final class LeakChecker {
             fail("\(path) is not inside a git repository, so it has no staged changes.")
             return
         }
-        if FileMode.isDirectory(st) { walk(path) } else if FileMode.isRegular(st) { scanLooseFile(path) }
+        if FileMode.isDirectory(st) {
+            do throws(Errno) {
+                walk(try Sys.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY), path)
+            } catch {
+                fail("Cannot read the directory \(path): \(error).")
+            }
+        } else if FileMode.isRegular(st) {
+            do throws(Errno) {
+                let parent = try Sys.open(ProtectedFile.directoryName(path), O_RDONLY | O_DIRECTORY | O_NOCTTY)
+                defer { Sys.close(parent) }
+                scanLooseFile(in: parent, ProtectedFile.baseName(path), path: path, status: st)
+            } catch {
+                fail("Cannot read \(path): \(error).")
+            }
+        }
     }
 
-    /// A directory that belongs to no repository: its files are scanned; each repository found under it is
-    /// scanned as a repository.
-    func walk(_ directory: String) {
-        guard let dir = opendir(directory) else {
+    /// A directory that belongs to no repository (`fd`, which this closes): its files are scanned; each
+    /// repository found under it is scanned as a repository. Every entry is opened relative to its directory with
+    /// `O_NOFOLLOW`: a symbolic link is never followed.
+    func walk(_ fd: Int32, _ directory: String) {
+        guard let dir = fdopendir(fd) else {
             fail("Cannot read the directory \(directory): \(Errno.current).")
+            Sys.close(fd)
             return
         }
+        defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
@@ -290,32 +327,70 @@ public final class LeakChecker {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        closedir(dir)
+        let parent = dirfd(dir)
         for name in names.sorted() {
             let path = directory == "/" ? "/" + name : directory + "/" + name
-            guard let st = try? Sys.lstat(path) else { continue }
+            guard let st = try? Sys.lstat(name, in: parent) else { continue }
             if FileMode.isDirectory(st) {
-                if (try? Sys.lstat(path + "/.git")) != nil { scanRepository(path, prefix: nil) } else { walk(path) }
+                let child: Int32
+                do throws(Errno) {
+                    child = try Sys.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY)
+                } catch {
+                    if error != .loop && error != .noEntry && error != .notDirectory {
+                        fail("Cannot read the directory \(path): \(error).")
+                    }
+                    continue
+                }
+                if (try? Sys.lstat(".git", in: child)) != nil {
+                    Sys.close(child)
+                    scanRepository(path, prefix: nil)
+                } else {
+                    walk(child, path)
+                }
             } else if FileMode.isRegular(st) {
-                scanLooseFile(path)
+                scanLooseFile(in: parent, name, path: path, status: st)
             }
         }
     }
 
-    func scanLooseFile(_ path: String) {
-        if isCredentialsFileName(ProtectedFile.baseName(path)) {
-            checkPermissions(path, repository: nil, git: nil)
+    /// A file outside any repository: `name` in the directory `parent`, whose `lstat` is `status`.
+    func scanLooseFile(in parent: Int32, _ name: String, path: String, status: FileStatus) {
+        if isCredentialsFileName(name) {
+            checkPermissions(status, path: path, repository: nil, git: nil)
         }
-        guard let bytes = readRegularFile(path) else { return }
+        guard let bytes = readRegularFile(in: parent, name, path: path, status: status) else { return }
         scanContent(bytes, path: path, repository: nil, git: nil, commit: nil)
     }
 
-    /// The bytes of a regular file (never a FIFO, device or symbolic link); nil with an error recorded when it
-    /// cannot be read, nil silently when it is not a regular file.
-    func readRegularFile(_ path: String) -> [UInt8]? {
+    /// What `relative` is beneath the directory `reader` opens, examined without following a symbolic link in any
+    /// component. Nil when it does not exist (a tracked file deleted from the working tree), when a directory on
+    /// the way is a symbolic link (listed in a note), or when it cannot be examined (an error).
+    func examine(_ reader: BeneathReader, _ relative: String, path: String) -> BeneathReader.Entry? {
+        do throws(Errno) {
+            return try reader.entry(relative)
+        } catch {
+            if error == .loop {
+                behindLinks.append(path)
+            } else if error != .noEntry && error != .notDirectory {
+                fail("Cannot read \(path): \(error).")
+            }
+            return nil
+        }
+    }
+
+    /// The bytes of a regular file, `name` in the directory `parent` (never a FIFO, device or symbolic link, and
+    /// never more than the size limit: a larger file is listed in a note and not read; of a binary file, only the
+    /// first bytes that show it is binary); nil with an error recorded when it cannot be read, nil silently when it
+    /// is not a regular file.
+    func readRegularFile(in parent: Int32, _ name: String, path: String, status: FileStatus) -> [UInt8]? {
+        guard FileMode.isRegular(status) else { return nil }
+        guard Int(status.st_size) <= options.maximumFileSize else {
+            oversized.append((path, Int(status.st_size)))
+            return nil
+        }
         let fd: Int32
         do throws(Errno) {
-            fd = try Sys.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            fd = try Sys.openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         } catch {
             if error == .loop || error == .noEntry { return nil }
             fail("Cannot read \(path): \(error).")
@@ -324,11 +399,69 @@ public final class LeakChecker {
         defer { Sys.close(fd) }
         guard let st = try? Sys.fstat(fd), FileMode.isRegular(st) else { return nil }
         do throws(Errno) {
-            return try Sys.readAll(fd)
+            // Binary is decided from the first bytes: a binary file is not read further.
+            let head = try Sys.pread(fd, count: ContentScanner.binaryCheckLength, offset: 0)
+            if ContentScanner.isBinary(head) { return head }
+            guard let bytes = try Sys.readAll(fd, limit: options.maximumFileSize) else {
+                oversized.append((path, max(Int(st.st_size), options.maximumFileSize + 1)))
+                return nil
+            }
+            return bytes
         } catch {
             fail("Cannot read \(path): \(error).")
             return nil
         }
+    }
+
+    /// Reads blobs through git cat-file: their sizes first (`--batch-check`), then the contents of those within the
+    /// size limit (`--batch`); larger ones are listed in a note (by `label`) and never read. Of a binary blob only
+    /// the first bytes are kept, enough for `scanContent` to see it is binary.
+    func readBlobs(
+        _ runner: GitRunner, _ items: [(oid: String, label: String)],
+        _ body: (Int, [UInt8]) throws(KeywayError) -> Void
+    ) throws(KeywayError) {
+        guard !items.isEmpty else { return }
+        let check = try CatFileBatch(runner, checkOnly: true)
+        let sizes: [(type: String, size: Int)?]
+        do throws(KeywayError) {
+            sizes = try check.info(items.map(\.oid))
+        } catch {
+            check.finish()
+            throw error
+        }
+        check.finish()
+        var wanted: [Int] = []
+        for (index, info) in sizes.enumerated() {
+            guard let info, info.type == "blob" else { continue }
+            if info.size > options.maximumFileSize {
+                oversized.append((items[index].label, info.size))
+            } else {
+                wanted.append(index)
+            }
+        }
+        guard !wanted.isEmpty else { return }
+        let batch = try CatFileBatch(runner)
+        defer { batch.finish() }
+        try batch.read(wanted.map { items[$0].oid }, maximumSize: options.maximumFileSize, skippingBinary: true) {
+            position, bytes throws(KeywayError) in
+            guard let bytes else { return }
+            try body(wanted[position], bytes)
+        }
+    }
+
+    static func sizeText(_ bytes: Int) -> String {
+        if bytes >= 1 << 30 {
+            let tenths = (bytes * 10) >> 30
+            return "\(tenths / 10).\(tenths % 10) GiB"
+        }
+        if bytes >= 1 << 20 { return "\(bytes >> 20) MiB" }
+        return "\(bytes) bytes"
+    }
+
+    /// At most 20 items, then how many more.
+    static func list(_ items: [String]) -> String {
+        items.count <= 20 ? items.joined(separator: ", ")
+            : items.prefix(20).joined(separator: ", ") + " and \(items.count - 20) more"
     }
 
     // MARK: Repositories
@@ -375,10 +508,8 @@ public final class LeakChecker {
             }
             if let entry = oids[path], entry.mode.hasPrefix("100") { toRead.append((path, entry.oid)) }
         }
-        let batch = try CatFileBatch(runner)
-        defer { batch.finish() }
-        try batch.read(toRead.map(\.oid)) { index, bytes throws(KeywayError) in
-            guard let bytes else { return }
+        try readBlobs(runner, toRead.map { ($0.oid, root + "/" + $0.path + " (staged)") }) {
+            index, bytes throws(KeywayError) in
             report.blobsScanned += 1
             scanContent(bytes, path: root + "/" + toRead[index].path, repository: root, git: .staged, commit: nil)
         }
@@ -394,6 +525,7 @@ public final class LeakChecker {
                                     "--no-ext-diff"])
                 : entries.map(\.path))
         var tracked = Set<String>()
+        var indexOids: [String: String] = [:]
         var submodules: [String] = []
         var files: [(path: String, state: Finding.GitStatus)] = []
         for entry in entries where under(entry.path, prefix) {
@@ -402,6 +534,7 @@ public final class LeakChecker {
                 continue
             }
             guard tracked.insert(entry.path).inserted else { continue }  // merge conflicts: several stages
+            indexOids[entry.path] = entry.oid
             files.append((entry.path, added.contains(entry.path) ? .staged : .tracked))
         }
         var nested: [String] = []
@@ -410,25 +543,34 @@ public final class LeakChecker {
                 if path.hasSuffix("/") { nested.append(String(path.dropLast())) } else { files.append((path, .untracked)) }
             }
         }
+        let reader = BeneathReader(root: root)
+        let committed = CommittedVersions(runner: runner, indexOids: indexOids, checker: self)
+        defer { committed.finish() }
         for (path, state) in files {
             let absolute = root + "/" + path
-            if isCredentialsFileName(ProtectedFile.baseName(path)) {
-                addCredentialsFileFinding(absolute, repository: root, state: state)
-                checkPermissions(absolute, repository: root, git: state)
-            }
-            guard let bytes = readRegularFile(absolute) else { continue }
-            scanContent(bytes, path: absolute, repository: root, git: state, commit: nil)
+            let credentials = isCredentialsFileName(ProtectedFile.baseName(path))
+            if credentials { addCredentialsFileFinding(absolute, repository: root, state: state) }
+            guard let entry = examine(reader, path, path: absolute) else { continue }
+            if credentials { checkPermissions(entry.status, path: absolute, repository: root, git: state) }
+            guard let bytes = readRegularFile(in: entry.parent, entry.name, path: absolute, status: entry.status)
+            else { continue }
+            scanContent(
+                bytes, path: absolute, repository: root, git: state, commit: nil,
+                committed: state == .tracked ? committed : nil)
         }
         if !trackedOnly {
             for path in try runner.ignoredFiles() where !path.hasSuffix("/") && under(path, prefix) {
                 guard isCredentialsFileName(ProtectedFile.baseName(path)) else { continue }
                 let absolute = root + "/" + path
                 addCredentialsFileFinding(absolute, repository: root, state: .ignored)
-                checkPermissions(absolute, repository: root, git: .ignored)
+                guard let entry = examine(reader, path, path: absolute) else { continue }
+                checkPermissions(entry.status, path: absolute, repository: root, git: .ignored)
             }
         }
+        committed.finish()
         if options.history { try scanHistory(runner, prefix: prefix, tracked: tracked) }
-        for path in submodules + nested where (try? Sys.lstat(root + "/" + path + "/.git")) != nil {
+        // A nested repository is entered only when no directory on the way is a symbolic link.
+        for path in submodules + nested where reader.isRepository(path) {
             scanRepository(root + "/" + path, prefix: nil)
         }
     }
@@ -458,10 +600,8 @@ public final class LeakChecker {
             firstByBlob[entry.oid] = entry
             order.append(entry)
         }
-        let batch = try CatFileBatch(runner)
-        defer { batch.finish() }
-        try batch.read(order.map(\.oid)) { index, bytes throws(KeywayError) in
-            guard let bytes else { return }
+        try readBlobs(runner, order.map { ($0.oid, root + "/" + $0.path + " @ " + $0.commit.prefix(12)) }) {
+            index, bytes throws(KeywayError) in
             report.blobsScanned += 1
             let entry = order[index]
             scanContent(bytes, path: root + "/" + entry.path, repository: root, git: .history, commit: entry.commit)
@@ -525,8 +665,10 @@ public final class LeakChecker {
         }
     }
 
-    func checkPermissions(_ path: String, repository: String?, git: Finding.GitStatus?) {
-        guard let st = try? Sys.statFollowingLinks(path), FileMode.isRegular(st) else { return }
+    /// Permission and owner findings for a credentials file whose status (`lstat`, or `stat` of a machine-audit
+    /// file's resolved target) is `st`; nothing for anything but a regular file.
+    func checkPermissions(_ st: FileStatus, path: String, repository: String?, git: Finding.GitStatus?) {
+        guard FileMode.isRegular(st) else { return }
         let mode = st.st_mode & 0o777
         if mode & 0o077 != 0 {
             var who: [String] = []
@@ -550,40 +692,60 @@ public final class LeakChecker {
         }
     }
 
+    /// Keys in `bytes`. For a tracked file (`git == .tracked`), `committed` tells whether a key is in the
+    /// committed version, only staged, or only in the working tree (an uncommitted edit).
     func scanContent(
-        _ bytes: [UInt8], path: String, repository: String?, git: Finding.GitStatus?, commit: String?
+        _ bytes: [UInt8], path: String, repository: String?, git: Finding.GitStatus?, commit: String?,
+        committed: CommittedVersions? = nil
     ) {
         if commit == nil { report.filesScanned += 1 }
         report.bytesScanned += bytes.count
         guard !ContentScanner.isBinary(bytes) else { return }
+        let relative = Finding.relative(path, to: repository)
         for match in scanner.scan(bytes) {
             if match.allowed {
                 report.allowed += 1
                 continue
             }
             let severity: Finding.Severity = (git == nil || git == .untracked) ? .warning : .error
-            let relative = Finding.relative(path, to: repository)
+            // The app the key belongs to, when the rule knows it: the commands name it.
+            let app = match.rule.app.map(ProtectedFile.shellQuoted) ?? "APP"
+            let login = "keyway login \(app)", run = "keyway run \(app) -- CMD"
             let whereText: String
             let fix: String
+            // Whether the key is in the committed files: then history findings of it would say less.
+            var committedNow = false
             switch git {
             case .tracked?:
-                whereText = "tracked by git in \(repository ?? "")"
-                fix = "Remove the key from the file and rotate it: it is in the repository's history. Keep the "
-                    + "replacement in Keyway and pass it at run time (keyway run APP -- CMD)."
+                switch committed?.place(of: match.secret, in: relative) ?? .committed {
+                case .committed:
+                    committedNow = true
+                    whereText = "tracked by git in \(repository ?? "")"
+                    fix = "Remove the key from the file and rotate it: it is in the repository's history. Keep the "
+                        + "replacement in Keyway (\(login)) and pass it at run time (\(run))."
+                case .staged:
+                    whereText = "in a change to a tracked file, staged for the next commit in \(repository ?? "")"
+                    fix = "Remove the key from the file and restage it (git add), or unstage the change; keep the key "
+                        + "in Keyway (\(login)) and pass it at run time (\(run))."
+                case .workingTree:
+                    whereText = "in an uncommitted change to a file tracked by git in \(repository ?? "")"
+                    fix = "Remove the key from the file before committing (git commit -a would take it); keep it in "
+                        + "Keyway (\(login)) and pass it at run time (\(run))."
+                }
             case .staged?:
                 whereText = "staged for the next commit in \(repository ?? "")"
                 fix = "Remove the key from the file and restage it (git add), or unstage the file; keep the key in "
-                    + "Keyway (keyway login APP) and pass it at run time (keyway run APP -- CMD)."
+                    + "Keyway (\(login)) and pass it at run time (\(run))."
             case .untracked?:
                 whereText = "not yet tracked by git in \(repository ?? ""), which would pick it up"
-                fix = "Remove the key from the file (keep it in Keyway: keyway login APP) or ignore the file."
+                fix = "Remove the key from the file (keep it in Keyway: \(login)) or ignore the file."
             case .history?:
                 whereText = "in commit \(commit?.prefix(12) ?? "") of \(repository ?? "")"
                 fix = "Rotate the key: it is in the repository's history even though the current files no longer "
                     + "hold it."
             case .ignored?, nil:
                 whereText = "outside any git repository"
-                fix = "Move the key into Keyway (keyway login APP) and delete it from the file."
+                fix = "Move the key into Keyway (\(login)) and delete it from the file."
             }
             let finding = Finding(
                     kind: .secret, rule: match.rule.id, severity: severity, path: path, repository: repository,
@@ -595,10 +757,137 @@ public final class LeakChecker {
                 // still hold it (that finding says more).
                 guard !currentKeys.contains(finding.fingerprint), historyKeys.insert(finding.fingerprint).inserted
                 else { continue }
-            } else {
+            } else if committedNow {
+                // A key only in an uncommitted, staged or untracked file does not say whether an older commit held
+                // it: the history still reports that commit.
                 currentKeys.insert(finding.fingerprint)
             }
             add(finding)
         }
+    }
+
+    /// The keys the committed (HEAD) and staged (index) versions of a repository's tracked files hold, read on
+    /// demand: only for a tracked file whose working-tree copy holds a key.
+    final class CommittedVersions {
+        enum Place { case committed, staged, workingTree }
+
+        private let runner: GitRunner
+        private let indexOids: [String: String]
+        private unowned let checker: LeakChecker
+        private var headOids: [String: String]?
+        private var batch: CatFileBatch?
+        private var cache: [String: (head: [Secret]?, index: [Secret]?)] = [:]
+        private var failed = false
+
+        init(runner: GitRunner, indexOids: [String: String], checker: LeakChecker) {
+            self.runner = runner
+            self.indexOids = indexOids
+            self.checker = checker
+        }
+
+        /// Where the key `secret` found in the working-tree copy of `path` (relative) is. When git cannot tell (an
+        /// error, which is reported, or a version too large to read), `.committed`: the cautious answer.
+        func place(of secret: Secret, in path: String) -> Place {
+            guard !failed else { return .committed }
+            do throws(KeywayError) {
+                let versions = try self.versions(path)
+                guard let head = versions.head else { return .committed }
+                if head.contains(secret) { return .committed }
+                if versions.index?.contains(secret) == true { return .staged }
+                return .workingTree
+            } catch {
+                failed = true
+                checker.fail(error.message)
+                return .committed
+            }
+        }
+
+        private func versions(_ path: String) throws(KeywayError) -> (head: [Secret]?, index: [Secret]?) {
+            if let known = cache[path] { return known }
+            if headOids == nil {
+                var oids: [String: String] = [:]
+                // "<mode> <type> <oid>\t<path>"
+                for entry in try runner.paths(["ls-tree", "-r", "-z", "--full-tree", "HEAD"]) {
+                    guard let tab = entry.firstIndex(of: "\t") else { continue }
+                    let fields = entry[..<tab].split(separator: " ")
+                    guard fields.count == 3, fields[1] == "blob" else { continue }
+                    oids[String(entry[entry.index(after: tab)...])] = String(fields[2])
+                }
+                headOids = oids
+            }
+            let headOid = headOids?[path]
+            let indexOid = indexOids[path]
+            let head = try headOid.map { oid throws(KeywayError) in try keys(oid) } ?? nil
+            let index = indexOid == headOid ? head : try indexOid.map { oid throws(KeywayError) in try keys(oid) } ?? nil
+            cache[path] = (head, index)
+            return (head, index)
+        }
+
+        /// The keys a blob holds; nil when it cannot be read (missing, larger than the limit).
+        private func keys(_ oid: String) throws(KeywayError) -> [Secret]? {
+            if batch == nil { batch = try CatFileBatch(runner) }
+            var found: [Secret]?
+            try batch!.read([oid], maximumSize: checker.options.maximumFileSize) { _, bytes throws(KeywayError) in
+                if let bytes { found = checker.scanner.scan(bytes).map(\.secret) }
+            }
+            return found
+        }
+
+        func finish() {
+            batch?.finish()
+            batch = nil
+        }
+    }
+}
+
+/// Examines files beneath one directory without following a symbolic link in any component of their path: each
+/// directory on the way is opened with `O_DIRECTORY | O_NOFOLLOW` (`Sys.openDirectory(_:beneath:)`) and the file is
+/// examined with `fstatat(AT_SYMLINK_NOFOLLOW)` and opened with `openat(O_NOFOLLOW)` relative to its directory. The
+/// last directory stays open, since git lists files directory by directory.
+final class BeneathReader {
+    struct Entry {
+        /// The directory holding the entry; valid until the next call of `entry`.
+        let parent: Int32
+        let name: String
+        /// `lstat` of the entry: a symbolic link shows as one.
+        let status: FileStatus
+    }
+
+    let root: String
+    private var parentPath: Substring?
+    private var parentFD: Int32 = -1
+
+    init(root: String) { self.root = root }
+
+    deinit { if parentFD >= 0 { Sys.close(parentFD) } }
+
+    /// `relative` (slash-separated, as git lists it). Throws `ELOOP` when a directory on the way is a symbolic link,
+    /// `ENOENT` when the entry or a directory on the way does not exist, `ENOTDIR` when one is not a directory.
+    func entry(_ relative: String) throws(Errno) -> Entry {
+        let slash = relative.lastIndex(of: "/")
+        let directory = slash.map { relative[..<$0] } ?? ""
+        let name = String(slash.map { relative[relative.index(after: $0)...] } ?? relative[...])
+        guard !name.isEmpty, name != ".", name != ".." else { throw Errno(EINVAL) }
+        if parentPath != directory {
+            if parentFD >= 0 { Sys.close(parentFD) }
+            parentFD = -1
+            parentPath = nil
+            parentFD = try Sys.openDirectory(
+                directory.isEmpty ? [] : directory.split(separator: "/", omittingEmptySubsequences: false),
+                beneath: root)
+            parentPath = directory
+        }
+        guard let st = try Sys.lstat(name, in: parentFD) else { throw Errno.noEntry }
+        return Entry(parent: parentFD, name: name, status: st)
+    }
+
+    /// Whether `relative` is a directory reached without a symbolic link that holds a `.git` entry (a nested
+    /// repository, a submodule's checkout).
+    func isRepository(_ relative: String) -> Bool {
+        guard let fd = try? Sys.openDirectory(relative.split(separator: "/", omittingEmptySubsequences: false),
+                                              beneath: root)
+        else { return false }
+        defer { Sys.close(fd) }
+        return (try? Sys.lstat(".git", in: fd)) != nil
     }
 }

@@ -42,8 +42,11 @@ extension LeakReport {
         ])
     }
 
-    /// Text for people: findings grouped by repository, each with its fix.
+    /// Text for people: findings grouped by repository, each with its fix. Everything that comes from scanned input
+    /// (paths, git's messages, keys with --show-secrets) goes through `TerminalText.escaped`: no control character
+    /// reaches the terminal raw.
     public func text(showSecrets: Bool) -> String {
+        func safe(_ text: String) -> String { TerminalText.escaped(text) }
         var out = ""
         var groups: [(String?, [Finding])] = []
         for finding in findings {
@@ -54,29 +57,37 @@ extension LeakReport {
             }
         }
         for (repository, items) in groups {
-            out += repository.map { "Repository \($0)\n" } ?? "Outside any repository\n"
+            out += repository.map { "Repository \(safe($0))\n" } ?? "Outside any repository\n"
             for finding in items {
                 var location = finding.relativePath
                 if let line = finding.line { location += ":\(line)" }
                 if let commit = finding.commit { location += " @ \(commit.prefix(12))" }
                 let gitText = finding.git.map { " (\($0.rawValue))" } ?? ""
-                out += "  \(finding.severity.rawValue.uppercased()) \(finding.rule): \(location)\(gitText)\n"
-                out += "    \(finding.message)\n"
-                if showSecrets, let secret = finding.secret { out += "    Secret: \(secret.reveal())\n" }
-                out += "    Fix: \(finding.fix)\n"
+                out += "  \(finding.severity.rawValue.uppercased()) \(finding.rule): \(safe(location))\(gitText)\n"
+                out += "    \(safe(finding.message))\n"
+                if showSecrets, let secret = finding.secret {
+                    out += "    Secret: \(TerminalText.escaped(secret.reveal(), keepingNewlines: true))\n"
+                }
+                out += "    Fix: \(safe(finding.fix))\n"
             }
             out += "\n"
         }
-        for note in notes { out += "Note: \(note)\n" }
-        for error in errors { out += "Error: \(error)\n" }
+        for note in notes { out += "Note: \(safe(note))\n" }
+        for error in errors { out += "Error: \(safe(error))\n" }
+        // A scan that failed and found nothing has no summary: "No leaks found" would not be true.
+        if findings.isEmpty && !errors.isEmpty { return out }
         let counts = (
             findings.filter { $0.severity == .error }.count, findings.filter { $0.severity == .warning }.count,
             findings.filter { $0.severity == .info }.count
         )
+        func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
         var summary = findings.isEmpty
             ? "No leaks found" : "\(counts.0) error(s), \(counts.1) warning(s), \(counts.2) info"
-        summary += " (\(repositories.count) repositories, \(filesScanned) files"
-        if commitsScanned > 0 { summary += ", \(commitsScanned) commits, \(blobsScanned) blobs" }
+        summary += " (\(count(repositories.count, "repository", "repositories")), "
+            + count(filesScanned, "file", "files")
+        if commitsScanned > 0 {
+            summary += ", \(count(commitsScanned, "commit", "commits")), \(count(blobsScanned, "blob", "blobs"))"
+        }
         summary += ")"
         if allowed > 0 { summary += "; \(allowed) allowed by keyway:allow" }
         if suppressed > 0 { summary += "; \(suppressed) suppressed by the baseline" }

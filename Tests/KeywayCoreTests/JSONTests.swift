@@ -47,6 +47,22 @@ import Testing
     @Test func escapesControlCharacters() {
         #expect(JSON.string("a\u{01}b\u{7F}\u{2028}").serialized(pretty: false) == "\"a\\u0001b\\u007f\\u2028\"")
     }
+
+    @Test func escapesC1ControlCharacters() throws {
+        // U+009B is CSI for a terminal that honours C1 controls: never written raw.
+        let text = JSON.string("x\u{80}\u{9B}31m\u{9F}\u{A0}").serialized(pretty: false)
+        #expect(text == "\"x\\u0080\\u009b31m\\u009f\u{A0}\"")
+        #expect(try JSON.parse(text) == .string("x\u{80}\u{9B}31m\u{9F}\u{A0}"))
+    }
+
+    @Test func terminalTextEscapesEveryControlCharacter() {
+        #expect(TerminalText.escaped("plain é/path") == "plain é/path")
+        #expect(
+            TerminalText.escaped("a\u{1B}]0;t\u{07}b\u{9B}2Jc\u{7F}d\n\r\t\u{00}")
+                == "a\\x1b]0;t\\x07b\\u{9b}2Jc\\x7fd\\x0a\\x0d\\x09\\x00")
+        #expect(TerminalText.escaped("k\r\nl\n", keepingNewlines: true) == "k\\x0d\nl\n")
+        #expect(TerminalText.escaped("\u{A0}\u{85}") == "\u{A0}\\u{85}")
+    }
 }
 
 @Suite struct CredentialDocumentTests {

@@ -32,6 +32,34 @@ struct GitReadingTests {
         #expect(contents["big.txt"] == big)
     }
 
+    @Test("sizes come from --batch-check; a blob over the limit is dropped in pieces and the stream stays in step")
+    func sizeLimit() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-catfile-limit")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        try GitFixture.write(root, "small.txt", "small\n")
+        try GitFixture.write(root, "big.txt", String(repeating: "0123456789abcdef\n", count: 20_000))
+        try GitFixture.write(root, "after.txt", "after\n")
+        try GitFixture.commitAll(root)
+        let runner = GitRunner(root: root)
+        let oids = Dictionary(uniqueKeysWithValues: try runner.indexEntries().map { ($0.path, $0.oid) })
+        let order = ["small.txt", "big.txt", "after.txt"].map { oids[$0]! }
+        let check = try CatFileBatch(runner, checkOnly: true)
+        let info = try check.info(order + ["0000000000000000000000000000000000000000"])
+        check.finish()
+        #expect(info.count == 4)
+        #expect(info[0]?.type == "blob" && info[0]?.size == 6)
+        #expect(info[1]?.size == 340_000)
+        #expect(info[3] == nil)
+        let batch = try CatFileBatch(runner)
+        defer { batch.finish() }
+        var contents: [String?] = []
+        try batch.read(order, maximumSize: 1000) { _, bytes in
+            contents.append(bytes.map { String(decoding: $0, as: UTF8.self) })
+        }
+        #expect(contents == ["small\n", nil, "after\n"])
+    }
+
     @Test("history lists every added or changed blob of every ref, oldest first, with paths that need quoting")
     func history() throws {
         let directory = try TemporaryDirectory(prefix: "leak-history")
