@@ -82,6 +82,9 @@ func yamlError(_ text: String) -> YAML.SyntaxError? {
         #expect(try YAML.parse(lf.replacingOccurrences(of: "\n", with: "\r\n")) == expected)
         #expect(try YAML.parse(lf.replacingOccurrences(of: "k1\n", with: "k1\r\n")) == expected)
         #expect(try YAML.parse(lf.replacingOccurrences(of: "'q'\n", with: "'q'\r\n")) == expected)
+        // Line breaks inside scalars become "\n" (block scalars) or a space (folded plain and quoted scalars).
+        #expect(try YAML.parse("a: |\r\n  x\r\n  y\r\nb: plain\r\n  folded\r\nc: \"quoted\r\n  folded\"\r\n")
+            == .object([("a", .string("x\ny\n")), ("b", .string("plain folded")), ("c", .string("quoted folded"))]))
     }
 
     /// Duplicate keys are refused with both places, in small and large mappings, block and flow; the key is never
