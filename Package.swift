@@ -12,8 +12,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
     ],
     targets: [
-        // Core: model, redaction, errors, the storage protocol, JSON, safe file I/O. No backend, no C library.
-        .target(name: "KeywayCore", path: "Sources/KeywayCore"),
+        // Core: model, redaction, errors, the storage protocol, JSON, YAML, safe file I/O. No backend. Its one C
+        // library is libyaml (Debian's libyaml-dev), bound in Sources/CYAML and used only by YAML.swift.
+        .systemLibrary(
+            name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "KeywayCore", dependencies: ["CYAML"], path: "Sources/KeywayCore"),
 
         // Backends: one target each.
         .target(name: "KeywayPlaintext", dependencies: ["KeywayCore"], path: "Backends/Plaintext"),
@@ -58,7 +61,8 @@ let package = Package(
         // The conformance suite every backend must pass (a library target so backend test targets can share it).
         .target(name: "KeywayTesting", dependencies: ["KeywayCore"], path: "Tests/KeywayTesting"),
 
-        .testTarget(name: "KeywayCoreTests", dependencies: ["KeywayCore"], path: "Tests/KeywayCoreTests"),
+        .testTarget(
+            name: "KeywayCoreTests", dependencies: ["KeywayCore"], path: "Tests/KeywayCoreTests", exclude: ["Data"]),
         .testTarget(
             name: "PlaintextBackendTests",
             dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayTesting"],

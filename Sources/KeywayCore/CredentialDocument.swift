@@ -81,6 +81,11 @@ public struct CredentialDocument: Sendable, Equatable {
 
     // MARK: Decoding
 
+    /// The fields of an entry, in the order `DocumentScanner` numbers them.
+    static let entryFields = [
+        "app", "profile", "api_key", "account", "organization", "expires", "created", "updated", "scopes",
+    ]
+
     /// Decodes a document. `source` names the file in error messages.
     public init(parsing bytes: [UInt8], source: String) throws(KeywayError) {
         let root: JSON
@@ -96,7 +101,14 @@ public struct CredentialDocument: Sendable, Equatable {
                 .malformedFile, "\(source): \(field) \(problem). The file was left untouched; fix or move it.",
                 path: source)
         }
-        guard case .object = root else { throw bad("the top level", "must be an object, found \(root.typeName)") }
+        guard case .object(let topMembers) = root else {
+            throw bad("the top level", "must be an object, found \(root.typeName)")
+        }
+        // A field written twice is refused, not read last-one-wins (the next write would drop the other).
+        var topNames = MemberNames()
+        for (name, _) in topMembers where !topNames.insert(name) {
+            throw bad(JSON.quoted(name), "appears more than once")
+        }
         if let format = root["format"], format != .string(Self.formatName) {
             throw bad("\"format\"", "must be \"\(Self.formatName)\"")
         }
@@ -125,7 +137,20 @@ public struct CredentialDocument: Sendable, Equatable {
             var app: String?, profile: String?, key: String?, account: String?, organization: String?
             var expiresText: String?, createdText: String?, updatedText: String?
             var scopes: [String] = []
+            var seenFields: UInt16 = 0
+            var otherNames = MemberNames()
             for (name, value) in members {
+                if let field = Self.entryFields.firstIndex(of: name) {
+                    guard seenFields & (1 << field) == 0 else {
+                        throw bad("credentials[\(i)].\(name)", "appears more than once")
+                    }
+                    seenFields |= 1 << field
+                } else {
+                    guard otherNames.insert(name) else {
+                        throw bad("credentials[\(i)][\(JSON.quoted(name))]", "appears more than once")
+                    }
+                    continue  // fields of a later minor version are ignored
+                }
                 if case .null = value { continue }
                 if name == "scopes" {
                     guard case .array(let items) = value else {
@@ -154,8 +179,7 @@ public struct CredentialDocument: Sendable, Equatable {
                 case "organization": organization = try text()
                 case "expires": expiresText = try text()
                 case "created": createdText = try text()
-                case "updated": updatedText = try text()
-                default: continue  // fields of a later minor version are ignored
+                default: updatedText = try text()
                 }
             }
             guard let app else { throw bad("credentials[\(i)].app", "is missing") }

@@ -185,8 +185,7 @@ struct DocumentScanner {
     }
 
     /// The entry fields the scanner reads, by their UTF-8 names.
-    static let fieldNames: [[UInt8]] = ["app", "profile", "api_key", "account", "organization", "expires", "created",
-                                        "updated", "scopes"].map { Array($0.utf8) }
+    static let fieldNames: [[UInt8]] = CredentialDocument.entryFields.map { Array($0.utf8) }
 
     /// The index of a member name in `fieldNames`, or nil, compared as bytes (escaped names take the slow path).
     func field(_ name: ScannedString) -> Int? {
@@ -214,10 +213,12 @@ struct DocumentScanner {
         var version: Int?
         var sawCredentials = false
         var found: Credential?
+        var names = MemberNames()
         if at(UInt8(ascii: "}")) { throw Bail() }  // no version, no credentials
         repeat {
             guard at(UInt8(ascii: "\"")) else { throw Bail() }
             let key = parser.string(try parser.scanString())
+            guard names.insert(key) else { throw Bail() }  // a repeated field
             try parser.expectColon()
             switch key {
             case "credentials":
@@ -261,14 +262,22 @@ struct DocumentScanner {
         parser.skipWhitespace()
         var app, profile, key, account, organization, expiresText, createdText, updatedText: ScannedString?
         var scopes: [String] = []
+        var seenFields: UInt16 = 0
+        var otherNames = MemberNames()
         if at(UInt8(ascii: "}")) { throw Bail() }  // app and profile are required
         repeat {
             guard at(UInt8(ascii: "\"")) else { throw Bail() }
             let nameRange = try parser.scanString()
             try parser.expectColon()
             let scanned = try value()
+            // A repeated field (null or not) makes the document invalid.
+            guard let field = field(nameRange) else {
+                guard otherNames.insert(parser.string(nameRange)) else { throw Bail() }
+                continue
+            }
+            guard seenFields & (1 << field) == 0 else { throw Bail() }
+            seenFields |= 1 << field
             if case .null = scanned { continue }
-            guard let field = field(nameRange) else { continue }
             if field == 8 {  // scopes
                 guard case .other(.array(let items)) = scanned else { throw Bail() }
                 scopes.removeAll()

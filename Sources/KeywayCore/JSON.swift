@@ -50,6 +50,33 @@ public enum JSON: Sendable, Equatable {
     }
 }
 
+/// The member names of one object, to find a repeated one in O(n): a scan while there are few, a set beyond.
+struct MemberNames {
+    private var few: [String] = []
+    private var many: Set<String>?
+
+    /// False when `name` was already inserted.
+    mutating func insert(_ name: String) -> Bool {
+        if many != nil { return many!.insert(name).inserted }
+        if few.contains(name) { return false }
+        few.append(name)
+        if few.count > 8 {
+            many = Set(few)
+            few = []
+        }
+        return true
+    }
+}
+
+extension JSON {
+    /// `name` as a JSON string literal, for naming a field in a message.
+    static func quoted(_ name: String) -> String {
+        var out = ""
+        writeString(name, to: &out)
+        return out
+    }
+}
+
 // MARK: - Parsing
 
 /// A JSON syntax error with its 1-based line and column.

@@ -375,7 +375,7 @@ public struct ResolutionEngine: Sendable {
                 throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
             }
             let root: JSON
-            do throws(YAMLSubset.SyntaxError) { root = try YAMLSubset.parse(text) } catch {
+            do throws(YAML.SyntaxError) { root = try YAML.parse(text) } catch {
                 throw KeywayError(.malformedFile, "\(path) is not valid YAML: \(error).", path: path)
             }
             if case .object(let members)? = root[profilesField] {
@@ -444,7 +444,7 @@ public struct ResolutionEngine: Sendable {
             throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
         }
         let root: JSON
-        do throws(YAMLSubset.SyntaxError) { root = try YAMLSubset.parse(text) } catch {
+        do throws(YAML.SyntaxError) { root = try YAML.parse(text) } catch {
             throw KeywayError(.malformedFile, "\(path) is not valid YAML: \(error).", path: path)
         }
         guard let profiles = root[profilesField], case .object(let members) = profiles else {

@@ -196,6 +196,25 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         let get = try sandbox.run(["get", "old"])
         #expect(get.status == 2, "a broken store is an error, not 'not found'")
     }
+
+    /// `api_key` twice in one entry: `get` (the one-entry fast path) and every write refuse the file, naming it and
+    /// the field but neither value, and leave it as it was.
+    @Test func duplicateFieldIsRefusedByteForByte() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        try FileManager.default.createDirectory(atPath: sandbox.configDirectory, withIntermediateDirectories: true)
+        let doubled = "{\"version\": 1, \"credentials\": [{\"app\": \"old\", \"profile\": \"default\", "
+            + "\"api_key\": \"rfx_firstvalue00000000000\", \"api_key\": \"rfx_secondvalue0000000000\"}]}\n"
+        try writeFile(sandbox.credentialsFile, doubled, mode: 0o600)
+        let message = "Error: \(sandbox.credentialsFile): credentials[0].api_key appears more than once. "
+            + "The file was left untouched; fix or move it.\n"
+        for arguments in [["get", "old"], ["login", "reflex", "--api-key", reflexKey], ["logout", "old"], ["list"]] {
+            let result = try sandbox.run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result)")
+            #expect(result.stderr.hasSuffix(message), "\(arguments): \(result)")
+            #expect(!result.stdout.contains("value") && !result.stderr.contains("value"))
+        }
+        #expect(try readFile(sandbox.credentialsFile) == Array(doubled.utf8))
+    }
 }
 
 @Suite struct ConcurrencyTests {

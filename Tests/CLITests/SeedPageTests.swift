@@ -328,6 +328,63 @@ import Testing
         #expect("\(resolve["layers"]!)".contains("has no profile staging (profiles: default, production)"))
     }
 
+    /// A credentials file saved with CRLF line endings (Windows editors, files copied from Windows) gives the file's
+    /// key, not the store's, and never a key ending in a carriage return.
+    @Test func crlfLineEndings() throws {
+        let s = try Sandbox(backend: "plaintext")
+        #expect(try s.run(["login", "fluxloop", "--api-key", "flux_dev_storedkey000000000000"]).status == 0)
+        try makeFile(s.home + "/.fluxloop/credentials", yaml.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n")
+        #expect(try s.run(["get", "fluxloop"]).stdout == "flux_dev_abc123def456ghi789jkl012mno34\n")
+        #expect(try s.run(["get", "fluxloop", "--profile", "production"]).stdout == "flux_prod_xyz789uvw456rst123opq890lmn\n")
+
+        // One CRLF line, the key's, in an LF file.
+        let oneLine = yaml.replacingOccurrences(
+            of: "api_key: flux_dev_abc123def456ghi789jkl012mno34\n", with: "api_key: flux_dev_abc123def456ghi789jkl012mno34\r\n")
+        #expect(oneLine != yaml)
+        try makeFile(s.home + "/.fluxloop/credentials", oneLine)
+        let get = try s.run(["get", "fluxloop"])
+        #expect(get.stdout == "flux_dev_abc123def456ghi789jkl012mno34\n", "\(get)")
+        let run = try s.run(
+            ["run", "fluxloop", "--", "/bin/sh", "-c", "test \"$FLUXLOOP_API_KEY\" = flux_dev_abc123def456ghi789jkl012mno34"])
+        #expect(run.status == 0, "the exported key has no trailing carriage return: \(run)")
+        let status = try s.run(["status", "fluxloop", "--profile", "default"])
+        #expect(status.stdout.contains("  Account:      john@example.com\n"), "\(status)")
+    }
+
+    /// YAML as other tools write it: a flow mapping, an empty `profiles: {}` (PyYAML's), anchors and merge keys.
+    @Test func yamlWrittenByOtherTools() throws {
+        let s = try Sandbox(backend: "plaintext")
+        try makeFile(s.home + "/.fluxloop/credentials", """
+            defaults: &defaults {account: john@example.com, expires: '2030-01-01'}
+            profiles:
+              default: {<<: *defaults, api_key: "flux_dev_\\x41flow"}
+              production:
+                <<: *defaults
+                api_key: >-
+                  flux_prod_folded
+            """)
+        #expect(try s.run(["get", "fluxloop"]).stdout == "flux_dev_Aflow\n")
+        #expect(try s.run(["get", "fluxloop", "--profile", "production"]).stdout == "flux_prod_folded\n")
+        let status = try s.run(["status", "fluxloop", "--profile", "production"])
+        #expect(status.stdout.contains("  Account:      john@example.com\n"), "\(status)")
+
+        try makeFile(s.home + "/.fluxloop/credentials", "profiles: {}\n")
+        let none = try s.run(["resolve", "fluxloop", "--json"])
+        #expect(none.stdout.contains("has no profile default (profiles: none)"), "\(none)")
+    }
+
+    /// A duplicate key is refused with its place, and the error does not quote the key (it may be an API key).
+    @Test func duplicateKeyErrorQuotesNothing() throws {
+        let s = try Sandbox(backend: "plaintext")
+        let file = s.home + "/.fluxloop/credentials"
+        try makeFile(file, "profiles:\n  flux_dev_pastedkey0000:\n    api_key: a\n  flux_dev_pastedkey0000:\n    api_key: b\n")
+        let get = try s.run(["get", "fluxloop"])
+        #expect(get.status != 0)
+        #expect(get.stdout == "")
+        #expect(get.stderr.contains("\(file) is not valid YAML: a duplicate key in one mapping (first at line 2, column 3) at line 4, column 3."), "\(get)")
+        #expect(!get.stderr.contains("pastedkey"))
+    }
+
     /// "Environment variables take precedence over saved credentials."
     @Test func environmentBeatsSavedCredentials() throws {
         let s = try sandbox()

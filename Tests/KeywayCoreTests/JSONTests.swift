@@ -170,6 +170,20 @@ import Testing
         "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\",}]}",
         "{\"credentials\": [{\"app\": \"y\", \"profile\": \"p\", \"api_key\": 1}], \"version\": 1, \"x\": [}",
         "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"\u{01}\"}]}",
+        // A field twice: in the entry asked for or another, null or not, known or not, or at the top level.
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"api_key\": \"k2\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": null, \"api_key\": \"k2\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"account\": \"a\", \"account\": null}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"app\": \"y\", \"profile\": \"p\", \"api_key\": \"k\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"scopes\": [], \"scopes\": [\"r\"]}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"later\": 1, \"later\": 2}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"l\\u0061ter\": 1, \"later\": 2}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"\\u0061pi_key\": \"k\"}]}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"y\", \"profile\": \"p\", \"api_key\": \"k\", \"api_key\": \"k\"}, {\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\"}]}",
+        "{\"version\": 1, \"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\"}]}",
+        "{\"format\": \"keyway-credentials\", \"format\": \"keyway-credentials\", \"version\": 1, \"credentials\": []}",
+        "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\"}], \"credentials\": []}",
+        "{\"version\": 1, \"credentials\": [], \"x\": 1, \"x\": 2}",
     ])
     func agreesOnBrokenDocuments(text: String) {
         let (fast, full) = both(text, CredentialID(app: "x", profile: "p"))
@@ -177,6 +191,29 @@ import Testing
         case (.failure(let a), .failure(let b)): #expect(a == b, "\(text)")
         default: Issue.record("both must fail alike for \(text): fast \(fast), full \(full)")
         }
+    }
+
+    /// A repeated field names the file and the field, never a value; many unknown fields are checked in O(n).
+    @Test func duplicateFieldsNameTheField() throws {
+        func message(_ text: String) -> String? {
+            let (fast, full) = both(text, CredentialID(app: "x", profile: "p"))
+            guard case .failure(let a) = fast, case .failure(let b) = full, a == b else { return nil }
+            return a.message
+        }
+        let entry = "{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"rfx_SECRET_one\", \"api_key\": \"rfx_SECRET_two\"}"
+        #expect(message("{\"version\": 1, \"credentials\": [\(entry)]}")
+            == "/f: credentials[0].api_key appears more than once. The file was left untouched; fix or move it.")
+        #expect(message("{\"version\": 1, \"credentials\": [], \"version\": 1}")
+            == "/f: \"version\" appears more than once. The file was left untouched; fix or move it.")
+        #expect(message("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"n\\n\": 1, \"n\\n\": 2}]}")
+            == "/f: credentials[0][\"n\\n\"] appears more than once. The file was left untouched; fix or move it.")
+        let many = (0..<5000).map { "\"f\($0)\": 1" }.joined(separator: ", ")
+        let ok = "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \(many)}]}"
+        let (fast, full) = both(ok, CredentialID(app: "x", profile: "p"))
+        #expect(try fast.get()?.secret.reveal() == "k")
+        #expect(try full.get()?.secret.reveal() == "k")
+        #expect(message(String(ok.dropLast(3)) + ", \"f4999\": 2}]}")
+            == "/f: credentials[0][\"f4999\"] appears more than once. The file was left untouched; fix or move it.")
     }
 
     @Test func invalidUTF8AnywhereIsAnError() {

@@ -176,6 +176,34 @@ let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_012
         #expect(try readFile(path) == Array(corrupt.utf8), "byte for byte untouched")
     }
 
+    /// A field written twice (in an entry, or at the top level) is refused by every read and write, naming the file
+    /// and the field but not the value, and the file stays as it is: last-one-wins would drop the other on the next
+    /// write.
+    @Test(arguments: [
+        ("{\"version\": 1, \"credentials\": [{\"app\": \"reflex\", \"profile\": \"default\", "
+            + "\"api_key\": \"rfx_first_SECRET_0000000000\", \"api_key\": \"rfx_second_SECRET_000000000\"}]}\n",
+         "credentials[0].api_key"),
+        ("{\"version\": 1, \"credentials\": [{\"app\": \"reflex\", \"profile\": \"default\", "
+            + "\"api_key\": \"rfx_SECRET_00000000000000000\"}], \"credentials\": []}\n",
+         "\"credentials\""),
+    ])
+    func duplicateFieldIsRefusedAndKept(text: String, field: String) throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/credentials.json"
+        try writeFile(path, text, mode: 0o600)
+        let store = PlaintextStore(path: path)
+        let readError = try #require(throws: KeywayError.self) { try store.read(sample.id) }
+        #expect(readError.code == .malformedFile)
+        #expect(
+            readError.message
+                == "\(path): \(field) appears more than once. The file was left untouched; fix or move it.")
+        #expect(!readError.message.contains("SECRET"))
+        #expect(throws: KeywayError.self) { try store.list() }
+        #expect(throws: KeywayError.self) { try store.write(sample) }
+        #expect(throws: KeywayError.self) { try store.delete(sample.id) }
+        #expect(try readFile(path) == Array(text.utf8), "byte for byte untouched")
+    }
+
     @Test func newerFormatVersionIsLeftAlone() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/credentials.json"
