@@ -10,8 +10,19 @@ import Musl
 @main
 struct KeywayCommand: ParsableCommand {
     static func main() {
-        if let fast = FastGet(Array(CommandLine.arguments.dropFirst())) { Glibc.exit(fast.run()) }
-        main(nil)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
+        // ArgumentParser's `main`, with its error messages redacted: they quote what was typed, which may be a key.
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            let status = exitCode(for: error)
+            if status == .success { exit(withError: error) }  // --help, --version
+            let message = ParserErrors.redacted(fullMessage(for: error), arguments: arguments)
+            if !message.isEmpty { printError(message) }
+            Glibc.exit(status.rawValue)
+        }
     }
 
     static let configuration = CommandConfiguration(
@@ -49,7 +60,8 @@ struct Login: ParsableCommand {
 
     func validate() throws {
         if let expires, Day(parsing: expires) == nil {
-            throw ValidationError("--expires must be a real date written YYYY-MM-DD (got '\(expires)').")
+            let given = APIKeyRules.isQuotable(expires) ? " (got '\(expires)')" : ""
+            throw ValidationError("--expires must be a real date written YYYY-MM-DD\(given).")
         }
     }
 
@@ -70,6 +82,7 @@ struct Login: ParsableCommand {
             try validateAPIKey(secret)
             let spec = context.catalog.spec(for: app)
             if let warning = try spec.checkPrefix(secret) { context.warnings.handle(warning) }
+            spec.storingWarnings(secret, expires: expires.flatMap(Day.init(parsing:))).forEach(context.warnings.handle)
             let backend = try context.store()
             let now = Timestamp.now()
             let scopeList = scopes.map {
@@ -246,12 +259,19 @@ struct List: ParsableCommand {
             let context = try Context(store)
             let backend = try context.store()
             let credentials = try backend.list()
+            // Masked with each app's own prefixes; one spec per app, not per credential.
+            var specs: [String: AppSpec] = [:]
+            let masked = credentials.map { c in
+                let spec = specs[c.id.app] ?? context.catalog.spec(for: c.id.app)
+                specs[c.id.app] = spec
+                return spec.masked(c.secret)
+            }
             if json {
                 try output(
                     JSON.object([
                         ("backend", .string(backend.backendName)),
                         ("location", .string(backend.location)),
-                        ("credentials", .array(credentials.map { Report.storedFields($0) })),
+                        ("credentials", .array(zip(credentials, masked).map { Report.storedFields($0, masked: $1) })),
                     ]).serialized())
                 return ExitStatus.success
             }
@@ -259,8 +279,8 @@ struct List: ParsableCommand {
                 try output("No credentials stored in the \(backend.backendName) store (\(backend.location)).\n")
                 return ExitStatus.success
             }
-            let rows = credentials.map { c in
-                [c.id.app, c.id.profile, c.secret.masked, c.account ?? "", c.expires?.description ?? ""]
+            let rows = zip(credentials, masked).map { c, masked in
+                [c.id.app, c.id.profile, masked, c.account ?? "", c.expires?.description ?? ""]
             }
             try output(Report.table(header: ["APP", "PROFILE", "KEY", "ACCOUNT", "EXPIRES"], rows: rows))
             return ExitStatus.success

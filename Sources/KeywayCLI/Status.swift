@@ -165,11 +165,11 @@ enum Report {
     }
 
     /// The fields `list --json` prints for a stored credential.
-    static func storedFields(_ c: Credential) -> JSON {
+    static func storedFields(_ c: Credential, masked: String) -> JSON {
         .object([
             ("app", .string(c.id.app)),
             ("profile", .string(c.id.profile)),
-            ("masked", .string(c.secret.masked)),
+            ("masked", .string(masked)),
             ("account", .optional(c.account)),
             ("organization", .optional(c.organization)),
             ("scopes", .array(c.scopes.map { .string($0) })),

@@ -166,6 +166,9 @@ public struct CredentialDocument: Sendable, Equatable {
             }
             guard seen.insert(id).inserted else { throw bad("credentials[\(i)]", "repeats \(id)") }
             guard let key else { throw bad("credentials[\(i)].api_key", "is missing") }
+            if let violation = APIKeyRules.violation(key) {
+                throw bad("credentials[\(i)].api_key", "holds a key that \(violation)")
+            }
             var expires: Day?
             if let expiresText {
                 guard let day = Day(parsing: expiresText) else {

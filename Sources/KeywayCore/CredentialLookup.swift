@@ -206,6 +206,17 @@ struct DocumentScanner {
         }
     }
 
+    /// Whether an entry's key obeys `APIKeyRules` (every entry's, as the full decoder checks them all); printable ASCII
+    /// is checked in place.
+    func keyIsUsable(_ key: ScannedString) -> Bool {
+        if !key.escaped,
+            parser.bytes.withUnsafeBufferPointer({ APIKeyRules.isPlainUsable(UnsafeBufferPointer(rebasing: $0[key.range])) })
+        {
+            return true
+        }
+        return APIKeyRules.violation(parser.string(key)) == nil
+    }
+
     mutating func scanDocument() throws -> Credential? {
         parser.skipWhitespace()
         guard at(UInt8(ascii: "{")) else { throw Bail() }
@@ -290,7 +301,7 @@ struct DocumentScanner {
             default: updatedText = text
             }
         } while try parser.next(closing: UInt8(ascii: "}"), what: "an object")
-        guard let app, let profile, let key else { throw Bail() }
+        guard let app, let profile, let key, keyIsUsable(key) else { throw Bail() }
         let id = CredentialID(app: parser.string(app), profile: parser.string(profile))
         do { try id.validate() } catch { throw Bail() }
         guard seen.insert(id).inserted else { throw Bail() }

@@ -28,7 +28,7 @@ extension CredentialDocumentStore {
     }
 
     public func write(_ credential: Credential) throws(KeywayError) {
-        try credential.id.validate()
+        try credential.validate()
         try modifyDocument { document throws(KeywayError) in
             document.upsert(credential)
             return true
