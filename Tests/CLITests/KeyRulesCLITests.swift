@@ -230,7 +230,7 @@ func plantedKeys() -> [PlantedKey] {
         let s = try Sandbox(backend: "plaintext")
         let start = Date()
         let result = try runProcess(
-            "/bin/sh", ["-c", "ulimit -v 2000000; exec timeout 30 \"$0\" login reflex < /dev/zero", keywayBinary],
+            "/bin/sh", ["-c", "ulimit -v 1000000; exec timeout -s KILL 20 \"$0\" login reflex < /dev/zero", keywayBinary],
             environment: s.environment)
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr == "Error: The API key is longer than 65536 bytes (64 KiB), the most a key may be; nothing was stored.\n")
