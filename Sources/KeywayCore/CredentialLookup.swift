@@ -19,7 +19,7 @@ extension CredentialDocument {
         } catch {
             // Anything wrong: the full decoder finds it and reports it exactly as every other read does.
             let document = try CredentialDocument(parsing: bytes, source: source)
-            return document.credential(id)
+            return try document.usableCredential(id)
         }
     }
 }
@@ -206,8 +206,8 @@ struct DocumentScanner {
         }
     }
 
-    /// Whether an entry's key obeys `APIKeyRules` (every entry's, as the full decoder checks them all); printable ASCII
-    /// is checked in place.
+    /// Whether the target entry's key obeys `APIKeyRules` (else the full decoder gives the error); printable ASCII is
+    /// checked in place.
     func keyIsUsable(_ key: ScannedString) -> Bool {
         if !key.escaped,
             parser.bytes.withUnsafeBufferPointer({ APIKeyRules.isPlainUsable(UnsafeBufferPointer(rebasing: $0[key.range])) })
@@ -301,7 +301,7 @@ struct DocumentScanner {
             default: updatedText = text
             }
         } while try parser.next(closing: UInt8(ascii: "}"), what: "an object")
-        guard let app, let profile, let key, keyIsUsable(key) else { throw Bail() }
+        guard let app, let profile, let key else { throw Bail() }
         let id = CredentialID(app: parser.string(app), profile: parser.string(profile))
         do { try id.validate() } catch { throw Bail() }
         guard seen.insert(id).inserted else { throw Bail() }
@@ -322,6 +322,7 @@ struct DocumentScanner {
         let created = try time(createdText) ?? Timestamp(secondsSinceEpoch: 0)
         let updated = try time(updatedText) ?? created
         guard id == target else { return nil }
+        guard keyIsUsable(key) else { throw Bail() }
         return Credential(
             id: id, secret: Secret(parser.string(key)), account: account.map(parser.string),
             organization: organization.map(parser.string), scopes: scopes, expires: expires, created: created,

@@ -150,7 +150,8 @@ func plantedKeys() -> [PlantedKey] {
         #expect(run.status == 0 && run.stdout == reflexKey, "\(run)")
     }
 
-    /// A hand-written store holding a 100 KB key: get and list fail clearly and fast; nothing is printed.
+    /// A hand-written store holding a 100 KB key: get and list fail clearly and fast, nothing is printed; the other
+    /// credentials stay usable, and `logout` removes the entry.
     @Test func oversizedKeyInTheStoreIsAnError() throws {
         let s = try Sandbox(backend: "plaintext")
         let big = "rfx_" + String(repeating: "Q7", count: 50_000)
@@ -163,16 +164,24 @@ func plantedKeys() -> [PlantedKey] {
             ]}
             """)
         let start = Date()
-        for arguments in [["get", "reflex"], ["get", "other"], ["list"], ["list", "--json"]] {
+        for arguments in [["get", "reflex"], ["run", "reflex", "--", "true"], ["list"], ["list", "--json"]] {
             let result = try s.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
             #expect(result.stdout == "", "\(arguments)")
             #expect(
-                result.stderr == "Error: \(s.credentialsFile): credentials[1].api_key holds a key that is longer than "
-                    + "65536 bytes (64 KiB), the most a key may be. The file was left untouched; fix or move it.\n",
+                result.stderr == "Error: \(s.credentialsFile): credentials[1].api_key (reflex (profile default)) holds "
+                    + "a key that is longer than 65536 bytes (64 KiB), the most a key may be. The file was left "
+                    + "untouched; remove the entry with `keyway logout reflex` (the other credentials stay usable) or "
+                    + "fix the file.\n",
                 "\(arguments): \(result.stderr)")
         }
         #expect(Date().timeIntervalSince(start) < 10, "four runs on a 100 KB file take well under 10 s")
+        let other = try s.run(["get", "other"])
+        #expect(other.status == 0 && other.stdout == "rfx_fine000011112222\n", "\(other)")
+        let logout = try s.run(["logout", "reflex"])
+        #expect(logout.status == 0, "\(logout)")
+        let list = try s.run(["list"])
+        #expect(list.status == 0 && list.stdout.contains("other") && !list.stdout.contains("reflex"), "\(list)")
     }
 }
 

@@ -177,9 +177,10 @@ extension String {
         }
     }
 
-    /// Every store read checks every entry's key, in the full decoder and the single-credential scanner alike.
+    /// An entry whose key breaks the rules is an error when read or listed, in the full decoder and the
+    /// single-credential scanner alike; the other entries stay readable, and the entry is kept and can be removed.
     @Test(arguments: ["", "   ", "a\\u0000b", "a\\nb", "a\\u0085b"])
-    func documentEntriesObeyTheRules(key: String) {
+    func documentEntriesObeyTheRules(key: String) throws {
         let text = """
             {"format": "keyway-credentials", "version": 1, "credentials": [
               {"app": "a", "profile": "default", "api_key": "fine_0123456789"},
@@ -187,14 +188,28 @@ extension String {
             ]}
             """
         let bytes = Array(text.utf8)
+        var document = try CredentialDocument(parsing: bytes, source: "f.json")
+        let a = CredentialID(app: "a"), b = CredentialID(app: "b")
         var full: KeywayError?
-        do { _ = try CredentialDocument(parsing: bytes, source: "f.json") } catch { full = error }
-        #expect(full?.message.hasPrefix("f.json: credentials[1].api_key holds a key that ") == true, "\(String(describing: full))")
-        for id in [CredentialID(app: "a"), CredentialID(app: "b")] {
-            var scanned: KeywayError?
-            do { _ = try CredentialDocument.credential(id, parsing: bytes, source: "f.json") } catch { scanned = error }
-            #expect(scanned == full, "\(id)")
-        }
+        do { _ = try document.usableCredential(b) } catch { full = error }
+        #expect(
+            full?.message.hasPrefix("f.json: credentials[1].api_key (b (profile default)) holds a key that ") == true
+                && full?.message.hasSuffix(
+                    "The file was left untouched; remove the entry with `keyway logout b` (the other credentials stay "
+                        + "usable) or fix the file.") == true, "\(String(describing: full))")
+        #expect(full?.code == .malformedFile)
+        #expect(throws: KeywayError.self) { try document.usableCredentials() }
+        #expect(throws: KeywayError.self) { try document.usableCredentials(app: "b") }
+        #expect(try document.usableCredentials(app: "a").map(\.id) == [a])
+        #expect(try document.usableCredential(a)?.secret.reveal() == "fine_0123456789")
+        var scanned: KeywayError?
+        do { _ = try CredentialDocument.credential(b, parsing: bytes, source: "f.json") } catch { scanned = error }
+        #expect(scanned == full, "the scanner gives the full decoder's error")
+        #expect(try CredentialDocument.credential(a, parsing: bytes, source: "f.json")?.secret.reveal() == "fine_0123456789")
+        // Kept when the file is rewritten; removing the entry clears the error.
+        #expect(try CredentialDocument(parsing: document.serialized(), source: "f.json") == document)
+        document.remove(b)
+        #expect(try document.usableCredentials().map(\.id) == [a])
     }
 }
 
