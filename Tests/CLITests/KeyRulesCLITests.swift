@@ -71,6 +71,8 @@ func plantedKeys() -> [PlantedKey] {
                 plant: { s in
                     let escaped = bad.value.replacingOccurrences(of: "\u{0}", with: "\\0")
                         .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t")
+                        // A raw NEL is a line break in YAML (folded into a space): plant the character itself.
+                        .replacingOccurrences(of: "\u{85}", with: "\\u0085")
                     try makeFile(s.home + "/.fluxloop/credentials", "profiles:\n  default:\n    api_key: \"\(escaped)\"\n")
                     return [:]
                 }, mentions: [".fluxloop/credentials", "profiles.default.api_key", rule]))
@@ -167,7 +169,13 @@ func plantedKeys() -> [PlantedKey] {
         for arguments in [["get", "reflex"], ["run", "reflex", "--", "true"], ["list"], ["list", "--json"]] {
             let result = try s.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
-            #expect(result.stdout == "", "\(arguments)")
+            if arguments.contains("--json") {
+                // --json always prints an object: the error's code and message (issue 10, item 21).
+                let json = try JSON.parse(result.stdout)
+                #expect(json["error"]?["code"] == .string("malformed-file"), "\(arguments): \(result.stdout)")
+            } else {
+                #expect(result.stdout == "", "\(arguments)")
+            }
             #expect(
                 result.stderr == "Error: \(s.credentialsFile): credentials[1].api_key (reflex (profile default)) holds "
                     + "a key that is longer than 65536 bytes (64 KiB), the most a key may be. The file was left "

@@ -183,8 +183,8 @@ private func givenToNobody(_ path: String) -> Bool {
             #expect(text.status == 0, "\(text)")
             #expect(text.stdout == """
                 APP  PROFILE  KEY        ACCOUNT  EXPIRES  BACKEND    IN USE
-                app  default  vault...0                    encrypted  yes
-                app  default  plain...9                    plaintext  no
+                app  default  vau...210                    encrypted  yes
+                app  default  pla...789                    plaintext  no
 
                 """, "\(text)")
             let json = try JSON.parse(try sandbox.run(["list", "--json"], env: env.merging(extra) { $1 }).stdout)
