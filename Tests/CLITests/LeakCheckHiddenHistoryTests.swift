@@ -62,6 +62,39 @@ struct LeakCheckHiddenHistoryTests {
         #expect(historyFindings(json).first?["commit"]?.stringValue == repo.commits[0], "\(result)")
     }
 
+    @Test("a commit-graph file that gives a commit no parent: the commits behind it are still scanned")
+    func lyingCommitGraph() throws {
+        let sandbox = try Sandbox(backend: "plaintext")
+        let root = sandbox.root + "/graph"
+        let repo = try GitFixture.keyThenClean(root, line: line)
+        try GitFixture.git(["commit-graph", "write", "--reachable"], in: root)
+        let file = root + "/.git/objects/info/commit-graph"
+        var bytes = try #require(try readFile(file))
+        // Chunk table after the 8-byte header: 12-byte entries (4-byte id, 8-byte big-endian offset).
+        func offset(of id: String) -> Int? {
+            for i in 0...Int(bytes[6]) {
+                let entry = 8 + 12 * i
+                if Array(bytes[entry..<(entry + 4)]) == Array(id.utf8) {
+                    return bytes[(entry + 4)..<(entry + 12)].reduce(0) { $0 << 8 | Int($1) }
+                }
+            }
+            return nil
+        }
+        let oids = try #require(offset(of: "OIDL")), data = try #require(offset(of: "CDAT"))
+        let second = Array(repo.commits[1].utf8)
+        let hex = stride(from: 0, to: second.count, by: 2).map { UInt8(String(decoding: second[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+        let index = try #require((0..<((data - oids) / 20)).first { Array(bytes[(oids + 20 * $0)..<(oids + 20 * $0 + 20)]) == hex })
+        // The first parent of that commit's entry (after its 20-byte tree id) becomes "none" (0x70000000).
+        let parent = data + 36 * index + 20
+        bytes.replaceSubrange(parent..<(parent + 4), with: [0x70, 0, 0, 0])
+        _ = chmod(file, 0o644)
+        try writeFile(file, bytes, mode: 0o644)
+        #expect(!(try log(root)).contains(repo.commits[0]), "not armed")
+        let (result, json) = try scan(sandbox, root)
+        #expect(result.status == 1, "\(result)")
+        #expect(historyFindings(json).first?["commit"]?.stringValue == repo.commits[0], "\(result)")
+    }
+
     @Test("a .git/shallow naming a later commit whose parents are present: they are scanned, with a note")
     func shallowFileWithObjectsPresent() throws {
         let sandbox = try Sandbox(backend: "plaintext")
