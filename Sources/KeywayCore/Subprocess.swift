@@ -16,7 +16,11 @@ public enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case .cannotStart(let program, let errno): return "cannot run \(program): \(errno)"
+        case .cannotStart(let program, let errno):
+            if errno == .noEntry, !program.contains("/") {
+                return "\(program) was not found in the absolute directories of PATH"
+            }
+            return "cannot run \(program): \(errno)"
         case .timedOut(let seconds): return "it did not answer within \(seconds) s and was stopped"
         case .waitFailed(let errno): return "waiting for it failed: \(errno)"
         }
