@@ -31,10 +31,16 @@ public enum Git {
     public static let safeOptions = baseOptions + ["--literal-pathspecs"]
 
     /// The same without `--literal-pathspecs`, for commands that take plain paths and refuse pathspec magic
-    /// (`check-ignore`).
+    /// (`check-ignore`). `core.useReplaceRefs=false` too: a repository's own `core.useReplaceRefs=true` beats both
+    /// `GIT_NO_REPLACE_OBJECTS` and `--no-replace-objects` (git 2.39), a `-c` option beats the repository.
     public static let baseOptions = [
-        "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "--no-optional-locks",
+        "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "core.useReplaceRefs=false",
+        "--no-optional-locks",
     ]
+
+    /// How long the credentials-file check waits for git (each of its at most two commands) before it kills it
+    /// and warns that git could not say: it is on the path of every `get` and `run`.
+    public static let checkTimeout = 10
 
     /// The variables a git child inherits from Keyway's environment: where git and its helpers are, the user's own
     /// git configuration (global and system, which a repository cannot change) and the locale. Nothing else: no
@@ -45,17 +51,33 @@ public enum Git {
         "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
     ]
 
-    /// Set in every git child whatever the environment says. `GIT_ALLOW_PROTOCOL=none` allows no transport at all
-    /// (it overrides every `protocol.*.allow` a repository configures), so a partial clone's "lazy fetch" of a
-    /// missing object cannot run the `remote.*.uploadpack`, `core.sshCommand` or remote helper its configuration
-    /// names; `GIT_NO_LAZY_FETCH=1` stops the fetch itself where git knows it (2.44 and later). No prompt, no
-    /// pager, no optional locks.
+    /// Set in every git child whatever the environment says.
+    ///
+    /// `GIT_ALLOW_PROTOCOL` is a colon-separated allowlist of transport names and overrides every `protocol.*.allow`
+    /// a repository configures. Its one entry, `_`, is a name no transport, remote-helper URL (`<scheme>::`, whose
+    /// scheme takes only letters, digits, `+`, `-`, `.`) or configuration name (`alias.remote-_` is a bad config
+    /// line) can have: a value such as `none` would itself allow a remote helper `none`, which a partial clone's
+    /// `remote.<name>.url=none::x` or `remote.<name>.vcs=none` makes git run as `git remote-none`, that is the
+    /// repository's own `alias.remote-none = !command`. With `_`, `remote.<name>.vcs=_` makes git look for a
+    /// `git-remote-_` program, found only in an absolute PATH directory (every git child's PATH keeps only those),
+    /// so nothing the repository holds. `GIT_NO_LAZY_FETCH=1` stops the lazy fetch itself where git knows the
+    /// variable (2.39.4 and the other maintenance releases of April 2024 on: Debian 12's 2.39.5 says "lazy fetching
+    /// disabled").
+    ///
+    /// So that a repository cannot hide history from leak-check: no replace objects (`GIT_NO_REPLACE_OBJECTS`, with
+    /// `-c core.useReplaceRefs=false` in `baseOptions`), and a graft file that cannot exist (under `/dev/null`,
+    /// which is not a directory) in place of `info/grafts`. No prompt, no pager, no optional locks.
     public static let fixedVariables: [String: String] = [
-        "GIT_ALLOW_PROTOCOL": "none", "GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0",
-        "GIT_OPTIONAL_LOCKS": "0", "GIT_PAGER": "cat",
+        "GIT_ALLOW_PROTOCOL": "_", "GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0", "GIT_PAGER": "cat", "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_GRAFT_FILE": Git.nonexistentFile,
     ]
 
-    /// The complete environment of a git child: the `inheritedVariables` (and `LC_*`) from `parent`, `GIT_INDEX_FILE`
+    /// A path that cannot exist, whoever creates what: `/dev/null` is not a directory.
+    public static let nonexistentFile = "/dev/null/keyway-none"
+
+    /// The complete environment of a git child: the `inheritedVariables` (and `LC_*`) from `parent` (of `PATH`, only
+    /// its absolute entries; no `PATH` when none is left, and git uses its default), `GIT_INDEX_FILE`
     /// too when `keepingIndexFile` (leak-check reading the index a pre-commit hook was given), then `extra`, then
     /// the `fixedVariables`. Every git Keyway runs gets its environment from here.
     public static func childEnvironment(
@@ -66,6 +88,8 @@ public enum Git {
         where inheritedVariables.contains(name) || name.hasPrefix("LC_") || (keepingIndexFile && name == "GIT_INDEX_FILE") {
             result[name] = value
         }
+        // Only absolute PATH entries: an empty or relative one would be the directory git runs in.
+        result["PATH"] = result["PATH"].flatMap(Subprocess.absoluteSearchPath)
         result.merge(extra) { $1 }
         result.merge(fixedVariables) { $1 }
         return result
@@ -132,7 +156,11 @@ public enum Git {
         do {
             return try Subprocess.run(
                 ["git"] + baseOptions + arguments, directory: repository.root,
-                environment: childEnvironment(adding: repository.environment))
+                environment: childEnvironment(adding: repository.environment), timeout: checkTimeout)
+        } catch .timedOut(let seconds) {
+            throw KeywayError(
+                .gitTimedOut, "git did not answer within \(seconds) s in \(repository.root) and was stopped",
+                path: repository.root)
         } catch {
             throw KeywayError(.io, "Cannot run git to check \(repository.root): \(error).", path: repository.root)
         }
@@ -230,6 +258,11 @@ public enum Git {
         if path.hasPrefix(root + "/") { return String(path.dropFirst(root.count + 1)) }
         return path
     }
+}
+
+extension KeywayError.Code {
+    /// A git child did not finish within its time bound and was killed.
+    public static let gitTimedOut = KeywayError.Code(rawValue: "git-timed-out")
 }
 
 extension KeywayWarning.Code {

@@ -4,6 +4,29 @@ import Glibc
 import Musl
 #endif
 
+/// Why a child process did not run to completion.
+public enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The program could not be started: not found in an absolute PATH directory, not executable, or the spawn
+    /// failed.
+    case cannotStart(String, Errno)
+    /// It had not finished `seconds` seconds after it was started: it was killed with its process group.
+    case timedOut(seconds: Int)
+    /// Waiting for it failed.
+    case waitFailed(Errno)
+
+    public var description: String {
+        switch self {
+        case .cannotStart(let program, let errno):
+            if errno == .noEntry, !program.contains("/") {
+                return "\(program) was not found in the absolute directories of PATH"
+            }
+            return "cannot run \(program): \(errno)"
+        case .timedOut(let seconds): return "it did not answer within \(seconds) s and was stopped"
+        case .waitFailed(let errno): return "waiting for it failed: \(errno)"
+        }
+    }
+}
+
 /// Runs a program to completion and collects its output. Used to ask `git` about files; never with a secret in the
 /// arguments or environment. The child gets exactly the environment it is given, nothing inherited: git children
 /// get theirs from `Git.childEnvironment`.
@@ -16,19 +39,77 @@ public enum Subprocess {
         public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
 
-    /// Runs `arguments[0]` (looked up in this process's PATH) with exactly `environment` (nothing of this
-    /// process's environment is passed on), standard input from /dev/null. Throws `Errno` when it cannot be started.
-    public static func run(
-        _ arguments: [String], directory: String? = nil, environment: [String: String]
-    ) throws(Errno) -> Result {
+    /// Where a program is looked up when the environment has no PATH (glibc's default for `execvp`).
+    public static let defaultSearchPath = "/bin:/usr/bin"
+
+    /// The absolute path of the program `name`, found by this process before anything is spawned: a name with a
+    /// slash must be absolute and is used as it is; a plain name is looked up in the absolute directories of
+    /// `searchPath` only (an empty or relative entry, which would mean whatever directory the child runs in — a
+    /// repository's root — is skipped). Nil when no executable regular file is found.
+    public static func executablePath(_ name: String, searchPath: String?) -> String? {
+        if name.contains("/") { return name.hasPrefix("/") ? name : nil }
+        guard !name.isEmpty else { return nil }
+        for entry in (searchPath ?? defaultSearchPath).split(separator: ":", omittingEmptySubsequences: false)
+        where entry.hasPrefix("/") {
+            let candidate = (entry.hasSuffix("/") ? String(entry) : entry + "/") + name
+            guard let st = try? Sys.statFollowingLinks(candidate), FileMode.isRegular(st),
+                access(candidate, X_OK) == 0
+            else { continue }
+            return candidate
+        }
+        return nil
+    }
+
+    /// Only the absolute entries of a PATH value (nil when none is left): what every git child gets, so that git
+    /// itself never looks up one of its helpers (`git-remote-<name>`, dashed commands) in the directory it runs in.
+    public static func absoluteSearchPath(_ value: String) -> String? {
+        let kept = value.split(separator: ":", omittingEmptySubsequences: true).filter { $0.hasPrefix("/") }
+        return kept.isEmpty ? nil : kept.joined(separator: ":")
+    }
+
+    /// Starts `arguments[0]`, resolved by `executablePath` from the `PATH` of `environment` (never by the child
+    /// after a `chdir` in `actions`), with exactly `environment`, with `posix_spawn`. With `newProcessGroup` the
+    /// child leads a process group of its own, so that `kill(-pid, ...)` stops whatever it started too.
+    public static func spawn(
+        _ arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t,
+        newProcessGroup: Bool
+    ) throws(SubprocessError) -> pid_t {
         precondition(!arguments.isEmpty)
+        guard let program = executablePath(arguments[0], searchPath: environment["PATH"]) else {
+            throw .cannotStart(arguments[0], .noEntry)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        }
+        let envStrings = environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let status = withCStrings(arguments) { argv in
+            withCStrings(envStrings) { envp in posix_spawn(&pid, program, &actions, &attributes, argv, envp) }
+        }
+        guard status == 0 else { throw .cannotStart(arguments[0], Errno(status)) }
+        return pid
+    }
+
+    /// Runs `arguments[0]` (see `spawn`: an absolute path, or looked up in the absolute entries of `environment`'s
+    /// PATH) with exactly `environment` (nothing of this process's environment is passed on), standard input from
+    /// /dev/null, in `directory`. With `timeout` (seconds), a child that has not exited by then is killed with its
+    /// whole process group (it gets one of its own), reaped, and `.timedOut` is thrown.
+    public static func run(
+        _ arguments: [String], directory: String? = nil, environment: [String: String], timeout: Int? = nil
+    ) throws(SubprocessError) -> Result {
+        precondition(!arguments.isEmpty)
+        let deadline = timeout.map { monotonicSeconds() + Double($0) }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
-        guard c_pipe2(&outPipe, O_CLOEXEC) == 0 else { throw Errno.current }
+        guard c_pipe2(&outPipe, O_CLOEXEC) == 0 else { throw .cannotStart(arguments[0], .current) }
         guard c_pipe2(&errPipe, O_CLOEXEC) == 0 else {
             let e = Errno.current
             close(outPipe[0]); close(outPipe[1])
-            throw e
+            throw .cannotStart(arguments[0], e)
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -39,42 +120,68 @@ public enum Subprocess {
         if let directory, c_addchdir(&actions, directory) != 0 {
             let e = Errno.current
             [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { close($0) }
-            throw e
+            throw .cannotStart(arguments[0], e)
         }
-
-        let envStrings = environment.map { "\($0.key)=\($0.value)" }
-
-        var pid: pid_t = 0
-        let status = withCStrings(arguments) { argv in
-            withCStrings(envStrings) { envp in
-                posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
-            }
+        let pid: pid_t
+        do {
+            pid = try spawn(arguments, environment: environment, actions: &actions, newProcessGroup: timeout != nil)
+        } catch {
+            [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { close($0) }
+            throw error
         }
         close(outPipe[1])
         close(errPipe[1])
-        guard status == 0 else {
-            close(outPipe[0]); close(errPipe[0])
-            throw Errno(status)
-        }
-        let (out, err) = drain(outPipe[0], errPipe[0])
+        let drained = drain(outPipe[0], errPipe[0], until: deadline)
         close(outPipe[0])
         close(errPipe[0])
-        var waitStatus: Int32 = 0
-        while waitpid(pid, &waitStatus, 0) < 0 {
-            if errno != EINTR { throw Errno.current }
+        guard let (out, err) = drained, let waitStatus = try wait(pid, until: deadline) else {
+            stop(pid)
+            throw .timedOut(seconds: timeout ?? 0)
         }
         let exit: Int32 = (waitStatus & 0x7F) == 0 ? (waitStatus >> 8) & 0xFF : 128 + (waitStatus & 0x7F)
         return Result(status: exit, stdout: out, stderr: err)
     }
 
-    /// Reads two descriptors to end of file without letting either pipe fill up.
-    static func drain(_ a: Int32, _ b: Int32) -> ([UInt8], [UInt8]) {
+    /// Kills the process group `pid` leads (and `pid` itself) and reaps `pid`.
+    public static func stop(_ pid: pid_t) {
+        _ = kill(-pid, SIGKILL)
+        _ = kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+    }
+
+    /// The wait status of `pid` once it exits; nil when `deadline` (monotonic seconds) passes first.
+    static func wait(_ pid: pid_t, until deadline: Double?) throws(SubprocessError) -> Int32? {
+        var status: Int32 = 0
+        var pause: UInt32 = 1000
+        while true {
+            let result = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
+            if result == pid { return status }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .waitFailed(.current)
+            }
+            if let deadline, monotonicSeconds() >= deadline { return nil }
+            usleep(pause)
+            pause = min(pause * 2, 50_000)
+        }
+    }
+
+    /// Reads two descriptors to end of file without letting either pipe fill up; nil when `deadline` (monotonic
+    /// seconds) passes first.
+    static func drain(_ a: Int32, _ b: Int32, until deadline: Double? = nil) -> ([UInt8], [UInt8])? {
         var outputs: [[UInt8]] = [[], []]
         var fds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
         var open = 2
         var buffer = [UInt8](repeating: 0, count: 65536)
         while open > 0 {
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            var wait: Int32 = -1
+            if let deadline {
+                let left = deadline - monotonicSeconds()
+                if left <= 0 { return nil }
+                wait = Int32(min(left * 1000 + 1, 60_000))
+            }
+            let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
@@ -90,6 +197,13 @@ public enum Subprocess {
             }
         }
         return (outputs[0], outputs[1])
+    }
+
+    /// CLOCK_MONOTONIC in seconds: for deadlines.
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Calls `body` with a NULL-terminated array of C copies of `strings` (for `argv`/`envp`), freed afterwards.

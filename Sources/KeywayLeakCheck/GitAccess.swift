@@ -8,27 +8,47 @@ import Musl
 
 /// How leak-check runs git on a repository it may not trust.
 ///
-/// Every command is read-only and runs with `Git.safeOptions` (no fsmonitor, no hooks, literal pathspecs, no
-/// optional locks) plus: no external diff, no textconv, no signature verification (a repository's
-/// `log.showSignature` would run its `gpg.program`), no pager, no terminal prompt, and `safe.directory` set to the
+/// Every command is read-only and runs with `Git.safeOptions` (no fsmonitor, no hooks, no replace objects, literal
+/// pathspecs, no optional locks) plus: no external diff, no textconv, no signature verification (a repository's
+/// `log.showSignature` would run its `gpg.program`), no commit-graph (a file in the repository that could give
+/// commits other parents than their own), no pager, no terminal prompt, and `safe.directory` set to the
 /// repository's root for that one command, so a repository owned by another user is read (git would otherwise
 /// refuse it) without ever executing anything its configuration names. The environment is
 /// `Git.childEnvironment`'s allowlist (no Keyway unlock material, no other tool's key, nothing that would redirect
-/// git to another repository or index) with `GIT_ALLOW_PROTOCOL=none` (a partial clone's lazy fetch cannot run
-/// the upload-pack its configuration names), except `GIT_INDEX_FILE` for the repository a pre-commit hook runs in.
+/// git to another repository or index) with its fixed variables (no transport, no lazy fetch, no replace objects,
+/// no grafts), except `GIT_INDEX_FILE` for the repository a pre-commit hook runs in. Each command is stopped after
+/// `timeout` seconds (`KEYWAY_GIT_TIMEOUT`, default `defaultTimeout`).
 public struct GitRunner: Sendable {
     public let root: String
     let keepIndexFile: Bool
+    /// Seconds each git command may take (for `cat-file --batch`: each wait for its next answer).
+    public let timeout: Int
 
-    public init(root: String, keepIndexFile: Bool = false) {
+    /// Ten minutes: far more than `git log --all --raw` needs on a large history, so only a git that hangs (a
+    /// repository whose `.git/config` is a FIFO, a network file system that stopped answering) reaches it.
+    public static let defaultTimeout = 600
+
+    public init(root: String, keepIndexFile: Bool = false, timeout: Int = GitRunner.defaultTimeout) {
         self.root = root
         self.keepIndexFile = keepIndexFile
+        self.timeout = timeout
+    }
+
+    /// The bound `KEYWAY_GIT_TIMEOUT` sets (whole seconds, at least 1), else `defaultTimeout`.
+    public static func timeout(from environment: Environment) throws(KeywayError) -> Int {
+        guard let value = environment["KEYWAY_GIT_TIMEOUT"] else { return defaultTimeout }
+        guard let seconds = Int(value), seconds >= 1, seconds <= 86_400 else {
+            throw KeywayError(
+                .invalidInput,
+                "KEYWAY_GIT_TIMEOUT must be a whole number of seconds from 1 to 86400 (got '\(value.prefix(40))').")
+        }
+        return seconds
     }
 
     var arguments: [String] {
         ["git", "-C", root] + Git.safeOptions + [
             "-c", "safe.directory=\(root)", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
-            "-c", "diff.external=", "-c", "core.pager=cat", "-c", "core.sshCommand=false",
+            "-c", "diff.external=", "-c", "core.pager=cat", "-c", "core.sshCommand=false", "-c", "core.commitGraph=false",
         ]
     }
 
@@ -36,11 +56,19 @@ public struct GitRunner: Sendable {
     /// repository a pre-commit hook runs in.
     var environment: [String: String] { Git.childEnvironment(keepingIndexFile: keepIndexFile) }
 
-    /// Runs a git command and returns its standard output; a failure throws with git's own first line.
-    public func run(_ args: [String]) throws(KeywayError) -> [UInt8] {
+    /// Runs a git command and returns its standard output; a failure throws with git's own first line. With
+    /// `ignoringShallow`, git reads the repository as if it had no `shallow` file (every commit it holds).
+    public func run(_ args: [String], ignoringShallow: Bool = false) throws(KeywayError) -> [UInt8] {
         let result: Subprocess.Result
+        var environment = environment
+        if ignoringShallow { environment["GIT_SHALLOW_FILE"] = Git.nonexistentFile }
         do {
-            result = try Subprocess.run(arguments + args, environment: environment)
+            result = try Subprocess.run(arguments + args, environment: environment, timeout: timeout)
+        } catch .timedOut(let seconds) {
+            throw KeywayError(
+                .gitTimedOut,
+                "git \(args.first ?? "") did not answer within \(seconds) s in \(root) and was stopped "
+                    + "(KEYWAY_GIT_TIMEOUT sets the bound in seconds).", path: root)
         } catch {
             throw KeywayError(.io, "Cannot run git for \(root): \(error).", path: root)
         }
@@ -52,6 +80,12 @@ public struct GitRunner: Sendable {
             throw KeywayError(.io, "git \(args.first ?? "") failed in \(root): \(message)", path: root)
         }
         return result.stdout
+    }
+
+    /// Whether git sees a shallow repository (a `shallow` file: `git clone --depth`).
+    public func isShallow() throws(KeywayError) -> Bool {
+        String(decoding: try run(["rev-parse", "--is-shallow-repository"]), as: UTF8.self)
+            .split(whereSeparator: \.isWhitespace).first == "true"
     }
 
     /// NUL-separated output split into strings.
@@ -100,12 +134,12 @@ public struct GitRunner: Sendable {
     }
 
     /// Every blob added or modified by any commit of any ref (`--all`, oldest first; merges compared with their
-    /// first parent), and every path any commit touched.
-    public func history() throws(KeywayError) -> (entries: [HistoryEntry], commits: Int) {
+    /// first parent), and every path any commit touched. With `ignoringShallow`, past a shallow boundary too.
+    public func history(ignoringShallow: Bool = false) throws(KeywayError) -> (entries: [HistoryEntry], commits: Int) {
         let output = try run([
             "log", "--all", "--reverse", "--no-renames", "--diff-merges=first-parent", "--root", "--raw",
             "--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-show-signature", "--format=%x01%H", "-z",
-        ])
+        ], ignoringShallow: ignoringShallow)
         var entries: [HistoryEntry] = []
         var commit = ""
         var commits = 0
@@ -153,6 +187,9 @@ public final class CatFileBatch {
     private var finished = false
     private let root: String
     private let checkOnly: Bool
+    private let timeout: Int
+    /// Set when reading failed: `finish` then kills git instead of waiting for it.
+    private var failed = false
 
     /// With `checkOnly`, `git cat-file --batch-check` (for `info`); else `git cat-file --batch` (for `read`).
     public init(_ runner: GitRunner, checkOnly: Bool = false) throws(KeywayError) {
@@ -162,10 +199,15 @@ public final class CatFileBatch {
         var toChild: [Int32] = [-1, -1]
         var fromChild: [Int32] = [-1, -1]
         guard pipe(&toChild) == 0 else { throw KeywayError(.io, "Cannot create a pipe: \(Errno.current).") }
-        guard pipe(&fromChild) == 0 else {
+        // git's answers come through a socket pair rather than a pipe, so that a read waits at most `timeout`
+        // seconds (SO_RCVTIMEO): a cat-file stuck on a FIFO in the object store cannot block the scan.
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fromChild) == 0 else {
             close(toChild[0]); close(toChild[1])
-            throw KeywayError(.io, "Cannot create a pipe: \(Errno.current).")
+            throw KeywayError(.io, "Cannot create a socket pair: \(Errno.current).")
         }
+        var wait = timeval(tv_sec: runner.timeout, tv_usec: 0)
+        _ = setsockopt(fromChild[0], SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        timeout = runner.timeout
         var template = Array("/tmp/keyway-catfile-XXXXXX".utf8CString)
         let errorFile = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if errorFile >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
@@ -181,19 +223,19 @@ public final class CatFileBatch {
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
-        let argv = runner.arguments + ["cat-file", checkOnly ? "--batch-check" : "--batch"]
-        let envStrings = runner.environment.map { "\($0.key)=\($0.value)" }
-        var child: pid_t = 0
-        let status = Subprocess.withCStrings(argv) { a in
-            Subprocess.withCStrings(envStrings) { e in posix_spawnp(&child, "git", &actions, nil, a, e) }
+        let child: pid_t
+        do {
+            child = try Subprocess.spawn(
+                runner.arguments + ["cat-file", checkOnly ? "--batch-check" : "--batch"],
+                environment: runner.environment, actions: &actions, newProcessGroup: true)
+        } catch {
+            close(toChild[0]); close(fromChild[1])
+            close(toChild[1]); close(fromChild[0])
+            if errorFile >= 0 { close(errorFile) }
+            throw KeywayError(.io, "Cannot run git cat-file for \(runner.root): \(error).", path: runner.root)
         }
         close(toChild[0])
         close(fromChild[1])
-        guard status == 0 else {
-            close(toChild[1]); close(fromChild[0])
-            if errorFile >= 0 { close(errorFile) }
-            throw KeywayError(.io, "Cannot run git cat-file for \(runner.root): \(Errno(status)).", path: runner.root)
-        }
         pid = child
         input = toChild[1]
         output = fromChild[0]
@@ -290,6 +332,7 @@ public final class CatFileBatch {
     }
 
     private func failure(_ what: String) -> KeywayError {
+        failed = true
         var message = what
         if errorFile >= 0 {
             _ = lseek(errorFile, 0, SEEK_SET)
@@ -315,6 +358,9 @@ public final class CatFileBatch {
                 return true
             }
             if n == 0 { return false }
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                throw failure("git cat-file did not answer within \(timeout) s and was stopped (KEYWAY_GIT_TIMEOUT)")
+            }
             if errno != EINTR { throw failure("cannot read from git cat-file: \(Errno.current)") }
         }
     }
@@ -367,13 +413,17 @@ public final class CatFileBatch {
         }
     }
 
-    /// Closes git's input and waits for it.
+    /// Closes git's input and waits for it (kills it, with its process group, after a failed read).
     public func finish() {
         guard !finished else { return }
         finished = true
         close(input)
         close(output)
         if errorFile >= 0 { close(errorFile) }
+        if failed {
+            Subprocess.stop(pid)
+            return
+        }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
     }

@@ -103,6 +103,8 @@ public final class LeakChecker {
     private var oversized: [(path: String, size: Int)] = []
     /// Paths not read because a directory on the way is a symbolic link.
     private var behindLinks: [String] = []
+    /// Seconds each git command may take (`KEYWAY_GIT_TIMEOUT`).
+    private var gitTimeout = GitRunner.defaultTimeout
 
     public init(_ options: LeakCheckOptions) {
         self.options = options
@@ -126,6 +128,12 @@ public final class LeakChecker {
     }
 
     public func run() -> LeakReport {
+        do throws(KeywayError) {
+            gitTimeout = try GitRunner.timeout(from: options.environment)
+        } catch {
+            fail(error.message)
+            return report
+        }
         if options.machineAudit { auditMachine() }
         if options.staged, options.paths.isEmpty { scanCurrentRepository() }
         for path in options.paths { scanPath(Git.absolutePath(path, from: options.workingDirectory)) }
@@ -224,7 +232,7 @@ public final class LeakChecker {
                 containingFile: target, environment: gitEnvironment, workingDirectory: options.workingDirectory)
             var state: Finding.GitStatus?
             if let repository {
-                let runner = GitRunner(root: repository.root)
+                let runner = GitRunner(root: repository.root, timeout: gitTimeout)
                 do throws(KeywayError) {
                     state = try fileState(runner, relative: Finding.relative(target, to: repository.root))
                 } catch {
@@ -477,7 +485,7 @@ public final class LeakChecker {
     func scanRepository(_ root: String, prefix: String?, trackedOnly: Bool = false) {
         guard seen.insert("repository\0" + root + "\0" + (prefix ?? "")).inserted else { return }
         scannedRepositories.insert(root)
-        let runner = GitRunner(root: root, keepIndexFile: currentRepository == root)
+        let runner = GitRunner(root: root, keepIndexFile: currentRepository == root, timeout: gitTimeout)
         if let st = try? Sys.lstat(root), st.st_uid != Sys.effectiveUserID {
             report.notes.append(
                 "\(root) belongs to uid \(st.st_uid), not to you: it was read with git's hooks, filters, fsmonitor "
@@ -575,9 +583,32 @@ public final class LeakChecker {
         }
     }
 
+    /// The history to scan. A shallow repository (`git clone --depth`, or a `shallow` file put there to cut
+    /// history off) is read past its boundary when git can: whatever commits are on this machine are scanned, and a
+    /// note says the boundary was crossed. When git cannot (the commits beyond are not here, as in a real shallow
+    /// clone), the shallow history is scanned and a note says that history beyond the boundary was not.
+    private func history(_ runner: GitRunner) throws(KeywayError) -> (entries: [GitRunner.HistoryEntry], commits: Int) {
+        guard try runner.isShallow() else { return try runner.history() }
+        do {
+            let whole = try runner.history(ignoringShallow: true)
+            report.notes.append(
+                "\(runner.root) is a shallow repository, but the commits its shallow file cuts off are present: "
+                    + "they were scanned too.")
+            return whole
+        } catch {
+            if error.code == .gitTimedOut { throw error }
+        }
+        let shallow = try runner.history()
+        report.notes.append(
+            "\(runner.root) is a shallow repository (cloned with --depth, or given a shallow file): history beyond "
+                + "its shallow boundary is not on this machine and was not scanned. Scan a full clone "
+                + "(git fetch --unshallow) to cover it.")
+        return shallow
+    }
+
     private func scanHistory(_ runner: GitRunner, prefix: String?, tracked: Set<String>) throws(KeywayError) {
         let root = runner.root
-        let (entries, commits) = try runner.history()
+        let (entries, commits) = try history(runner)
         report.commitsScanned += commits
         var firstByBlob: [String: GitRunner.HistoryEntry] = [:]
         var order: [GitRunner.HistoryEntry] = []

@@ -97,6 +97,11 @@ extension GitFixture {
     /// out-of-cone directory `secrets` is a sparse-directory entry with its tree object missing. Listing the index
     /// (`ls-files`, `diff --cached`, `log`) needs that tree, so git would run `uploadPack` to fetch it.
     public static func sparseIndexPartialClone(_ root: String, uploadPack: String) throws {
+        try sparseIndexPartialClone(root) { try makePromisor($0, uploadPack: uploadPack) }
+    }
+
+    /// The same repository with its promisor remote configured by `promisor` (called with the root).
+    public static func sparseIndexPartialClone(_ root: String, promisor: (String) throws -> Void) throws {
         try initialize(root)
         try write(root, "docs/README", "docs\n")
         try write(root, "secrets/placeholder", "nothing\n")
@@ -105,7 +110,7 @@ extension GitFixture {
         try git(["sparse-checkout", "init", "--cone", "--sparse-index"], in: root)
         try git(["sparse-checkout", "set", "docs"], in: root)
         let tree = try git(["rev-parse", "HEAD:secrets"], in: root)
-        try makePromisor(root, uploadPack: uploadPack)
+        try promisor(root)
         try removeObject(tree, in: root)
     }
 
@@ -124,5 +129,29 @@ extension GitFixture {
         try makePromisor(root, uploadPack: uploadPack)
         try removeObject(first, in: root)
         try removeObject(staged, in: root)
+    }
+}
+
+// MARK: Hidden history
+
+extension GitFixture {
+    /// A repository whose first commit holds `line` in `a.txt`; the second replaces it with a clean line, the third
+    /// adds `b.txt`. Returns the three commits and the two versions of `a.txt`.
+    public static func keyThenClean(_ root: String, line: String) throws
+        -> (commits: [String], bad: String, clean: String)
+    {
+        try initialize(root)
+        try write(root, "a.txt", line + "\n")
+        try commitAll(root, "first")
+        let first = try git(["rev-parse", "HEAD"], in: root).filter(\.isHexDigit)
+        try write(root, "a.txt", "nothing here\n")
+        try commitAll(root, "second")
+        let second = try git(["rev-parse", "HEAD"], in: root).filter(\.isHexDigit)
+        try write(root, "b.txt", "more\n")
+        try commitAll(root, "third")
+        let third = try git(["rev-parse", "HEAD"], in: root).filter(\.isHexDigit)
+        let bad = try git(["rev-parse", first + ":a.txt"], in: root).filter(\.isHexDigit)
+        let clean = try git(["rev-parse", second + ":a.txt"], in: root).filter(\.isHexDigit)
+        return ([first, second, third], bad, clean)
     }
 }

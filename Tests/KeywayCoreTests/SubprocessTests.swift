@@ -1,0 +1,50 @@
+import Foundation
+import KeywayCore
+import KeywayTesting
+import Testing
+
+@Suite("Subprocess")
+struct SubprocessTests {
+    @Test("a program is found only in PATH's absolute directories, in order, and must be an executable file")
+    func executablePath() throws {
+        let directory = try TemporaryDirectory(prefix: "keyway-subprocess")
+        let root = directory.path
+        try Sys.mkdir(root + "/a", 0o755)
+        try Sys.mkdir(root + "/b", 0o755)
+        try writeFile(root + "/a/tool", "#!/bin/sh\n", mode: 0o644)  // not executable
+        try writeFile(root + "/b/tool", "#!/bin/sh\n", mode: 0o755)
+        try Sys.mkdir(root + "/a/dir", 0o755)
+        #expect(Subprocess.executablePath("tool", searchPath: "\(root)/a:\(root)/b") == root + "/b/tool")
+        #expect(Subprocess.executablePath("dir", searchPath: "\(root)/a") == nil)
+        // Empty and relative entries are never searched, whatever the current directory holds.
+        #expect(Subprocess.executablePath("sh", searchPath: ":.:bin") == nil)
+        #expect(Subprocess.executablePath("sh", searchPath: nil) != nil)
+        #expect(Subprocess.executablePath("/bin/sh", searchPath: "") == "/bin/sh")
+        #expect(Subprocess.executablePath("./git", searchPath: "/usr/bin") == nil)
+        #expect(Subprocess.absoluteSearchPath(":bin:/usr/bin::.:/bin") == "/usr/bin:/bin")
+        #expect(Subprocess.absoluteSearchPath(":bin:.") == nil)
+        let env = Git.childEnvironment(from: Environment(["PATH": ":bin:/usr/bin:", "HOME": "/h"]))
+        #expect(env["PATH"] == "/usr/bin")
+        #expect(Git.childEnvironment(from: Environment(["PATH": ".:"]))["PATH"] == nil)
+    }
+
+    @Test("a timeout kills the child and what it started, reaps it, and throws timedOut")
+    func timeout() throws {
+        let directory = try TemporaryDirectory(prefix: "keyway-subprocess")
+        let marker = directory.path + "/grandchild-survived"
+        let start = Date()
+        #expect(throws: SubprocessError.timedOut(seconds: 1)) {
+            try Subprocess.run(
+                ["/bin/sh", "-c", "(sleep 2; touch '\(marker)') & sleep 30"], environment: ["PATH": "/usr/bin:/bin"],
+                timeout: 1)
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+        sleep(3)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the process group was not killed")
+        let quick = try Subprocess.run(["/bin/echo", "hi"], environment: [:], timeout: 5)
+        #expect(quick.status == 0 && quick.stdoutText == "hi\n")
+        #expect(throws: SubprocessError.cannotStart("no-such-program-keyway", .noEntry)) {
+            try Subprocess.run(["no-such-program-keyway"], environment: ["PATH": "/usr/bin:/bin"])
+        }
+    }
+}
