@@ -14,7 +14,8 @@ struct KeywayCommand: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
         if arguments.first == "help", let error = unknownHelpTopic(Array(arguments.dropFirst())) {
-            printError("Error: \(error)\nSee 'keyway --help' for the commands.")
+            printError("Error: \(error)")
+            printError("See 'keyway --help' for the commands.")
             Glibc.exit(64)  // EX_USAGE, as for any other usage error
         }
         main(nil)
