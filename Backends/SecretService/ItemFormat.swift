@@ -59,6 +59,12 @@ enum ItemFormat {
                 "The keyring item for \(id) (\(item.path)) holds a secret that is not UTF-8 text; Keyway only reads "
                     + "text API keys. Replace it with `keyway login \(id.app) --profile \(id.profile)`.")
         }
+        if let violation = APIKeyRules.violation(text) {
+            throw KeywayError(
+                .keyringFailure,
+                "The keyring item for \(id) (\(item.path)) holds a key that \(violation). Replace it with "
+                    + "`keyway login \(id.app) --profile \(id.profile)`.")
+        }
         let a = item.attributes
         func ignored(_ attribute: String, _ expected: String) {
             warn?(

@@ -105,7 +105,7 @@ public struct SecretServiceStore: CredentialStore {
     }
 
     public func write(_ credential: Credential) throws(KeywayError) {
-        try credential.id.validate()
+        try credential.validate()
         try withSession { session throws(KeywayError) in
             let attributes = ItemFormat.attributes(credential)
             let label = ItemFormat.label(credential.id)

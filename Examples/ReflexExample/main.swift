@@ -74,7 +74,7 @@ func run(_ command: String, profile: String, apiKey: String?) throws {
         try validateAPIKey(secret)
         if let warning = try spec.checkPrefix(secret) { warn(warning) }
         try store.write(Credential(id: id, secret: secret))
-        print("Logged in to \(spec.name) (profile \(profile)) with \(secret.masked).")
+        print("Logged in to \(spec.name) (profile \(profile)) with \(spec.masked(secret)).")
     case "logout":
         guard try store.delete(id) else { fail("Not logged in (profile \(profile)).", status: 1) }
         print("Logged out (profile \(profile)).")

@@ -18,7 +18,8 @@ public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible
         guard let name = BackendName(rawValue: text.lowercased()) else {
             throw KeywayError(
                 .invalidInput,
-                "Unknown backend '\(text)'. Backends: auto (the default), keyring, encrypted, plaintext.")
+                "Unknown backend \(APIKeyRules.isQuotable(text) ? "'\(text)'" : "(the name given is not shown)"). "
+                    + "Backends: auto (the default), keyring, encrypted, plaintext.")
         }
         self = name
     }

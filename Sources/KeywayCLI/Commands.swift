@@ -18,7 +18,17 @@ struct KeywayCommand: ParsableCommand {
             printError("See 'keyway --help' for the commands.")
             Glibc.exit(64)  // EX_USAGE, as for any other usage error
         }
-        main(nil)
+        // ArgumentParser's `main`, with its error messages redacted: they quote what was typed, which may be a key.
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            let status = exitCode(for: error)
+            if status == .success { exit(withError: error) }  // --help, --version
+            let message = ParserErrors.redacted(fullMessage(for: error), arguments: arguments)
+            if !message.isEmpty { printError(message) }
+            Glibc.exit(status.rawValue)
+        }
     }
 
     /// Why `keyway help TOPIC...` names no command (ArgumentParser would print the top-level help and exit 0), or
@@ -71,7 +81,8 @@ struct Login: ParsableCommand {
 
     func validate() throws {
         if let expires, Day(parsing: expires) == nil {
-            throw ValidationError("--expires must be a real date written YYYY-MM-DD (got '\(expires)').")
+            let given = APIKeyRules.isQuotable(expires) ? " (got '\(expires)')" : ""
+            throw ValidationError("--expires must be a real date written YYYY-MM-DD\(given).")
         }
     }
 
@@ -93,6 +104,7 @@ struct Login: ParsableCommand {
             try validateAPIKey(secret)
             let spec = context.catalog.spec(for: app)
             if let warning = try spec.checkPrefix(secret) { context.warnings.handle(warning) }
+            spec.storingWarnings(secret, expires: expires.flatMap(Day.init(parsing:))).forEach(context.warnings.handle)
             let backend = try context.store()
             let now = Timestamp.now()
             let scopeList = scopes.map {
@@ -279,12 +291,20 @@ struct List: ParsableCommand {
             let backend = try context.store()
             let (copies, notes) = try storedCopies(context.options, app: nil)
             for note in notes { printError("Note: \(note)") }
+            // Masked with each app's own prefixes; one spec per app, not per credential.
+            var specs: [String: AppSpec] = [:]
+            let masked = copies.map { copy in
+                let c = copy.credential
+                let spec = specs[c.id.app] ?? context.catalog.spec(for: c.id.app)
+                specs[c.id.app] = spec
+                return spec.masked(c.secret)
+            }
             if json {
                 try output(
                     JSON.object([
                         ("backend", .string(backend.backendName)),
                         ("location", .string(backend.location)),
-                        ("credentials", .array(copies.map(Report.storedFields))),
+                        ("credentials", .array(zip(copies, masked).map { Report.storedFields($0, masked: $1) })),
                     ]).serialized())
                 return ExitStatus.success
             }
@@ -292,10 +312,10 @@ struct List: ParsableCommand {
                 try output("No credentials stored in the \(backend.backendName) store (\(backend.location)).\n")
                 return ExitStatus.success
             }
-            let rows = copies.map { copy in
+            let rows = zip(copies, masked).map { copy, masked in
                 let c = copy.credential
                 return [
-                    c.id.app, c.id.profile, c.secret.masked, c.account ?? "", c.expires?.description ?? "", copy.backend,
+                    c.id.app, c.id.profile, masked, c.account ?? "", c.expires?.description ?? "", copy.backend,
                     copy.inUse ? "yes" : "no",
                 ]
             }

@@ -258,6 +258,8 @@ struct Import: ParsableCommand {
                 return ExitStatus.notFound
             }
             if let warning = try engine.spec.checkPrefix(found.secret) { context.warnings.handle(warning) }
+            // The file's expiry was already warned about by the resolution.
+            engine.spec.storingWarnings(found.secret, expires: nil).forEach(context.warnings.handle)
             let now = Timestamp.now()
             let credential = Credential(
                 id: id, secret: found.secret, account: found.account, organization: found.organization,

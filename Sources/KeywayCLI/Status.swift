@@ -198,8 +198,8 @@ enum Report {
     }
 
     /// The fields `list --json` prints for a stored copy of a credential.
-    static func storedFields(_ copy: StoredCopy) -> JSON {
-        guard case .object(let members) = storedFields(copy.credential) else { return .null }
+    static func storedFields(_ copy: StoredCopy, masked: String) -> JSON {
+        guard case .object(let members) = storedFields(copy.credential, masked: masked) else { return .null }
         return .object(
             members + [
                 ("backend", .string(copy.backend)), ("location", .string(copy.location)), ("in_use", .bool(copy.inUse)),
@@ -207,11 +207,11 @@ enum Report {
     }
 
     /// The fields `list --json` prints for a stored credential.
-    static func storedFields(_ c: Credential) -> JSON {
+    static func storedFields(_ c: Credential, masked: String) -> JSON {
         .object([
             ("app", .string(c.id.app)),
             ("profile", .string(c.id.profile)),
-            ("masked", .string(c.secret.masked)),
+            ("masked", .string(masked)),
             ("account", .optional(c.account)),
             ("organization", .optional(c.organization)),
             ("scopes", .array(c.scopes.map { .string($0) })),

@@ -8,12 +8,15 @@ import Musl
 
 /// Reading a key from standard input or from the terminal without echo.
 enum KeyInput {
-    /// Reads all of standard input and removes one trailing newline (`\n` or `\r\n`).
+    /// Reads all of standard input and removes one trailing newline (`\n` or `\r\n`). Reads at most a key's
+    /// largest size and a line end: longer input is refused without reading the rest.
     static func fromStandardInput() throws(KeywayError) -> String {
         var bytes: [UInt8]
-        do { bytes = try Sys.readAll(0) } catch {
+        let limit = APIKeyRules.maximumBytes + 2
+        do { bytes = try Sys.readAll(0, limit: limit) } catch {
             throw KeywayError(.io, "Cannot read the API key from standard input: \(error).")
         }
+        if bytes.count > limit { throw tooLong }
         if bytes.last == UInt8(ascii: "\n") {
             bytes.removeLast()
             if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
@@ -27,16 +30,23 @@ enum KeyInput {
     /// Prompts on the controlling terminal with echo off, and restores the terminal even on SIGINT/SIGTERM/SIGHUP.
     static func fromTerminal(prompt: String) throws(KeywayError) -> String {
         let line = try bytesFromTerminal(
-            prompt: prompt, noTerminalHint: "pass --api-key or give the key on standard input")
+            prompt: prompt, noTerminalHint: "pass --api-key or give the key on standard input",
+            limit: APIKeyRules.maximumBytes)
+        if line.count > APIKeyRules.maximumBytes { throw tooLong }
         guard let text = String(validating: line, as: UTF8.self) else {
             throw KeywayError(.invalidInput, "The API key typed is not valid UTF-8; nothing was stored.")
         }
         return text
     }
 
+    static let tooLong = KeywayError(.invalidInput, "The API key \(APIKeyRules.Violation.tooLong); nothing was stored.")
+
     /// The line typed at the terminal with echo off, as bytes (without the newline), so a caller holding a secret
-    /// can wipe them. `noTerminalHint` says what to do instead when there is no terminal.
-    static func bytesFromTerminal(prompt: String, noTerminalHint: String) throws(KeywayError) -> [UInt8] {
+    /// can wipe them. `noTerminalHint` says what to do instead when there is no terminal. A line longer than `limit`
+    /// is read to its end (so none of it is left for the shell), but no more than `limit + 2` bytes of it are kept.
+    static func bytesFromTerminal(prompt: String, noTerminalHint: String, limit: Int = Int.max) throws(KeywayError)
+        -> [UInt8]
+    {
         let fd: Int32
         do { fd = try Sys.open("/dev/tty", O_RDWR | O_NOCTTY) } catch {
             throw KeywayError(.invalidInput, "No terminal to prompt on (\(error)); \(noTerminalHint).")
@@ -64,7 +74,7 @@ enum KeyInput {
             let n = read(fd, &byte, 1)
             if n < 0, errno == EINTR { continue }
             if n <= 0 || byte == UInt8(ascii: "\n") { break }
-            line.append(byte)
+            if line.count - 1 <= limit { line.append(byte) }  // at most limit + 2 bytes: the key, a CR, one more
         }
         _ = try? Sys.writeAll(fd, Array("\n".utf8))
         if line.last == UInt8(ascii: "\r") { line.removeLast() }

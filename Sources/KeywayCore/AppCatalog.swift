@@ -87,7 +87,8 @@ public struct AppCatalog: Sendable {
           "expected_prefixes": ["reminix_sk_", "reminix_ct_", "reminix_pat_"],
           "token_kinds": [
             { "prefix": "reminix_sk_", "name": "server API key" },
-            { "prefix": "reminix_ct_", "name": "client token" },
+            { "prefix": "reminix_ct_", "name": "client token",
+              "warning": "This is a Reminix client token (reminix_ct_): client tokens are short-lived (typically 1 hour) and meant for browser-side calls only, so a stored one soon stops working. For the CLI, scripts and automation use a personal access token (reminix_pat_); for server-side calls, an API key (reminix_sk_)." },
             { "prefix": "reminix_pat_", "name": "personal access token" }
           ]
         }
@@ -216,8 +217,16 @@ public enum AppSpecDecoder {
             "name", "env", "sources", "required_prefixes", "expected_prefixes", "prefix_message", "token_kinds",
             "not_found", "rotate_after_days", "description",
         ]
+        // Errors never quote a value from the file (it may hold a pasted key). An unknown field's name is shown only
+        // when it cannot be a key (`APIKeyRules.isQuotable`).
+        func fieldName(_ name: String, under parent: String? = nil) -> String {
+            guard APIKeyRules.isQuotable(name) else {
+                return (parent.map { "\($0): " } ?? "") + "a field whose name is not shown (it does not look like a field name)"
+            }
+            return parent.map { "\($0).\(name)" } ?? "\"\(name)\""
+        }
         for (key, _) in members where !known.contains(key) {
-            throw bad("\"\(key)\"", "is not a known field (known: \(known.sorted().joined(separator: ", ")))")
+            throw bad(fieldName(key), "is not a known field (known: \(known.sorted().joined(separator: ", ")))")
         }
         func string(_ value: JSON?, _ field: String, required: Bool = false) throws(KeywayError) -> String? {
             guard let value, value != .null else {
@@ -268,10 +277,10 @@ public enum AppSpecDecoder {
                 allowed = ["type", "path", "dir_env", "file_env", "profiles_field", "key_field", "account_field",
                            "organization_field", "expires_field", "scopes_field"]
             default:
-                throw bad("\(field).type", "must be one of json, raw, yaml-profiles, git-root, store (found '\(type)')")
+                throw bad("\(field).type", "must be one of json, raw, yaml-profiles, git-root, store")
             }
             for (key, _) in sourceMembers where !allowed.contains(key) {
-                throw bad("\(field).\(key)", "is not a field of a \(type) source")
+                throw bad(fieldName(key, under: field), "is not a field of a \(type) source")
             }
             func location() throws(KeywayError) -> AppSpec.FileLocation {
                 let path = try string(value["path"], "\(field).path", required: true)!
@@ -315,7 +324,8 @@ public enum AppSpecDecoder {
                 kinds.append(
                     AppSpec.TokenKind(
                         prefix: try string(item["prefix"], "token_kinds[\(i)].prefix", required: true)!,
-                        name: try string(item["name"], "token_kinds[\(i)].name", required: true)!))
+                        name: try string(item["name"], "token_kinds[\(i)].name", required: true)!,
+                        warning: try string(item["warning"], "token_kinds[\(i)].warning")))
             }
         }
         var rotate = 90
@@ -352,7 +362,11 @@ extension AppSpec {
         if let prefixMessage { members.append(("prefix_message", .string(prefixMessage))) }
         if !tokenKinds.isEmpty {
             members.append(
-                ("token_kinds", .array(tokenKinds.map { .object([("prefix", .string($0.prefix)), ("name", .string($0.name))]) })))
+                ("token_kinds", .array(tokenKinds.map { kind in
+                    .object(
+                        [("prefix", .string(kind.prefix)), ("name", .string(kind.name))]
+                            + (kind.warning.map { [("warning", JSON.string($0))] } ?? []))
+                })))
         }
         members.append(("not_found", .string(notFoundMessage)))
         members.append(("rotate_after_days", .int(rotateAfterDays)))

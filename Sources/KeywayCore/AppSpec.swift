@@ -75,9 +75,12 @@ public struct AppSpec: Sendable, Equatable {
     public struct TokenKind: Sendable, Equatable {
         public var prefix: String
         public var name: String
-        public init(prefix: String, name: String) {
+        /// Said when a token of this kind is stored (Reminix's client tokens are short-lived and for browsers).
+        public var warning: String?
+        public init(prefix: String, name: String, warning: String? = nil) {
             self.prefix = prefix
             self.name = name
+            self.warning = warning
         }
     }
 
@@ -136,6 +139,12 @@ public struct AppSpec: Sendable, Equatable {
             .max { $0.count < $1.count }
     }
 
+    /// `secret` masked, with the longest prefix this spec names kept whole (`Masking.mask`).
+    public func masked(_ secret: Secret) -> String {
+        let key = secret.reveal()
+        return Masking.mask(key, knownPrefix: knownPrefix(of: key))
+    }
+
     /// Checks the prefix rules: a required-prefix violation throws (with the vendor's wording), an unexpected
     /// prefix returns a warning.
     public func checkPrefix(_ secret: Secret) throws(KeywayError) -> KeywayWarning? {
@@ -153,6 +162,24 @@ public struct AppSpec: Sendable, Equatable {
                     + "check that it is the right key.")
         }
         return nil
+    }
+
+    /// Warnings for a key about to be stored (`login`, `import`): characters a person cannot see, a token kind whose
+    /// spec warns against storing it, an expiry date already past.
+    public func storingWarnings(_ secret: Secret, expires: Day?, today: Day = .today()) -> [KeywayWarning] {
+        var warnings: [KeywayWarning] = []
+        if let warning = APIKeyRules.invisibleCharacterWarning(secret) { warnings.append(warning) }
+        if let kind = tokenKind(of: secret.reveal()), let text = kind.warning {
+            warnings.append(KeywayWarning(.tokenKind, text))
+        }
+        if let expires, expires.days(since: today) < 0 {
+            warnings.append(
+                KeywayWarning(
+                    .expired,
+                    "The expiry date \(expires) is already past, so this key has expired and \(name) will refuse it; "
+                        + "it was stored anyway. Check the date, or store a current key."))
+        }
+        return warnings
     }
 
     public func notFound(_ id: CredentialID) -> String {
@@ -177,6 +204,8 @@ extension KeywayWarning.Code {
     public static let unexpectedPrefix = KeywayWarning.Code(rawValue: "unexpected-prefix")
     /// A legacy alias variable supplied the key.
     public static let deprecatedVariable = KeywayWarning.Code(rawValue: "deprecated-variable")
+    /// A key of a token kind whose spec warns against storing it (Reminix's client tokens).
+    public static let tokenKind = KeywayWarning.Code(rawValue: "token-kind")
     /// The key was stored more than the spec's rotation period ago.
     public static let rotate = KeywayWarning.Code(rawValue: "rotate")
 }

@@ -65,6 +65,13 @@ public struct Credential: Sendable, Equatable, CustomStringConvertible {
         (daysRemaining(today: today) ?? 0) < 0
     }
 
+    /// Checks what every store checks before writing: usable names (`CredentialID.validate`) and a key that obeys
+    /// `APIKeyRules` (a store never holds a key it would refuse to read back).
+    public func validate() throws(KeywayError) {
+        try id.validate()
+        try validateAPIKey(secret)
+    }
+
     public var description: String {
         var parts = ["\(id)", "key \(secret.masked)"]
         if let account { parts.append("account \(account)") }
@@ -75,11 +82,10 @@ public struct Credential: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Checks an API key before it is stored: not empty, no control characters (a newline would break `get`).
+/// Checks an API key before it is stored, by `APIKeyRules`: not empty, not only whitespace, no control characters (a
+/// newline would break `get`), at most 64 KiB.
 public func validateAPIKey(_ secret: Secret) throws(KeywayError) {
-    if secret.isEmpty { throw KeywayError(.invalidInput, "The API key is empty; nothing was stored.") }
-    if secret.reveal().unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-        throw KeywayError(
-            .invalidInput, "The API key contains a control character (such as a newline or tab); nothing was stored.")
+    if let violation = APIKeyRules.violation(secret.reveal()) {
+        throw KeywayError(.invalidInput, "The API key \(violation); nothing was stored.")
     }
 }

@@ -16,7 +16,12 @@ public struct CredentialDocument: Sendable, Equatable {
     public static let formatName = "keyway-credentials"
     public static let currentVersion = 1
 
+    /// Every entry, including those in `unusable` (kept, so rewriting the file never loses one).
     public private(set) var credentials: [Credential]
+
+    /// Entries whose key breaks `APIKeyRules` (hand-written, or stored by an older Keyway), with the error that reading
+    /// or listing them gives. The other entries stay usable, and removing the entry (`keyway logout`) clears it.
+    public private(set) var unusable: [CredentialID: KeywayError] = [:]
 
     private init(sorted: [Credential]) { credentials = sorted }
 
@@ -24,12 +29,29 @@ public struct CredentialDocument: Sendable, Equatable {
         self.credentials = credentials.sorted { $0.id < $1.id }
     }
 
+    /// The entry for `id`, usable or not.
     public func credential(_ id: CredentialID) -> Credential? {
         credentials.first { $0.id == id }
     }
 
+    /// The entry for `id`; an error when its key breaks `APIKeyRules`.
+    public func usableCredential(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        if let error = unusable[id] { throw error }
+        return credential(id)
+    }
+
+    /// Every entry (or those of `app`); an error when one of them has a key that breaks `APIKeyRules`.
+    public func usableCredentials(app: String? = nil) throws(KeywayError) -> [Credential] {
+        let selected = app.map { app in credentials.filter { $0.id.app == app } } ?? credentials
+        if !unusable.isEmpty, let bad = selected.first(where: { unusable[$0.id] != nil }), let error = unusable[bad.id] {
+            throw error
+        }
+        return selected
+    }
+
     /// Inserts or replaces; keeps the original `created` time when replacing.
     public mutating func upsert(_ credential: Credential) {
+        unusable[credential.id] = nil
         if let index = credentials.firstIndex(where: { $0.id == credential.id }) {
             credentials[index] = credential
         } else {
@@ -42,6 +64,7 @@ public struct CredentialDocument: Sendable, Equatable {
     public mutating func remove(_ id: CredentialID) -> Bool {
         guard let index = credentials.firstIndex(where: { $0.id == id }) else { return false }
         credentials.remove(at: index)
+        unusable[id] = nil
         return true
     }
 
@@ -49,6 +72,7 @@ public struct CredentialDocument: Sendable, Equatable {
     public mutating func removeAll(app: String) -> [CredentialID] {
         let removed = credentials.filter { $0.id.app == app }.map(\.id)
         credentials.removeAll { $0.id.app == app }
+        for id in removed { unusable[id] = nil }
         return removed
     }
 
@@ -86,7 +110,8 @@ public struct CredentialDocument: Sendable, Equatable {
         "app", "profile", "api_key", "account", "organization", "expires", "created", "updated", "scopes",
     ]
 
-    /// Decodes a document. `source` names the file in error messages.
+    /// Decodes a document. `source` names the file in error messages. A key that breaks `APIKeyRules` does not make
+    /// the document an error: its entry is kept and recorded in `unusable`.
     public init(parsing bytes: [UInt8], source: String) throws(KeywayError) {
         let root: JSON
         do throws(JSONSyntaxError) {
@@ -126,6 +151,7 @@ public struct CredentialDocument: Sendable, Equatable {
             throw bad("\"credentials\"", "must be an array, found \(list.typeName)")
         }
         var credentials: [Credential] = []
+        var unusable: [CredentialID: KeywayError] = [:]
         var seen = Set<CredentialID>()
         credentials.reserveCapacity(entries.count)
         seen.reserveCapacity(entries.count)
@@ -190,6 +216,9 @@ public struct CredentialDocument: Sendable, Equatable {
             }
             guard seen.insert(id).inserted else { throw bad("credentials[\(i)]", "repeats \(id)") }
             guard let key else { throw bad("credentials[\(i)].api_key", "is missing") }
+            if let violation = APIKeyRules.violation(key) {
+                unusable[id] = Self.unusableKey(id, index: i, violation, source: source)
+            }
             var expires: Day?
             if let expiresText {
                 guard let day = Day(parsing: expiresText) else {
@@ -222,5 +251,19 @@ public struct CredentialDocument: Sendable, Equatable {
         } else {
             self.init(credentials: credentials)
         }
+        self.unusable = unusable
+    }
+
+    /// The error for entry `index` (`id`) whose key breaks `APIKeyRules`.
+    static func unusableKey(_ id: CredentialID, index: Int, _ violation: APIKeyRules.Violation, source: String)
+        -> KeywayError
+    {
+        let logout = id.profile == CredentialID.defaultProfile
+            ? "keyway logout \(id.app)" : "keyway logout \(id.app) --profile \(id.profile)"
+        return KeywayError(
+            .malformedFile,
+            "\(source): credentials[\(index)].api_key (\(id)) holds a key that \(violation). The file was left "
+                + "untouched; remove the entry with `\(logout)` (the other credentials stay usable) or fix the file.",
+            path: source)
     }
 }

@@ -19,7 +19,7 @@ extension CredentialDocument {
         } catch {
             // Anything wrong: the full decoder finds it and reports it exactly as every other read does.
             let document = try CredentialDocument(parsing: bytes, source: source)
-            return document.credential(id)
+            return try document.usableCredential(id)
         }
     }
 }
@@ -205,6 +205,17 @@ struct DocumentScanner {
         }
     }
 
+    /// Whether the target entry's key obeys `APIKeyRules` (else the full decoder gives the error); printable ASCII is
+    /// checked in place.
+    func keyIsUsable(_ key: ScannedString) -> Bool {
+        if !key.escaped,
+            parser.bytes.withUnsafeBufferPointer({ APIKeyRules.isPlainUsable(UnsafeBufferPointer(rebasing: $0[key.range])) })
+        {
+            return true
+        }
+        return APIKeyRules.violation(parser.string(key)) == nil
+    }
+
     mutating func scanDocument() throws -> Credential? {
         parser.skipWhitespace()
         guard at(UInt8(ascii: "{")) else { throw Bail() }
@@ -320,6 +331,7 @@ struct DocumentScanner {
         let created = try time(createdText) ?? Timestamp(secondsSinceEpoch: 0)
         let updated = try time(updatedText) ?? created
         guard id == target else { return nil }
+        guard keyIsUsable(key) else { throw Bail() }
         return Credential(
             id: id, secret: Secret(parser.string(key)), account: account.map(parser.string),
             organization: organization.map(parser.string), scopes: scopes, expires: expires, created: created,

@@ -14,7 +14,7 @@ public protocol CredentialDocumentStore: CredentialStore {
 
 extension CredentialDocumentStore {
     public func loadCredential(_ id: CredentialID) throws(KeywayError) -> Credential? {
-        try loadDocument().credential(id)
+        try loadDocument().usableCredential(id)
     }
 
     public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
@@ -22,13 +22,11 @@ extension CredentialDocumentStore {
     }
 
     public func list(app: String?) throws(KeywayError) -> [Credential] {
-        let all = try loadDocument().credentials
-        guard let app else { return all }
-        return all.filter { $0.id.app == app }
+        try loadDocument().usableCredentials(app: app)
     }
 
     public func write(_ credential: Credential) throws(KeywayError) {
-        try credential.id.validate()
+        try credential.validate()
         try modifyDocument { document throws(KeywayError) in
             document.upsert(credential)
             return true

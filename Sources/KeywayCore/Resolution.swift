@@ -120,7 +120,7 @@ public struct Resolution: Sendable {
     /// The token kind of the key in use, where the spec defines kinds.
     public var keyKind: AppSpec.TokenKind? { key.flatMap { spec.tokenKind(of: $0.secret.reveal()) } }
 
-    public var masked: String? { key.map { Masking.mask($0.secret.reveal(), knownPrefix: spec.knownPrefix(of: $0.secret.reveal())) } }
+    public var masked: String? { key.map { spec.masked($0.secret) } }
 }
 
 /// Resolves an app's key by its spec: `--api-key`, then `--key-file`, then the spec's environment variables in
@@ -188,7 +188,7 @@ public struct ResolutionEngine: Sendable {
             case .skipped(let detail):
                 layers.append(ResolutionLayer(kind: kind, name: name, status: .skipped, detail: detail))
             case .key(let key, let detail):
-                let masked = Masking.mask(key.secret.reveal(), knownPrefix: spec.knownPrefix(of: key.secret.reveal()))
+                let masked = spec.masked(key.secret)
                 if winner == nil && failure == nil {
                     winner = key
                     layers.append(
@@ -205,6 +205,9 @@ public struct ResolutionEngine: Sendable {
         try record(.flag, "--api-key") { () throws(KeywayError) -> Reading in
             guard let apiKey else { return .missing("not given") }
             if apiKey.isEmpty { throw KeywayError(.invalidInput, "--api-key was given an empty key.") }
+            if let violation = APIKeyRules.violation(apiKey) {
+                throw KeywayError(.invalidInput, "The key given with --api-key \(violation).")
+            }
             return .key(ResolvedKey(id: id, secret: Secret(apiKey), source: .flag), "given on the command line")
         }
         try record(.keyFile, keyFile ?? "--key-file") { () throws(KeywayError) -> Reading in
@@ -220,6 +223,9 @@ public struct ResolutionEngine: Sendable {
             try record(.env, variable) { () throws(KeywayError) -> Reading in
                 guard let value = environment[variable] else { return .missing("not set") }
                 if value.isEmpty { return .empty("set but empty") }
+                if let violation = APIKeyRules.violation(value) {
+                    throw KeywayError(.invalidInput, "The environment variable \(variable) holds a key that \(violation).")
+                }
                 let detail = index == 0 ? "set" : "set (legacy alias of \(spec.environmentVariables[0]))"
                 return .key(ResolvedKey(id: id, secret: Secret(value), source: .environment(variable)), detail)
             }
@@ -422,6 +428,9 @@ public struct ResolutionEngine: Sendable {
         if key.contains(where: { $0.isNewline }) {
             throw KeywayError(.malformedFile, "\(path) holds more than one line; a key file holds only the key.", path: path)
         }
+        if let violation = APIKeyRules.violation(key) {
+            throw KeywayError(.malformedFile, "\(path) holds a key that \(violation).", path: path)
+        }
         return .key(ResolvedKey(id: id, secret: Secret(key), source: source), "read from \(path)")
     }
 
@@ -479,6 +488,10 @@ public struct ResolutionEngine: Sendable {
         }
         guard let key = try string(fields.key) else { return .missing("\(path) has no \(prefix)\(fields.key) field") }
         if key.isEmpty { return .empty("\(path): \(prefix)\(fields.key) is empty") }
+        if let violation = APIKeyRules.violation(key) {
+            throw KeywayError(
+                .malformedFile, "\(path): \(prefix)\(fields.key) holds a key that \(violation).", path: path)
+        }
         var resolved = ResolvedKey(id: id, secret: Secret(key), source: .file(path))
         resolved.account = try string(fields.account)
         resolved.organization = try string(fields.organization)

@@ -11,7 +11,8 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// a child process).
     public func reveal() -> String { value }
 
-    /// A form safe to show: a recognizable prefix and a short tail, never more than a third of the key.
+    /// A form safe to show: a recognizable prefix and a short tail, never more than a third of the key (see
+    /// `Masking.mask`). Where the app is known, `AppSpec.masked(_:)` also keeps the app's own prefixes whole.
     public var masked: String { Masking.mask(value) }
 
     public var isEmpty: Bool { value.isEmpty }
@@ -40,28 +41,44 @@ public enum Masking {
     /// Longest recognizable prefix considered, e.g. `reminix_pat_`.
     static let maximumPrefix = 16
 
-    /// Masks `key`: `prefix...tail`, where the prefix is the key's leading word-and-separator part (`rfx_`,
-    /// `flux_dev_`, `reminix_sk_`, `sk-proj-`), or its first characters when it has none, and the tail is its last
-    /// characters; together they never exceed a third of the key. Keys of fewer than 6 characters show nothing.
+    /// Masks `key` as `prefix...tail`.
+    ///
+    /// With a `knownPrefix` the key starts with (an app spec's required or expected prefix, a token kind's, a
+    /// leak-check rule's; at most 16 characters), that prefix is shown whole: it is the same for every key of its kind,
+    /// so it tells nothing secret. Of the key's own characters after it, a 4-character tail is shown, or fewer so that
+    /// never more than a third of them is; when that leaves fewer than 2 (own part under 6 characters), `***`.
+    ///
+    /// Without one, prefix and tail together never exceed a third of the whole key: the key's leading
+    /// word-and-separator part (`rfx_`, `flux_dev_`, `sk-proj-`) is shown whole when it fits with a tail of at least
+    /// 2 characters (the tail up to 4), else the first characters (up to 4) and the last (up to 4). Keys of fewer
+    /// than 6 characters show `***`.
     public static func mask(_ key: String, knownPrefix: String? = nil) -> String {
         let characters = Array(key)
-        let budget = characters.count / 3
-        if budget < 2 { return "***" }
-        var prefixLength: Int
-        if let knownPrefix, key.hasPrefix(knownPrefix) {
-            prefixLength = knownPrefix.count
+        var lead: Int
+        let tail: Int
+        if let knownPrefix, !knownPrefix.isEmpty, knownPrefix.count <= maximumPrefix,
+            characters.starts(with: Array(knownPrefix))
+        {
+            lead = knownPrefix.count
+            tail = min(4, (characters.count - lead) / 3)
+            if tail < 2 { return "***" }
         } else {
-            prefixLength = recognizablePrefixLength(characters)
+            let budget = characters.count / 3
+            if budget < 2 { return "***" }
+            let recognized = recognizablePrefixLength(characters)
+            if recognized > 0, recognized + 2 <= budget {
+                lead = recognized
+            } else {
+                lead = min(4, budget / 2)
+            }
+            tail = min(4, budget - lead)
         }
-        if prefixLength == 0 { prefixLength = min(4, budget / 2) }
-        prefixLength = min(prefixLength, budget - 1)
-        let tailLength = min(4, budget - prefixLength)
         // Appended one Character at a time: String's generic init from a sequence costs a runtime type lookup at the
         // first use, and `get` masks a key on every run.
         var masked = ""
-        for character in characters[0..<prefixLength] { masked.append(character) }
+        for character in characters[0..<lead] { masked.append(character) }
         masked += "..."
-        for character in characters[(characters.count - tailLength)...] { masked.append(character) }
+        for character in characters[(characters.count - tail)...] { masked.append(character) }
         return masked
     }
 

@@ -83,13 +83,20 @@ public enum Sys {
 
     /// Reads the whole descriptor from its current offset, straight into one buffer sized from `fstat` for a regular
     /// file (grown by doubling otherwise).
-    public static func readAll(_ fd: Int32) throws(Errno) -> [UInt8] {
+    public static func readAll(_ fd: Int32) throws(Errno) -> [UInt8] { try readAll(fd, limit: nil) }
+
+    /// `readAll(_:)`; with `limit`, stops once it holds more than `limit` bytes: the result then
+    /// has `limit + 1` bytes (so the caller can tell "too long" from "exactly the limit") and the rest is left unread.
+    public static func readAll(_ fd: Int32, limit: Int?) throws(Errno) -> [UInt8] {
+        let most = limit.map { $0 + 1 } ?? Int.max
         var capacity = 65536
         if let st = try? fstat(fd), FileMode.isRegular(st) { capacity = Int(st.st_size) + 1 }
-        var result = [UInt8](repeating: 0, count: capacity)
+        var result = [UInt8](repeating: 0, count: min(capacity, most))
         var filled = 0
-        while true {
-            if filled == result.count { result.append(contentsOf: repeatElement(0, count: result.count)) }
+        while filled < most {
+            if filled == result.count {
+                result.append(contentsOf: repeatElement(0, count: min(result.count, most - result.count)))
+            }
             let n = try retrying {
                 result.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
             }

@@ -92,7 +92,7 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout == "Account:      me@acme.io\nOrganization: Acme\nKey:          rfx_...1a8c (from the credentials file \(sandbox.home)/.config/reflex/credentials.json)\n")
         let env = try sandbox.run(["whoami", "reflex"], env: ["REFLEX_API_KEY": "rfx_fromenv0000aaaa"])
-        #expect(env.stdout.hasPrefix("No account or organization was recorded with this key (rfx_...aa, from the environment variable REFLEX_API_KEY)."))
+        #expect(env.stdout.hasPrefix("No account or organization was recorded with this key (rfx_...aaaa, from the environment variable REFLEX_API_KEY)."))
         let none = try Sandbox(backend: "plaintext").run(["whoami", "reflex"])
         #expect(none.status == 1)
     }
@@ -108,7 +108,7 @@ import Testing
         #expect(json["found"] == .bool(true))
         #expect(json["source"]?["kind"] == .string("env"))
         #expect(json["source"]?["name"] == .string("REFLEX_API_KEY"))
-        #expect(json["masked"] == .string("rfx_...aa"))
+        #expect(json["masked"] == .string("rfx_...aaaa"))
         #expect(json["key_kind"] == .null)
         guard case .array(let layers)? = json["layers"] else {
             Issue.record("no layers")
@@ -400,7 +400,7 @@ import Testing
         let status = try s.run(["status", "fluxloop", "--profile", "default"])
         #expect(status.status == 0, "\(status)")
         #expect(status.stdout.contains("fluxloop (profile default)\n"))
-        #expect(status.stdout.contains("  API Key:      flux_dev_...o34\n"))
+        #expect(status.stdout.contains("  API Key:      flux_dev_...no34\n"))
         #expect(status.stdout.contains("  Source:       credentials file \(s.home)/.fluxloop/credentials\n"))
         #expect(status.stdout.contains("  Account:      john@example.com\n"))
         #expect(status.stdout.contains("  Expires:      \(dayFromToday(84)) (84 days remaining)\n"))

@@ -25,7 +25,7 @@ func dayFromToday(_ days: Int) -> String {
         #expect(status.stderr == "")
         let lines = status.stdout.split(separator: "\n").map(String.init)
         #expect(lines[0] == "fluxloop (profile default)")
-        #expect(lines.contains("  API Key:      flux_dev_...o34"))
+        #expect(lines.contains("  API Key:      flux_dev_...no34"))
         #expect(lines.contains("  Source:       plaintext store \(sandbox.credentialsFile)"))
         #expect(lines.contains("  Account:      john@example.com"))
         #expect(lines.contains("  Organization: Acme Inc"))

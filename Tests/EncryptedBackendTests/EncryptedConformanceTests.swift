@@ -22,7 +22,6 @@ let cheapCost = try! Argon2Cost(opslimit: 1, memlimit: 8 << 20)
         let directory = try TemporaryDirectory()
         let counter = Counter()
         try StoreConformance(
-            largeSecretSize: 1 << 20,
             makeStore: { EncryptedStore(path: directory.path + "/store-\(counter.next())/v.vault", unlock: rawKeyUnlock) },
             makeBroken: {
                 let path = directory.path + "/broken-\(counter.next()).vault"

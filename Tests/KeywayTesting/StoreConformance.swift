@@ -12,11 +12,12 @@ public struct StoreConformance: Sendable {
     public let makeStore: @Sendable () throws -> any CredentialStore
     /// Returns a store that cannot be read (corrupt file, unreachable service...). Reading it must throw.
     public let makeBroken: (@Sendable () throws -> any CredentialStore)?
-    /// The largest secret the backend must hold (bytes). Defaults to 64 KiB.
+    /// The largest secret the backend must hold (bytes). Defaults to 64 KiB, the most a key may be
+    /// (`APIKeyRules.maximumBytes`).
     public let largeSecretSize: Int
 
     public init(
-        largeSecretSize: Int = 65536, makeStore: @escaping @Sendable () throws -> any CredentialStore,
+        largeSecretSize: Int = APIKeyRules.maximumBytes, makeStore: @escaping @Sendable () throws -> any CredentialStore,
         makeBroken: (@Sendable () throws -> any CredentialStore)? = nil
     ) {
         self.makeStore = makeStore
@@ -33,6 +34,7 @@ public struct StoreConformance: Sendable {
         try profilesApart()
         try unicodeNames()
         try largeSecret()
+        try unusableKeyIsRefused()
         try failureIsNotMissing()
     }
 
@@ -134,6 +136,23 @@ public struct StoreConformance: Sendable {
         let credential = Self.sample("conformance-large", key: big)
         try store.write(credential)
         #expect(try store.read(credential.id)?.secret.reveal() == big, "large: a \(largeSecretSize)-byte secret survives")
+    }
+
+    /// A key breaking `APIKeyRules` (one byte over the limit, a newline, NUL, empty, only spaces) is refused by
+    /// `write`, and what the store held stays readable: a store never holds a key it would refuse to read.
+    public func unusableKeyIsRefused() throws {
+        let store = try makeStore()
+        let kept = Self.sample("conformance-kept")
+        try store.write(kept)
+        let tooLong = String(repeating: "k", count: APIKeyRules.maximumBytes + 1)
+        for key in [tooLong, "two\nlines", "nul\u{0}inside", "", "   "] {
+            let credential = Self.sample("conformance-unusable", key: key)
+            #expect(throws: KeywayError.self, "unusable key: write refuses it") { try store.write(credential) }
+            #expect(try store.read(credential.id) == nil, "unusable key: nothing was written")
+        }
+        #expect(try store.read(kept.id) == kept, "unusable key: the store is still readable")
+        #expect(try store.list(app: "conformance-kept").map(\.id) == [kept.id], "unusable key: listing still works")
+        #expect(try store.list(app: "conformance-unusable").isEmpty, "unusable key: nothing was listed")
     }
 
     public func failureIsNotMissing() throws {

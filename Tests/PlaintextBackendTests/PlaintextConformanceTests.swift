@@ -8,7 +8,6 @@ import Testing
         let directory = try TemporaryDirectory()
         let counter = Counter()
         try StoreConformance(
-            largeSecretSize: 1 << 20,
             makeStore: { PlaintextStore(path: directory.path + "/store-\(counter.next())/credentials.json") },
             makeBroken: {
                 let path = directory.path + "/broken-\(counter.next()).json"

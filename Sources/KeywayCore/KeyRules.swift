@@ -1,0 +1,130 @@
+/// The rules every API key obeys, wherever it is read from (login's input, `--api-key`, a key file, an environment
+/// variable, a tool's own credentials file, Keyway's stores): not empty, not only whitespace, no control character
+/// (NUL, CR, LF, tab, DEL, C1, line and paragraph separators: they would make `get` print something other than what
+/// `run` exports), at most `maximumBytes` of UTF-8. A key that breaks them is an error of the place it came from;
+/// the messages name the place and the rule, never the key.
+public enum APIKeyRules {
+    /// The largest key, in UTF-8 bytes: 64 KiB. Real keys and tokens are far shorter (a JWT is a few KiB).
+    public static let maximumBytes = 64 * 1024
+
+    /// The rule a key breaks.
+    public enum Violation: Sendable, Equatable, CustomStringConvertible {
+        case empty
+        /// Only whitespace and invisible characters.
+        case blank
+        case tooLong
+        case controlCharacter
+
+        /// Completes "The API key ...", "... holds a key that ...".
+        public var description: String {
+            switch self {
+            case .empty: return "is empty"
+            case .blank: return "is only whitespace"
+            case .tooLong: return "is longer than \(APIKeyRules.maximumBytes) bytes (64 KiB), the most a key may be"
+            case .controlCharacter:
+                return "contains a control character (such as a newline, carriage return, tab or NUL)"
+            }
+        }
+    }
+
+    /// The first rule `key` breaks, or nil when it is usable.
+    public static func violation(_ key: String) -> Violation? {
+        let utf8 = key.utf8
+        if utf8.isEmpty { return .empty }
+        if utf8.count > maximumBytes { return .tooLong }
+        // Fast path: printable ASCII, which nearly every key is.
+        var printable = true
+        var visible = false
+        for byte in utf8 {
+            if byte < 0x20 || byte >= 0x7F {
+                printable = false
+                break
+            }
+            if byte != 0x20 { visible = true }
+        }
+        if printable { return visible ? nil : .blank }
+        visible = false
+        for scalar in key.unicodeScalars {
+            if isControl(scalar) { return .controlCharacter }
+            if !scalar.properties.isWhitespace && !isInvisible(scalar) { visible = true }
+        }
+        return visible ? nil : .blank
+    }
+
+    /// Whether the UTF-8 bytes of a key (already known to be valid UTF-8 without C0 controls, as in a JSON string)
+    /// are certainly usable without decoding them: 1 to `maximumBytes` bytes of printable ASCII, not all spaces.
+    static func isPlainUsable(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty, bytes.count <= maximumBytes else { return false }
+        var visible = false
+        for byte in bytes {
+            if byte < 0x20 || byte >= 0x7F { return false }
+            if byte != 0x20 { visible = true }
+        }
+        return visible
+    }
+
+    /// Whether `value` (a command-line value, a field name) may be quoted in a message because it cannot be a key: 1 to
+    /// 24 characters of lower-case ASCII letters, digits and `_ - . / :`, with digits only in values of at most 12
+    /// characters (keys are longer, and mix cases and digits). `2026-02-30`, `vault9`, `scopes_feild` can be quoted.
+    public static func isQuotable(_ value: String) -> Bool {
+        let bytes = value.utf8
+        guard (1...24).contains(bytes.count) else { return false }
+        var digits = false
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "/"), UInt8(ascii: ":"):
+                continue
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits = true
+            default: return false
+            }
+        }
+        return !digits || bytes.count <= 12
+    }
+
+    /// Control characters (Cc: C0, DEL, C1) and the Unicode line and paragraph separators.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.properties.generalCategory == .control
+    }
+
+    /// Characters that take no visible space: zero-width space, joiners, word joiner, byte-order mark, soft hyphen,
+    /// bidirectional controls (the format category, Cf).
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .format
+    }
+
+    /// What in `key` a person cannot see when pasting it, as words for a warning ("a trailing space and a zero-width
+    /// character"), or nil. Leading or trailing whitespace, non-ASCII spaces (NBSP and the like) anywhere, and
+    /// invisible formatting characters (U+200B–U+200D, U+2060, U+FEFF...) anywhere.
+    public static func invisibleCharacters(_ key: String) -> String? {
+        var found: [String] = []
+        let scalars = key.unicodeScalars
+        if let first = scalars.first, first.properties.isWhitespace { found.append("leading whitespace") }
+        if let last = scalars.last, last.properties.isWhitespace { found.append("trailing whitespace") }
+        if key.utf8.contains(where: { $0 >= 0x80 }) {
+            if scalars.contains(where: { $0.value >= 0x80 && $0.properties.isWhitespace }) {
+                found.append("a non-breaking or other non-ASCII space")
+            }
+            if scalars.contains(where: isInvisible) {
+                found.append("a zero-width or other invisible character (such as U+200B or U+FEFF)")
+            }
+        }
+        if found.isEmpty { return nil }
+        if found.count == 1 { return found[0] }
+        return found.dropLast().joined(separator: ", ") + " and " + found[found.count - 1]
+    }
+
+    /// The warning for a key about to be stored that holds characters a person cannot see (nil when none).
+    public static func invisibleCharacterWarning(_ secret: Secret) -> KeywayWarning? {
+        guard let what = invisibleCharacters(secret.reveal()) else { return nil }
+        return KeywayWarning(
+            .invisibleCharacters,
+            "The API key contains \(what), which cannot be seen when it is printed; it was stored as given. If it "
+                + "was pasted with them by mistake, log in again with the key alone.")
+    }
+}
+
+extension KeywayWarning.Code {
+    /// A key being stored contains leading or trailing whitespace, a non-ASCII space or an invisible character.
+    public static let invisibleCharacters = KeywayWarning.Code(rawValue: "invisible-characters")
+}
