@@ -26,9 +26,25 @@ struct KeywayCommand: ParsableCommand {
             let status = exitCode(for: error)
             if status == .success { exit(withError: error) }  // --help, --version
             let message = ParserErrors.redacted(fullMessage(for: error), arguments: arguments)
-            if !message.isEmpty { printError(message) }
+            let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            for line in lines where !(line.isEmpty && line == lines.last) { printError(line) }
+            if status.rawValue == 64, wantsJSON(arguments) {
+                // A JSON reader gets an object for a usage error too, as `guarded(json:)` gives for the others.
+                let first = lines.first ?? ""
+                let text = first.hasPrefix("Error: ") ? String(first.dropFirst("Error: ".count)) : first
+                try? output(
+                    JSON.object([("error", .object([("code", .string("usage")), ("message", .string(text))]))])
+                        .serialized())
+            }
             Glibc.exit(status.rawValue)
         }
+    }
+
+    /// Whether the command line asks for JSON output (`--json`, `--format json`), before any `--`.
+    static func wantsJSON(_ arguments: [String]) -> Bool {
+        let options = arguments.prefix { $0 != "--" }
+        return options.contains("--json") || options.contains("--format=json")
+            || zip(options, options.dropFirst()).contains { $0 == "--format" && $1 == "json" }
     }
 
     /// Why `keyway help TOPIC...` names no command (ArgumentParser would print the top-level help and exit 0), or

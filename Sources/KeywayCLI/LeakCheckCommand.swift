@@ -39,7 +39,8 @@ struct LeakCheck: ParsableCommand {
     }
 
     func run() throws {
-        try guarded {
+        // A JSON reader on standard output gets an object for a failed scan too (a missing or malformed baseline).
+        try guarded(json: format == LeakReportFormat.json.rawValue && output == nil) {
             let context = try Context(store, checkingDirectories: false)  // reported as findings instead
             let environment = context.environment
             let cwd = currentDirectory()
