@@ -277,12 +277,16 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         var bytes = try #require(try readFile(path))
         bytes[bytes.count - 1] ^= 0x01  // the ciphertext's tag: the header still reads
         try writeFile(path, bytes, mode: 0o600)
+        // Nothing to move: still the vault's error, not "Nothing to move" and success.
+        let empty = try sandbox.run(["migrate", "--to", "encrypted"], env: env)
+        #expect(empty.status == 2, "\(empty)")
+        #expect(empty.stderr.contains("is corrupted or was modified"), "\(empty)")
+        #expect(!empty.stdout.contains("Nothing to move"), "\(empty)")
         #expect(try sandbox.run(["login", "reflex", "--backend", "plaintext", "--api-key", "rfx_KEYaaaa1111bbbb2222"])
             .status == 0)
         let migrate = try sandbox.run(["migrate", "--to", "encrypted"], env: env)
         #expect(migrate.status == 2, "\(migrate)")
         #expect(migrate.stderr.contains("is corrupted or was modified"), "\(migrate)")
-        #expect(!migrate.stdout.contains("Nothing to move"), "\(migrate)")
         #expect(try sandbox.run(["get", "reflex", "--backend", "plaintext"]).stdout == "rfx_KEYaaaa1111bbbb2222\n")
     }
 }
