@@ -309,15 +309,7 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
     /// not installed in a running keyway: /proc/PID/status shows no caught crash signal.
     @Test func noCrashSignalIsCaught() throws {
         let sandbox = try Sandbox(backend: "plaintext")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: keywayBinary)
-        process.arguments = ["login", "app"]
-        process.environment = sandbox.environment
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, input) = try startWaitingOnInput(sandbox, keywayBinary, ["login", "app"])
         defer {
             try? input.fileHandleForWriting.close()
             process.waitUntilExit()
