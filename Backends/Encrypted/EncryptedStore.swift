@@ -21,7 +21,7 @@ public struct EncryptedStore: CredentialDocumentStore {
         path: String, unlock: VaultUnlock, newVaultCost: Argon2Cost = .moderate, strict: Bool = false,
         warn: WarningHandler? = nil
     ) {
-        file = ProtectedFile(path: path, strict: strict, warn: warn)
+        file = ProtectedFile(path: path, strict: strict, warn: warn, sizeLimit: ProtectedFile.storeSizeLimit)
         self.unlock = unlock
         self.newVaultCost = newVaultCost
     }

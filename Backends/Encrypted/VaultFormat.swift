@@ -216,6 +216,10 @@ extension VaultHeader {
         }
         guard bytes.count >= 10 else { throw truncated("\(bytes.count) bytes, shorter than the vault header") }
         let version = Self.readLittleEndian(bytes, 8..<10)
+        if version < UInt64(Self.version) {
+            // Version 1 is the first: a lower number was never written by any Keyway.
+            throw corrupted("vault format version \(version) does not exist; this Keyway reads version \(Self.version)")
+        }
         guard version == UInt64(Self.version) else {
             throw unsupported("has vault format version \(version) (this Keyway reads version \(Self.version))")
         }

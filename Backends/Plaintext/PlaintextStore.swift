@@ -11,7 +11,7 @@ public struct PlaintextStore: CredentialDocumentStore {
     public var filePath: String? { file.path }
 
     public init(path: String, strict: Bool = false, warn: WarningHandler? = nil) {
-        file = ProtectedFile(path: path, strict: strict, warn: warn)
+        file = ProtectedFile(path: path, strict: strict, warn: warn, sizeLimit: ProtectedFile.storeSizeLimit)
     }
 
     public init(paths: KeywayPaths, strict: Bool = false, warn: WarningHandler? = nil) {

@@ -52,6 +52,17 @@ public struct SecretServiceConfiguration: Sendable, Equatable {
         return busAddress(nonEmpty("DBUS_SESSION_BUS_ADDRESS"), runtimeDirectory: nonEmpty("XDG_RUNTIME_DIR")).0
     }
 
+    /// Refuses a `KEYWAY_KEYRING_TIMEOUT` or `KEYWAY_KEYRING_PROMPT_TIMEOUT` that is set but is not a number of
+    /// seconds above 0 and at most 3600 (the value is not repeated: it could be anything pasted there).
+    public static func checkTimeouts(_ environment: Environment) throws(KeywayError) {
+        for name in ["KEYWAY_KEYRING_TIMEOUT", "KEYWAY_KEYRING_PROMPT_TIMEOUT"] {
+            if let text = environment.nonEmpty(name), seconds(text) == nil {
+                throw KeywayError(
+                    .invalidInput, "\(name) must be a number of seconds greater than 0 and at most 3600 (such as 5 or 0.5).")
+            }
+        }
+    }
+
     static func seconds(_ text: String?) -> Double? {
         guard let text, let value = Double(text), value > 0, value <= 3600 else { return nil }
         return value

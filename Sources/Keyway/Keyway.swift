@@ -59,6 +59,7 @@ public struct StoreOptions: Sendable {
         passphrasePrompt: PassphrasePrompt? = nil
     ) throws(KeywayError) {
         let name = backend ?? environment.nonEmpty("KEYWAY_BACKEND") ?? BackendName.auto.rawValue
+        try SecretServiceConfiguration.checkTimeouts(environment)
         self.init(
             backend: try BackendName(parsing: name), strict: strict || environment.flag("KEYWAY_STRICT"),
             paths: try KeywayPaths(environment: environment), warn: warn,

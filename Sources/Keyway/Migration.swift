@@ -26,6 +26,8 @@ public func migrate(
     if case .unavailable(let reason) = destination.availability() {
         throw KeywayError(.backendUnavailable, "The \(target) backend cannot be used here: \(reason). Nothing was moved.")
     }
+    // The target must be readable (a corrupted vault, a wrong passphrase) before anything is looked at.
+    _ = try destination.list(app: app)
     var sources: [(BackendName, any CredentialStore)] = []
     if target != .keyring { sources.append((.keyring, keyringStore(options))) }
     if target != .encrypted {

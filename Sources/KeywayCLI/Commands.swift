@@ -14,7 +14,8 @@ struct KeywayCommand: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
         if arguments.first == "help", let error = unknownHelpTopic(Array(arguments.dropFirst())) {
-            printError("Error: \(error)\nSee 'keyway --help' for the commands.")
+            printError("Error: \(error)")
+            printError("See 'keyway --help' for the commands.")
             Glibc.exit(64)  // EX_USAGE, as for any other usage error
         }
         // ArgumentParser's `main`, with its error messages redacted: they quote what was typed, which may be a key.
@@ -25,9 +26,25 @@ struct KeywayCommand: ParsableCommand {
             let status = exitCode(for: error)
             if status == .success { exit(withError: error) }  // --help, --version
             let message = ParserErrors.redacted(fullMessage(for: error), arguments: arguments)
-            if !message.isEmpty { printError(message) }
+            let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            for line in lines where !(line.isEmpty && line == lines.last) { printError(line) }
+            if status.rawValue == 64, wantsJSON(arguments) {
+                // A JSON reader gets an object for a usage error too, as `guarded(json:)` gives for the others.
+                let first = lines.first ?? ""
+                let text = first.hasPrefix("Error: ") ? String(first.dropFirst("Error: ".count)) : first
+                try? output(
+                    JSON.object([("error", .object([("code", .string("usage")), ("message", .string(text))]))])
+                        .serialized())
+            }
             Glibc.exit(status.rawValue)
         }
+    }
+
+    /// Whether the command line asks for JSON output (`--json`, `--format json`), before any `--`.
+    static func wantsJSON(_ arguments: [String]) -> Bool {
+        let options = arguments.prefix { $0 != "--" }
+        return options.contains("--json") || options.contains("--format=json")
+            || zip(options, options.dropFirst()).contains { $0 == "--format" && $1 == "json" }
     }
 
     /// Why `keyway help TOPIC...` names no command (ArgumentParser would print the top-level help and exit 0), or

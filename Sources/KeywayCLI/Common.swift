@@ -17,9 +17,11 @@ enum ExitStatus {
     // 64 (EX_USAGE): command-line usage error, from ArgumentParser's ValidationError.
 }
 
-/// Standard error, unbuffered.
+/// One line on standard error, unbuffered. Every control character in it (a newline too) is escaped
+/// (`TerminalText.escaped`): errors, warnings and notes carry file names, file contents and other programs' messages,
+/// which must not move the cursor, retitle the terminal or forge a line.
 func printError(_ line: String) {
-    try? Sys.writeAll(2, Array((line + "\n").utf8))
+    try? Sys.writeAll(2, Array((TerminalText.escaped(line) + "\n").utf8))
 }
 
 /// Prints each distinct warning once, on stderr.
@@ -36,7 +38,7 @@ final class WarningPrinter: @unchecked Sendable {
         }
         // A warning names files and repositories found on the disk (a clone's directory name is anyone's choice):
         // control characters in them are escaped.
-        if isNew { printError("Warning: \(TerminalText.escaped(warning.message))") }
+        if isNew { printError("Warning: \(warning.message)") }
     }
 
     var handler: WarningHandler { { [self] warning in self.handle(warning) } }

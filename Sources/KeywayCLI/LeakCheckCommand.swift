@@ -39,7 +39,8 @@ struct LeakCheck: ParsableCommand {
     }
 
     func run() throws {
-        try guarded {
+        // A JSON reader on standard output gets an object for a failed scan too (a missing or malformed baseline).
+        try guarded(json: format == LeakReportFormat.json.rawValue && output == nil) {
             let context = try Context(store, checkingDirectories: false)  // reported as findings instead
             let environment = context.environment
             let cwd = currentDirectory()
@@ -48,7 +49,7 @@ struct LeakCheck: ParsableCommand {
             let options = LeakCheckOptions(
                 paths: paths, history: history, staged: staged, machineAudit: !noHome && !staged,
                 environment: environment, workingDirectory: cwd, specs: context.catalog.entries.map(\.spec),
-                keywayFiles: [context.options.paths.credentialsFile, context.options.paths.vaultFile],
+                keywayFiles: context.options.paths.files,
                 keywayDirectories: context.options.paths.directories,
                 stored: stored.matcher)
             var report = LeakChecker(options).run()
@@ -60,7 +61,7 @@ struct LeakCheck: ParsableCommand {
                     let written = Baseline(findings: report.findings)
                     try ProtectedFile.replace(path, with: Array((written.json().serialized() + "\n").utf8))
                     printError("Wrote \(written.entries.count) fingerprint(s) to \(path).")
-                    for error in report.errors { printError("Error: \(TerminalText.escaped(error))") }
+                    for error in report.errors { printError("Error: \(error)") }
                     return report.errors.isEmpty ? ExitStatus.success : ExitStatus.failure
                 }
                 report.apply(try Baseline.load(path))
@@ -82,7 +83,7 @@ struct LeakCheck: ParsableCommand {
                 try KeywayCLI.output(text)
             }
             if format != .text || output != nil {
-                for error in report.errors { printError("Error: \(TerminalText.escaped(error))") }
+                for error in report.errors { printError("Error: \(error)") }
             }
             return report.exitStatus
         }

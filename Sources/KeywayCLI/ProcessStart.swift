@@ -20,6 +20,7 @@ enum ProcessStart {
     /// recorded. About 70 system calls, tens of microseconds.
     static func begin() {
         CoreDumps.disableAtStart()
+        disableRuntimeBacktracer()
         sigemptyset(&ignoredAtStart)
         for signal in signals where disposition(signal) == .ignored { sigaddset(&ignoredAtStart, signal) }
         pthread_sigmask(SIG_SETMASK, nil, &maskAtStart)
@@ -35,6 +36,19 @@ enum ProcessStart {
         guard pthread_sigmask(SIG_SETMASK, &maskAtStart, nil) == 0 else {
             throw KeywayError(.io, "Cannot restore the signal mask before running the command: \(Errno.current).")
         }
+    }
+
+    /// The signals the Swift runtime's crash handler catches (its backtracer, `swift-backtrace`, is on by default on
+    /// Linux when the toolchain's `libexec/swift/linux/swift-backtrace` exists).
+    static let crashSignals = [SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV]
+
+    /// Puts every crash signal the Swift runtime caught before `main` back to its default action, so a crash kills
+    /// Keyway at once (no core file: see `CoreDumps`) instead of running the backtracer, which prints the stack and
+    /// the memory around each register to standard error — bytes of a key or passphrase after an unlock. The runtime
+    /// installs its handler while the program loads, from `SWIFT_BACKTRACE`; it reads nothing later, so this turns
+    /// it off whatever that variable says. A signal ignored at start stays ignored.
+    static func disableRuntimeBacktracer() {
+        for signal in crashSignals where disposition(signal) != .ignored { Glibc.signal(signal, SIG_DFL) }
     }
 
     enum Disposition { case ignored, other }

@@ -163,6 +163,21 @@ struct Run: ParsableCommand {
     /// The variables that unlock Keyway's vault (and set a new passphrase for it), removed from CMD's environment.
     static let withheldVariables = ["KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE"]
 
+    /// This process's environment without any entry (every duplicate included) for the variables in `names`,
+    /// as C strings for execve.
+    static func commandEnvironment(removing names: [String]) -> [UnsafeMutablePointer<CChar>?] {
+        var result: [UnsafeMutablePointer<CChar>?] = []
+        var entry = environ
+        while let current = entry.pointee {
+            // Only the name is copied (up to the first `=`), never the value.
+            let length = strchr(current, 0x3D).map { $0 - current } ?? strlen(current)
+            let name = String(decoding: UnsafeRawBufferPointer(start: current, count: length), as: UTF8.self)
+            if !names.contains(name) { result.append(current) }
+            entry += 1
+        }
+        return result
+    }
+
     func validate() throws {
         if let env, !AppSpecDecoder.isVariableName(env) {
             throw ValidationError("--env needs an environment variable name: letters, digits and _, not starting with a digit.")
@@ -179,13 +194,20 @@ struct Run: ParsableCommand {
             }
             let resolution = try context.resolve(app, profile, keys)
             guard let key = resolution.key else { return context.notFound(resolution) }
-            // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key.
-            for name in Self.withheldVariables { unsetenv(name) }
-            guard setenv(variable, key.secret.reveal(), 1) == 0 else {
-                throw KeywayError(.invalidInput, "Cannot set \(variable): \(Errno.current).")
-            }
             try ProcessStart.restoreForExec()
+            // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
+            // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
+            let entries = Self.commandEnvironment(removing: Self.withheldVariables + [variable]) + [
+                strdup(variable + "=" + key.secret.reveal()), nil,
+            ]
+            let envp = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: entries.count)
+            envp.initialize(from: entries, count: entries.count)
             let argv = command.map { strdup($0) } + [nil]
+            // execvp searches PATH and passes `environ`: point it at CMD's environment (glibc has no execvpe here).
+            guard let symbol = dlsym(nil, "environ") else {
+                throw KeywayError(.io, "Cannot set the command's environment: environ not found.")
+            }
+            symbol.assumingMemoryBound(to: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?.self).pointee = envp
             execvp(command[0], argv)
             let error = Errno.current
             printError("Error: Cannot run \(command[0]): \(error).")

@@ -75,11 +75,15 @@ extension KeywayWarning.Code {
 }
 
 /// The encrypted store the vault commands work on, from the environment.
-private func vaultStore(strict: Bool, cost: Argon2Cost, warnings: WarningPrinter) throws(KeywayError) -> EncryptedStore {
+/// `newKeyFile`, a key file about to be created, has its directories checked with Keyway's.
+private func vaultStore(
+    strict: Bool, cost: Argon2Cost, warnings: WarningPrinter, newKeyFile: String? = nil
+) throws(KeywayError) -> EncryptedStore {
     let environment = Environment.process()
     let paths = try KeywayPaths(environment: environment)
     let strict = strict || environment.flag("KEYWAY_STRICT")
-    try paths.checkDirectories(home: environment.home, strict: strict, warn: warnings.handler)
+    try paths.checkDirectories(
+        home: environment.home, strict: strict, warn: warnings.handler, extraFiles: newKeyFile.map { [$0] } ?? [])
     return EncryptedStore(
         paths: paths, unlock: VaultUnlock(environment: environment, prompt: VaultPrompt.ifTerminalAttached()),
         newVaultCost: cost, strict: strict, warn: warnings.handler)
@@ -100,11 +104,17 @@ struct VaultInit: ParsableCommand {
     @OptionGroup var argon2: Argon2Options
     @Flag(help: "Refuse files that group or others can access (also KEYWAY_STRICT=1).") var strict = false
 
+    func validate() throws {
+        if keyFile != nil, argon2.isGiven {
+            throw ValidationError("--argon2-ops and --argon2-mem-mib set a passphrase's cost; a vault locked with --key-file has none.")
+        }
+    }
+
     func run() throws {
         try guarded {
             let warnings = WarningPrinter()
             let cost = keyFile == nil ? try argon2.cost(warnings) : Argon2Cost.moderate
-            let store = try vaultStore(strict: strict, cost: cost, warnings: warnings)
+            let store = try vaultStore(strict: strict, cost: cost, warnings: warnings, newKeyFile: keyFile)
             let method = try store.create(keyFile.map { .generatedKeyFile($0) } ?? .unlockSource)
             if let keyFile {
                 try output(
@@ -137,12 +147,19 @@ struct VaultRekey: ParsableCommand {
     @OptionGroup var argon2: Argon2Options
     @Flag(help: "Refuse files that group or others can access (also KEYWAY_STRICT=1).") var strict = false
 
+    func validate() throws {
+        if newKeyFile != nil, argon2.isGiven {
+            throw ValidationError(
+                "--argon2-ops and --argon2-mem-mib set a new passphrase's cost; a vault locked with --new-key-file has none.")
+        }
+    }
+
     func run() throws {
         try guarded {
             let warnings = WarningPrinter()
             // Options given are checked before anything is opened; each one not given keeps the vault's value.
             if newKeyFile == nil, argon2.isGiven { _ = try argon2.change.applied(to: .moderate) }
-            let store = try vaultStore(strict: strict, cost: .moderate, warnings: warnings)
+            let store = try vaultStore(strict: strict, cost: .moderate, warnings: warnings, newKeyFile: newKeyFile)
             if let newKeyFile {
                 try store.rekey(to: .generatedKeyFile(newKeyFile))
                 try output(

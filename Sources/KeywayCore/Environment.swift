@@ -40,11 +40,16 @@ public struct KeywayPaths: Sendable, Equatable {
     public let credentialsFile: String
     /// `$KEYWAY_VAULT_FILE`, else `credentials.vault` in the config directory (the encrypted backend's file).
     public let vaultFile: String
+    /// `$KEYWAY_VAULT_KEY_FILE`, when set: the file holding the vault's key.
+    public let vaultKeyFile: String?
 
-    public init(configDirectory: String, credentialsFile: String? = nil, vaultFile: String? = nil) {
+    public init(
+        configDirectory: String, credentialsFile: String? = nil, vaultFile: String? = nil, vaultKeyFile: String? = nil
+    ) {
         self.configDirectory = configDirectory
         self.credentialsFile = credentialsFile ?? configDirectory + "/credentials.json"
         self.vaultFile = vaultFile ?? configDirectory + "/credentials.vault"
+        self.vaultKeyFile = vaultKeyFile
     }
 
     public init(environment: Environment) throws(KeywayError) {
@@ -61,7 +66,7 @@ public struct KeywayPaths: Sendable, Equatable {
         }
         self.init(
             configDirectory: directory, credentialsFile: environment.nonEmpty("KEYWAY_CREDENTIALS_FILE"),
-            vaultFile: environment.nonEmpty("KEYWAY_VAULT_FILE"))
+            vaultFile: environment.nonEmpty("KEYWAY_VAULT_FILE"), vaultKeyFile: environment.nonEmpty("KEYWAY_VAULT_KEY_FILE"))
     }
 }
 
@@ -81,10 +86,19 @@ extension KeywayPaths {
         return result
     }
 
-    /// Checks `directories` with `DirectoryChain` (up to `home`): warns about a directory that another user owns or
-    /// that group or others can write, or in strict mode refuses it.
-    public func checkDirectories(home: String?, strict: Bool, warn: WarningHandler?) throws(KeywayError) {
-        try DirectoryChain.check(directories, home: home, strict: strict, warn: warn)
+    /// Keyway's files whose directory chains are checked (symbolic links followed): the credentials file, the vault
+    /// file and the vault key file.
+    public var files: [String] {
+        [credentialsFile, vaultFile] + (vaultKeyFile.map { [$0] } ?? [])
+    }
+
+    /// Checks `directories` and the chains leading to `files` (and `extraFiles`, such as a key file about to be
+    /// created) with `DirectoryChain` (up to `home`): warns about a directory that another user owns or that group
+    /// or others can write, or in strict mode refuses it.
+    public func checkDirectories(
+        home: String?, strict: Bool, warn: WarningHandler?, extraFiles: [String] = []
+    ) throws(KeywayError) {
+        try DirectoryChain.check(directories, files: files + extraFiles, home: home, strict: strict, warn: warn)
     }
 }
 

@@ -13,7 +13,10 @@ import Musl
 /// - a symbolic link is followed only to a regular file owned by the user;
 /// - a file that group or others can write is refused (anyone who can could replace the key);
 /// - other group or other permission bits (read, execute) give a warning naming the file, its mode and the
-///   `chmod 600` fix, or in strict mode an error.
+///   `chmod 600` fix, or in strict mode an error;
+/// - a file larger than `sizeLimit` is refused from its `fstat` size before anything is read, and the read itself
+///   stops one byte past the limit, so a file that grows while it is read is refused too (memory stays bounded by the
+///   limit whatever the file claims).
 ///
 /// Writing (`update`): an exclusive `flock` on `<file>.lock` serializes writers across processes; the new contents go
 /// to a temporary file in the same directory opened `O_CREAT|O_EXCL|O_NOFOLLOW` mode 0600, which is fsynced, renamed
@@ -23,22 +26,55 @@ public struct ProtectedFile: Sendable {
     public let path: String
     public let strict: Bool
     public let warn: WarningHandler?
+    /// The largest file, in bytes, read or updated.
+    public let sizeLimit: Int
 
-    public init(path: String, strict: Bool = false, warn: WarningHandler? = nil) {
+    /// The default size limit: a tool's own credentials file, an app spec (16 MiB).
+    public static let defaultSizeLimit = 16 << 20
+    /// Keyway's stores, `credentials.json` and the vault (64 MiB: 10,000 credentials of 6 KiB each).
+    public static let storeSizeLimit = 64 << 20
+    /// A file that holds only a key (`--key-file`, a tool's key file): 64 KiB, the longest key, plus 1 KiB of
+    /// surrounding whitespace.
+    public static let keyFileSizeLimit = 65 << 10
+
+    public init(path: String, strict: Bool = false, warn: WarningHandler? = nil, sizeLimit: Int = defaultSizeLimit) {
         self.path = path
         self.strict = strict
         self.warn = warn
+        self.sizeLimit = sizeLimit
     }
 
     /// The contents, or nil when the file does not exist.
     public func read() throws(KeywayError) -> [UInt8]? {
         guard let fd = try openChecked(path) else { return nil }
         defer { Sys.close(fd) }
-        do throws(Errno) {
-            return try Sys.readAll(fd)
-        } catch {
-            throw KeywayError(.io, "Cannot read \(path): \(error).", path: path)
+        return try readBounded(fd, name: path)
+    }
+
+    /// The contents of the checked descriptor `fd`, at most `sizeLimit` bytes (the size was checked from `fstat` when
+    /// it was opened; this catches a file that grew since).
+    func readBounded(_ fd: Int32, name: String) throws(KeywayError) -> [UInt8] {
+        let bytes: [UInt8]?
+        do throws(Errno) { bytes = try Sys.readAll(fd, limit: sizeLimit) } catch {
+            throw KeywayError(.io, "Cannot read \(name): \(error).", path: name)
         }
+        guard let bytes else { throw tooLarge(name, size: nil) }
+        return bytes
+    }
+
+    func tooLarge(_ name: String, size: Int?) -> KeywayError {
+        let actual = size.map { " is \($0) bytes, which is" } ?? " grew while it was read to"
+        return KeywayError(
+            .malformedFile,
+            "\(name)\(actual) more than \(ProtectedFile.describeSize(sizeLimit)), the most Keyway reads from such a "
+                + "file; Keyway refuses it.", path: name)
+    }
+
+    /// `65 KiB`, `64 MiB`.
+    public static func describeSize(_ bytes: Int) -> String {
+        if bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 
     /// Opens the file after the same checks as `read` and passes the descriptor to `body`, for readers that must not
@@ -56,6 +92,7 @@ public struct ProtectedFile: Sendable {
         -> T
     {
         let target = try resolvedTarget()
+        try ProtectedFile.refuseIfNotRegular(target)
         let directory = ProtectedFile.directoryName(target)
         try ProtectedFile.ensureDirectory(directory)
         let lock = try acquireLock(target + ".lock")
@@ -63,9 +100,7 @@ public struct ProtectedFile: Sendable {
         let current: [UInt8]?
         if let fd = try openChecked(target) {
             defer { Sys.close(fd) }
-            do throws(Errno) { current = try Sys.readAll(fd) } catch {
-                throw KeywayError(.io, "Cannot read \(target): \(error).", path: target)
-            }
+            current = try readBounded(fd, name: target)
         } else {
             current = nil
         }
@@ -107,6 +142,16 @@ public struct ProtectedFile: Sendable {
                 .foreignOwner,
                 "\(path) is a symbolic link to a file owned by user \(target.st_uid), not by you "
                     + "(\(Sys.effectiveUserID)); Keyway refuses it.", path: path)
+        }
+    }
+
+    /// Refuses `file` when it exists and is not a regular file (a device such as /dev/null, a FIFO, a directory),
+    /// before anything (the `.lock` file, a temporary file) is created next to it.
+    static func refuseIfNotRegular(_ file: String) throws(KeywayError) {
+        let st: FileStatus?
+        do throws(Errno) { st = try Sys.lstat(file) } catch { throw KeywayError(.io, "Cannot examine \(file): \(error).", path: file) }
+        if let st, !FileMode.isRegular(st) {
+            throw KeywayError(.unsafeFile, "\(file) is not a regular file; Keyway refuses it.", path: file)
         }
     }
 
@@ -156,6 +201,7 @@ public struct ProtectedFile: Sendable {
                     + "who can could replace the key); Keyway refuses it. "
                     + "Fix with: chmod 600 \(ProtectedFile.shellQuoted(name))", path: name)
         }
+        if st.st_size > sizeLimit { throw tooLarge(name, size: Int(st.st_size)) }
         if st.st_mode & 0o077 != 0 {
             let mode = FileMode.octal(st.st_mode)
             if strict {
@@ -338,68 +384,164 @@ public struct DirectoryProblem: Sendable, Equatable {
     public let fix: String
 }
 
-/// Checks the directories that lead to a secret the way OpenSSH's StrictModes checks `~/.ssh`: each directory from
-/// the one holding the files up to and including the home directory — up to `/` when it is not under the home
-/// directory — must be owned by the user or root and not writable by group or others. An ancestor (never the
+/// Checks the directories that lead to a secret the way OpenSSH's StrictModes checks `~/.ssh` (`safe_path`): each
+/// directory from the one holding the files up to and including the home directory — up to `/` when it is not under
+/// the home directory — must be owned by the user or root and not writable by group or others. An ancestor (never the
 /// directory itself) that is sticky, such as `/tmp`, may be writable by others: the sticky bit keeps them from
-/// removing or renaming what they do not own. Symbolic links are resolved first, so a link to a
-/// directory owned by another user is caught. A directory that does not exist yet is checked from its nearest
-/// existing ancestor (Keyway creates the missing ones with mode 0700).
+/// removing or renaming what they do not own.
+///
+/// The path is walked one component at a time as the kernel resolves it, so every directory that holds a component
+/// *before* a symbolic link is followed is checked too (whoever can write the directory holding a link can point it
+/// elsewhere), then each link's target the same way, and the chain above where the path finally leads. A directory
+/// that does not exist yet is checked from its nearest existing ancestor (Keyway creates the missing ones with mode
+/// 0700). Directories above the home directory are left out, as ssh does.
 public enum DirectoryChain {
-    /// The problems of the directories leading to `directory`, nearest first; empty when all is well or when the
-    /// chain cannot be examined (the file operations then report their own errors).
+    /// The problems of the directories leading to the directory `directory` (which holds Keyway's files), nearest
+    /// first; empty when all is well or when the chain cannot be examined (the file operations then report their own
+    /// errors).
     public static func problems(for directory: String, home: String?) -> [DirectoryProblem] {
-        var existing = directory
-        while (try? Sys.lstat(existing)) == nil {
-            let parent = ProtectedFile.directoryName(existing)
-            if parent == existing { return [] }
-            existing = parent
-        }
-        guard let real = try? Sys.realpath(existing) else { return [] }
-        let realHome = home.flatMap { try? Sys.realpath($0) }
-        let me = Sys.effectiveUserID
-        var problems: [DirectoryProblem] = []
-        var current = real
+        guard let walk = Walk(directory) else { return [] }
         // The directory itself, when it exists; else its nearest existing ancestor, which may be sticky like /tmp.
-        var isFirst = existing == directory
-        while true {
-            guard let st = try? Sys.statFollowingLinks(current), FileMode.isDirectory(st) else { return problems }
-            let link = isFirst && real != existing ? " (where \(existing) leads)" : ""
-            let why = "another user could delete, replace or roll back Keyway's files in it"
-            if st.st_uid != me && st.st_uid != 0 {
-                problems.append(
-                    DirectoryProblem(
-                        path: current, kind: .foreignOwner(uid: UInt32(st.st_uid)),
-                        message: "The directory \(current)\(link) is owned by user \(st.st_uid), not by you (\(me)) "
-                            + "or root: \(why).",
-                        fix: "Keep Keyway's files in a directory of your own (KEYWAY_CONFIG_DIR), or have "
-                            + "\(ProtectedFile.shellQuoted(current)) given to you (chown)."))
+        return problems(of: walk, first: walk.current, firstIsTarget: walk.complete, lexical: directory, home: home)
+    }
+
+    /// The problems of the directories leading to the file `file` (a symbolic link is followed to where it leads):
+    /// the directory holding the file, or where it will be created, must not even be sticky.
+    public static func problems(forFile file: String, home: String?) -> [DirectoryProblem] {
+        guard let walk = Walk(file) else { return [] }
+        if walk.complete {
+            return problems(
+                of: walk, first: ProtectedFile.directoryName(walk.current), firstIsTarget: true,
+                lexical: ProtectedFile.directoryName(file), home: home, leadsFrom: file)
+        }
+        return problems(
+            of: walk, first: walk.current, firstIsTarget: walk.missingIsLast, lexical: ProtectedFile.directoryName(file),
+            home: home)
+    }
+
+    /// A path resolved the way the kernel does, one component at a time, recording each directory a component was
+    /// looked up in.
+    struct Walk {
+        /// Each directory a component was looked up in (links resolved), with the symbolic link it held, if any.
+        var holding: [(directory: String, link: String?)] = []
+        /// Where the path leads; when it does not exist, its nearest existing ancestor.
+        var current: String
+        /// Whether the whole path exists.
+        var complete = true
+        /// When it does not, whether only the last component is missing.
+        var missingIsLast = false
+
+        init?(_ path: String) {
+            if path.hasPrefix("/") {
+                current = "/"
+            } else {
+                guard let cwd = try? Sys.realpath(".") else { return nil }
+                current = cwd
             }
-            // Sticky: others may add entries but not remove or rename ours (the owner is checked above).
-            let sticky = st.st_mode & 0o1000 != 0 && !isFirst
-            if st.st_mode & 0o022 != 0 && !sticky {
-                problems.append(
-                    DirectoryProblem(
-                        path: current, kind: .writable(mode: UInt32(st.st_mode & 0o7777)),
-                        message: "The directory \(current)\(link) has permissions \(FileMode.octal(st.st_mode)), "
-                            + "which let group or others write it: \(why).",
-                        fix: "chmod go-w \(ProtectedFile.shellQuoted(current))"))
+            var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).reversed())
+            var links = 0
+            while let component = pending.popLast() {
+                if component == "." { continue }
+                if component == ".." {
+                    current = ProtectedFile.directoryName(current)
+                    continue
+                }
+                let next = (current == "/" ? "" : current) + "/" + component
+                let status: FileStatus?
+                do throws(Errno) { status = try Sys.lstat(next) } catch { return nil }
+                guard let st = status else {
+                    holding.append((current, nil))
+                    complete = false
+                    missingIsLast = pending.allSatisfy { $0 == "." }
+                    return
+                }
+                if FileMode.isSymlink(st) {
+                    holding.append((current, next))
+                    links += 1
+                    guard links <= 40, let target = DirectoryChain.readLink(next) else { return nil }
+                    if target.hasPrefix("/") { current = "/" }
+                    pending += target.split(separator: "/", omittingEmptySubsequences: true).reversed()
+                    continue
+                }
+                holding.append((current, nil))
+                current = next
             }
-            if current == realHome || current == "/" { return problems }
-            current = ProtectedFile.directoryName(current)
-            isFirst = false
         }
     }
 
-    /// Checks every directory in `directories` (their chains, each problem once): a warning for each problem, or in
-    /// strict mode an error for the first.
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `first` (the directory holding the files: sticky is no excuse when `firstIsTarget`; `lexical` is how the path
+    /// names it, `leadsFrom` the path that leads there when it is not `lexical`) and its ancestors up to the home
+    /// directory or `/`, then every other directory the walk looked a component up in (not above home).
+    static func problems(
+        of walk: Walk, first: String, firstIsTarget: Bool, lexical: String, home: String?, leadsFrom: String? = nil
+    ) -> [DirectoryProblem] {
+        let realHome = home.flatMap { try? Sys.realpath($0) }
+        var problems: [DirectoryProblem] = []
+        var checked = Set<String>()
+        var current = first
+        var isFirst = firstIsTarget
+        while true {
+            checked.insert(current)
+            let link = isFirst && current != lexical ? " (where \(leadsFrom ?? lexical) leads)" : ""
+            problems += check(current, note: link, stickyExcused: !isFirst)
+            if current == realHome || current == "/" { break }
+            current = ProtectedFile.directoryName(current)
+            isFirst = false
+        }
+        for (directory, link) in walk.holding where !checked.contains(directory) {
+            checked.insert(directory)
+            // Above the home directory: not Keyway's business (ssh stops at the home directory too).
+            if let realHome, realHome.hasPrefix(directory == "/" ? "/" : directory + "/") { continue }
+            problems += check(
+                directory, note: link.map { " (it holds the symbolic link \($0))" } ?? "", stickyExcused: true)
+        }
+        return problems
+    }
+
+    /// The problems of one directory.
+    static func check(_ current: String, note: String, stickyExcused: Bool) -> [DirectoryProblem] {
+        guard let st = try? Sys.statFollowingLinks(current), FileMode.isDirectory(st) else { return [] }
+        let me = Sys.effectiveUserID
+        let why = "another user could delete, replace or roll back Keyway's files in it"
+        var problems: [DirectoryProblem] = []
+        if st.st_uid != me && st.st_uid != 0 {
+            problems.append(
+                DirectoryProblem(
+                    path: current, kind: .foreignOwner(uid: UInt32(st.st_uid)),
+                    message: "The directory \(current)\(note) is owned by user \(st.st_uid), not by you (\(me)) "
+                        + "or root: \(why).",
+                    fix: "Keep Keyway's files in a directory of your own (KEYWAY_CONFIG_DIR), or have "
+                        + "\(ProtectedFile.shellQuoted(current)) given to you (chown)."))
+        }
+        // Sticky: others may add entries but not remove or rename ours (the owner is checked above).
+        let sticky = st.st_mode & 0o1000 != 0 && stickyExcused
+        if st.st_mode & 0o022 != 0 && !sticky {
+            problems.append(
+                DirectoryProblem(
+                    path: current, kind: .writable(mode: UInt32(st.st_mode & 0o7777)),
+                    message: "The directory \(current)\(note) has permissions \(FileMode.octal(st.st_mode)), "
+                        + "which let group or others write it: \(why).",
+                    fix: "chmod go-w \(ProtectedFile.shellQuoted(current))"))
+        }
+        return problems
+    }
+
+    /// Checks every directory in `directories` and the directories leading to every file in `files` (their chains,
+    /// each problem once): a warning for each problem, or in strict mode an error for the first.
     public static func check(
-        _ directories: [String], home: String?, strict: Bool, warn: WarningHandler?
+        _ directories: [String], files: [String] = [], home: String?, strict: Bool, warn: WarningHandler?
     ) throws(KeywayError) {
         var seen = Set<String>()
-        for directory in directories {
-            for problem in problems(for: directory, home: home)
-            where seen.insert(problem.path + "\0" + problem.message).inserted {
+        let all = directories.map { problems(for: $0, home: home) } + files.map { problems(forFile: $0, home: home) }
+        for list in all {
+            for problem in list where seen.insert(problem.path + "\0" + "\(problem.kind)").inserted {
                 if strict {
                     let code: KeywayError.Code = {
                         if case .foreignOwner = problem.kind { return .foreignOwner }

@@ -406,8 +406,10 @@ public struct ResolutionEngine: Sendable {
         }
     }
 
-    func readBytes(_ path: String, collector: WarningCollector) throws(KeywayError) -> [UInt8]? {
-        let bytes = try ProtectedFile(path: path, strict: strict, warn: collector.handler).read()
+    func readBytes(
+        _ path: String, collector: WarningCollector, sizeLimit: Int = ProtectedFile.defaultSizeLimit
+    ) throws(KeywayError) -> [UInt8]? {
+        let bytes = try ProtectedFile(path: path, strict: strict, warn: collector.handler, sizeLimit: sizeLimit).read()
         if bytes != nil { collector.gitCheck(path, self) }
         return bytes
     }
@@ -415,7 +417,9 @@ public struct ResolutionEngine: Sendable {
     func readRaw(_ path: String, id: CredentialID, source: KeySource, collector: WarningCollector)
         throws(KeywayError) -> Reading
     {
-        guard let bytes = try readBytes(path, collector: collector) else { return .missing("\(path) does not exist") }
+        guard let bytes = try readBytes(path, collector: collector, sizeLimit: ProtectedFile.keyFileSizeLimit) else {
+            return .missing("\(path) does not exist")
+        }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
         }

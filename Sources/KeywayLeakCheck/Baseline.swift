@@ -41,13 +41,19 @@ public struct Baseline: Sendable {
 
     /// Reads a baseline file; a malformed one is an error naming the file.
     public static func load(_ path: String) throws(KeywayError) -> Baseline {
-        let bytes: [UInt8]
+        let read: [UInt8]?
         do throws(Errno) {
             let fd = try Sys.open(path, O_RDONLY | O_CLOEXEC)
             defer { Sys.close(fd) }
-            bytes = try Sys.readAll(fd)
+            read = try Sys.readAll(fd, limit: ProtectedFile.storeSizeLimit)
         } catch {
             throw KeywayError(.io, "Cannot read the baseline \(path): \(error).", path: path)
+        }
+        guard let bytes = read else {
+            throw KeywayError(
+                .malformedFile,
+                "The baseline \(path) is larger than \(ProtectedFile.describeSize(ProtectedFile.storeSizeLimit)), the "
+                    + "most Keyway reads.", path: path)
         }
         let json: JSON
         do throws(JSONSyntaxError) { json = try JSON.parse(bytes) } catch {

@@ -22,7 +22,8 @@ public struct LeakCheckOptions: Sendable {
     public var workingDirectory: String
     /// The app specs in force (their files and key prefixes).
     public var specs: [AppSpec]
-    /// Keyway's own files (credentials file, vault).
+    /// Keyway's own files (credentials file, vault, vault key file); the machine audit also reports the directories
+    /// leading to them, symbolic links followed (see `DirectoryChain.problems(forFile:home:)`).
     public var keywayFiles: [String]
     /// The directories Keyway keeps its files in; the machine audit reports any that another user owns or that group
     /// or others can write (with their parents, see `DirectoryChain`).
@@ -681,18 +682,20 @@ public final class LeakChecker {
 
     /// A directory leading to Keyway's files that another user owns or that group or others can write.
     func auditKeywayDirectories() {
-        for directory in options.keywayDirectories {
-            for problem in DirectoryChain.problems(for: directory, home: options.environment.home) {
-                let rule: String
-                switch problem.kind {
-                case .foreignOwner: rule = FileRules.directoryOwner
-                case .writable: rule = FileRules.directoryPermissions
-                }
-                add(
-                    Finding(
-                        kind: .permissions, rule: rule, severity: .warning, path: problem.path, repository: nil,
-                        git: nil, message: problem.message, fix: problem.fix))
+        let home = options.environment.home
+        var seen = Set<String>()
+        let problems = options.keywayDirectories.flatMap { DirectoryChain.problems(for: $0, home: home) }
+            + options.keywayFiles.flatMap { DirectoryChain.problems(forFile: $0, home: home) }
+        for problem in problems where seen.insert(problem.path + "\0" + "\(problem.kind)").inserted {
+            let rule: String
+            switch problem.kind {
+            case .foreignOwner: rule = FileRules.directoryOwner
+            case .writable: rule = FileRules.directoryPermissions
             }
+            add(
+                Finding(
+                    kind: .permissions, rule: rule, severity: .warning, path: problem.path, repository: nil,
+                    git: nil, message: problem.message, fix: problem.fix))
         }
     }
 

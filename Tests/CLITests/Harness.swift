@@ -135,3 +135,18 @@ func makeFile(_ path: String, _ text: String, mode: mode_t = 0o600) throws {
         atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try writeFile(path, text, mode: mode)
 }
+
+/// Starts `executable arguments` (keyway, or a shell that execs it) with the sandbox environment and a pipe on
+/// standard input that stays open, output discarded: `keyway login` then blocks reading the key. The caller ends it.
+func startWaitingOnInput(_ sandbox: Sandbox, _ executable: String, _ arguments: [String]) throws -> (Process, Pipe) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = sandbox.environment
+    let input = Pipe()
+    process.standardInput = input
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return (process, input)
+}

@@ -107,16 +107,10 @@ private func coreLimits(of pid: pid_t) -> (soft: String, hard: String)? {
         let sandbox = try Sandbox(backend: "plaintext")
         // `login` with a pipe on standard input that stays open: keyway blocks reading the key, having unlocked
         // nothing and read no store yet.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", Self.withSoftLimit, "sh", keywayBinary, "login", "reflex"]
-        process.environment = sandbox.environment
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, input) = try startWaitingOnInput(
+            sandbox, "/bin/sh", ["-c", Self.withSoftLimit, "sh", keywayBinary, "login", "reflex"])
         defer {
+            withExtendedLifetime(input) {}
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }

@@ -39,6 +39,27 @@ import Glibc
         #expect(DirectoryChain.problems(for: home + "/.config", home: nil).map(\.path) == [dir.path], "up to / otherwise")
     }
 
+    @Test func everyDirectoryOnTheWayThroughLinksIsChecked() throws {
+        let dir = try TemporaryDirectory()
+        // dir/open (0777) holds the link `keyway` -> dir/private (0700), which holds `credentials.json` -> a file in
+        // dir/shared (0777, sticky: excused above a file, not as the directory holding it).
+        let open = dir.path + "/open", privateDir = dir.path + "/private", shared = dir.path + "/shared"
+        for path in [open, privateDir, shared] { try Sys.mkdir(path, 0o700) }
+        #expect(chmod(open, 0o777) == 0 && chmod(shared, 0o1777) == 0)
+        try writeFile(shared + "/c.json", "{}", mode: 0o600)
+        #expect(symlink(privateDir, open + "/keyway") == 0)
+        #expect(symlink(shared + "/c.json", privateDir + "/credentials.json") == 0)
+        let file = open + "/keyway/credentials.json"
+        #expect(DirectoryChain.problems(forFile: file, home: nil).map(\.path) == [shared, open])
+        #expect(DirectoryChain.problems(for: open + "/keyway", home: nil).map(\.path) == [open])
+        // Nothing wrong once the link's directory is private; a file in a sticky directory is still refused.
+        #expect(chmod(open, 0o700) == 0)
+        #expect(DirectoryChain.problems(forFile: file, home: nil).map(\.kind) == [.writable(mode: 0o1777)])
+        // A file that does not exist yet: checked where it will be created.
+        #expect(DirectoryChain.problems(forFile: shared + "/new.json", home: nil).map(\.path) == [shared])
+        #expect(DirectoryChain.problems(forFile: shared + "/sub/new.json", home: nil) == [], "created 0700 in it")
+    }
+
     @Test func strictModeThrowsAndOtherwiseWarns() throws {
         let dir = try TemporaryDirectory()
         #expect(chmod(dir.path, 0o770) == 0)
