@@ -16,7 +16,10 @@ let package = Package(
         // library is libyaml (Debian's libyaml-dev), bound in Sources/CYAML and used only by YAML.swift.
         .systemLibrary(
             name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .target(name: "KeywayCore", dependencies: ["CYAML"], path: "Sources/KeywayCore"),
+        // The system calls Swift cannot call directly (flock, getrandom, pipe2, posix_spawn_file_actions_addchdir_np,
+        // prctl) as plain C functions: no library beyond libc. KeywayCore imports it `internal`.
+        .target(name: "CKeywayPlatform", path: "Sources/CKeywayPlatform"),
+        .target(name: "KeywayCore", dependencies: ["CYAML", "CKeywayPlatform"], path: "Sources/KeywayCore"),
 
         // Backends: one target each.
         .target(name: "KeywayPlaintext", dependencies: ["KeywayCore"], path: "Backends/Plaintext"),
@@ -70,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EncryptedBackendTests",
-            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting"],
+            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting", "CKeywayPlatform"],
             path: "Tests/EncryptedBackendTests",
             exclude: ["Vectors"]
         ),
