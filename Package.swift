@@ -23,7 +23,7 @@ let package = Package(
 
         // Backends: one target each.
         .target(name: "KeywayPlaintext", dependencies: ["KeywayCore"], path: "Backends/Plaintext"),
-        // libsodium (Debian's libsodium-dev, 1.0.18), seen only by KeywayEncrypted.
+        // libsodium (Debian's libsodium-dev, 1.0.18), seen only by KeywayEncrypted and by KeywayLeakCheck (its SHA-256).
         .systemLibrary(
             name: "CSodium", path: "Backends/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .target(
@@ -37,8 +37,9 @@ let package = Package(
             name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService"),
 
         // The leak-check engine: credentials files in repositories, permissions, keys in content and history.
+        // SHA-256 (digests of stored secrets, finding fingerprints) from libsodium.
         .target(
-            name: "KeywayLeakCheck", dependencies: ["KeywayCore"], path: "Sources/KeywayLeakCheck"),
+            name: "KeywayLeakCheck", dependencies: ["KeywayCore", "CSodium"], path: "Sources/KeywayLeakCheck"),
 
         // The library a Swift program imports: the core plus every backend and the backend chooser.
         .target(
