@@ -1,11 +1,7 @@
 import CSodium
 import KeywayCore
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 // The only file that touches libsodium. Every pointer handed to it comes from a buffer owned here, every return code is
 // checked at the call and turned into a `SodiumFailure`, and every secret lives in a `SecureBytes` (sodium_malloc'ed,

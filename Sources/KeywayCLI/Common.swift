@@ -2,11 +2,7 @@ import ArgumentParser
 import Keyway
 import Synchronization
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Exit statuses, documented in the README.
 enum ExitStatus {

@@ -1,10 +1,6 @@
 internal import CKeywayPlatform
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A POSIX error number with a readable name, as swift-system's `Errno`.
 public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {

@@ -451,8 +451,4 @@ public enum Randomness {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

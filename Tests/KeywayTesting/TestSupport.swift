@@ -1,11 +1,7 @@
 import KeywayCore
 import Synchronization
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A directory under /tmp removed when the value is released.
 public final class TemporaryDirectory: Sendable {
