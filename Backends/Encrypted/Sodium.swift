@@ -44,8 +44,9 @@ final class SecureBytes: @unchecked Sendable {
         }
     }
 
-    /// Fills the buffer through `body`, which gets the buffer and returns how many bytes it wrote (for decoders that
-    /// write fewer bytes than the buffer holds). Used only right after `init(count:)`.
+    /// Fills the buffer through `body`, which gets the whole buffer (a decoder that may write fewer bytes decodes into
+    /// a buffer of the largest size and copies into one of the exact size: `decodeBase64`). Used only right after
+    /// `init(count:)`.
     fileprivate func fill(_ body: (UnsafeMutableRawBufferPointer) throws(SodiumFailure) -> Void) throws(SodiumFailure) {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
@@ -299,7 +300,8 @@ enum Sodium {
         return out
     }
 
-    /// Copies `bytes` of protected memory into a new protected buffer (for parsing through an array the caller wipes).
+    /// Copies `bytes` of protected memory into an ordinary array, which is not protected memory (no guard pages, not
+    /// locked), for parsing through `body`; the array is wiped when `body` returns or throws. `body` must not keep it.
     static func withExposedBytes<T>(
         _ bytes: SecureBytes, _ body: (inout [UInt8]) throws(KeywayError) -> T
     ) throws(KeywayError) -> T {
