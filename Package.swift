@@ -16,11 +16,14 @@ let package = Package(
         // library is libyaml (Debian's libyaml-dev), bound in Sources/CYAML and used only by YAML.swift.
         .systemLibrary(
             name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .target(name: "KeywayCore", dependencies: ["CYAML"], path: "Sources/KeywayCore"),
+        // The system calls Swift cannot call directly (flock, getrandom, pipe2, posix_spawn_file_actions_addchdir_np,
+        // prctl) as plain C functions: no library beyond libc. KeywayCore imports it `internal`.
+        .target(name: "CKeywayPlatform", path: "Sources/CKeywayPlatform"),
+        .target(name: "KeywayCore", dependencies: ["CYAML", "CKeywayPlatform"], path: "Sources/KeywayCore"),
 
         // Backends: one target each.
         .target(name: "KeywayPlaintext", dependencies: ["KeywayCore"], path: "Backends/Plaintext"),
-        // libsodium (Debian's libsodium-dev, 1.0.18), seen only by KeywayEncrypted.
+        // libsodium (Debian's libsodium-dev, 1.0.18), seen only by KeywayEncrypted and by KeywayLeakCheck (its SHA-256).
         .systemLibrary(
             name: "CSodium", path: "Backends/CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .target(
@@ -34,8 +37,9 @@ let package = Package(
             name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService"),
 
         // The leak-check engine: credentials files in repositories, permissions, keys in content and history.
+        // SHA-256 (digests of stored secrets, finding fingerprints) from libsodium.
         .target(
-            name: "KeywayLeakCheck", dependencies: ["KeywayCore"], path: "Sources/KeywayLeakCheck"),
+            name: "KeywayLeakCheck", dependencies: ["KeywayCore", "CSodium"], path: "Sources/KeywayLeakCheck"),
 
         // The library a Swift program imports: the core plus every backend and the backend chooser.
         .target(
@@ -70,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EncryptedBackendTests",
-            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting"],
+            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting", "CKeywayPlatform"],
             path: "Tests/EncryptedBackendTests",
             exclude: ["Vectors"]
         ),

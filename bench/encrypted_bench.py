@@ -3,7 +3,8 @@
 Keyway's passphrase unlock against python keyring's keyrings.cryptfile at the same Argon2id cost.
 
 The raw-key vaults are written here, with libsodium through ctypes, straight from the byte layout documented in
-Backends/Encrypted/DOCS.md (so the benchmark also checks that the documented format is the one Keyway reads)."""
+SECURITY.md ("Byte layout") and Backends/Encrypted/VaultFormat.swift (so the benchmark also checks that the documented
+format is the one Keyway reads)."""
 import argparse, base64, ctypes, ctypes.util, json, os, statistics, struct, subprocess, sys, time
 
 MAGIC = b"\x89KWVAULT"

@@ -1,11 +1,7 @@
 import CSodium
 import KeywayCore
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 // The only file that touches libsodium. Every pointer handed to it comes from a buffer owned here, every return code is
 // checked at the call and turned into a `SodiumFailure`, and every secret lives in a `SecureBytes` (sodium_malloc'ed,
@@ -48,8 +44,9 @@ final class SecureBytes: @unchecked Sendable {
         }
     }
 
-    /// Fills the buffer through `body`, which gets the buffer and returns how many bytes it wrote (for decoders that
-    /// write fewer bytes than the buffer holds). Used only right after `init(count:)`.
+    /// Fills the buffer through `body`, which gets the whole buffer (a decoder that may write fewer bytes decodes into
+    /// a buffer of the largest size and copies into one of the exact size: `decodeBase64`). Used only right after
+    /// `init(count:)`.
     fileprivate func fill(_ body: (UnsafeMutableRawBufferPointer) throws(SodiumFailure) -> Void) throws(SodiumFailure) {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
@@ -303,55 +300,13 @@ enum Sodium {
         return out
     }
 
-    /// Copies `bytes` of protected memory into a new protected buffer (for parsing through an array the caller wipes).
+    /// Copies `bytes` of protected memory into an ordinary array, which is not protected memory (no guard pages, not
+    /// locked), for parsing through `body`; the array is wiped when `body` returns or throws. `body` must not keep it.
     static func withExposedBytes<T>(
         _ bytes: SecureBytes, _ body: (inout [UInt8]) throws(KeywayError) -> T
     ) throws(KeywayError) -> T {
         var copy = bytes.exposedCopy()
         defer { wipe(&copy) }
         return try body(&copy)
-    }
-}
-
-/// Core dumps off for the rest of the process, done before the first secret is unlocked (the CLI does it first thing
-/// at start, `disableAtStart`, before it parses anything).
-///
-/// Only the soft `RLIMIT_CORE` is lowered (to 0), so `restoreLimitForExec` can put it back for a program Keyway
-/// becomes (`keyway run`); the hard limit is never touched. `PR_SET_DUMPABLE` 0 needs no undoing: execve resets it.
-public enum CoreDumps {
-    /// 0 or the errno of the call that failed, and the core limits the process had before.
-    private static let state: (errno: Int32, before: rlimit) = {
-        var before = rlimit()
-        let errno = keyway_disable_core_dumps(&before) == 0 ? 0 : Glibc.errno
-        return (errno, before)
-    }()
-
-    /// The soft and hard core-size limits the process started with (as found when core dumps were turned off).
-    static var limitAtStart: rlimit { state.before }
-
-    /// Turns core dumps off now (once per process). A failure is not reported here: it is reported, and nothing is
-    /// unlocked, when a secret is about to be (`disable`).
-    public static func disableAtStart() { _ = state }
-
-    /// Disables core dumps (once); throws when the system refuses, so no secret is unlocked in a dumpable process.
-    static func disable() throws(KeywayError) {
-        guard state.errno == 0 else {
-            throw KeywayError(
-                .io,
-                "Cannot turn off core dumps before unlocking the vault: \(Errno(state.errno)). Nothing was decrypted.")
-        }
-    }
-
-    /// Puts the soft core-size limit back to what the process started with (the hard limit was never changed), for
-    /// the program about to replace this process by execve.
-    public static func restoreLimitForExec() throws(KeywayError) {
-        var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) == 0 else {
-            throw KeywayError(.io, "Cannot read the core file size limit: \(Errno.current).")
-        }
-        limit.rlim_cur = min(state.before.rlim_cur, limit.rlim_max)
-        guard setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) == 0 else {
-            throw KeywayError(.io, "Cannot restore the core file size limit: \(Errno.current).")
-        }
     }
 }

@@ -1,11 +1,8 @@
 import ArgumentParser
 import Keyway
+import Synchronization
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Exit statuses, documented in the README.
 enum ExitStatus {
@@ -25,15 +22,20 @@ func printError(_ line: String) {
 }
 
 /// Prints each distinct warning once, on stderr.
-final class WarningPrinter: @unchecked Sendable {
-    private var seen = Set<String>()
-    private let lock = NSLockLite()
-    private(set) var warnings: [KeywayWarning] = []
+final class WarningPrinter: Sendable {
+    private struct State {
+        var seen = Set<String>()
+        var warnings: [KeywayWarning] = []
+    }
+    private let state = Mutex(State())
+
+    /// The distinct warnings printed so far, in order.
+    var warnings: [KeywayWarning] { state.withLock { $0.warnings } }
 
     func handle(_ warning: KeywayWarning) {
-        let isNew = lock.withLock { () -> Bool in
-            guard seen.insert(warning.message).inserted else { return false }
-            warnings.append(warning)
+        let isNew = state.withLock { state -> Bool in
+            guard state.seen.insert(warning.message).inserted else { return false }
+            state.warnings.append(warning)
             return true
         }
         // A warning names files and repositories found on the disk (a clone's directory name is anyone's choice):
@@ -42,18 +44,6 @@ final class WarningPrinter: @unchecked Sendable {
     }
 
     var handler: WarningHandler { { [self] warning in self.handle(warning) } }
-}
-
-/// A minimal mutex (pthread), so the CLI needs no Foundation.
-final class NSLockLite: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
-    }
 }
 
 /// Options every command that touches a store shares.

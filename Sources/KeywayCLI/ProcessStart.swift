@@ -1,10 +1,6 @@
 import Keyway
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// What Keyway changes in its own process, recorded at start so `keyway run` can give the command it becomes (by
 /// execve) the process state Keyway itself was given: the soft core-size limit (lowered to 0 at start), the signals

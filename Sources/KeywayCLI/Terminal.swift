@@ -1,10 +1,6 @@
 import Keyway
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Reading a key from standard input or from the terminal without echo.
 enum KeyInput {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A calendar day (proleptic Gregorian), written `YYYY-MM-DD`. Used for expiry dates.
 public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A file that holds secrets: read with ownership, type and permission checks; written atomically under an exclusive
 /// lock. Shared by every file-based backend.

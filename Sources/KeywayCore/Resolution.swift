@@ -513,30 +513,6 @@ public struct ResolutionEngine: Sendable {
     }
 }
 
-/// Collects warnings raised during one resolution, each once.
-final class WarningCollector: @unchecked Sendable {
-    private var items: [KeywayWarning] = []
-    private var checked = Set<String>()
-
-    var warnings: [KeywayWarning] { items }
-
-    func add(_ warning: KeywayWarning) {
-        if !items.contains(warning) { items.append(warning) }
-    }
-
-    var handler: WarningHandler { { [self] in self.add($0) } }
-
-    /// Adds the git warning for a credentials file that was read, once per file.
-    func gitCheck(_ path: String, _ engine: ResolutionEngine) {
-        guard checked.insert(path).inserted else { return }
-        if let warning = Git.leakWarning(
-            for: path, environment: engine.environment, workingDirectory: engine.workingDirectory)
-        {
-            add(warning)
-        }
-    }
-}
-
 extension String {
     func trimmingWhitespace() -> String {
         var s = Substring(self)

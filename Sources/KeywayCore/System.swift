@@ -1,8 +1,6 @@
-#if canImport(Glibc)
+internal import CKeywayPlatform
+
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A POSIX error number with a readable name, as swift-system's `Errno`.
 public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
@@ -231,7 +229,7 @@ public enum Sys {
 
     /// An exclusive advisory lock on the whole file; blocks until granted.
     public static func lockExclusive(_ fd: Int32) throws(Errno) {
-        _ = try retrying { c_flock(fd, LOCK_EX) }
+        _ = try retrying { keyway_flock(fd, LOCK_EX) }
     }
 
     public static func realpath(_ path: String) throws(Errno) -> String {
@@ -257,7 +255,7 @@ public enum Sys {
         var filled = 0
         while filled < count {
             let n = try retrying {
-                bytes.withUnsafeMutableBytes { c_getrandom($0.baseAddress! + filled, count - filled, 0) }
+                bytes.withUnsafeMutableBytes { keyway_getrandom($0.baseAddress! + filled, UInt(count - filled), 0) }
             }
             filled += n
         }
@@ -298,10 +296,6 @@ public enum Sys {
 }
 
 public typealias FileStatus = Glibc.stat
-
-// Declared directly: Swift's Glibc module shadows these functions with same-named structs, or omits them.
-@_silgen_name("flock") private func c_flock(_ fd: Int32, _ operation: Int32) -> Int32
-@_silgen_name("getrandom") private func c_getrandom(_ buffer: UnsafeMutableRawPointer, _ count: Int, _ flags: UInt32) -> Int
 
 /// File-mode helpers.
 public enum FileMode {

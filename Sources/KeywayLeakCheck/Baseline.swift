@@ -79,8 +79,4 @@ public struct Baseline: Sendable {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

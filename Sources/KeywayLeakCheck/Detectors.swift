@@ -116,12 +116,7 @@ public struct ContentMatch: Sendable {
 
 /// Compares candidate tokens with the SHA-256 digests of the values Keyway stores. Holds only digests and lengths.
 public struct StoredSecretMatcher: Sendable {
-    public struct Entry: Sendable {
-        public let digest: [UInt8]
-        /// `app/profile` (for the message).
-        public let label: String
-    }
-
+    /// Digest to `app/profile` labels (for the message).
     let entries: [[UInt8]: String]
     let lengths: Set<Int>
 
@@ -131,7 +126,8 @@ public struct StoredSecretMatcher: Sendable {
         var lengths = Set<Int>()
         for (label, secret) in secrets where secret.count >= 8 {
             let bytes = Array(secret.reveal().utf8)
-            entries[SHA256.hash(bytes)] = entries[SHA256.hash(bytes)].map { $0 + ", " + label } ?? label
+            let digest = SHA256.hash(bytes)
+            entries[digest] = entries[digest].map { $0 + ", " + label } ?? label
             lengths.insert(bytes.count)
         }
         self.entries = entries
@@ -451,8 +447,4 @@ public enum Randomness {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

@@ -1,10 +1,6 @@
 import KeywayCore
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// What to scan and how.
 public struct LeakCheckOptions: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import KeywayCore
 import KeywayTesting
+import Synchronization
 import Testing
 
 /// What one run of the `keyway` binary produced.
@@ -31,12 +32,16 @@ func builtBinary(_ name: String) -> String {
 }
 
 /// A private HOME and config directory for one test, with a clean environment.
-final class Sandbox: @unchecked Sendable {
+final class Sandbox: Sendable {
     let root: String
     let home: String
     let configDirectory: String
     /// Variables every run gets; tests add their own per run.
-    var environment: [String: String]
+    var environment: [String: String] {
+        get { variables.withLock { $0 } }
+        set { variables.withLock { $0 = newValue } }
+    }
+    private let variables: Mutex<[String: String]>
 
     /// With `backend`, every run gets `KEYWAY_BACKEND` set to it (tests of one backend's behaviour).
     init(backend: String? = nil) throws {
@@ -46,13 +51,14 @@ final class Sandbox: @unchecked Sendable {
         home = root + "/home"
         configDirectory = root + "/config"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        environment = [
+        var environment = [
             "HOME": home,
             "KEYWAY_CONFIG_DIR": configDirectory,
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "LANG": "C.UTF-8",
         ]
         if let backend { environment["KEYWAY_BACKEND"] = backend }
+        variables = Mutex(environment)
     }
 
     private let holder: TemporaryDirectory
@@ -105,12 +111,11 @@ func runProcess(
         stderr: String(decoding: errData.value, as: UTF8.self))
 }
 
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
+final class LockedData: Sendable {
+    private let data = Mutex<Data?>(nil)
+    func set(_ value: Data) { data.withLock { $0 = value } }
+    var isSet: Bool { data.withLock { $0 != nil } }
+    var value: Data { data.withLock { $0 ?? Data() } }
 }
 
 /// Runs git in `directory` with a fixed identity and no user or system configuration.

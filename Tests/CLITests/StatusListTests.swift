@@ -82,7 +82,12 @@ func dayFromToday(_ days: Int) -> String {
         #expect(try sandbox.run(["status", "fresh"]).status == 0, "only the credentials shown count")
         let json = try sandbox.run(["status", "old", "--json"])
         #expect(json.status == 1)
-        #expect(try JSON.parse(json.stdout)["credentials"].map { "\($0)".contains("\"expired\"") } != nil)
+        guard case .array(let entries)? = try JSON.parse(json.stdout)["credentials"] else {
+            Issue.record("no credentials array: \(json)")
+            return
+        }
+        #expect(entries.map { $0["app"] } == [.string("old")], "\(json)")
+        #expect(entries.first?["expired"] == .bool(true), "\(json)")
     }
 
     @Test func environmentSuppliedCredentials() throws {

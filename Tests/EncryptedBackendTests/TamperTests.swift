@@ -1,3 +1,4 @@
+import CKeywayPlatform
 import CSodium
 import KeywayCore
 import KeywayTesting

@@ -1,5 +1,6 @@
 import KeywayCore
 import KeywayTesting
+import Synchronization
 import Testing
 
 @testable import KeywayEncrypted
@@ -9,15 +10,22 @@ import Glibc
 #endif
 
 /// A prompt that answers from a list and counts how often it was asked.
-final class ScriptedPrompt: @unchecked Sendable {
-    private var answers: [String]
-    private(set) var asked: [String] = []
-    init(_ answers: [String]) { self.answers = answers }
+final class ScriptedPrompt: Sendable {
+    private struct State {
+        var answers: [String]
+        var asked: [String] = []
+    }
+    private let state: Mutex<State>
+    init(_ answers: [String]) { state = Mutex(State(answers: answers)) }
+    var asked: [String] { state.withLock { $0.asked } }
     var prompt: PassphrasePrompt {
         PassphrasePrompt { [self] message throws(KeywayError) in
-            asked.append(message)
-            guard !answers.isEmpty else { throw KeywayError(.invalidInput, "no more scripted answers") }
-            return Array(answers.removeFirst().utf8)
+            let answer = state.withLock { state -> String? in
+                state.asked.append(message)
+                return state.answers.isEmpty ? nil : state.answers.removeFirst()
+            }
+            guard let answer else { throw KeywayError(.invalidInput, "no more scripted answers") }
+            return Array(answer.utf8)
         }
     }
 }

@@ -57,11 +57,7 @@ public enum GitFixture {
     }
 }
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 // MARK: Hostile repositories
 

@@ -1,10 +1,7 @@
 import KeywayCore
+import Synchronization
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A directory under /tmp removed when the value is released.
 public final class TemporaryDirectory: Sendable {
@@ -41,15 +38,14 @@ public func removeTree(_ path: String) {
 }
 
 /// A thread-safe counter for unique names.
-public final class Counter: @unchecked Sendable {
-    private var value = 0
-    private var mutex = pthread_mutex_t()
-    public init() { pthread_mutex_init(&mutex, nil) }
+public final class Counter: Sendable {
+    private let value = Mutex(0)
+    public init() {}
     public func next() -> Int {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        value += 1
-        return value
+        value.withLock { value in
+            value += 1
+            return value
+        }
     }
 }
 

@@ -147,6 +147,46 @@ struct PrimitiveTests {
         #expect(!baseline.json().serialized().contains(Keys.github))
     }
 
+    /// Fingerprints computed by the hand-written SHA-256 leak-check had before libsodium's, committed here: a
+    /// baseline written by any earlier version keeps matching.
+    @Test("fingerprints are byte-identical to the committed ones")
+    func committedFingerprints() {
+        let cases: [(rule: String, path: String, secret: String?, fingerprint: String)] = [
+            ("github-token", "src/a.py", "ghp" + "_0123456789abcdefghijABCDEFGHIJ012345",
+             "b4ec2e6336703c3445474bb9f5408dcfc55191b7d7e63f449f68fa7ea6d1664c"),
+            ("credentials-file", "config/.env", nil, "0ce82263f1f6b4bf38b1c6d6294b0361531bad9bf37865b2801895020af8f53a"),
+            ("stored-secret", "docs/clés é.md", "sk-" + "proj-Ünïcødé-key-0000",
+             "6664309cc63b3b51ca84398acb7546922bfdda0c2d35b441ac9505c353f42b8d"),
+            ("aws-access-key", "/outside/any/repository.txt", "AKIA" + "IOSFODNN7EXAMPLE",
+             "560837d3a3baf689ce8ef959f8cd0f32482f41b6cae53233c9796a694865fef8"),
+            ("x", "", "s", "c533af0a24d2193c9d385d4e26f776bb5b706b87f2ebca8c1342c9d4c2064b58"),
+            ("long-path", "a/" + String(repeating: "b", count: 200) + "/c.txt", String(repeating: "k", count: 100),
+             "16773a2def3e57c7d5def11dcd2eb69ea1c47f07309fe5351ab9fe63f64cdeb1"),
+        ]
+        for c in cases {
+            #expect(
+                Finding.fingerprint(rule: c.rule, relativePath: c.path, secret: c.secret.map { Secret($0) })
+                    == c.fingerprint, "\(c.rule) \(c.path)")
+        }
+        let finding = Finding(
+            kind: .secret, rule: "github-token", severity: .error, path: "/r/src/a.py", repository: "/r",
+            git: .tracked, line: 7, masked: "m", message: "m", fix: "f",
+            secret: Secret("ghp" + "_0123456789abcdefghijABCDEFGHIJ012345"))
+        #expect(
+            Baseline(findings: [finding]).entries.map(\.fingerprint)
+                == ["b4ec2e6336703c3445474bb9f5408dcfc55191b7d7e63f449f68fa7ea6d1664c"])
+    }
+
+    @Test("SHA-256 of a million bytes and of a 1 MiB input, split across many blocks")
+    func sha256Long() {
+        #expect(
+            SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        let mebibyte = (0..<4096).flatMap { _ in (0...255).map { UInt8($0) } }
+        #expect(mebibyte.count == 1 << 20)
+        #expect(SHA256.hex(mebibyte) == "fbbab289f7f94b25736c58be46a994c441fd02552cc6022352e3d86d2fab7c83")
+    }
+
     @Test("URIs are percent-encoded UTF-8")
     func uri() {
         #expect(uriEncode("my dir/clés.env") == "my%20dir/cl%C3%A9s.env")

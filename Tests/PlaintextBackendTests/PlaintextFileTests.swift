@@ -1,6 +1,7 @@
 import KeywayCore
 import KeywayPlaintext
 import KeywayTesting
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -8,22 +9,12 @@ import Glibc
 #endif
 
 /// Collects warnings for assertions.
-final class WarningLog: @unchecked Sendable {
-    private var items: [KeywayWarning] = []
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
+final class WarningLog: Sendable {
+    private let items = Mutex<[KeywayWarning]>([])
     var handler: WarningHandler {
-        { [self] warning in
-            pthread_mutex_lock(&mutex)
-            items.append(warning)
-            pthread_mutex_unlock(&mutex)
-        }
+        { [self] warning in items.withLock { $0.append(warning) } }
     }
-    var warnings: [KeywayWarning] {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return items
-    }
+    var warnings: [KeywayWarning] { items.withLock { $0 } }
 }
 
 let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_0123456789abcdef0123456789"))

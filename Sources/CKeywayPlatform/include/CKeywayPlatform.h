@@ -1,0 +1,36 @@
+#ifndef KEYWAY_PLATFORM_H
+#define KEYWAY_PLATFORM_H
+
+// The Linux system calls Swift cannot call directly, as plain C functions (defined in platform.c, compiled with
+// _GNU_SOURCE). Swift's Glibc module omits the GNU extensions (pipe2, posix_spawn_file_actions_addchdir_np,
+// getrandom), shadows flock with the struct of the same name, and cannot call a variadic function (prctl).
+// No library beyond the C library; used by KeywayCore only (`internal import`).
+//
+// This header includes no system header, and its signatures use C's own types only (`void *` for a
+// posix_spawn_file_actions_t, `unsigned long` for rlim_t, `long` for ssize_t): a system header included here would
+// make its types (mode_t, rlimit, ...) belong to this module as well as to Glibc, and then a public Swift API using
+// them would be refused for using an internally imported type. platform.c checks the sizes.
+
+/// flock(2).
+int keyway_flock(int fd, int operation);
+
+/// getrandom(2): fills up to `count` bytes; returns how many were filled, or -1 with errno set.
+long keyway_getrandom(void *buffer, unsigned long count, unsigned int flags);
+
+/// pipe2(2): `fds` receives the read and the write end.
+int keyway_pipe2(int fds[2], int flags);
+
+/// posix_spawn_file_actions_addchdir_np(3) on the posix_spawn_file_actions_t at `actions`: the child changes to
+/// `path` before it execs.
+int keyway_spawn_file_actions_addchdir(void *actions, const char *path);
+
+/// Turns core dumps off for the rest of the process: the soft RLIMIT_CORE to 0 (the hard limit is left as it was, so
+/// the soft limit can be put back for a program Keyway execs) and PR_SET_DUMPABLE to 0 (which also keeps other
+/// processes of the same user from ptrace-attaching; execve resets it). `soft_before` and `hard_before` receive the
+/// limits found. Returns 0, or -1 with errno set by the call that failed.
+int keyway_disable_core_dumps(unsigned long *soft_before, unsigned long *hard_before);
+
+/// Whether the process is dumpable (PR_GET_DUMPABLE: 1 or 0, -1 on error).
+int keyway_is_dumpable(void);
+
+#endif
