@@ -228,6 +228,22 @@ public enum AppSpecDecoder {
         for (key, _) in members where !known.contains(key) {
             throw bad(fieldName(key), "is not a known field (known: \(known.sorted().joined(separator: ", ")))")
         }
+        // A field written twice, at any depth, is refused: read last-one-wins, the spec would not say what it seems
+        // to (the same rule as for credentials files and YAML).
+        if let steps = root.firstRepeatedMember() {
+            var parent: String?
+            for step in steps.dropLast() {
+                switch step {
+                case .element(let index): parent = (parent ?? "") + "[\(index)]"
+                case .member(let name) where APIKeyRules.isQuotable(name):
+                    parent = parent.map { "\($0).\(name)" } ?? name
+                case .member(let name):
+                    throw bad(fieldName(name, under: parent), "holds a field written more than once")
+                }
+            }
+            guard case .member(let name)? = steps.last else { throw bad("a field", "is written more than once") }
+            throw bad(fieldName(name, under: parent), "is written more than once")
+        }
         func string(_ value: JSON?, _ field: String, required: Bool = false) throws(KeywayError) -> String? {
             guard let value, value != .null else {
                 if required { throw bad(field, "is missing") }

@@ -69,6 +69,31 @@ struct MemberNames {
 }
 
 extension JSON {
+    /// One step of the way to a value: an object member's name or an array element's index.
+    enum PathStep: Equatable {
+        case member(String)
+        case element(Int)
+    }
+
+    /// The way to the first member name written twice in one object, anywhere in this value (each object's own
+    /// members first, then its values in document order): the last step is the repeated name. Nil when none is.
+    func firstRepeatedMember() -> [PathStep]? {
+        switch self {
+        case .object(let members):
+            var names = MemberNames()
+            for (name, _) in members where !names.insert(name) { return [.member(name)] }
+            for (name, value) in members {
+                if let path = value.firstRepeatedMember() { return [.member(name)] + path }
+            }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if let path = element.firstRepeatedMember() { return [.element(index)] + path }
+            }
+        default: break
+        }
+        return nil
+    }
+
     /// `name` as a JSON string literal, for naming a field in a message.
     static func quoted(_ name: String) -> String {
         var out = ""

@@ -279,6 +279,7 @@ public struct ResolutionEngine: Sendable {
                     if profile != CredentialID.defaultProfile {
                         return .skipped("holds one key, used for the default profile only")
                     }
+                    try Self.refuseLinkOutOfRepository(name, root: root!)
                     return try readRaw(name, id: id, source: .file(name), collector: collector)
                 }
             }
@@ -395,6 +396,24 @@ public struct ResolutionEngine: Sendable {
 
     // MARK: Readers
 
+    /// A file at the root of a git repository is in a directory anyone may have cloned, and a clone can hold
+    /// symbolic links: one leading out of the repository (to `~/.gh-token`, another tool's key file) would hand
+    /// that secret to this tool. Such a link, or one whose target cannot be resolved, is refused; a link to a file
+    /// inside the repository is read like the file.
+    static func refuseLinkOutOfRepository(_ path: String, root: String) throws(KeywayError) {
+        guard let st = try? Sys.lstat(path), FileMode.isSymlink(st) else { return }
+        let realRoot = (try? Sys.realpath(root)) ?? root
+        let target = try? Sys.realpath(path)
+        if let target, Git.isInside(target, realRoot), target != realRoot { return }
+        throw KeywayError(
+            .unsafeFile,
+            "\(path) is a symbolic link "
+                + (target.map { "to \($0), outside the repository \(realRoot)" } ?? "whose target cannot be resolved")
+                + ": Keyway does not follow it, since a cloned repository can plant such a link to hand "
+                + "another tool's key over. Replace the link with the key file itself, or pass the file with "
+                + "--key-file.", path: path)
+    }
+
     func annotate(_ reading: Reading, _ chosenBy: String?) -> Reading {
         guard let chosenBy else { return reading }
         let note = " (location from \(chosenBy))"
@@ -485,6 +504,18 @@ public struct ResolutionEngine: Sendable {
                     .malformedFile, "\(path): \(prefix)\(name) must be a string, found \(v.typeName).", path: path)
             }
             return s
+        }
+        // A field Keyway reads written twice is ambiguous: the tool's own JSON reader may take the last one
+        // (Python's and Node's do), another the first; a security tool does not guess.
+        if case .object(let members) = value {
+            let read = Set([fields.key, fields.account, fields.organization, fields.expires, fields.scopes].compactMap { $0 })
+            var names = MemberNames()
+            for (name, _) in members where read.contains(name) && !names.insert(name) {
+                throw KeywayError(
+                    .malformedFile,
+                    "\(path): \(prefix)\(name) is written more than once, so which one \(spec.name) uses is not "
+                        + "certain; Keyway does not guess. Keep one.", path: path)
+            }
         }
         guard let key = try string(fields.key) else { return .missing("\(path) has no \(prefix)\(fields.key) field") }
         if key.isEmpty { return .empty("\(path): \(prefix)\(fields.key) is empty") }

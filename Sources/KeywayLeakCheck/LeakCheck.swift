@@ -58,6 +58,10 @@ public struct LeakReport: Sendable {
     public var errors: [String] = []
     /// Information about the scan itself (a store not consulted, a repository owned by another user).
     public var notes: [String] = []
+    /// Notes that say something asked for was not scanned (a file over the size limit, a path behind a symbolic
+    /// link, a repository whose git work tree is elsewhere, history beyond a shallow boundary). Every output shows
+    /// them with the notes, and the text summary then never says "No leaks found".
+    public var notScanned: [String] = []
     /// Keys left out because their line says `keyway:allow`.
     public var allowed = 0
     /// Findings left out because the baseline lists them.
@@ -69,6 +73,9 @@ public struct LeakReport: Sendable {
     public var repositories: [String] = []
 
     public init() {}
+
+    /// `notes`, then `notScanned`: what every output lists as notes.
+    public var allNotes: [String] { notes + notScanned }
 
     /// 2 when the scan failed, 1 when a finding at warning level or above remains, else 0.
     public var exitStatus: Int32 {
@@ -135,12 +142,12 @@ public final class LeakChecker {
         if options.staged, options.paths.isEmpty { scanCurrentRepository() }
         for path in options.paths { scanPath(Git.absolutePath(path, from: options.workingDirectory)) }
         if !oversized.isEmpty {
-            report.notes.append(
+            report.notScanned.append(
                 "Not scanned, larger than the \(Self.sizeText(options.maximumFileSize)) limit: "
                     + Self.list(oversized.map { "\($0.path) (\(Self.sizeText($0.size)))" }) + ".")
         }
         if !behindLinks.isEmpty {
-            report.notes.append(
+            report.notScanned.append(
                 "Not scanned, a directory on the way is a symbolic link (leak-check follows no link beneath a "
                     + "scanned root): " + Self.list(behindLinks) + ".")
         }
@@ -277,9 +284,31 @@ public final class LeakChecker {
             workingDirectory: options.workingDirectory)?.root
     }
 
-    func scanPath(_ path: String) {
+    /// One PATH the user named. A symbolic link the user names (the PATH itself, or a directory on its way) is the
+    /// user's choice: its target is scanned as the root, and a note says so. Links beneath that root are never
+    /// followed. A PATH that is neither a directory nor a regular file (a FIFO, a device, a link to nothing) is an
+    /// error: nothing named is skipped silently.
+    func scanPath(_ typed: String) {
+        var path = typed
+        if let st = try? Sys.lstat(path) {
+            let real = try? Sys.realpath(path)
+            if real == nil, FileMode.isSymlink(st) {
+                fail("\(path) is a symbolic link whose target does not exist or cannot be read: nothing was scanned.")
+                return
+            }
+        }
+        if let real = try? Sys.realpath(path), real != path {
+            report.notes.append(
+                "\(path) is, or goes through, a symbolic link: its target \(real) was scanned (leak-check follows "
+                    + "the links a PATH names, none beneath it).")
+            path = real
+        }
         guard let st = try? Sys.lstat(path) else {
             fail("\(path) does not exist or cannot be read.")
+            return
+        }
+        guard FileMode.isDirectory(st) || FileMode.isRegular(st) else {
+            fail("\(path) is not a directory or a regular file (a FIFO, socket or device): it was not scanned.")
             return
         }
         if FileMode.isDirectory(st), (try? Sys.lstat(path + "/.git")) != nil {
@@ -298,9 +327,15 @@ public final class LeakChecker {
             fail("\(path) is not inside a git repository, so it has no staged changes.")
             return
         }
+        scanWithoutGit(path, status: st)
+    }
+
+    /// A directory or file scanned as files outside any repository (repositories found beneath a directory are
+    /// scanned as repositories). With `skippingGit`, the directory's own `.git` is left out.
+    func scanWithoutGit(_ path: String, status st: FileStatus, skippingGit: Bool = false) {
         if FileMode.isDirectory(st) {
             do throws(Errno) {
-                walk(try Sys.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY), path)
+                walk(try Sys.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY), path, skippingGit: skippingGit)
             } catch {
                 fail("Cannot read the directory \(path): \(error).")
             }
@@ -318,7 +353,7 @@ public final class LeakChecker {
     /// A directory that belongs to no repository (`fd`, which this closes): its files are scanned; each
     /// repository found under it is scanned as a repository. Every entry is opened relative to its directory with
     /// `O_NOFOLLOW`: a symbolic link is never followed.
-    func walk(_ fd: Int32, _ directory: String) {
+    func walk(_ fd: Int32, _ directory: String, skippingGit: Bool = false) {
         guard let dir = fdopendir(fd) else {
             fail("Cannot read the directory \(directory): \(Errno.current).")
             Sys.close(fd)
@@ -330,7 +365,7 @@ public final class LeakChecker {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." && !(skippingGit && name == ".git") { names.append(name) }
         }
         let parent = dirfd(dir)
         for name in names.sorted() {
@@ -481,13 +516,22 @@ public final class LeakChecker {
     /// worktrees inside it).
     func scanRepository(_ root: String, prefix: String?, trackedOnly: Bool = false) {
         guard seen.insert("repository\0" + root + "\0" + (prefix ?? "")).inserted else { return }
-        scannedRepositories.insert(root)
         let runner = GitRunner(root: root, keepIndexFile: currentRepository == root, timeout: gitTimeout)
         if let st = try? Sys.lstat(root), st.st_uid != Sys.effectiveUserID {
             report.notes.append(
                 "\(root) belongs to uid \(st.st_uid), not to you: it was read with git's hooks, filters, fsmonitor "
                     + "and external commands disabled.")
         }
+        do throws(KeywayError) {
+            if let workTree = try foreignWorkTree(runner) {
+                scanElsewhereRepository(root, prefix: prefix, workTree: workTree, trackedOnly: trackedOnly)
+                return
+            }
+        } catch {
+            fail(error.message)
+            return
+        }
+        scannedRepositories.insert(root)
         do throws(KeywayError) {
             if options.staged {
                 try scanStaged(runner, prefix: prefix)
@@ -497,6 +541,36 @@ public final class LeakChecker {
         } catch {
             fail(error.message)
         }
+    }
+
+    /// Git's work tree for the repository at `runner.root` when it is another directory: `core.worktree`, or a
+    /// `.git` file naming another repository's git directory (which may have one). Nil when it is the root itself.
+    private func foreignWorkTree(_ runner: GitRunner) throws(KeywayError) -> String? {
+        var top = String(decoding: try runner.run(["rev-parse", "--show-toplevel"]), as: UTF8.self)
+        if top.hasSuffix("\n") { top.removeLast() }
+        let real = (try? Sys.realpath(top)) ?? top
+        return real == ((try? Sys.realpath(runner.root)) ?? runner.root) ? nil : real
+    }
+
+    /// A directory holding a `.git` whose work tree, to git, is `workTree`: git's index and status describe other
+    /// files than those under it. Its files (under `prefix`) are scanned as files outside any repository and a note
+    /// says the repository itself was not; with `--staged` (git's view is all there is) it is an error.
+    private func scanElsewhereRepository(_ root: String, prefix: String?, workTree: String, trackedOnly: Bool) {
+        let why = "git's work tree for the repository at \(root) is \(workTree), not \(root) (core.worktree, or a "
+            + ".git file naming another repository's git directory)"
+        if options.staged {
+            fail("\(root): \(why). Its staged changes were not scanned; run the check in \(workTree).")
+            return
+        }
+        let path = prefix.map { root + "/" + $0 } ?? root
+        guard !trackedOnly, let st = try? Sys.lstat(path) else {
+            report.notScanned.append("Not scanned: \(path), since \(why).")
+            return
+        }
+        report.notScanned.append(
+            "Not scanned as a repository: \(why). The files under \(path) were scanned as files outside any "
+                + "repository; the repository's index and history were not (name \(workTree) to scan them).")
+        scanWithoutGit(path, status: st, skippingGit: prefix == nil)
     }
 
     private func scanStaged(_ runner: GitRunner, prefix: String?) throws(KeywayError) {
@@ -596,7 +670,7 @@ public final class LeakChecker {
             if error.code == .gitTimedOut { throw error }
         }
         let shallow = try runner.history()
-        report.notes.append(
+        report.notScanned.append(
             "\(runner.root) is a shallow repository (cloned with --depth, or given a shallow file): history beyond "
                 + "its shallow boundary is not on this machine and was not scanned. Scan a full clone "
                 + "(git fetch --unshallow) to cover it.")

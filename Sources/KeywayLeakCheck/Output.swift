@@ -6,7 +6,8 @@ public enum LeakReportFormat: String, Sendable, CaseIterable {
 }
 
 extension LeakReport {
-    /// JSON: `{"findings": [...], "errors": [...], "notes": [...], "summary": {...}}`. Each finding has `kind`,
+    /// JSON: `{"findings": [...], "errors": [...], "notes": [...], "summary": {...}}` (`notes` holds the notes
+    /// saying what was not scanned too; `summary.not_scanned` counts those). Each finding has `kind`,
     /// `rule`, `severity`, `path`, `repository`, `git`, `line`, `commit`, `masked`, `message`, `fix`,
     /// `fingerprint`, and `secret` only when `showSecrets` is set.
     public func json(showSecrets: Bool) -> JSON {
@@ -24,7 +25,7 @@ extension LeakReport {
                 return .object(members)
             })),
             ("errors", .array(errors.map { .string($0) })),
-            ("notes", .array(notes.map { .string($0) })),
+            ("notes", .array(allNotes.map { .string($0) })),
             ("summary", summaryJSON),
         ])
     }
@@ -38,6 +39,7 @@ extension LeakReport {
             ("repositories", .array(repositories.map { .string($0) })),
             ("files_scanned", .int(filesScanned)), ("blobs_scanned", .int(blobsScanned)),
             ("commits_scanned", .int(commitsScanned)), ("bytes_scanned", .int(bytesScanned)),
+            ("not_scanned", .int(notScanned.count)),
             ("exit_status", .int(Int(exitStatus))),
         ])
     }
@@ -72,7 +74,7 @@ extension LeakReport {
             }
             out += "\n"
         }
-        for note in notes { out += "Note: \(safe(note))\n" }
+        for note in allNotes { out += "Note: \(safe(note))\n" }
         for error in errors { out += "Error: \(safe(error))\n" }
         // A scan that failed and found nothing has no summary: "No leaks found" would not be true.
         if findings.isEmpty && !errors.isEmpty { return out }
@@ -81,8 +83,10 @@ extension LeakReport {
             findings.filter { $0.severity == .info }.count
         )
         func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
+        // Something asked for was not scanned: never "No leaks found".
         var summary = findings.isEmpty
-            ? "No leaks found" : "\(counts.0) error(s), \(counts.1) warning(s), \(counts.2) info"
+            ? (notScanned.isEmpty ? "No leaks found" : "Incomplete scan: nothing found in what was scanned")
+            : "\(counts.0) error(s), \(counts.1) warning(s), \(counts.2) info"
         summary += " (\(count(repositories.count, "repository", "repositories")), "
             + count(filesScanned, "file", "files")
         if commitsScanned > 0 {
@@ -91,6 +95,9 @@ extension LeakReport {
         summary += ")"
         if allowed > 0 { summary += "; \(allowed) allowed by keyway:allow" }
         if suppressed > 0 { summary += "; \(suppressed) suppressed by the baseline" }
+        if !notScanned.isEmpty {
+            summary += "; NOT SCANNED: \(count(notScanned.count, "item", "items")), see the notes above"
+        }
         return out + summary + ".\n"
     }
 
@@ -152,10 +159,12 @@ extension LeakReport {
         let originalBases: JSON = .object(baseIds.map { id, path in
             (id, .object([("uri", .string("file://" + uriEncode(path.hasSuffix("/") ? path : path + "/")))]))
         })
+        // Notes go out as notifications too: "note" for information, "warning" for what was not scanned.
         var invocation: [(String, JSON)] = [("executionSuccessful", .bool(errors.isEmpty))]
-        if !errors.isEmpty {
-            invocation.append(("toolExecutionNotifications", .array(errors.map { error in
-                .object([("level", .string("error")), ("message", .object([("text", .string(error))]))])
+        let notifications = notes.map { ("note", $0) } + notScanned.map { ("warning", $0) } + errors.map { ("error", $0) }
+        if !notifications.isEmpty {
+            invocation.append(("toolExecutionNotifications", .array(notifications.map { level, text in
+                .object([("level", .string(level)), ("message", .object([("text", .string(text))]))])
             })))
         }
         return .object([
