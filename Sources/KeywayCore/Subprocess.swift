@@ -1,8 +1,5 @@
-#if canImport(Glibc)
+internal import CKeywayPlatform
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Why a child process did not run to completion.
 public enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -105,8 +102,8 @@ public enum Subprocess {
         let deadline = timeout.map { monotonicSeconds() + Double($0) }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
-        guard c_pipe2(&outPipe, O_CLOEXEC) == 0 else { throw .cannotStart(arguments[0], .current) }
-        guard c_pipe2(&errPipe, O_CLOEXEC) == 0 else {
+        guard keyway_pipe2(&outPipe, O_CLOEXEC) == 0 else { throw .cannotStart(arguments[0], .current) }
+        guard keyway_pipe2(&errPipe, O_CLOEXEC) == 0 else {
             let e = Errno.current
             close(outPipe[0]); close(outPipe[1])
             throw .cannotStart(arguments[0], e)
@@ -117,7 +114,7 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        if let directory, c_addchdir(&actions, directory) != 0 {
+        if let directory, keyway_spawn_file_actions_addchdir(&actions, directory) != 0 {
             let e = Errno.current
             [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { close($0) }
             throw .cannotStart(arguments[0], e)
@@ -214,7 +211,3 @@ public enum Subprocess {
     }
 }
 
-// GNU extensions that Swift's Glibc module does not expose.
-@_silgen_name("pipe2") private func c_pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
-@_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func c_addchdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
