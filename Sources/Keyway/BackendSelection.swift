@@ -141,15 +141,18 @@ public struct AutoStore: CredentialStore {
         }
     }
 
-    /// Removes the credential from every usable backend, so it cannot come back from a later one.
+    /// Removes the credential from every usable backend, so it cannot come back from a later one. Every backend is
+    /// read first: when one cannot be (a wrong passphrase, a keyring that fails), nothing is removed from any, so the
+    /// copy in use never changes behind the error. A removal that still fails part-way says which copies went.
     @discardableResult
     public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
+        let holders = try everyHolder { store throws(KeywayError) in try store.read(id) != nil }
         var removedFrom: [any CredentialStore] = []
-        for store in candidates {
+        for store in holders {
             do throws(KeywayError) {
                 if try store.delete(id) { removedFrom.append(store) }
-            } catch where error.meansBackendUnusable {
-                continue
+            } catch {
+                throw Self.partialRemoval(error, of: "\(id)", removed: removedFrom, left: holders)
             }
         }
         lastUsed.set(removedFrom.count == 1 ? removedFrom[0] : nil)
@@ -158,15 +161,52 @@ public struct AutoStore: CredentialStore {
 
     @discardableResult
     public func deleteAll(app: String) throws(KeywayError) -> [CredentialID] {
+        let holders = try everyHolder { store throws(KeywayError) in try !store.list(app: app).isEmpty }
         var removed = Set<CredentialID>()
-        for store in candidates {
+        var removedFrom: [any CredentialStore] = []
+        for store in holders {
             do throws(KeywayError) {
                 removed.formUnion(try store.deleteAll(app: app))
-            } catch where error.meansBackendUnusable {
-                continue
+                removedFrom.append(store)
+            } catch {
+                throw Self.partialRemoval(error, of: "the credentials of \(app)", removed: removedFrom, left: holders)
             }
         }
         return removed.sorted()
+    }
+
+    /// The usable candidates for which `holds` is true, every one asked before anything is changed; the first
+    /// failure is thrown, saying that nothing was removed.
+    func everyHolder(_ holds: (any CredentialStore) throws(KeywayError) -> Bool) throws(KeywayError)
+        -> [any CredentialStore]
+    {
+        var holders: [any CredentialStore] = []
+        for store in candidates {
+            do throws(KeywayError) {
+                if try holds(store) { holders.append(store) }
+            } catch where error.meansBackendUnusable {
+                continue
+            } catch {
+                throw KeywayError(
+                    error.code,
+                    error.message + " Nothing was removed from any store (auto removes a credential from every "
+                        + "backend, and reads each one first).", path: error.path)
+            }
+        }
+        return holders
+    }
+
+    static func partialRemoval(
+        _ error: KeywayError, of what: String, removed: [any CredentialStore], left holders: [any CredentialStore]
+    ) -> KeywayError {
+        let gone = removed.map(\.backendName)
+        let still = holders.map(\.backendName).filter { !gone.contains($0) }
+        let removedText = gone.isEmpty ? "nothing was removed" : "removed \(what) from the \(gone.joined(separator: " and ")) store"
+        return KeywayError(
+            error.code,
+            error.message + " Of the copies of \(what), \(removedText); the copies in the "
+                + "\(still.joined(separator: " and ")) store are still there"
+                + (gone.isEmpty ? "." : ", and the first of them is now the one in use."), path: error.path)
     }
 
     static func plaintextWarning(_ id: CredentialID, path: String, because reasons: [String]) -> KeywayWarning {
@@ -294,6 +334,27 @@ func unattendedStores(_ options: StoreOptions) -> (
     }
     if (try? Sys.lstat(options.paths.credentialsFile)) != nil { stores.append((.plaintext, plaintextStore(options))) }
     return (stores, skipped, failed)
+}
+
+/// The store `keyway get` without `--backend` reads (`KEYWAY_BACKEND`, else `auto`), as far as it can be read
+/// without asking anything, for telling whether a key just stored or removed through `selected` (the store `options`
+/// select) is the one in use. It is `selected` when both are the same backend; for `auto`, the backends in auto's
+/// order, `selected` in its place and the others when readable unattended (see `unattendedStores`); for another
+/// concrete backend, that backend when readable unattended; else nil (it cannot be told without asking).
+public func defaultReadStore(_ options: StoreOptions, selected: any CredentialStore) -> (any CredentialStore)? {
+    let name = options.environment.nonEmpty("KEYWAY_BACKEND").flatMap { BackendName(rawValue: $0.lowercased()) } ?? .auto
+    if name == options.backend { return selected }
+    let readable = unattendedStores(options).stores
+    if name != .auto { return readable.first { $0.name == name }?.store }
+    var candidates: [any CredentialStore] = []
+    for backend in [BackendName.keyring, .encrypted, .plaintext] {
+        if backend == options.backend {
+            candidates.append(selected)
+        } else if let store = readable.first(where: { $0.name == backend })?.store {
+            candidates.append(store)
+        }
+    }
+    return candidates.isEmpty ? nil : AutoStore(candidates: candidates, warn: nil)
 }
 
 /// Every stored copy of the credentials (of `app`), sorted by credential, the copy in use first.

@@ -50,9 +50,9 @@ struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Move credentials from every other backend into one, without losing any.",
         discussion: """
-            Each credential is written to the target and read back before it is deleted from its source. A \
-            credential that differs from one the target already holds for the same app and profile is left where \
-            it is and reported; the exit status is then 1.
+            Each credential is written to the target and read back before it is deleted from its sources. A \
+            credential whose copies differ (the target's and a source's, or two sources') is moved from no store, so \
+            the copy in use stays in use, and reported; the exit status is then 1.
             """)
 
     @Option(help: "The backend to move credentials into: keyring, encrypted or plaintext.") var to: String
@@ -68,8 +68,9 @@ struct Migrate: ParsableCommand {
                 environment: environment, backend: nil, strict: strict, warn: warnings.handler)
             try options.paths.checkDirectories(home: environment.home, strict: options.strict, warn: warnings.handler)
             let target = try BackendName(parsing: to)
-            var moved = 0
-            var conflicts = 0
+            // Counted by credential: one may have had copies in several sources.
+            var movedIDs = Set<CredentialID>()
+            var conflictIDs = Set<CredentialID>()
             // A failed write to stdout (closed pipe, full disk) is reported once the migration is done, never lost.
             var outputFailure: KeywayError?
             func printLine(_ text: String) {
@@ -79,21 +80,22 @@ struct Migrate: ParsableCommand {
             try migrate(to: target, app: app, options: options) { event in
                 switch event {
                 case .moved(let id, let from):
-                    moved += 1
+                    movedIDs.insert(id)
                     printLine("Moved \(id) from the \(from) store to the \(target) store.")
                 case .alreadyPresent(let id, let from):
-                    moved += 1
+                    movedIDs.insert(id)
                     printLine("\(id) was already in the \(target) store; removed the copy in the \(from) store.")
-                case .conflict(let id, let from):
-                    conflicts += 1
+                case .conflict(let id, let from, let other):
+                    conflictIDs.insert(id)
                     printError(
-                        "Left \(id) in the \(from) store: the \(target) store holds a different key for it. "
-                            + "Remove one (keyway logout \(id.app) --profile \(id.profile) --backend ...) and run "
-                            + "migrate again.")
+                        "Left \(id) in the \(from) store: the \(other) store holds a different key (or details) for "
+                            + "it, so it was moved from no store and the copy in use is unchanged. Remove one (keyway "
+                            + "logout \(id.app) --profile \(id.profile) --backend ...) and run migrate again.")
                 case .sourceSkipped(let name, let reason):
                     printError("Skipped the \(name) store: \(reason)")
                 }
             }
+            let moved = movedIDs.count, conflicts = conflictIDs.count
             printLine(
                 moved == 0 && conflicts == 0
                     ? "Nothing to move\(app.map { " for \($0)" } ?? "") into the \(target) store."

@@ -154,14 +154,49 @@ struct Context {
     /// logout): warns when resolution does not end at the store — an environment variable, or one of the tool's own
     /// files ahead of the store in its spec, holds a key that `keyway get` and the tool itself use instead — naming
     /// it and how to change that.
+    ///
+    /// Resolution runs as `keyway get` without `--backend` does (`defaultReadStore`), so a copy in another backend
+    /// that comes first — after `login --backend plaintext` while the vault holds another key, or left after
+    /// `logout --backend encrypted` — is named too, with the command that removes it.
     func warnIfStoreDoesNotWin(_ id: CredentialID, store: any CredentialStore, stored: Secret?) {
-        guard let resolution = try? engine(id.app, store: store).resolve(profile: id.profile, explain: true),
-            let winner = resolution.key
+        func resolved(_ store: any CredentialStore) -> ResolvedKey?? {
+            guard let resolution = try? engine(id.app, store: store).resolve(profile: id.profile, explain: true),
+                resolution.error == nil
+            else { return nil }
+            return .some(resolution.key)
+        }
+        // The default store when it can be read; else (it fails, or would have to ask) the store written.
+        guard let found = defaultReadStore(options, selected: store).flatMap(resolved) ?? resolved(store),
+            let winner = found
         else { return }
         let code: KeywayWarning.Code
         let place: String
         let advice: String
         switch winner.source {
+        case .store(let backend, let location) where backend != store.backendName:
+            // Another backend's copy is read first (or is all that is left).
+            guard winner.secret != stored else { return }
+            code = .otherBackendOverridesStore
+            place = "The \(backend) store (\(location))"
+            advice = "remove that copy (keyway logout \(id.app) --profile \(id.profile) --backend \(backend))"
+                + (stored == nil ? "" : " or store the key there (keyway login \(id.app) --profile \(id.profile) "
+                    + "--backend \(backend))")
+            if stored != nil {
+                warnings.handle(
+                    KeywayWarning(
+                        code,
+                        "\(place) holds another key for \(id) and is read before the \(store.backendName) store, so "
+                            + "keyway get \(id.app) (without --backend) and keyway run use it, not the key just "
+                            + "stored. To make the key just stored the one in use, \(advice)."))
+            } else {
+                warnings.handle(
+                    KeywayWarning(
+                        code,
+                        "keyway get \(id.app) (without --backend) still returns a key for \(id): the \(backend) "
+                            + "store (\(location)) holds one, which is now the copy in use. To remove it too, run "
+                            + "keyway logout \(id.app) --profile \(id.profile) --backend \(backend)."))
+            }
+            return
         case .environment(let variable):
             code = .environmentOverridesStore
             place = "The environment variable \(variable)"
@@ -205,6 +240,8 @@ struct Context {
 extension KeywayWarning.Code {
     /// One of the tool's own credentials files holds a key that wins over Keyway's store.
     static let fileOverridesStore = KeywayWarning.Code(rawValue: "file-overrides-store")
+    /// Another backend's copy of the credential is the one `keyway get` without `--backend` returns.
+    static let otherBackendOverridesStore = KeywayWarning.Code(rawValue: "other-backend-overrides-store")
     /// An app name with no spec, close to one with a spec.
     static let unknownApp = KeywayWarning.Code(rawValue: "unknown-app")
 }

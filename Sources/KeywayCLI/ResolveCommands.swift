@@ -256,6 +256,29 @@ struct Import: ParsableCommand {
             if let warning = try engine.spec.checkPrefix(found.secret) { context.warnings.handle(warning) }
             // The file's expiry was already warned about by the resolution.
             engine.spec.storingWarnings(found.secret, expires: nil).forEach(context.warnings.handle)
+            // A different key already in use from the store is never replaced by an import: say where each is.
+            if let existing = try backend.read(id), existing.secret != found.secret {
+                let mask = { (secret: Secret) in
+                    Masking.mask(secret.reveal(), knownPrefix: engine.spec.knownPrefix(of: secret.reveal()))
+                }
+                printError(
+                    "Error: Not imported: the \(backend.backendName) store (\(backend.location)) already holds a "
+                        + "different key for \(id) (\(mask(existing.secret))) than \(path) (\(mask(found.secret))); "
+                        + "importing would replace it. To keep the stored key, remove the one in \(path) by hand; to "
+                        + "import the file's key, first run keyway logout \(app) --profile \(id.profile) --backend "
+                        + "\(backend.backendName), then keyway import \(app) again.")
+                return ExitStatus.notFound
+            }
+            // What --remove may delete later: the file as it is now, never through a symbolic link.
+            var linkTarget: String?
+            var before: FileSnapshot?
+            if remove {
+                if let st = try? Sys.lstat(path), FileMode.isSymlink(st) {
+                    linkTarget = (try? Sys.realpath(path)) ?? "(a target that cannot be resolved)"
+                } else {
+                    before = try ProtectedFile(path: path, strict: context.options.strict).snapshot()
+                }
+            }
             let now = Timestamp.now()
             let credential = Credential(
                 id: id, secret: found.secret, account: found.account, organization: found.organization,
@@ -269,21 +292,26 @@ struct Import: ParsableCommand {
             context.checkStoreForGit(backend)
             try output("Imported the key for \(id) from \(path) into the \(backend.backendName) store: \(backend.location)\n")
             guard remove else { return ExitStatus.success }
-            // A file of several profiles goes once the store holds every one of them with the key the file holds.
-            var notInStore: [String] = []
-            for other in try engine.profilesInFiles().first(where: { $0.path == path })?.profiles ?? []
-            where other != id.profile {
-                let otherResolution = try fileEngine.resolve(profile: other, explain: true)
-                if let error = otherResolution.error { throw error }
-                let inFile = otherResolution.layers.first { layer in
-                    if case .file(path)? = layer.key?.source { return true }
-                    return false
-                }?.key?.secret
-                guard let inFile else { continue }  // no key there for that profile: nothing to lose
-                if try backend.read(CredentialID(app: app, profile: other))?.secret != inFile {
-                    notInStore.append(other)
-                }
+            if let linkTarget {
+                throw KeywayError(
+                    .unsafeFile,
+                    "Imported, but not removing \(path): it is a symbolic link to \(linkTarget), which holds the key "
+                        + "(removing the link would leave the key there). If you mean to, remove the key from "
+                        + "\(linkTarget) yourself, then the link.", path: path)
             }
+            let changed = KeywayError(
+                .fileChanged,
+                "Not removing \(path): it changed while the key was being imported. The \(backend.backendName) store "
+                    + "holds the key read before the change, which may be the old one. To store what the file holds "
+                    + "now, run keyway logout \(app) --profile \(id.profile) --backend \(backend.backendName), then "
+                    + "keyway import \(app) --profile \(id.profile) --remove again.", path: path)
+            let file = ProtectedFile(path: path, strict: context.options.strict)
+            guard let before, let current = try file.snapshot(), current == before,
+                let contents = try fileEngine.contents(ofFile: path, bytes: current.bytes),
+                contents.keys.contains(where: { $0.id == id && $0.secret == found.secret })
+            else { throw changed }
+            // A file of several profiles goes once the store holds every one of them with the key the file holds.
+            let (notInStore, otherDetails) = try contents.unstored(in: backend)
             if !notInStore.isEmpty {
                 let one = notInStore.count == 1
                 throw KeywayError(
@@ -294,9 +322,18 @@ struct Import: ParsableCommand {
                         + "--profile NAME --remove: the file goes once the store holds every profile) or remove the "
                         + "file by hand.")
             }
-            do throws(Errno) { try Sys.unlink(path) } catch {
-                throw KeywayError(.io, "Imported, but cannot remove \(path): \(error).", path: path)
+            // Only a file of nothing but keys the store now holds goes; anything else in it would be lost.
+            let others = contents.others
+                + otherDetails.map { "an account, organization, expiry or scopes of the profile \($0) that differ from the store's" }
+            if !others.isEmpty {
+                throw KeywayError(
+                    .invalidInput,
+                    "Imported, but not removing \(path): besides the key\(contents.keys.count == 1 ? "" : "s") now in "
+                        + "the \(backend.backendName) store it holds \(others.joined(separator: "; ")), which Keyway "
+                        + "does not store. Remove the key\(contents.keys.count == 1 ? "" : "s") from \(path) by hand "
+                        + "(or the whole file once you no longer need the rest).", path: path)
             }
+            guard try file.removeIfUnchanged(current) else { throw changed }
             try output("Removed \(path).\n")
             return ExitStatus.success
         }

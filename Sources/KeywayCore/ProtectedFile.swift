@@ -105,6 +105,42 @@ public struct ProtectedFile: Sendable {
         return result
     }
 
+    /// The contents with the identity of the file they came from, never through a symbolic link (a link is refused:
+    /// `unsafeFile`); nil when the file does not exist. For a caller that acts on the file later (`removeIfUnchanged`).
+    public func snapshot() throws(KeywayError) -> FileSnapshot? {
+        let st: FileStatus?
+        do throws(Errno) { st = try Sys.lstat(path) } catch { throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path) }
+        guard let st else { return nil }
+        guard !FileMode.isSymlink(st) else {
+            throw KeywayError(.unsafeFile, "\(path) is a symbolic link; Keyway will not act on it.", path: path)
+        }
+        // Not a link when examined: opened with O_NOFOLLOW, so one swapped in since is refused too.
+        return try withCheckedDescriptor { fd throws(KeywayError) -> FileSnapshot in
+            do throws(Errno) {
+                let identity = FileIdentity(try Sys.fstat(fd))
+                return FileSnapshot(identity: identity, bytes: try Sys.readAll(fd))
+            } catch {
+                throw KeywayError(.io, "Cannot read \(path): \(error).", path: path)
+            }
+        }
+    }
+
+    /// Deletes the file when it is still exactly `snapshot`: opened again without following links, the same device,
+    /// inode, size, modification and change times, and the same bytes; and the name still leads to that inode just
+    /// before the unlink. Returns false (and deletes nothing) when anything differs or the file is gone.
+    public func removeIfUnchanged(_ snapshot: FileSnapshot) throws(KeywayError) -> Bool {
+        let now: FileSnapshot?
+        do throws(KeywayError) { now = try self.snapshot() } catch where error.code == .unsafeFile { return false }
+        guard let now, now == snapshot else { return false }
+        let st: FileStatus?
+        do throws(Errno) { st = try Sys.lstat(path) } catch { throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path) }
+        guard let st, FileIdentity(st) == snapshot.identity else { return false }
+        do throws(Errno) { try Sys.unlink(path) } catch {
+            throw KeywayError(.io, "Cannot remove \(path): \(error).", path: path)
+        }
+        return true
+    }
+
     // MARK: - Checks
 
     /// Where writes go: the path itself, or for a symbolic link that passes the checks, its target.
@@ -360,6 +396,30 @@ extension String {
     }
 }
 
+/// What identifies one version of a file: device, inode, size, modification and status-change times (the change
+/// time moves on every write and cannot be set back by a user).
+public struct FileIdentity: Sendable, Equatable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: [Int]
+    let changed: [Int]
+
+    public init(_ st: FileStatus) {
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modified = [Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec)]
+        changed = [Int(st.st_ctim.tv_sec), Int(st.st_ctim.tv_nsec)]
+    }
+}
+
+/// A file's bytes and the identity of the file they were read from (`ProtectedFile.snapshot`).
+public struct FileSnapshot: Sendable, Equatable {
+    public let identity: FileIdentity
+    public let bytes: [UInt8]
+}
+
 // MARK: - The directories above a secret
 
 /// A directory on the way to Keyway's files that another user could use to delete, replace or roll back them.
@@ -550,6 +610,11 @@ public enum DirectoryChain {
             }
         }
     }
+}
+
+extension KeywayError.Code {
+    /// A file changed between two looks at it (`removeIfUnchanged`), so Keyway did not act on it.
+    public static let fileChanged = Self(rawValue: "file-changed")
 }
 
 extension KeywayWarning.Code {

@@ -378,13 +378,7 @@ public struct ResolutionEngine: Sendable {
             guard case .yamlProfiles(let location, let profilesField, _) = source else { continue }
             let path = location.resolve(environment).path
             guard let bytes = try ProtectedFile(path: path, strict: strict).read() else { continue }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
-            }
-            let root: JSON
-            do throws(YAML.SyntaxError) { root = try YAML.parse(text) } catch {
-                throw KeywayError(.malformedFile, "\(path) is not valid YAML: \(error).", path: path)
-            }
+            let root = try yamlRoot(bytes, path: path)
             if case .object(let members)? = root[profilesField] {
                 result.append((path, members.map(\.0)))
             } else {
@@ -439,6 +433,11 @@ public struct ResolutionEngine: Sendable {
         guard let bytes = try readBytes(path, collector: collector, sizeLimit: ProtectedFile.keyFileSizeLimit) else {
             return .missing("\(path) does not exist")
         }
+        return try rawReading(bytes, path: path, id: id, source: source)
+    }
+
+    /// The key of a raw key file's contents.
+    func rawReading(_ bytes: [UInt8], path: String, id: CredentialID, source: KeySource) throws(KeywayError) -> Reading {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
         }
@@ -457,6 +456,11 @@ public struct ResolutionEngine: Sendable {
         throws(KeywayError) -> Reading
     {
         guard let bytes = try readBytes(path, collector: collector) else { return .missing("\(path) does not exist") }
+        return try entry(try jsonRoot(bytes, path: path), fields: fields, id: id, path: path, field: "")
+    }
+
+    /// The top-level object of a JSON credentials file's contents.
+    func jsonRoot(_ bytes: [UInt8], path: String) throws(KeywayError) -> JSON {
         let root: JSON
         do throws(JSONSyntaxError) { root = try JSON.parse(bytes) } catch {
             throw KeywayError(.malformedFile, "\(path) is not valid JSON: \(error).", path: path)
@@ -464,7 +468,17 @@ public struct ResolutionEngine: Sendable {
         guard case .object = root else {
             throw KeywayError(.malformedFile, "\(path): the top level must be an object.", path: path)
         }
-        return try entry(root, fields: fields, id: id, path: path, field: "")
+        return root
+    }
+
+    /// The document of a YAML credentials file's contents.
+    func yamlRoot(_ bytes: [UInt8], path: String) throws(KeywayError) -> JSON {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
+        }
+        do throws(YAML.SyntaxError) { return try YAML.parse(text) } catch {
+            throw KeywayError(.malformedFile, "\(path) is not valid YAML: \(error).", path: path)
+        }
     }
 
     func readYAML(
@@ -472,13 +486,7 @@ public struct ResolutionEngine: Sendable {
         collector: WarningCollector
     ) throws(KeywayError) -> Reading {
         guard let bytes = try readBytes(path, collector: collector) else { return .missing("\(path) does not exist") }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
-        }
-        let root: JSON
-        do throws(YAML.SyntaxError) { root = try YAML.parse(text) } catch {
-            throw KeywayError(.malformedFile, "\(path) is not valid YAML: \(error).", path: path)
-        }
+        let root = try yamlRoot(bytes, path: path)
         guard let profiles = root[profilesField], case .object(let members) = profiles else {
             return .missing("\(path) has no \(profilesField) section")
         }
