@@ -253,6 +253,16 @@ struct Import: ParsableCommand {
                         + (places.isEmpty ? " (its spec names none)." : " (looked in: \(places))."))
                 return ExitStatus.notFound
             }
+            // What --remove may delete later: the file as it is right after the read, never through a symbolic link.
+            var linkTarget: String?
+            var before: FileSnapshot?
+            if remove {
+                if let st = try? Sys.lstat(path), FileMode.isSymlink(st) {
+                    linkTarget = (try? Sys.realpath(path)) ?? "(a target that cannot be resolved)"
+                } else {
+                    before = try ProtectedFile(path: path, strict: context.options.strict).snapshot()
+                }
+            }
             if let warning = try engine.spec.checkPrefix(found.secret) { context.warnings.handle(warning) }
             // The file's expiry was already warned about by the resolution.
             engine.spec.storingWarnings(found.secret, expires: nil).forEach(context.warnings.handle)
@@ -268,16 +278,6 @@ struct Import: ParsableCommand {
                         + "import the file's key, first run keyway logout \(app) --profile \(id.profile) --backend "
                         + "\(backend.backendName), then keyway import \(app) again.")
                 return ExitStatus.notFound
-            }
-            // What --remove may delete later: the file as it is now, never through a symbolic link.
-            var linkTarget: String?
-            var before: FileSnapshot?
-            if remove {
-                if let st = try? Sys.lstat(path), FileMode.isSymlink(st) {
-                    linkTarget = (try? Sys.realpath(path)) ?? "(a target that cannot be resolved)"
-                } else {
-                    before = try ProtectedFile(path: path, strict: context.options.strict).snapshot()
-                }
             }
             let now = Timestamp.now()
             let credential = Credential(
