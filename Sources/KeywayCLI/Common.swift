@@ -185,9 +185,9 @@ struct Context {
                 warnings.handle(
                     KeywayWarning(
                         code,
-                        "\(place) holds another key for \(id) and is read before the \(store.backendName) store, so "
-                            + "keyway get \(id.app) (without --backend) and keyway run use it, not the key just "
-                            + "stored. To make the key just stored the one in use, \(advice)."))
+                        "\(place) holds another key for \(id), and keyway get \(id.app) without --backend reads "
+                            + "that copy, not the \(store.backendName) store's: keyway get and keyway run use it, not "
+                            + "the key just stored. To make the key just stored the one in use, \(advice)."))
             } else {
                 warnings.handle(
                     KeywayWarning(

@@ -152,7 +152,8 @@ import Testing
         #expect(login.status == 0, "\(login)")
         #expect(login.stderr.contains(
             "The encrypted store (\(sandbox.configDirectory)/credentials.vault) holds another key for reflex (profile "
-                + "default) and is read before the plaintext store"), "\(login)")
+                + "default), and keyway get reflex without --backend reads that copy, not the plaintext store's"),
+            "\(login)")
         #expect(login.stderr.contains("keyway logout reflex --profile default --backend encrypted"), "\(login)")
         #expect(!login.stderr.contains("rfx_VAULT") && !login.stderr.contains("rfx_PLAIN"))
         #expect(try sandbox.run(["get", "reflex"], env: env).stdout == "rfx_VAULTnewAAAA1111bbbb\n")
