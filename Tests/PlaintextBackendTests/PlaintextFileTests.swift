@@ -254,3 +254,48 @@ func listDirectory(_ path: String) throws -> [String] {
     }
     return names
 }
+
+/// `ProtectedFile.snapshot` and `removeIfUnchanged` (import --remove, review D1 and D3).
+@Suite struct FileSnapshotTests {
+    @Test func anUnchangedFileIsRemoved() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/tool.json"
+        try writeFile(path, "{\"api_key\": \"k-0123456789\"}", mode: 0o600)
+        let file = ProtectedFile(path: path)
+        let snapshot = try #require(try file.snapshot())
+        #expect(try file.removeIfUnchanged(snapshot))
+        #expect(try Sys.lstat(path) == nil)
+    }
+
+    /// The same size, rewritten in place (possibly within the same clock tick): the bytes differ, it stays.
+    @Test func aFileRewrittenInPlaceIsKept() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/tool.json"
+        try writeFile(path, "{\"api_key\": \"k-0123456789\"}", mode: 0o600)
+        let file = ProtectedFile(path: path)
+        let snapshot = try #require(try file.snapshot())
+        try writeFile(path, "{\"api_key\": \"k-9876543210\"}", mode: 0o600)
+        #expect(try !file.removeIfUnchanged(snapshot))
+        #expect(try readFile(path) == Array("{\"api_key\": \"k-9876543210\"}".utf8))
+    }
+
+    @Test func aFileReplacedByRenameOrALinkIsKept() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/tool.json"
+        let text = "{\"api_key\": \"k-0123456789\"}"
+        try writeFile(path, text, mode: 0o600)
+        let file = ProtectedFile(path: path)
+        let snapshot = try #require(try file.snapshot())
+        // The same bytes, another inode.
+        try writeFile(path + ".new", text, mode: 0o600)
+        try Sys.rename(path + ".new", path)
+        #expect(try !file.removeIfUnchanged(snapshot))
+        #expect(try Sys.lstat(path) != nil)
+        // A symbolic link is never read through, nor removed.
+        try Sys.rename(path, path + ".target")
+        #expect(symlink(path + ".target", path) == 0)
+        #expect(throws: KeywayError.self) { try file.snapshot() }
+        #expect(try !file.removeIfUnchanged(snapshot))
+        #expect(try Sys.lstat(path) != nil)
+    }
+}
