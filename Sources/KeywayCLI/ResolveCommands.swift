@@ -268,9 +268,7 @@ struct Import: ParsableCommand {
             engine.spec.storingWarnings(found.secret, expires: nil).forEach(context.warnings.handle)
             // A different key already in use from the store is never replaced by an import: say where each is.
             if let existing = try backend.read(id), existing.secret != found.secret {
-                let mask = { (secret: Secret) in
-                    Masking.mask(secret.reveal(), knownPrefix: engine.spec.knownPrefix(of: secret.reveal()))
-                }
+                let mask = engine.spec.masked
                 printError(
                     "Error: Not imported: the \(backend.backendName) store (\(backend.location)) already holds a "
                         + "different key for \(id) (\(mask(existing.secret))) than \(path) (\(mask(found.secret))); "

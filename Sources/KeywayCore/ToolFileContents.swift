@@ -88,14 +88,9 @@ extension ResolutionEngine {
         return members.filter { !mapped.contains($0.0) }.map { shown($0.0) }
     }
 
-    /// A name from a file, quoted when it cannot be a key (short lower-case words), else described.
+    /// A name from a file, quoted when it cannot be a key (`APIKeyRules.isQuotable`), else described.
     static func shown(_ name: String) -> String {
-        let bytes = name.utf8
-        let word = (1...24).contains(bytes.count) && bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || byte == UInt8(ascii: "_")
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
-        }
-        return word ? "'\(name)'" : "(a name not shown: it could be a key)"
+        APIKeyRules.isQuotable(name) ? "'\(name)'" : "(a name not shown: it could be a key)"
     }
 }
 
