@@ -141,45 +141,38 @@ public struct AutoStore: CredentialStore {
         }
     }
 
-    /// Removes the credential from every usable backend, so it cannot come back from a later one. Every backend is
-    /// read first: when one cannot be (a wrong passphrase, a keyring that fails), nothing is removed from any, so the
-    /// copy in use never changes behind the error. A removal that still fails part-way says which copies went.
+    /// Removes the credential from every usable backend, so it cannot come back from a later one, without changing
+    /// the copy in use when a backend fails: every backend is read first; one that cannot be read (a wrong
+    /// passphrase, a failing keyring, a broken entry) is removed from first, and when that fails nothing else is
+    /// touched; then the backends holding a copy, the copy in use last. A failure part-way says which copies went.
     @discardableResult
     public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
-        let holders = try everyHolder { store throws(KeywayError) in try store.read(id) != nil }
-        var removedFrom: [any CredentialStore] = []
-        for store in holders {
-            do throws(KeywayError) {
-                if try store.delete(id) { removedFrom.append(store) }
-            } catch {
-                throw Self.partialRemoval(error, of: "\(id)", removed: removedFrom, left: holders)
-            }
-        }
+        let removedFrom = try removeEverywhere(
+            "\(id)", holds: { store throws(KeywayError) in try store.read(id) != nil },
+            remove: { store throws(KeywayError) in try store.delete(id) })
         lastUsed.set(removedFrom.count == 1 ? removedFrom[0] : nil)
         return !removedFrom.isEmpty
     }
 
     @discardableResult
     public func deleteAll(app: String) throws(KeywayError) -> [CredentialID] {
-        let holders = try everyHolder { store throws(KeywayError) in try !store.list(app: app).isEmpty }
         var removed = Set<CredentialID>()
-        var removedFrom: [any CredentialStore] = []
-        for store in holders {
-            do throws(KeywayError) {
-                removed.formUnion(try store.deleteAll(app: app))
-                removedFrom.append(store)
-            } catch {
-                throw Self.partialRemoval(error, of: "the credentials of \(app)", removed: removedFrom, left: holders)
-            }
-        }
+        _ = try removeEverywhere(
+            "the credentials of \(app)", holds: { store throws(KeywayError) in try !store.list(app: app).isEmpty },
+            remove: { store throws(KeywayError) in
+                let ids = try store.deleteAll(app: app)
+                removed.formUnion(ids)
+                return !ids.isEmpty
+            })
         return removed.sorted()
     }
 
-    /// The usable candidates for which `holds` is true, every one asked before anything is changed; the first
-    /// failure is thrown, saying that nothing was removed.
-    func everyHolder(_ holds: (any CredentialStore) throws(KeywayError) -> Bool) throws(KeywayError)
-        -> [any CredentialStore]
-    {
+    /// The removal behind `delete` and `deleteAll`; returns the stores something was removed from.
+    func removeEverywhere(
+        _ what: String, holds: (any CredentialStore) throws(KeywayError) -> Bool,
+        remove: (any CredentialStore) throws(KeywayError) -> Bool
+    ) throws(KeywayError) -> [any CredentialStore] {
+        var unreadable: [any CredentialStore] = []
         var holders: [any CredentialStore] = []
         for store in candidates {
             do throws(KeywayError) {
@@ -187,26 +180,32 @@ public struct AutoStore: CredentialStore {
             } catch where error.meansBackendUnusable {
                 continue
             } catch {
-                throw KeywayError(
-                    error.code,
-                    error.message + " Nothing was removed from any store (auto removes a credential from every "
-                        + "backend, and reads each one first).", path: error.path)
+                unreadable.append(store)
             }
         }
-        return holders
-    }
-
-    static func partialRemoval(
-        _ error: KeywayError, of what: String, removed: [any CredentialStore], left holders: [any CredentialStore]
-    ) -> KeywayError {
-        let gone = removed.map(\.backendName)
-        let still = holders.map(\.backendName).filter { !gone.contains($0) }
-        let removedText = gone.isEmpty ? "nothing was removed" : "removed \(what) from the \(gone.joined(separator: " and ")) store"
-        return KeywayError(
-            error.code,
-            error.message + " Of the copies of \(what), \(removedText); the copies in the "
-                + "\(still.joined(separator: " and ")) store are still there"
-                + (gone.isEmpty ? "." : ", and the first of them is now the one in use."), path: error.path)
+        var removedFrom: [any CredentialStore] = []
+        for store in unreadable + holders.reversed() {
+            do throws(KeywayError) {
+                if try remove(store) { removedFrom.append(store) }
+            } catch {
+                guard !removedFrom.isEmpty else {
+                    throw KeywayError(
+                        error.code,
+                        error.message + " Nothing was removed from any store (auto removes a credential from every "
+                            + "backend, and stops before removing any when one fails).", path: error.path)
+                }
+                let gone = removedFrom.map(\.backendName)
+                let left = candidates.filter { store in
+                    (unreadable + holders).contains { $0.backendName == store.backendName } && !gone.contains(store.backendName)
+                }.map(\.backendName)
+                throw KeywayError(
+                    error.code,
+                    error.message + " Of the copies of \(what), the one in the \(gone.joined(separator: " and ")) "
+                        + "store was removed; the \(left.joined(separator: " and ")) store still holds one (auto now "
+                        + "reads the \(left.first ?? "") store's).", path: error.path)
+            }
+        }
+        return removedFrom
     }
 
     static func plaintextWarning(_ id: CredentialID, path: String, because reasons: [String]) -> KeywayWarning {

@@ -139,6 +139,36 @@ import Testing
     }
 }
 
+@Suite struct AutoLogoutTests {
+    /// Under auto, logout reads every backend before removing: an entry that cannot be read (a key breaking the key
+    /// rules) is still removed, as its error advises, and a store that cannot be parsed stops it before anything goes.
+    @Test func aBrokenEntryIsRemovedAndABrokenStoreRemovesNothing() throws {
+        let sandbox = try Sandbox()
+        let env = ["KEYWAY_BACKEND": "auto"]
+        try makeFile(
+            sandbox.credentialsFile,
+            """
+            {"format": "keyway-credentials", "version": 1, "credentials": [
+              {"app": "reflex", "profile": "default", "api_key": "rfx_\(String(repeating: "Q7", count: 40_000))"}
+            ]}
+            """)
+        let logout = try sandbox.run(["logout", "reflex"], env: env)
+        #expect(logout.status == 0, "\(logout)")
+        #expect(try sandbox.run(["list"], env: env).stdout.hasPrefix("No credentials stored"))
+        // A vault (auto reads it before the plaintext file) and a plaintext file that cannot be parsed.
+        let keyFile = sandbox.root + "/vault.key"
+        #expect(try sandbox.run(["vault", "init", "--key-file", keyFile]).status == 0)
+        let vault = env.merging(["KEYWAY_VAULT_KEY_FILE": keyFile]) { $1 }
+        #expect(try sandbox.run(["login", "reflex", "--api-key", "rfx_VAULTkeyAAAA1111bbbb"], env: vault).status == 0)
+        try makeFile(sandbox.credentialsFile, "{ not json")
+        let broken = try sandbox.run(["logout", "reflex"], env: vault)
+        #expect(broken.status == 2, "\(broken)")
+        #expect(broken.stderr.contains("Nothing was removed from any store"), "\(broken)")
+        #expect(try sandbox.run(["get", "reflex", "--backend", "encrypted"], env: vault).stdout
+            == "rfx_VAULTkeyAAAA1111bbbb\n", "the vault's copy (in use) stays")
+    }
+}
+
 @Suite struct OtherBackendWinsTests {
     /// D7: login and logout with --backend name the other backend's copy that `get` (auto) uses.
     @Test func loginAndLogoutNameTheOtherBackendsCopy() throws {
