@@ -257,37 +257,38 @@ func listDirectory(_ path: String) throws -> [String] {
 
 /// `ProtectedFile.snapshot` and `removeIfUnchanged` (import --remove, review D1 and D3).
 @Suite struct FileSnapshotTests {
-    @Test func anUnchangedFileIsRemoved() throws {
+    static let text = "{\"api_key\": \"k-0123456789\"}"
+
+    /// A file holding `text`, and its snapshot (the directory is returned to keep it alive).
+    func snapshotted() throws -> (TemporaryDirectory, String, ProtectedFile, FileSnapshot) {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/tool.json"
-        try writeFile(path, "{\"api_key\": \"k-0123456789\"}", mode: 0o600)
+        try writeFile(path, Self.text, mode: 0o600)
         let file = ProtectedFile(path: path)
-        let snapshot = try #require(try file.snapshot())
+        return (directory, path, file, try #require(try file.snapshot()))
+    }
+
+    @Test func anUnchangedFileIsRemoved() throws {
+        let (directory, path, file, snapshot) = try snapshotted()
+        defer { withExtendedLifetime(directory) {} }
         #expect(try file.removeIfUnchanged(snapshot))
         #expect(try Sys.lstat(path) == nil)
     }
 
     /// The same size, rewritten in place (possibly within the same clock tick): the bytes differ, it stays.
     @Test func aFileRewrittenInPlaceIsKept() throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.path + "/tool.json"
-        try writeFile(path, "{\"api_key\": \"k-0123456789\"}", mode: 0o600)
-        let file = ProtectedFile(path: path)
-        let snapshot = try #require(try file.snapshot())
+        let (directory, path, file, snapshot) = try snapshotted()
+        defer { withExtendedLifetime(directory) {} }
         try writeFile(path, "{\"api_key\": \"k-9876543210\"}", mode: 0o600)
         #expect(try !file.removeIfUnchanged(snapshot))
         #expect(try readFile(path) == Array("{\"api_key\": \"k-9876543210\"}".utf8))
     }
 
     @Test func aFileReplacedByRenameOrALinkIsKept() throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.path + "/tool.json"
-        let text = "{\"api_key\": \"k-0123456789\"}"
-        try writeFile(path, text, mode: 0o600)
-        let file = ProtectedFile(path: path)
-        let snapshot = try #require(try file.snapshot())
+        let (directory, path, file, snapshot) = try snapshotted()
+        defer { withExtendedLifetime(directory) {} }
         // The same bytes, another inode.
-        try writeFile(path + ".new", text, mode: 0o600)
+        try writeFile(path + ".new", Self.text, mode: 0o600)
         try Sys.rename(path + ".new", path)
         #expect(try !file.removeIfUnchanged(snapshot))
         #expect(try Sys.lstat(path) != nil)
