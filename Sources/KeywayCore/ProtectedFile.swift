@@ -116,12 +116,11 @@ public struct ProtectedFile: Sendable {
         }
         // Not a link when examined: opened with O_NOFOLLOW, so one swapped in since is refused too.
         return try withCheckedDescriptor { fd throws(KeywayError) -> FileSnapshot in
-            do throws(Errno) {
-                let identity = FileIdentity(try Sys.fstat(fd))
-                return FileSnapshot(identity: identity, bytes: try Sys.readAll(fd))
-            } catch {
-                throw KeywayError(.io, "Cannot read \(path): \(error).", path: path)
+            let identity: FileIdentity
+            do throws(Errno) { identity = FileIdentity(try Sys.fstat(fd)) } catch {
+                throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path)
             }
+            return FileSnapshot(identity: identity, bytes: try readBounded(fd, name: path))
         }
     }
 
