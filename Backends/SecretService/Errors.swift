@@ -17,6 +17,9 @@ extension KeywayError.Code {
     /// The Secret Service would move secrets in clear text: it accepted no encrypted transfer session (libsecret then
     /// falls back to the "plain" algorithm on its own). Keyway refuses to read or store through it.
     public static let keyringPlainSession = Self(rawValue: "keyring-plain-session")
+    /// The Secret Service answered earlier in the command and left the bus since (it exited, crashed or was
+    /// killed), possibly while a call was in flight.
+    public static let keyringDisconnected = Self(rawValue: "keyring-disconnected")
     /// Any other failure reported by the Secret Service or D-Bus; the message carries its explanation.
     public static let keyringFailure = Self(rawValue: "keyring-failure")
 }

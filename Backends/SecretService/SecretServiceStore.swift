@@ -125,7 +125,29 @@ public struct SecretServiceStore: CredentialStore {
             let previous = try session.search(ItemFormat.lookup(credential.id)).filter {
                 $0.collectionPath == collection.path && ItemFormat.id($0) == credential.id
             }
-            let created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
+            let previousPaths = Set(previous.map(\.path))
+            // Nothing is deleted, and no success reported, before the new item is read back and holds the key: KWallet
+            // can store an empty secret when it fails to decrypt one (its session-key bug, KDE 514194). A copy that
+            // does not is removed and the write repeated once over a fresh transfer session.
+            var created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
+            if try !session.holds(created, secret) {
+                if !previousPaths.contains(created) { try? session.delete(path: created) }
+                try session.renewTransferSession()
+                guard let again = try session.defaultCollection() else {
+                    throw KeywayError(.keyringFailure, "The default keyring collection went away during the write.")
+                }
+                created = try session.createItem(in: again, attributes: attributes, label: label, secret: secret)
+                guard try session.holds(created, secret) else {
+                    if !previousPaths.contains(created) { try? session.delete(path: created) }
+                    throw KeywayError(
+                        .keyringFailure,
+                        "The Secret Service did not store the API key for \(credential.id) intact: read back, the new "
+                            + "keyring item held a different secret, twice (the second time over a fresh transfer "
+                            + "session; KWallet's session-key bug, KDE 514194, does this). The new item was removed "
+                            + (previous.isEmpty ? "; nothing was stored. " : "and the previous key kept. ")
+                            + "Try again, or use --backend encrypted.")
+                }
+            }
             for item in previous where item.path != created { try session.delete(item) }
         }
     }
@@ -163,7 +185,7 @@ public struct SecretServiceStore: CredentialStore {
         defer { session.close() }
         do throws(KeywayError) {
             return try body(session)
-        } catch let error where error.code == .noSecretService {
+        } catch let error where error.code == .noSecretService && !session.providerAnswered {
             // A call found nothing providing the Secret Service: the bus says whether anything could be started.
             try session.checkProvider()
             throw error
@@ -209,8 +231,9 @@ public struct SecretServiceStore: CredentialStore {
             guard let secret else {
                 throw KeywayError(
                     .keyringFailure,
-                    "The Secret Service returned no secret for the keyring item of \(id) (\(item.path)); it may "
-                        + "have been locked or removed meanwhile. Try again.")
+                    "The Secret Service returned no secret for the keyring item of \(id) (\(item.path)), twice (the "
+                        + "second time over a fresh transfer session): the item was locked or removed meanwhile, or "
+                        + "the provider failed to send it. Try again.")
             }
             result.append(try ItemFormat.credential(item, id: id, secret: secret, warn: warn))
         }
