@@ -27,4 +27,10 @@ extension KeywayError.Code {
 extension KeywayWarning.Code {
     /// A keyring item has a Keyway metadata attribute that cannot be understood; the field was ignored.
     public static let keyringMetadataIgnored = Self(rawValue: "keyring-metadata-ignored")
+    /// Several keyring items stand for one credential (another tool added its own); the most recently modified was
+    /// used.
+    public static let keyringDuplicateItems = Self(rawValue: "keyring-duplicate-items")
+    /// A listing found an item whose secret could no longer be read (another program removed or locked it meanwhile);
+    /// it was left out.
+    public static let keyringItemVanished = Self(rawValue: "keyring-item-vanished")
 }

@@ -79,6 +79,7 @@ public struct SecretServiceStore: CredentialStore {
             }
             let defaultPath = items.count > 1 ? try session.defaultCollectionPath() : nil
             guard let best = ItemFormat.preferred(items, defaultCollection: defaultPath).first else { return nil }
+            if items.count > 1 { warn?(ItemFormat.duplicates(items, id: id, used: best)) }
             if let secret = found.secret, secret.path == best.path, !best.isLocked {
                 return try ItemFormat.credential(best, id: id, secret: secret.bytes, warn: warn)
             }
@@ -100,7 +101,7 @@ public struct SecretServiceStore: CredentialStore {
                 (id, ItemFormat.preferred(byID[id]!, defaultCollection: defaultPath)[0])
             }
             try unlockItems(chosen.map(\.1), of: app.map { "credentials of \($0)" } ?? "credentials", session)
-            return try credentials(chosen, session)
+            return try credentials(chosen, session, skippingRemoved: true)
         }
     }
 
@@ -129,9 +130,18 @@ public struct SecretServiceStore: CredentialStore {
             // Nothing is deleted, and no success reported, before the new item is read back and holds the key: KWallet
             // can store an empty secret when it fails to decrypt one (its session-key bug, KDE 514194). A copy that
             // does not is removed and the write repeated once over a fresh transfer session.
-            var created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
-            if try !session.holds(created, secret) {
-                if !previousPaths.contains(created) { try? session.delete(path: created) }
+            // A CreateItem that fails with a provider error (KWallet: "Can't find session ...") is repeated the same
+            // way.
+            var created = ""
+            var intact = false
+            do throws(KeywayError) {
+                created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
+                intact = try session.holds(created, secret)
+            } catch where error.code == .keyringFailure {
+                intact = false
+            }
+            if !intact {
+                if !created.isEmpty, !previousPaths.contains(created) { try? session.delete(path: created) }
                 try session.renewTransferSession()
                 guard let again = try session.defaultCollection() else {
                     throw KeywayError(.keyringFailure, "The default keyring collection went away during the write.")
@@ -224,10 +234,23 @@ public struct SecretServiceStore: CredentialStore {
             describing: "The keyring collection holding the \(what) (\(collections))")
     }
 
-    private func credentials(_ chosen: [(CredentialID, Item)], _ session: Session) throws(KeywayError) -> [Credential] {
+    /// The credentials of the items chosen, their secrets read in one call. `skippingRemoved` (a listing): an item
+    /// whose secret the Secret Service no longer returns (removed, or locked, by another program since the listing
+    /// found it) is left out with a warning instead of failing the whole listing.
+    private func credentials(
+        _ chosen: [(CredentialID, Item)], _ session: Session, skippingRemoved: Bool = false
+    ) throws(KeywayError) -> [Credential] {
         let secrets = try session.secrets(chosen.map(\.1))
         var result: [Credential] = []
         for ((id, item), secret) in zip(chosen, secrets) {
+            if secret == nil, skippingRemoved {
+                warn?(
+                    KeywayWarning(
+                        .keyringItemVanished,
+                        "The keyring item of \(id) (\(item.path)) was removed or locked while it was being listed; "
+                            + "it is left out."))
+                continue
+            }
             guard let secret else {
                 throw KeywayError(
                     .keyringFailure,

@@ -434,17 +434,35 @@ final class Session {
             let batch = paths[start..<min(start + Self.maximumCallsInFlight, paths.count)]
             start = batch.endIndex
             let pending = batch.map { beginProperties(of: $0) }
-            // Every call begun is finished (and freed), even after one failed.
+            // Every call begun is finished (and freed), even after one failed. An item removed since it was found
+            // (by another program, between the search and this call) is left out.
             for (path, call) in zip(batch, pending) {
-                do {
-                    items.append(try item(at: path, finishProperties(call, of: path)))
-                } catch {
-                    firstError = firstError ?? error
+                var error: UnsafeMutablePointer<GError>?
+                if let reply = keyway_call_finish(replies, call, &error), error == nil {
+                    let properties = g_variant_get_child_value(reply, 0)!
+                    g_variant_unref(reply)
+                    items.append(item(at: path, properties))
+                } else if Self.isNoSuchObject(error) {
+                    g_error_free(error)
+                } else {
+                    let failed = failure(error, "Reading the keyring item \(path)")
+                    firstError = firstError ?? failed
                 }
             }
             if let firstError { throw firstError }
         }
         return items
+    }
+
+    /// Whether a call failed because its object does not exist (any more): what providers answer for an item just
+    /// removed (KWallet: UnknownObject "No such object path"; gnome-keyring, KeePassXC: UnknownMethod/Interface).
+    static func isNoSuchObject(_ error: UnsafeMutablePointer<GError>?) -> Bool {
+        guard let error, let remote = g_dbus_error_get_remote_error(error) else { return false }
+        defer { g_free(remote) }
+        return [
+            "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
+            "org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.Secret.Error.NoSuchObject",
+        ].contains(String(cString: remote))
     }
 
     /// How many calls Keyway keeps in flight at once (the bus limits pending replies per connection).

@@ -7,6 +7,7 @@ import KeywayTesting
 /// real providers were seen to: it serves one collection holding one item (`fakeapp`, profile `default`, secret
 /// `FakeProvider.oldSecret`) and logs every call it gets. Faults (comma-separated):
 /// - `bad-creates=N`: the first N `CreateItem` calls store an empty secret (KWallet's session-key bug, KDE 514194);
+/// - `fail-creates=N`: the first N `CreateItem` calls fail ("Can't find session ...", as KWallet's do);
 /// - `bad-reads=N`: the first N `GetSecrets` calls fail ("Client public key size is invalid", as KWallet's do);
 /// - `hang-create`: `CreateItem` is never answered;
 /// - `exit-on-create`: the provider exits as soon as `CreateItem` arrives (a provider killed mid-command);
@@ -186,6 +187,10 @@ final class FakeProvider: @unchecked Sendable {
                 invocation.return_value(GLib.Variant("(a{o(oayays)})", (result,)))
             elif name == "CreateItem":
                 log("CreateItem")
+                if take("fail-creates"):
+                    invocation.return_dbus_error(
+                        "org.freedesktop.DBus.Error.Failed", "Can't find session " + parameters.unpack()[1][0])
+                    return
                 if "exit-on-create" in faults:
                     os._exit(0)
                 if "hang-create" in faults:

@@ -24,6 +24,18 @@ struct ProviderFaultTests {
         #expect(provider.count("Delete") == 2, "\(provider.calls())")
     }
 
+    /// KWallet also fails CreateItem outright now and then ("Can't find session ..."): repeated the same way.
+    @Test func aWriteThatFailsOnceIsRepeatedOverAFreshSession() throws {
+        let provider = try FakeProvider(faults: "fail-creates=1")
+        let sandbox = try Sandbox()
+        let login = try sandbox.run(
+            ["login", "fakeapp", "--backend", "keyring"], env: provider.environment, stdin: Self.newSecret + "\n")
+        #expect(login.status == 0, "\(login)")
+        #expect(provider.count("CreateItem") == 2, "\(provider.calls())")
+        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        #expect(get.stdout == Self.newSecret + "\n", "\(get)")
+    }
+
     /// When the write fails twice, the command fails and the old key is kept.
     @Test func aWriteThatFailsTwiceKeepsTheOldKey() throws {
         let provider = try FakeProvider(faults: "bad-creates=2")
