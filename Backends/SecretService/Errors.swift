@@ -20,6 +20,8 @@ extension KeywayError.Code {
     /// The Secret Service answered earlier in the command and left the bus since (it exited, crashed or was
     /// killed), possibly while a call was in flight.
     public static let keyringDisconnected = Self(rawValue: "keyring-disconnected")
+    /// The Secret Service has no default collection (nowhere to store) and no prompt can be shown to create one.
+    public static let keyringNoDefaultCollection = Self(rawValue: "keyring-no-default-collection")
     /// Any other failure reported by the Secret Service or D-Bus; the message carries its explanation.
     public static let keyringFailure = Self(rawValue: "keyring-failure")
 }

@@ -31,6 +31,9 @@ public struct SecretServiceStore: CredentialStore {
         case ready
         /// Reachable, but the default collection is locked; `canPrompt` says whether Keyway can ask for the unlock.
         case locked(collection: String, canPrompt: Bool)
+        /// Reachable, but no collection is the default (a fresh gnome-keyring without a login keyring): nowhere to
+        /// store. With a prompt the Secret Service can be asked to create one (`canPrompt`).
+        case noDefaultCollection(canPrompt: Bool)
         /// Not reachable: no bus, no provider, or no answer; the error says which.
         case unreachable(KeywayError)
     }
@@ -39,7 +42,9 @@ public struct SecretServiceStore: CredentialStore {
     public func state() -> State {
         do throws(KeywayError) {
             return try withSession { session throws(KeywayError) -> State in
-                guard let path = try session.defaultCollectionPath() else { return .ready }
+                guard let path = try session.defaultCollectionPath() else {
+                    return .noDefaultCollection(canPrompt: configuration.canPrompt)
+                }
                 let collection = try session.collectionInfo(path)
                 guard collection.isLocked else { return .ready }
                 return .locked(collection: collection.name, canPrompt: configuration.canPrompt)
@@ -50,10 +55,15 @@ public struct SecretServiceStore: CredentialStore {
     }
 
     /// Usable when a Secret Service answers and its default collection is unlocked or can be unlocked with a prompt.
-    public func availability() -> Availability {
-        switch state() {
-        case .ready, .locked(_, canPrompt: true):
+    public func availability() -> Availability { availability(state()) }
+
+    /// The availability a state (from `state()`) means.
+    public func availability(_ state: State) -> Availability {
+        switch state {
+        case .ready, .locked(_, canPrompt: true), .noDefaultCollection(canPrompt: true):
             return .available
+        case .noDefaultCollection(canPrompt: false):
+            return .unavailable(reason: Self.noDefaultCollectionReason)
         case .locked(let collection, canPrompt: false):
             return .unavailable(
                 reason: "the default collection \(collection) is locked and no unlock prompt can be shown here "
@@ -61,6 +71,17 @@ public struct SecretServiceStore: CredentialStore {
         case .unreachable(let error):
             return .unavailable(reason: error.message)
         }
+    }
+
+    static let noDefaultCollectionReason =
+        "the Secret Service has no default collection (no keyring is set as the default, e.g. a gnome-keyring "
+        + "without a login keyring), so there is nowhere to store keys, and no prompt can be shown here to create one "
+        + "(neither DISPLAY nor WAYLAND_DISPLAY is set). Create a keyring and make it the default (Seahorse: a new "
+        + "password keyring, then 'Set as default'; KeePassXC: expose a database group to the Secret Service; "
+        + "KWallet: create the kdewallet wallet), or use --backend encrypted or --backend plaintext"
+
+    static var noDefaultCollection: KeywayError {
+        KeywayError(.keyringNoDefaultCollection, "No usable keyring: " + noDefaultCollectionReason + ".")
     }
 
     // MARK: CredentialStore
@@ -74,7 +95,9 @@ public struct SecretServiceStore: CredentialStore {
             let found = try session.searchOne(ItemFormat.lookup(id))
             var items = found.items.filter { ItemFormat.id($0) == id }
             if items.isEmpty {
-                guard try unlockDefaultCollection(session).wasLocked else { return nil }
+                let defaultCollection = try unlockDefaultCollection(session)
+                if defaultCollection.path == nil, !configuration.canPrompt { throw Self.noDefaultCollection }
+                guard defaultCollection.wasLocked else { return nil }
                 items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
             }
             let defaultPath = items.count > 1 ? try session.defaultCollectionPath() : nil
@@ -92,6 +115,7 @@ public struct SecretServiceStore: CredentialStore {
         try withSession { session throws(KeywayError) -> [Credential] in
             let defaultPath = try unlockDefaultCollection(session).path
             let items = try session.search(app.map { [ItemFormat.service: $0] } ?? [:])
+            if defaultPath == nil, items.isEmpty, !configuration.canPrompt { throw Self.noDefaultCollection }
             var byID: [CredentialID: [Item]] = [:]
             for item in items {
                 guard let id = ItemFormat.id(item), app == nil || id.app == app else { continue }
@@ -112,13 +136,7 @@ public struct SecretServiceStore: CredentialStore {
             let label = ItemFormat.label(credential.id)
             let secret = credential.secret.reveal()
             guard let collection = try openDefaultCollection(session) else {
-                guard configuration.canPrompt else {
-                    throw KeywayError(
-                        .keyringFailure,
-                        "The Secret Service has no default collection, and no prompt can be shown here to create "
-                            + "one (neither DISPLAY nor WAYLAND_DISPLAY is set). Create a keyring and make it the "
-                            + "default (e.g. with Seahorse), or use --backend encrypted or --backend plaintext.")
-                }
+                guard configuration.canPrompt else { throw Self.noDefaultCollection }
                 try session.storeInNewDefaultCollection(attributes: attributes, label: label, secret: secret)
                 return
             }

@@ -46,7 +46,7 @@ extension KeywayError {
     /// Whether the error means "this backend cannot be used here at all" (no bus, no Secret Service), as opposed to
     /// a failure of a usable backend (locked, dismissed, timeout, I/O...), which must be reported.
     var meansBackendUnusable: Bool {
-        code == .noSessionBus || code == .noSecretService
+        code == .noSessionBus || code == .noSecretService || code == .keyringNoDefaultCollection
     }
 }
 
@@ -200,9 +200,15 @@ public struct BackendStatus: Sendable, Equatable {
 
 /// Every backend, in `auto`'s order, with whether it can be used now; `auto` writes to the first usable one.
 public func backendStatuses(_ options: StoreOptions) -> [BackendStatus] {
-    var statuses: [BackendStatus] = []
     let keyring = keyringStore(options)
-    statuses.append(status(.keyring, keyring))
+    return backendStatuses(options, keyring: (keyring, keyring.state()))
+}
+
+private func backendStatuses(
+    _ options: StoreOptions, keyring: (store: SecretServiceStore, state: SecretServiceStore.State)
+) -> [BackendStatus] {
+    var statuses: [BackendStatus] = []
+    statuses.append(status(.keyring, keyring.store, keyring.store.availability(keyring.state)))
     if let encrypted = encryptedCandidate(options) {
         statuses.append(status(.encrypted, encrypted))
     } else {
@@ -216,7 +222,11 @@ public func backendStatuses(_ options: StoreOptions) -> [BackendStatus] {
 }
 
 private func status(_ name: BackendName, _ store: any CredentialStore) -> BackendStatus {
-    switch store.availability() {
+    status(name, store, store.availability())
+}
+
+private func status(_ name: BackendName, _ store: any CredentialStore, _ availability: Availability) -> BackendStatus {
+    switch availability {
     case .available: return BackendStatus(name: name, usable: true, location: store.location, reason: nil)
     case .unavailable(let reason):
         return BackendStatus(name: name, usable: false, location: store.location, reason: reason)
@@ -227,8 +237,31 @@ private func status(_ name: BackendName, _ store: any CredentialStore) -> Backen
 /// the unlock, or fails saying why, rather than going elsewhere), else the encrypted vault when configured, else the
 /// plaintext file.
 public func autoWriteTarget(_ options: StoreOptions) -> BackendName {
-    if case .unreachable = keyringStore(options).state() {
-        return encryptedCandidate(options) == nil ? .plaintext : .encrypted
+    autoWriteTarget(options, keyringUsable: keyringStore(options).state().canStore)
+}
+
+private func autoWriteTarget(_ options: StoreOptions, keyringUsable: Bool) -> BackendName {
+    if keyringUsable { return .keyring }
+    return encryptedCandidate(options) == nil ? .plaintext : .encrypted
+}
+
+/// `keyway backends` in one go: every backend's status and `auto`'s write target, with the keyring looked at once
+/// (one connection: on a bus that does not answer, one timeout, not two).
+public func backendReport(_ options: StoreOptions) -> (statuses: [BackendStatus], autoWritesTo: BackendName) {
+    let keyring = keyringStore(options)
+    let state = keyring.state()
+    let statuses = backendStatuses(options, keyring: (keyring, state))
+    return (statuses, autoWriteTarget(options, keyringUsable: state.canStore))
+}
+
+extension SecretServiceStore.State {
+    /// Whether `auto` writes to the keyring in this state: it answers (a locked keyring still counts: the write asks
+    /// for the unlock, or fails saying why, rather than going elsewhere) and has a default collection or can prompt
+    /// for one.
+    var canStore: Bool {
+        switch self {
+        case .unreachable, .noDefaultCollection(canPrompt: false): return false
+        default: return true
+        }
     }
-    return .keyring
 }

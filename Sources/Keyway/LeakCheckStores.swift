@@ -44,7 +44,7 @@ public func storedSecretsForLeakCheck(_ options: StoreOptions) -> StoredSecretsF
     }
     let keyring = keyringStore(options)
     switch keyring.state() {
-    case .ready:
+    case .ready, .noDefaultCollection:
         collect(keyring, "keyring")
     case .locked(let collection, _):
         notes.append("The keyring was not consulted: its collection \(collection) is locked (leak-check never prompts).")

@@ -120,3 +120,73 @@ struct KeyringProviderTests {
         #expect(again.stdout == "dup_3_0123456789\n" && !again.stderr.contains("keyring items hold"), "\(again)")
     }
 }
+
+/// A provider of the kind under test (KEYWAY_TEST_PROVIDER) of one test's own, on a private bus with no service
+/// directories, started by scripts/keyring-provider (so it can be stopped or killed without disturbing other tests).
+final class PrivateProvider: @unchecked Sendable {
+    let bus: PrivateBus
+    let directory: TemporaryDirectory
+    let pid: pid_t
+
+    var environment: [String: String] { ["DBUS_SESSION_BUS_ADDRESS": bus.address] }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/keyring-provider").path
+
+    init(_ provider: String) throws {
+        bus = try PrivateBus()
+        directory = try TemporaryDirectory(prefix: "keyway-provider")
+        let home = directory.path
+        let environment = [
+            "HOME": home, "XDG_CONFIG_HOME": home + "/config", "XDG_DATA_HOME": home + "/data",
+            "XDG_CACHE_HOME": home + "/cache", "XDG_RUNTIME_DIR": home, "DBUS_SESSION_BUS_ADDRESS": bus.address,
+            "PATH": "/usr/bin:/bin",
+        ]
+        let started = try runProcess(Self.script, [provider], environment: environment)
+        guard started.status == 0, let pid = pid_t(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw KeywayError(.io, "\(provider) did not start: \(started)")
+        }
+        self.pid = pid
+    }
+
+    deinit {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, WNOHANG)
+    }
+}
+
+@Suite(
+    .enabled(
+        if: KeyringCLI.enabled,
+        "Keyring tests need a private Secret Service: run `scripts/with-keyring [--provider NAME] swift test`."))
+struct KeyringProviderKillTests {
+    /// The provider is killed while a command waits for it: "disconnected", at once, not "nothing provides ...".
+    @Test func aProviderKilledMidCommandIsReportedDisconnected() throws {
+        let provider = try PrivateProvider(KeyringProviderTests.provider)
+        let sandbox = try Sandbox()
+        #expect(try sandbox.run(["login", "killapp", "--backend", "keyring"], env: provider.environment,
+                                stdin: "kill_key_0123456789\n").status == 0)
+        kill(provider.pid, SIGSTOP)  // the next command's calls wait for it
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: keywayBinary)
+        process.arguments = ["login", "killapp", "--backend", "keyring"]
+        process.environment = sandbox.environment.merging(provider.environment) { $1 }
+        let input = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data("kill_new_0123456789\n".utf8))
+        try input.fileHandleForWriting.close()
+        usleep(700_000)
+        kill(provider.pid, SIGKILL)
+        let killed = Date()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(Date().timeIntervalSince(killed) < 3, "at once")
+        #expect(process.terminationStatus == 2, "\(KeyringProviderTests.provider): \(stderr)")
+        #expect(stderr.contains("disconnected from the D-Bus session bus"), "\(KeyringProviderTests.provider): \(stderr)")
+        #expect(!stderr.contains("nothing provides"), "\(stderr)")
+    }
+}
