@@ -92,7 +92,7 @@ public struct SecretServiceStore: CredentialStore {
     /// it is unlocked, or the error says why it cannot be, and the search repeated) and to rank several matches.
     public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
         try withSession { session throws(KeywayError) -> Credential? in
-            let found = try session.searchOne(ItemFormat.lookup(id))
+            let found = try searching(session) { () throws(KeywayError) in try session.searchOne(ItemFormat.lookup(id)) }
             var items = found.items.filter { ItemFormat.id($0) == id }
             if items.isEmpty {
                 let defaultCollection = try unlockDefaultCollection(session)
@@ -141,7 +141,9 @@ public struct SecretServiceStore: CredentialStore {
                 return
             }
             // Create the new item first, then remove the ones it replaces: at every moment one copy exists.
-            let previous = try session.search(ItemFormat.lookup(credential.id)).filter {
+            let previous = try searching(session) { () throws(KeywayError) in
+                try session.search(ItemFormat.lookup(credential.id))
+            }.filter {
                 $0.collectionPath == collection.path && ItemFormat.id($0) == credential.id
             }
             let previousPaths = Set(previous.map(\.path))
@@ -184,7 +186,8 @@ public struct SecretServiceStore: CredentialStore {
     public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
         try withSession { session throws(KeywayError) -> Bool in
             try unlockDefaultCollection(session)
-            let items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
+            let items = try searching(session) { () throws(KeywayError) in try session.search(ItemFormat.lookup(id)) }
+                .filter { ItemFormat.id($0) == id }
             try unlockItems(items, of: id.description, session)
             for item in items { try session.delete(item) }
             return !items.isEmpty
@@ -207,6 +210,34 @@ public struct SecretServiceStore: CredentialStore {
     }
 
     // MARK: Helpers
+
+    /// Runs a search; when the Secret Service holds it back (`Session.searchTimedOut`) and the default collection
+    /// is locked, that is why: KeePassXC, with its default "Unlock database before searching", answers a search on a
+    /// locked database only once it is unlocked, and shows its own unlock dialog meanwhile. Then the unlock is asked
+    /// for (with the prompt timeout to answer it) and the search repeated, or, with no prompt possible here, the
+    /// error says the database is locked; otherwise the timeout is reported.
+    private func searching<T>(_ session: Session, _ search: () throws(KeywayError) -> T) throws(KeywayError) -> T {
+        do throws(KeywayError) {
+            return try search()
+        } catch where session.searchTimedOut {
+            session.searchTimedOut = false
+            guard let path = try session.defaultCollectionPath() else { throw error }
+            let collection = try session.collectionInfo(path)
+            guard collection.isLocked else { throw error }
+            guard configuration.canPrompt else {
+                throw KeywayError(
+                    .keyringLocked,
+                    "The default keyring collection \(collection.name) is locked, and the Secret Service holds "
+                        + "searches back until it is unlocked (KeePassXC does so with its default setting 'Unlock "
+                        + "database before searching', and shows its own unlock dialog meanwhile). No unlock prompt "
+                        + "can be shown from here (neither DISPLAY nor WAYLAND_DISPLAY is set): unlock the database "
+                        + "in KeePassXC (or the keyring in your desktop session), then try again; on a server use "
+                        + "--backend encrypted or --backend plaintext.")
+            }
+            try session.unlock([path], describing: "The default keyring collection \(collection.name)")
+            return try search()
+        }
+    }
 
     private func withSession<T>(_ body: (Session) throws(KeywayError) -> T) throws(KeywayError) -> T {
         let session = try Session(configuration)
@@ -246,6 +277,24 @@ public struct SecretServiceStore: CredentialStore {
     private func unlockItems(_ items: [Item], of what: String, _ session: Session) throws(KeywayError) {
         let locked = items.filter(\.isLocked)
         guard !locked.isEmpty else { return }
+        if !configuration.canPrompt {
+            // Locked items in collections that are not locked: the provider asks to confirm each program's access
+            // to a secret (KeePassXC's "Confirm when passwords are retrieved by clients"), not for an unlock.
+            var anyCollectionLocked = false
+            for path in Set(locked.map(\.collectionPath)) where try session.collectionInfo(path).isLocked {
+                anyCollectionLocked = true
+            }
+            if !anyCollectionLocked {
+                throw KeywayError(
+                    .keyringLocked,
+                    "The Secret Service asks to confirm access to the \(what): its keyring collection is unlocked "
+                        + "but the items are locked for this program, which is what KeePassXC does with 'Confirm when "
+                        + "passwords are retrieved by clients' (keepassxc.ini: [FdoSecrets] ConfirmAccessItem). No "
+                        + "confirmation dialog can be answered from here (neither DISPLAY nor WAYLAND_DISPLAY is set): "
+                        + "allow the access in KeePassXC from your desktop session, or turn that setting off in "
+                        + "KeePassXC (Settings, Secret Service Integration), then try again.")
+            }
+        }
         let collections = Set(locked.map(\.collectionPath)).sorted().joined(separator: ", ")
         try session.unlock(
             locked.map(\.path),

@@ -403,8 +403,14 @@ final class Session {
         defer { g_hash_table_unref(table) }
         return keyway_call_begin(
             replies, keyway_proxy_connection(service), "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
-            "SearchItems", keyway_search_arguments(table), "(aoao)", callTimeout, watchdog.cancellable)
+            "SearchItems", keyway_search_arguments(table), "(aoao)", Int32(configuration.timeout * 500),
+            watchdog.cancellable)
     }
+
+    /// Whether the last `SearchItems` went unanswered within its own bound (half the timeout, the other half being
+    /// left to find out why): KeePassXC, with its default "Unlock database before searching", holds a search back
+    /// while its database is locked and shows its own unlock dialog. See `SecretServiceStore.searching`.
+    var searchTimedOut = false
 
     /// The object paths `SearchItems` returned, unlocked and locked.
     private func finishSearch(_ pending: UnsafeMutablePointer<KeywayPendingCall>) throws(KeywayError) -> (
@@ -412,6 +418,17 @@ final class Session {
     ) {
         var error: UnsafeMutablePointer<GError>?
         guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
+            if let error, !watchdog.fired, error.pointee.domain == keyway_io_error_domain(),
+                error.pointee.code == Int32(G_IO_ERROR_TIMED_OUT.rawValue)
+            {
+                searchTimedOut = true
+                g_error_free(error)
+                throw KeywayError(
+                    .keyringTimeout,
+                    "Searching the keyring: the Secret Service (\(Self.busName)) did not answer within "
+                        + "\(Self.seconds(configuration.timeout / 2)). It may be starting or hung; try again, check the "
+                        + "keyring daemon, or set KEYWAY_KEYRING_TIMEOUT for a longer wait.")
+            }
             throw failure(error, "Searching the keyring")
         }
         defer { g_variant_unref(reply) }

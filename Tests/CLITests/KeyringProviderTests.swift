@@ -133,14 +133,14 @@ final class PrivateProvider: @unchecked Sendable {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/keyring-provider").path
 
-    init(_ provider: String) throws {
+    init(_ provider: String, confirmAccess: Bool = false) throws {
         bus = try PrivateBus()
         directory = try TemporaryDirectory(prefix: "keyway-provider")
         let home = directory.path
         let environment = [
             "HOME": home, "XDG_CONFIG_HOME": home + "/config", "XDG_DATA_HOME": home + "/data",
             "XDG_CACHE_HOME": home + "/cache", "XDG_RUNTIME_DIR": home, "DBUS_SESSION_BUS_ADDRESS": bus.address,
-            "PATH": "/usr/bin:/bin",
+            "PATH": "/usr/bin:/bin", "KEYWAY_PROVIDER_CONFIRM_ACCESS": confirmAccess ? "1" : "0",
         ]
         let started = try runProcess(Self.script, [provider], environment: environment)
         guard started.status == 0, let pid = pid_t(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
@@ -153,6 +153,75 @@ final class PrivateProvider: @unchecked Sendable {
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, WNOHANG)
+    }
+
+    /// Locks the default collection through the Secret Service (Lock, then its prompt, as KeePassXC wants), and
+    /// waits until it says it is locked.
+    func lockDefaultCollection() throws {
+        let script = #"""
+            import sys, time
+            from gi.repository import Gio, GLib
+            bus = Gio.DBusConnection.new_for_address_sync(sys.argv[1],
+                Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+            def call(path, interface, method, args, reply):
+                return bus.call_sync("org.freedesktop.secrets", path, interface, method, args,
+                                     GLib.VariantType(reply) if reply else None, Gio.DBusCallFlags.NONE, 10000, None)
+            collection = call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "ReadAlias",
+                              GLib.Variant("(s)", ("default",)), "(o)").unpack()[0]
+            locked, prompt = call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Lock",
+                                  GLib.Variant("(ao)", ([collection],)), "(aoo)").unpack()
+            if prompt != "/":
+                call(prompt, "org.freedesktop.Secret.Prompt", "Prompt", GLib.Variant("(s)", ("",)), None)
+            for _ in range(100):
+                if call(collection, "org.freedesktop.DBus.Properties", "Get",
+                        GLib.Variant("(ss)", ("org.freedesktop.Secret.Collection", "Locked")), "(v)").unpack()[0]:
+                    sys.exit(0)
+                time.sleep(0.1)
+            sys.exit("still unlocked")
+            """#
+        let result = try runProcess("/usr/bin/python3", ["-c", script, bus.address], environment: [:])
+        guard result.status == 0 else { throw KeywayError(.io, "locking failed: \(result)") }
+    }
+}
+
+/// KeePassXC, locked, with its default "Unlock database before searching": it holds searches back. `get` and
+/// `login` say the database is locked (within the timeout), as `list` and `logout` do, instead of timing out.
+@Suite(.enabled(if: PrivateBus.available))
+struct KeePassXCLockedTests {
+    @Test func aLockedDatabaseIsReportedLockedNotHung() throws {
+        let provider = try PrivateProvider("keepassxc")
+        let sandbox = try Sandbox()
+        #expect(try sandbox.run(["login", "kpxlocked", "--backend", "keyring"], env: provider.environment,
+                                stdin: "kpx_key_0123456789\n").status == 0)
+        try provider.lockDefaultCollection()
+        for arguments in [["get", "kpxlocked"], ["login", "kpxlocked2"], ["list"], ["logout", "kpxlocked"]] {
+            let started = Date()
+            let result = try sandbox.run(
+                arguments + ["--backend", "keyring"], env: provider.environment, stdin: "kpx_new_0123456789\n")
+            #expect(Date().timeIntervalSince(started) < 4.5, "\(arguments): within the 5 s timeout")
+            #expect(result.status == 2, "\(arguments): \(result)")
+            #expect(result.stderr.contains("is locked"), "\(arguments): \(result)")
+            #expect(!result.stderr.contains("did not answer"), "\(arguments): \(result)")
+        }
+        let get = try sandbox.run(["get", "kpxlocked", "--backend", "keyring"], env: provider.environment)
+        #expect(get.stderr.contains("Unlock database before searching"), "names KeePassXC's setting: \(get)")
+    }
+
+    /// KeePassXC's per-client access confirmation is named for what it is, not as a locked collection.
+    @Test func accessConfirmationIsNamed() throws {
+        let provider = try PrivateProvider("keepassxc", confirmAccess: true)
+        let sandbox = try Sandbox()
+        let stored = try runProcess(
+            "/usr/bin/secret-tool", ["store", "--label=x", "service", "kpxconfirm", "username", "default"],
+            environment: provider.environment, stdin: "kpx_confirm_0123456789")
+        try #require(stored.status == 0, "\(stored)")
+        for arguments in [["get", "kpxconfirm"], ["list"]] {
+            let result = try sandbox.run(arguments + ["--backend", "keyring"], env: provider.environment)
+            #expect(result.status == 2, "\(arguments): \(result)")
+            #expect(result.stderr.contains("asks to confirm access"), "\(arguments): \(result)")
+            #expect(result.stderr.contains("Confirm when passwords are retrieved by clients"), "\(result)")
+            #expect(!result.stderr.contains("Seahorse"), "\(arguments): \(result)")
+        }
     }
 }
 
