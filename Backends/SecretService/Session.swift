@@ -724,14 +724,12 @@ final class Session {
                     + "KEYWAY_KEYRING_TIMEOUT for a longer wait.")
         }
         switch detail.remoteName ?? "" {
-        case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"
-        where providerAnswered:
-            return disconnected(what)
         case "org.freedesktop.DBus.Error.NoReply" where detail.message.contains("disconnected"):
             // The bus's answer to a call in flight when the provider left: "Message recipient disconnected from
             // message bus without replying".
             return disconnected(what)
         case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+            if providerAnswered { return disconnected(what) }
             return KeywayError(
                 .noSecretService,
                 "\(what): no Secret Service on the D-Bus session bus (\(detail.message)). Install and start a "

@@ -11,6 +11,15 @@ enum KeyringCLI {
     static let counter = Counter()
     static func app(_ name: String) -> String { "keyway-cli-\(name)-\(getpid())-\(counter.next())" }
 
+    /// The profiles of `app` in the output of `keyway list --json` (nil, with an issue recorded, when it has none).
+    static func listedProfiles(_ list: RunResult, app: String) throws -> Set<String>? {
+        guard case .array(let credentials)? = try JSON.parse(list.stdout)["credentials"] else {
+            Issue.record("no credentials: \(list)")
+            return nil
+        }
+        return Set(credentials.filter { $0["app"] == .string(app) }.compactMap { $0["profile"]?.stringValue })
+    }
+
     /// The variables that lead a child process to the test keyring.
     static var busEnvironment: [String: String] {
         var values: [String: String] = [:]
@@ -130,12 +139,7 @@ struct KeyringCLITests {
             "/bin/sh", ["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", keywayBinary, "list", "--json", "--backend", "keyring"],
             environment: sandbox.environment.merging(KeyringCLI.busEnvironment) { $1 })
         #expect(list.status == 0, "\(list)")
-        let json = try JSON.parse(list.stdout)
-        guard case .array(let credentials)? = json["credentials"] else {
-            Issue.record("no credentials: \(list)")
-            return
-        }
-        let profiles = Set(credentials.filter { $0["app"] == .string(app) }.compactMap { $0["profile"]?.stringValue })
+        guard let profiles = try KeyringCLI.listedProfiles(list, app: app) else { return }
         #expect(profiles == Set((0..<count).map { "p\($0)" }), "\(profiles.count) of \(count)")
         #expect(!list.stdout.contains("many_key_"), "list masks keys")
     }

@@ -61,12 +61,7 @@ struct KeyringProviderTests {
         #expect(toKeyring.stdout.contains("\(count) credentials now in the keyring store"), "\(toKeyring)")
         let list = try sandbox.run(["list", "--json", "--backend", "keyring"], env: env)
         #expect(list.status == 0, "\(list)")
-        let json = try JSON.parse(list.stdout)
-        guard case .array(let credentials)? = json["credentials"] else {
-            Issue.record("no credentials: \(list)")
-            return
-        }
-        let profiles = Set(credentials.filter { $0["app"] == .string(app) }.compactMap { $0["profile"]?.stringValue })
+        guard let profiles = try KeyringCLI.listedProfiles(list, app: app) else { return }
         #expect(profiles.count == count, "\(Self.provider): list shows \(profiles.count) of \(count)")
         let status = try sandbox.run(["status", "--backend", "keyring"], env: env)
         #expect(status.status == 0, "\(status)")
@@ -75,12 +70,8 @@ struct KeyringProviderTests {
         let toPlaintext = try sandbox.run(["migrate", "--to", "plaintext", "--app", app], env: env)
         #expect(toPlaintext.status == 0, "\(Self.provider): \(toPlaintext)")
         let file = try sandbox.run(["list", "--json", "--backend", "plaintext"])
-        let moved = try JSON.parse(file.stdout)
-        guard case .array(let inFile)? = moved["credentials"] else {
-            Issue.record("no credentials: \(file)")
-            return
-        }
-        #expect(inFile.filter { $0["app"] == .string(app) }.count == count, "\(Self.provider): migrate moved them all")
+        guard let inFile = try KeyringCLI.listedProfiles(file, app: app) else { return }
+        #expect(inFile.count == count, "\(Self.provider): migrate moved them all")
         for index in [0, 57, 99] {
             let get = try sandbox.run(["get", app, "--profile", "p\(index)", "--backend", "plaintext"])
             #expect(get.stdout == "hundred_\(index)_0123456789\n", "\(get)")

@@ -36,45 +36,18 @@ struct PlainSessionTests {
 
 /// The plain-only provider: runs until released (SIGKILL), logs the methods it was called with.
 final class PlainOnlyProvider: @unchecked Sendable {
-    let bus: PrivateBus
-    private let process = Process()
-    private let directory: TemporaryDirectory
-    private let log: String
+    private let provider: ScriptedProvider
 
-    var environment: [String: String] { ["DBUS_SESSION_BUS_ADDRESS": bus.address] }
+    var bus: PrivateBus { provider.bus }
+    var environment: [String: String] { provider.environment }
 
     init() throws {
-        bus = try PrivateBus()
-        directory = try TemporaryDirectory(prefix: "keyway-plain-provider")
-        let script = directory.path + "/provider.py"
-        log = directory.path + "/calls.log"
-        try writeFile(script, Self.script, mode: 0o600)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, bus.address, PlainSessionTests.secret, log]
-        let output = Pipe()
-        process.standardOutput = output
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        // The script prints "ready" once it owns org.freedesktop.secrets.
-        let line = String(decoding: output.fileHandleForReading.readData(ofLength: 6), as: UTF8.self)
-        guard line == "ready\n" else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            let detail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw KeywayError(.io, "the plain-only provider did not start (needs /usr/bin/python3 with gi): \(detail)")
-        }
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        provider = try ScriptedProvider(
+            "plain-only provider", script: Self.script, arguments: [PlainSessionTests.secret], needs: "gi")
     }
 
     /// The calls received so far, one per line ("OpenSession plain", "SearchItems", ...).
-    func calls() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
+    func calls() -> [String] { provider.calls() }
 
     static let script = #"""
         import sys
