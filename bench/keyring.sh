@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times, against each Secret Service provider (gnome-keyring, KeePassXC, KWallet, each started headless by
 # scripts/with-keyring), `keyway get --backend keyring` against `secret-tool lookup` and python keyring on the same
-# item, and `keyway list` of 1,000 items against `secret-tool search --all` of the same items. The keyway measured is
+# item, and `keyway list` of the keyring's 1,001 items (1,000 of one app and the get item) against
+# `secret-tool search --all` of that app's 1,000. The keyway measured is
 # the release binary the README's install command builds (scripts/build-release). The commands run alternately
 # (bench/interleave.c: each iteration runs each command once, in a rotating order, without a shell in between),
 # because this machine's speed drifts by more than the margin measured: timing one command's runs back to back, as
@@ -25,6 +26,8 @@ if [[ "${KEYWAY_BENCH_INSIDE:-}" != 1 ]]; then
   exit 0
 fi
 runs="${1:-100}"
+# A large keyring on a loaded machine can take longer than the default 5 s bound; this measures speed, not the bound.
+export KEYWAY_KEYRING_TIMEOUT=60
 keyway="$KEYWAY_BENCH_BIN"
 printf '%s' 'bench_key_0123456789abcdef' | secret-tool store --label=bench service keyway-bench username default
 
@@ -62,12 +65,12 @@ for i in range(1000):
             if attempt == 2:
                 raise
 PY
-listed="$("$keyway" list --app keyway-bench-list --backend keyring --json |
+listed="$("$keyway" list --backend keyring --json |
   /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)["credentials"]))')"
-[[ "$listed" == 1000 ]] || { echo "keyway list saw $listed of 1000 items" >&2; exit 1; }
+[[ "$listed" == 1001 ]] || { echo "keyway list saw $listed of 1001 items" >&2; exit 1; }
 list_runs=$(( runs / 5 > 5 ? runs / 5 : 5 ))
 out="$("$KEYWAY_BENCH_INTERLEAVE" "$list_runs" 2 \
-  -- "keyway list (1000 items)" "$keyway" list --app keyway-bench-list --backend keyring \
+  -- "keyway list (1001 items)" "$keyway" list --backend keyring \
   -- "secret-tool search --all" secret-tool search --all service keyway-bench-list)"
 echo "$out"
 awk '
