@@ -26,6 +26,14 @@ static inline const char *keyway_proxy_path(gpointer proxy) {
     return g_dbus_proxy_get_object_path(G_DBUS_PROXY(proxy));
 }
 
+/// Whether the name a proxy talks to had an owner when the proxy was made (or since): GDBus follows it.
+static inline gboolean keyway_proxy_has_owner(gpointer proxy) {
+    gchar *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(proxy));
+    gboolean has = owner != NULL;
+    g_free(owner);
+    return has;
+}
+
 static inline void keyway_unref(gpointer object) {
     if (object != NULL) g_object_unref(object);
 }

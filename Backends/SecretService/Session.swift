@@ -76,8 +76,8 @@ final class Session {
     /// Whether `connection` is GLib's shared session bus connection (never closed here) or a private one.
     private var sharesProcessBus = false
     private(set) var service: UnsafeMutablePointer<SecretService>?
-    /// Whether the Secret Service has answered in this session: once it has, its absence means it left the bus
-    /// (`.keyringDisconnected`), not that nothing provides it.
+    /// Whether the Secret Service was seen in this session: on the bus when the proxy was made, or answering a call
+    /// since. Once it was, its absence means it left the bus (`.keyringDisconnected`), not that nothing provides it.
     private(set) var providerAnswered = false
     /// The private main context the replies of Keyway's own asynchronous calls are dispatched on (see `beginSearch`,
     /// `beginProperties`); never the thread's or the program's. Created at the first such call, freed by `close`.
@@ -162,7 +162,8 @@ final class Session {
                 if opening.code == .noSecretService { try checkProvider() }
                 throw opening
             }
-            providerAnswered = true
+            // The provider was on the bus when the command started: its absence later means it left.
+            providerAnswered = keyway_proxy_has_owner(service) != 0
         } catch {
             close()
             throw error
@@ -242,6 +243,7 @@ final class Session {
             keyway_unref(collection)
             throw failure(error, "Looking up the default keyring collection")
         }
+        providerAnswered = true
         return collection.map(Collection.init)
     }
 
@@ -252,6 +254,7 @@ final class Session {
         let path = secret_service_read_alias_dbus_path_sync(service, "default", watchdog.cancellable, &error)
         defer { g_free(path) }
         if error != nil { throw failure(error, "Looking up the default keyring collection") }
+        providerAnswered = true
         guard let path, String(cString: path) != "/" else { return nil }
         return String(cString: path)
     }
@@ -351,6 +354,7 @@ final class Session {
         if secret_service_ensure_session_sync(service, watchdog.cancellable, &error) == 0 || error != nil {
             throw failure(error, "Opening an encrypted transfer session with the Secret Service")
         }
+        providerAnswered = true
         let algorithm = secret_service_get_session_algorithms(service).map { String(cString: $0) }
         guard algorithm == Self.encryptedTransfer else {
             throw KeywayError(
@@ -431,6 +435,7 @@ final class Session {
             }
             throw failure(error, "Searching the keyring")
         }
+        providerAnswered = true
         defer { g_variant_unref(reply) }
         let unlocked = keyway_reply_paths(reply, 0), locked = keyway_reply_paths(reply, 1)
         defer {
@@ -557,6 +562,7 @@ final class Session {
         guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
             throw failure(error, what ?? "Reading the keyring item \(path)")
         }
+        providerAnswered = true
         defer { g_variant_unref(reply) }
         return g_variant_get_child_value(reply, 0)
     }
