@@ -307,7 +307,24 @@ public struct SecretServiceStore: CredentialStore {
     private func credentials(
         _ chosen: [(CredentialID, Item)], _ session: Session, skippingRemoved: Bool = false
     ) throws(KeywayError) -> [Credential] {
-        let secrets = try session.secrets(chosen.map(\.1))
+        var chosen = chosen
+        var secrets: [[UInt8]?]
+        do throws(KeywayError) {
+            secrets = try session.secrets(chosen.map(\.1))
+        } catch where skippingRemoved && error.code == .keyringFailure {
+            // KWallet fails the whole GetSecrets when one item was removed meanwhile ("Can't find item at path"):
+            // read again the secrets of the items that are still there.
+            let present = try session.existing(chosen.map(\.1.path))
+            for (id, item) in chosen where !present.contains(item.path) {
+                warn?(
+                    KeywayWarning(
+                        .keyringItemVanished,
+                        "The keyring item of \(id) (\(item.path)) was removed while it was being listed; it is left "
+                            + "out."))
+            }
+            chosen = chosen.filter { present.contains($0.1.path) }
+            secrets = try session.secrets(chosen.map(\.1))
+        }
         var result: [Credential] = []
         for ((id, item), secret) in zip(chosen, secrets) {
             if secret == nil, skippingRemoved {

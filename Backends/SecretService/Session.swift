@@ -446,6 +446,11 @@ final class Session {
         return (unlockedPaths, lockedPaths, unlockedPaths + lockedPaths)
     }
 
+    /// The items among `paths` that still exist (see `items(at:)`).
+    func existing(_ paths: [String]) throws(KeywayError) -> Set<String> {
+        Set(try items(at: paths).map(\.path))
+    }
+
     /// The items at `paths`: one `GetAll` each, sent in batches of `maximumCallsInFlight` whose replies are awaited
     /// together (a search can match every item of a large keyring).
     private func items(at paths: [String]) throws(KeywayError) -> [Item] {

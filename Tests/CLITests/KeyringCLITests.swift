@@ -72,9 +72,9 @@ final class PrivateKeyring {
         try keyring.run()
         input.fileHandleForWriting.write(Data("test-password".utf8))
         try input.fileHandleForWriting.close()
-        // Wait (at most 30 s: a loaded 2-core machine can be slow to start the daemon) until the login collection
+        // Wait (at most 60 s: a loaded 2-core machine, with the provider suites running, can be slow to start the daemon) until the login collection
         // exists and is unlocked. This bounds the test's set-up, not Keyway's behaviour.
-        for _ in 0..<300 {
+        for _ in 0..<600 {
             let reply = try self.run(
                 ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--print-reply",
                  "/org/freedesktop/secrets/aliases/default", "org.freedesktop.DBus.Properties.Get",
@@ -129,8 +129,14 @@ struct KeyringCLITests {
             "/usr/bin/python3",
             [
                 "-c",
-                "import keyring, sys\nfor i in range(int(sys.argv[2])): "
-                    + "keyring.set_password(sys.argv[1], 'p%d' % i, 'many_key_%d_0123456789' % i)",
+                // Each item is stored again when python keyring trips over KWallet's session bug ("Can't find
+                // session"), which is not under test here.
+                "import keyring, sys\nfor i in range(int(sys.argv[2])):\n    for attempt in range(3):\n"
+                    + "        try:\n"
+                    + "            keyring.set_password(sys.argv[1], 'p%d' % i, 'many_key_%d_0123456789' % i)\n"
+                    + "            break\n"
+                    + "        except Exception:\n"
+                    + "            if attempt == 2: raise",
                 app, String(count),
             ],
             environment: ProcessInfo.processInfo.environment)
