@@ -11,7 +11,8 @@ import KeywayTesting
 /// - `bad-reads=N`: the first N `GetSecrets` calls fail ("Client public key size is invalid", as KWallet's do);
 /// - `hang-create`: `CreateItem` is never answered;
 /// - `exit-on-create`: the provider exits as soon as `CreateItem` arrives (a provider killed mid-command);
-/// - `locked-prompt-hangs`: the collection is locked and the unlock prompt never completes.
+/// - `locked-prompt-hangs`: the collection is locked and the unlock prompt never completes;
+/// - `plain-only`: declines the encrypted transfer session and accepts only the unencrypted "plain" one.
 /// Killed (SIGKILL) when released.
 final class FakeProvider: @unchecked Sendable {
     static let oldSecret = "old_fake_key_0123456789"
@@ -132,6 +133,14 @@ final class FakeProvider: @unchecked Sendable {
             if name == "OpenSession":
                 algorithm, value = parameters.unpack()
                 log("OpenSession " + algorithm)
+                if "plain-only" in faults:
+                    if algorithm != "plain":
+                        invocation.return_dbus_error("org.freedesktop.DBus.Error.NotSupported", "plain only")
+                        return
+                    session = SERVICE + "/session/s%d" % (len(keys) + 1)
+                    keys[session] = None
+                    invocation.return_value(GLib.Variant("(vo)", (GLib.Variant("s", ""), session)))
+                    return
                 if algorithm != ALGORITHM:
                     invocation.return_dbus_error("org.freedesktop.DBus.Error.NotSupported", "dh only")
                     return
@@ -155,7 +164,9 @@ final class FakeProvider: @unchecked Sendable {
                     return
                 result = {}
                 for p in paths:
-                    if p in items and not state["locked"]:
+                    if p in items and not state["locked"] and keys[session] is None:
+                        result[p] = (session, b"", items[p]["secret"], "text/plain")
+                    elif p in items and not state["locked"]:
                         iv, data = encrypt(keys[session], items[p]["secret"])
                         result[p] = (session, iv, data, "text/plain")
                 invocation.return_value(GLib.Variant("(a{o(oayays)})", (result,)))

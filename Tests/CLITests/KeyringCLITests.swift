@@ -72,8 +72,9 @@ final class PrivateKeyring {
         try keyring.run()
         input.fileHandleForWriting.write(Data("test-password".utf8))
         try input.fileHandleForWriting.close()
-        // Wait (at most 60 s: a loaded 2-core machine, with the provider suites running, can be slow to start the daemon) until the login collection
-        // exists and is unlocked. This bounds the test's set-up, not Keyway's behaviour.
+        // Wait (at most 60 s: a loaded 2-core machine, with the provider suites running, can be slow to start the
+        // daemon) until the login collection exists and is unlocked. This bounds the test's set-up, not Keyway's
+        // behaviour.
         for _ in 0..<600 {
             let reply = try self.run(
                 ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--print-reply",
