@@ -74,8 +74,17 @@ final class PrivateKeyring {
         try input.fileHandleForWriting.close()
         // Wait (at most 60 s: a loaded 2-core machine, with the provider suites running, can be slow to start the
         // daemon) until the login collection exists and is unlocked. This bounds the test's set-up, not Keyway's
-        // behaviour.
+        // behaviour. The collection is asked about only once the daemon owns its name: a call to the name before
+        // that makes this bus (which has the standard service directories, for gnome-keyring's prompter) start a
+        // second gnome-keyring, which then races the first for the name.
         for _ in 0..<600 {
+            let owned = try self.run(
+                ["dbus-send", "--session", "--dest=org.freedesktop.DBus", "--print-reply", "/org/freedesktop/DBus",
+                 "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+            guard owned.stdout.contains("boolean true") else {
+                usleep(100_000)
+                continue
+            }
             let reply = try self.run(
                 ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--print-reply",
                  "/org/freedesktop/secrets/aliases/default", "org.freedesktop.DBus.Properties.Get",
