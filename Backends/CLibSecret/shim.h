@@ -26,6 +26,14 @@ static inline const char *keyway_proxy_path(gpointer proxy) {
     return g_dbus_proxy_get_object_path(G_DBUS_PROXY(proxy));
 }
 
+/// Whether the name a proxy talks to had an owner when the proxy was made (or since): GDBus follows it.
+static inline gboolean keyway_proxy_has_owner(gpointer proxy) {
+    gchar *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(proxy));
+    gboolean has = owner != NULL;
+    g_free(owner);
+    return has;
+}
+
 static inline void keyway_unref(gpointer object) {
     if (object != NULL) g_object_unref(object);
 }
@@ -91,6 +99,74 @@ static inline GVariant *keyway_call_finish(GMainContext *context, KeywayPendingC
     return reply;
 }
 
+/// A libsecret asynchronous call Keyway waits for with its own bound (see keyway_async_wait): the calls that may show
+/// a prompt, which libsecret's synchronous forms wait for with no limit (CreateItem is sent with no timeout, and a
+/// prompt that never sends `Completed`, even after `Dismiss`, is waited for forever).
+typedef struct {
+    GAsyncResult *result;
+    gboolean done;
+    gboolean provider_left;
+    gboolean expired;
+} KeywayAsync;
+
+static inline KeywayAsync *keyway_async_new(void) { return g_new0(KeywayAsync, 1); }
+
+/// Frees a call that completed. A call abandoned (timed out, or the provider left) is never freed: libsecret may still
+/// hold the pointer as its callback's data.
+static inline void keyway_async_free(KeywayAsync *call) {
+    if (call->result != NULL) g_object_unref(call->result);
+    g_free(call);
+}
+
+static void keyway_async_done(GObject *source, GAsyncResult *result, gpointer data) {
+    (void)source;
+    KeywayAsync *call = (KeywayAsync *)data;
+    call->result = (GAsyncResult *)g_object_ref(result);
+    call->done = TRUE;
+}
+
+static inline GAsyncReadyCallback keyway_async_callback(void) { return keyway_async_done; }
+
+static gboolean keyway_async_expire(gpointer data) {
+    ((KeywayAsync *)data)->expired = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+static void keyway_async_owner_changed(
+    GDBusConnection *connection, const gchar *sender, const gchar *path, const gchar *interface, const gchar *signal,
+    GVariant *parameters, gpointer data) {
+    (void)connection; (void)sender; (void)path; (void)interface; (void)signal;
+    const gchar *name = NULL, *old_owner = NULL, *new_owner = NULL;
+    g_variant_get(parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
+    if (new_owner == NULL || new_owner[0] == '\0') ((KeywayAsync *)data)->provider_left = TRUE;
+}
+
+/// Watches `org.freedesktop.secrets` on `connection`: the returned subscription (pass it to keyway_async_wait) marks
+/// `call` when the name loses its owner. Subscribe before starting the call, with `context` the thread default.
+static inline guint keyway_async_watch_provider(GMainContext *context, GDBusConnection *connection, KeywayAsync *call) {
+    g_main_context_push_thread_default(context);
+    guint id = g_dbus_connection_signal_subscribe(
+        connection, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged", "/org/freedesktop/DBus",
+        "org.freedesktop.secrets", G_DBUS_SIGNAL_FLAGS_NONE, keyway_async_owner_changed, call, NULL);
+    g_main_context_pop_thread_default(context);
+    return id;
+}
+
+/// Runs `context` until `call` completes, `timeout_ms` pass, or the provider leaves the bus; then ends the watch.
+/// Returns 0 when the call completed, 1 when the time ran out, 2 when the provider left.
+static inline int keyway_async_wait(
+    GMainContext *context, GDBusConnection *connection, guint watch, KeywayAsync *call, guint timeout_ms) {
+    GSource *timer = g_timeout_source_new(timeout_ms);
+    g_source_set_callback(timer, keyway_async_expire, call, NULL);
+    g_source_attach(timer, context);
+    while (!call->done && !call->expired && !call->provider_left) g_main_context_iteration(context, TRUE);
+    g_source_destroy(timer);
+    g_source_unref(timer);
+    g_dbus_connection_signal_unsubscribe(connection, watch);
+    if (call->done) return 0;
+    return call->provider_left ? 2 : 1;
+}
+
 /// `(a{ss})`: the argument of Service.SearchItems, from an attribute table.
 static inline GVariant *keyway_search_arguments(GHashTable *attributes) {
     GVariantBuilder builder;
@@ -130,6 +206,16 @@ static inline gchar *keyway_properties_string(GVariant *properties, const char *
     gchar *value = NULL;
     if (!g_variant_lookup(properties, name, "s", &value)) return NULL;
     return value;
+}
+
+/// An `ao` property of an `a{sv}` (a collection's Items, the service's Collections), NULL-terminated (free with
+/// g_strfreev); an empty vector when missing or of another type.
+static inline gchar **keyway_properties_paths(GVariant *properties, const char *name) {
+    GVariant *value = g_variant_lookup_value(properties, name, G_VARIANT_TYPE_OBJECT_PATH_ARRAY);
+    if (value == NULL) return g_new0(gchar *, 1);
+    gchar **paths = g_variant_dup_objv(value, NULL);
+    g_variant_unref(value);
+    return paths;
 }
 
 /// An `a{ss}` property of an `a{sv}` as an attribute table (empty when missing); free with g_hash_table_unref.

@@ -17,6 +17,11 @@ extension KeywayError.Code {
     /// The Secret Service would move secrets in clear text: it accepted no encrypted transfer session (libsecret then
     /// falls back to the "plain" algorithm on its own). Keyway refuses to read or store through it.
     public static let keyringPlainSession = Self(rawValue: "keyring-plain-session")
+    /// The Secret Service answered earlier in the command and left the bus since (it exited, crashed or was
+    /// killed), possibly while a call was in flight.
+    public static let keyringDisconnected = Self(rawValue: "keyring-disconnected")
+    /// The Secret Service has no default collection (nowhere to store) and no prompt can be shown to create one.
+    public static let keyringNoDefaultCollection = Self(rawValue: "keyring-no-default-collection")
     /// Any other failure reported by the Secret Service or D-Bus; the message carries its explanation.
     public static let keyringFailure = Self(rawValue: "keyring-failure")
 }
@@ -24,4 +29,10 @@ extension KeywayError.Code {
 extension KeywayWarning.Code {
     /// A keyring item has a Keyway metadata attribute that cannot be understood; the field was ignored.
     public static let keyringMetadataIgnored = Self(rawValue: "keyring-metadata-ignored")
+    /// Several keyring items stand for one credential (another tool added its own); the most recently modified was
+    /// used.
+    public static let keyringDuplicateItems = Self(rawValue: "keyring-duplicate-items")
+    /// A listing found an item whose secret could no longer be read (another program removed or locked it meanwhile);
+    /// it was left out.
+    public static let keyringItemVanished = Self(rawValue: "keyring-item-vanished")
 }

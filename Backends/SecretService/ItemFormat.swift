@@ -99,15 +99,28 @@ enum ItemFormat {
             expires: expiry, created: createdTime, updated: time(updated, fallback: max(item.modified, item.created)))
     }
 
-    /// Orders the items standing for one credential, best first: in the default collection, unlocked, written by
-    /// Keyway, most recently modified.
+    /// Orders the items standing for one credential, best first: in the default collection, unlocked, most recently
+    /// modified, then written by Keyway. Recency comes before the schema: another tool that sets the key again
+    /// (python `keyring` adds an `application` attribute, so it does not find Keyway's item and adds a second one)
+    /// holds the newer key.
     static func preferred(_ items: [Item], defaultCollection: String?) -> [Item] {
-        func rank(_ item: Item) -> (Int, Int, Int, Int64) {
+        func rank(_ item: Item) -> (Int, Int, Int64, Int) {
             (
-                item.collectionPath == defaultCollection ? 0 : 1, item.isLocked ? 1 : 0,
-                item.attributes[schemaAttribute] == schemaName ? 0 : 1, -item.modified
+                item.collectionPath == defaultCollection ? 0 : 1, item.isLocked ? 1 : 0, -item.modified,
+                item.attributes[schemaAttribute] == schemaName ? 0 : 1
             )
         }
         return items.sorted { rank($0) < rank($1) }
+    }
+
+    /// The warning that several items stand for one credential, and which one was used.
+    static func duplicates(_ items: [Item], id: CredentialID, used: Item) -> KeywayWarning {
+        KeywayWarning(
+            .keyringDuplicateItems,
+            "\(items.count) keyring items hold a key for \(id) (\(items.map(\.path).joined(separator: ", "))); Keyway "
+                + "used the most recently modified one (\(used.path)). Other tools may read another one. To leave a "
+                + "single item, store the key again with `keyway login \(id.app) --profile \(id.profile)` (it replaces "
+                + "every matching item of the default collection), or remove the stale ones with Seahorse or "
+                + "`secret-tool clear service \(id.app) username \(id.profile)` (which removes them all).")
     }
 }

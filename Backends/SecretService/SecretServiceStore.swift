@@ -31,6 +31,9 @@ public struct SecretServiceStore: CredentialStore {
         case ready
         /// Reachable, but the default collection is locked; `canPrompt` says whether Keyway can ask for the unlock.
         case locked(collection: String, canPrompt: Bool)
+        /// Reachable, but no collection is the default (a fresh gnome-keyring without a login keyring): nowhere to
+        /// store. With a prompt the Secret Service can be asked to create one (`canPrompt`).
+        case noDefaultCollection(canPrompt: Bool)
         /// Not reachable: no bus, no provider, or no answer; the error says which.
         case unreachable(KeywayError)
     }
@@ -39,7 +42,9 @@ public struct SecretServiceStore: CredentialStore {
     public func state() -> State {
         do throws(KeywayError) {
             return try withSession { session throws(KeywayError) -> State in
-                guard let path = try session.defaultCollectionPath() else { return .ready }
+                guard let path = try session.defaultCollectionPath() else {
+                    return .noDefaultCollection(canPrompt: configuration.canPrompt)
+                }
                 let collection = try session.collectionInfo(path)
                 guard collection.isLocked else { return .ready }
                 return .locked(collection: collection.name, canPrompt: configuration.canPrompt)
@@ -50,10 +55,15 @@ public struct SecretServiceStore: CredentialStore {
     }
 
     /// Usable when a Secret Service answers and its default collection is unlocked or can be unlocked with a prompt.
-    public func availability() -> Availability {
-        switch state() {
-        case .ready, .locked(_, canPrompt: true):
+    public func availability() -> Availability { availability(state()) }
+
+    /// The availability a state (from `state()`) means.
+    public func availability(_ state: State) -> Availability {
+        switch state {
+        case .ready, .locked(_, canPrompt: true), .noDefaultCollection(canPrompt: true):
             return .available
+        case .noDefaultCollection(canPrompt: false):
+            return .unavailable(reason: Self.noDefaultCollectionReason)
         case .locked(let collection, canPrompt: false):
             return .unavailable(
                 reason: "the default collection \(collection) is locked and no unlock prompt can be shown here "
@@ -61,6 +71,17 @@ public struct SecretServiceStore: CredentialStore {
         case .unreachable(let error):
             return .unavailable(reason: error.message)
         }
+    }
+
+    static let noDefaultCollectionReason =
+        "the Secret Service has no default collection (no keyring is set as the default, e.g. a gnome-keyring "
+        + "without a login keyring), so there is nowhere to store keys, and no prompt can be shown here to create one "
+        + "(neither DISPLAY nor WAYLAND_DISPLAY is set). Create a keyring and make it the default (Seahorse: a new "
+        + "password keyring, then 'Set as default'; KeePassXC: expose a database group to the Secret Service; "
+        + "KWallet: create the kdewallet wallet), or use --backend encrypted or --backend plaintext"
+
+    static var noDefaultCollection: KeywayError {
+        KeywayError(.keyringNoDefaultCollection, "No usable keyring: " + noDefaultCollectionReason + ".")
     }
 
     // MARK: CredentialStore
@@ -71,14 +92,17 @@ public struct SecretServiceStore: CredentialStore {
     /// it is unlocked, or the error says why it cannot be, and the search repeated) and to rank several matches.
     public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
         try withSession { session throws(KeywayError) -> Credential? in
-            let found = try session.searchOne(ItemFormat.lookup(id))
+            let found = try searching(session) { () throws(KeywayError) in try session.searchOne(ItemFormat.lookup(id)) }
             var items = found.items.filter { ItemFormat.id($0) == id }
             if items.isEmpty {
-                guard try unlockDefaultCollection(session).wasLocked else { return nil }
+                let defaultCollection = try unlockDefaultCollection(session)
+                if defaultCollection.path == nil, !configuration.canPrompt { throw Self.noDefaultCollection }
+                guard defaultCollection.wasLocked else { return nil }
                 items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
             }
             let defaultPath = items.count > 1 ? try session.defaultCollectionPath() : nil
             guard let best = ItemFormat.preferred(items, defaultCollection: defaultPath).first else { return nil }
+            if items.count > 1 { warn?(ItemFormat.duplicates(items, id: id, used: best)) }
             if let secret = found.secret, secret.path == best.path, !best.isLocked {
                 return try ItemFormat.credential(best, id: id, secret: secret.bytes, warn: warn)
             }
@@ -91,6 +115,7 @@ public struct SecretServiceStore: CredentialStore {
         try withSession { session throws(KeywayError) -> [Credential] in
             let defaultPath = try unlockDefaultCollection(session).path
             let items = try session.search(app.map { [ItemFormat.service: $0] } ?? [:])
+            if defaultPath == nil, items.isEmpty, !configuration.canPrompt { throw Self.noDefaultCollection }
             var byID: [CredentialID: [Item]] = [:]
             for item in items {
                 guard let id = ItemFormat.id(item), app == nil || id.app == app else { continue }
@@ -100,7 +125,7 @@ public struct SecretServiceStore: CredentialStore {
                 (id, ItemFormat.preferred(byID[id]!, defaultCollection: defaultPath)[0])
             }
             try unlockItems(chosen.map(\.1), of: app.map { "credentials of \($0)" } ?? "credentials", session)
-            return try credentials(chosen, session)
+            return try credentials(chosen, session, skippingRemoved: true)
         }
     }
 
@@ -111,21 +136,48 @@ public struct SecretServiceStore: CredentialStore {
             let label = ItemFormat.label(credential.id)
             let secret = credential.secret.reveal()
             guard let collection = try openDefaultCollection(session) else {
-                guard configuration.canPrompt else {
-                    throw KeywayError(
-                        .keyringFailure,
-                        "The Secret Service has no default collection, and no prompt can be shown here to create "
-                            + "one (neither DISPLAY nor WAYLAND_DISPLAY is set). Create a keyring and make it the "
-                            + "default (e.g. with Seahorse), or use --backend encrypted or --backend plaintext.")
-                }
+                guard configuration.canPrompt else { throw Self.noDefaultCollection }
                 try session.storeInNewDefaultCollection(attributes: attributes, label: label, secret: secret)
                 return
             }
             // Create the new item first, then remove the ones it replaces: at every moment one copy exists.
-            let previous = try session.search(ItemFormat.lookup(credential.id)).filter {
+            let previous = try searching(session) { () throws(KeywayError) in
+                try session.search(ItemFormat.lookup(credential.id))
+            }.filter {
                 $0.collectionPath == collection.path && ItemFormat.id($0) == credential.id
             }
-            let created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
+            let previousPaths = Set(previous.map(\.path))
+            // Nothing is deleted, and no success reported, before the new item is read back and holds the key: KWallet
+            // can store an empty secret when it fails to decrypt one (its session-key bug, KDE 514194). A copy that
+            // does not is removed and the write repeated once over a fresh transfer session.
+            // A CreateItem that fails with a provider error (KWallet: "Can't find session ...") is repeated the same
+            // way.
+            var created = ""
+            var intact = false
+            do throws(KeywayError) {
+                created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
+                intact = try session.holds(created, secret)
+            } catch where error.code == .keyringFailure {
+                intact = false
+            }
+            if !intact {
+                if !created.isEmpty, !previousPaths.contains(created) { try? session.delete(path: created) }
+                try session.renewTransferSession()
+                guard let again = try session.defaultCollection() else {
+                    throw KeywayError(.keyringFailure, "The default keyring collection went away during the write.")
+                }
+                created = try session.createItem(in: again, attributes: attributes, label: label, secret: secret)
+                guard try session.holds(created, secret) else {
+                    if !previousPaths.contains(created) { try? session.delete(path: created) }
+                    throw KeywayError(
+                        .keyringFailure,
+                        "The Secret Service did not store the API key for \(credential.id) intact: read back, the new "
+                            + "keyring item held a different secret, twice (the second time over a fresh transfer "
+                            + "session; KWallet's session-key bug, KDE 514194, does this). The new item was removed "
+                            + (previous.isEmpty ? "; nothing was stored. " : "and the previous key kept. ")
+                            + "Try again, or use --backend encrypted.")
+                }
+            }
             for item in previous where item.path != created { try session.delete(item) }
         }
     }
@@ -134,7 +186,8 @@ public struct SecretServiceStore: CredentialStore {
     public func delete(_ id: CredentialID) throws(KeywayError) -> Bool {
         try withSession { session throws(KeywayError) -> Bool in
             try unlockDefaultCollection(session)
-            let items = try session.search(ItemFormat.lookup(id)).filter { ItemFormat.id($0) == id }
+            let items = try searching(session) { () throws(KeywayError) in try session.search(ItemFormat.lookup(id)) }
+                .filter { ItemFormat.id($0) == id }
             try unlockItems(items, of: id.description, session)
             for item in items { try session.delete(item) }
             return !items.isEmpty
@@ -158,12 +211,40 @@ public struct SecretServiceStore: CredentialStore {
 
     // MARK: Helpers
 
+    /// Runs a search; when the Secret Service holds it back (`Session.searchTimedOut`) and the default collection
+    /// is locked, that is why: KeePassXC, with its default "Unlock database before searching", answers a search on a
+    /// locked database only once it is unlocked, and shows its own unlock dialog meanwhile. Then the unlock is asked
+    /// for (with the prompt timeout to answer it) and the search repeated, or, with no prompt possible here, the
+    /// error says the database is locked; otherwise the timeout is reported.
+    private func searching<T>(_ session: Session, _ search: () throws(KeywayError) -> T) throws(KeywayError) -> T {
+        do throws(KeywayError) {
+            return try search()
+        } catch where session.searchTimedOut {
+            session.searchTimedOut = false
+            guard let path = try session.defaultCollectionPath() else { throw error }
+            let collection = try session.collectionInfo(path)
+            guard collection.isLocked else { throw error }
+            guard configuration.canPrompt else {
+                throw KeywayError(
+                    .keyringLocked,
+                    "The default keyring collection \(collection.name) is locked, and the Secret Service holds "
+                        + "searches back until it is unlocked (KeePassXC does so with its default setting 'Unlock "
+                        + "database before searching', and shows its own unlock dialog meanwhile). No unlock prompt "
+                        + "can be shown from here (neither DISPLAY nor WAYLAND_DISPLAY is set): unlock the database "
+                        + "in KeePassXC (or the keyring in your desktop session), then try again; on a server use "
+                        + "--backend encrypted or --backend plaintext.")
+            }
+            try session.unlock([path], describing: "The default keyring collection \(collection.name)")
+            return try search()
+        }
+    }
+
     private func withSession<T>(_ body: (Session) throws(KeywayError) -> T) throws(KeywayError) -> T {
         let session = try Session(configuration)
         defer { session.close() }
         do throws(KeywayError) {
             return try body(session)
-        } catch let error where error.code == .noSecretService {
+        } catch let error where error.code == .noSecretService && !session.providerAnswered {
             // A call found nothing providing the Secret Service: the bus says whether anything could be started.
             try session.checkProvider()
             throw error
@@ -196,21 +277,70 @@ public struct SecretServiceStore: CredentialStore {
     private func unlockItems(_ items: [Item], of what: String, _ session: Session) throws(KeywayError) {
         let locked = items.filter(\.isLocked)
         guard !locked.isEmpty else { return }
+        if !configuration.canPrompt {
+            // Locked items in collections that are not locked: the provider asks to confirm each program's access
+            // to a secret (KeePassXC's "Confirm when passwords are retrieved by clients"), not for an unlock.
+            var anyCollectionLocked = false
+            for path in Set(locked.map(\.collectionPath)) where try session.collectionInfo(path).isLocked {
+                anyCollectionLocked = true
+            }
+            if !anyCollectionLocked {
+                throw KeywayError(
+                    .keyringLocked,
+                    "The Secret Service asks to confirm access to the \(what): its keyring collection is unlocked "
+                        + "but the items are locked for this program, which is what KeePassXC does with 'Confirm when "
+                        + "passwords are retrieved by clients' (keepassxc.ini: [FdoSecrets] ConfirmAccessItem). No "
+                        + "confirmation dialog can be answered from here (neither DISPLAY nor WAYLAND_DISPLAY is set): "
+                        + "allow the access in KeePassXC from your desktop session, or turn that setting off in "
+                        + "KeePassXC (Settings, Secret Service Integration), then try again.")
+            }
+        }
         let collections = Set(locked.map(\.collectionPath)).sorted().joined(separator: ", ")
         try session.unlock(
             locked.map(\.path),
             describing: "The keyring collection holding the \(what) (\(collections))")
     }
 
-    private func credentials(_ chosen: [(CredentialID, Item)], _ session: Session) throws(KeywayError) -> [Credential] {
-        let secrets = try session.secrets(chosen.map(\.1))
+    /// The credentials of the items chosen, their secrets read in one call. `skippingRemoved` (a listing): an item
+    /// whose secret the Secret Service no longer returns (removed, or locked, by another program since the listing
+    /// found it) is left out with a warning instead of failing the whole listing.
+    private func credentials(
+        _ chosen: [(CredentialID, Item)], _ session: Session, skippingRemoved: Bool = false
+    ) throws(KeywayError) -> [Credential] {
+        var chosen = chosen
+        var secrets: [[UInt8]?]
+        do throws(KeywayError) {
+            secrets = try session.secrets(chosen.map(\.1))
+        } catch where skippingRemoved && error.code == .keyringFailure {
+            // KWallet fails the whole GetSecrets when one item was removed meanwhile ("Can't find item at path"):
+            // read again the secrets of the items that are still there.
+            let present = try session.existing(chosen.map(\.1.path))
+            for (id, item) in chosen where !present.contains(item.path) {
+                warn?(
+                    KeywayWarning(
+                        .keyringItemVanished,
+                        "The keyring item of \(id) (\(item.path)) was removed while it was being listed; it is left "
+                            + "out."))
+            }
+            chosen = chosen.filter { present.contains($0.1.path) }
+            secrets = try session.secrets(chosen.map(\.1))
+        }
         var result: [Credential] = []
         for ((id, item), secret) in zip(chosen, secrets) {
+            if secret == nil, skippingRemoved {
+                warn?(
+                    KeywayWarning(
+                        .keyringItemVanished,
+                        "The keyring item of \(id) (\(item.path)) was removed or locked while it was being listed; "
+                            + "it is left out."))
+                continue
+            }
             guard let secret else {
                 throw KeywayError(
                     .keyringFailure,
-                    "The Secret Service returned no secret for the keyring item of \(id) (\(item.path)); it may "
-                        + "have been locked or removed meanwhile. Try again.")
+                    "The Secret Service returned no secret for the keyring item of \(id) (\(item.path)), twice (the "
+                        + "second time over a fresh transfer session): the item was locked or removed meanwhile, or "
+                        + "the provider failed to send it. Try again.")
             }
             result.append(try ItemFormat.credential(item, id: id, secret: secret, warn: warn))
         }

@@ -87,6 +87,9 @@ final class Session {
     /// Whether `connection` is GLib's shared session bus connection (never closed here) or a private one.
     private var sharesProcessBus = false
     private(set) var service: UnsafeMutablePointer<SecretService>?
+    /// Whether the Secret Service was seen in this session: on the bus when the proxy was made, or answering a call
+    /// since. Once it was, its absence means it left the bus (`.keyringDisconnected`), not that nothing provides it.
+    private(set) var providerAnswered = false
     /// The private main context the replies of Keyway's own asynchronous calls are dispatched on (see `beginSearch`,
     /// `beginProperties`); never the thread's or the program's. Created at the first such call, freed by `close`.
     private var repliesContext: OpaquePointer?
@@ -171,6 +174,8 @@ final class Session {
                 if opening.code == .noSecretService { try checkProvider() }
                 throw opening
             }
+            // The provider was on the bus when the command started: its absence later means it left.
+            providerAnswered = keyway_proxy_has_owner(service) != 0
         } catch {
             close()
             throw error
@@ -250,6 +255,7 @@ final class Session {
             keyway_unref(collection)
             throw failure(error, "Looking up the default keyring collection")
         }
+        providerAnswered = true
         return collection.map(Collection.init)
     }
 
@@ -260,6 +266,7 @@ final class Session {
         let path = secret_service_read_alias_dbus_path_sync(service, "default", watchdog.cancellable, &error)
         defer { g_free(path) }
         if error != nil { throw failure(error, "Looking up the default keyring collection") }
+        providerAnswered = true
         guard let path, String(cString: path) != "/" else { return nil }
         return String(cString: path)
     }
@@ -277,8 +284,42 @@ final class Session {
 
     /// Every item, in any collection, whose attributes include `attributes` (locked ones too, unlocked first): one
     /// `SearchItems` call, then the `GetAll` of every item found, several in flight at once (no item proxies).
+    /// With no attributes, every item of every collection, enumerated (see `allItemPaths`), not searched for.
     func search(_ attributes: [String: String]) throws(KeywayError) -> [Item] {
-        try items(at: finishSearch(beginSearch(attributes)).all)
+        if attributes.isEmpty { return try items(at: allItemPaths()) }
+        return try items(at: finishSearch(beginSearch(attributes)).all)
+    }
+
+    /// The object paths of every item of every collection: the service's `Collections`, then each collection's
+    /// `Items` (one `GetAll` each, in flight together). Not `SearchItems({})`: KeePassXC answers an empty search with
+    /// no items at all, while gnome-keyring and KWallet return everything.
+    func allItemPaths() throws(KeywayError) -> [String] {
+        let service = try properties(
+            of: "/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Listing the keyring collections")
+        let collections = Self.paths(service, "Collections")
+        g_variant_unref(service)
+        let pending = collections.map { beginProperties(of: $0, "org.freedesktop.Secret.Collection") }
+        var paths: [String] = []
+        var firstError: KeywayError?
+        // Every call begun is finished (and freed), even after one failed.
+        for (collection, call) in zip(collections, pending) {
+            do {
+                let properties = try finishProperties(call, of: collection, "Listing the keyring collection \(collection)")
+                paths += Self.paths(properties, "Items")
+                g_variant_unref(properties)
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if let firstError { throw firstError }
+        return paths
+    }
+
+    /// An `ao` property of an `a{sv}`.
+    private static func paths(_ properties: OpaquePointer, _ name: String) -> [String] {
+        let vector = keyway_properties_paths(properties, name)
+        defer { g_strfreev(vector) }
+        return strings(vector)
     }
 
     /// A search for one item, arranged so that the round trips overlap: the `SearchItems` call is in flight while
@@ -287,14 +328,19 @@ final class Session {
     /// path it belongs to; the caller uses it only if it picks that item.
     func searchOne(_ attributes: [String: String]) throws(KeywayError) -> (items: [Item], secret: Prefetched?) {
         let search = beginSearch(attributes)
+        var sessionOpened = true
         do {
             try openTransferSession()
+        } catch where error.code == .keyringFailure {
+            sessionOpened = false  // the secrets read opens it again, over a fresh session if need be
         } catch {
             _ = try? finishSearch(search)  // still awaited and freed
             throw error
         }
         let found = try finishSearch(search)
-        guard found.unlocked.count == 1, found.locked.isEmpty else { return (try items(at: found.all), nil) }
+        guard sessionOpened, found.unlocked.count == 1, found.locked.isEmpty else {
+            return (try items(at: found.all), nil)
+        }
         let path = found.unlocked[0]
         let pending = beginProperties(of: path)
         let secret: [UInt8]??
@@ -320,6 +366,7 @@ final class Session {
         if secret_service_ensure_session_sync(service, watchdog.cancellable, &error) == 0 || error != nil {
             throw failure(error, "Opening an encrypted transfer session with the Secret Service")
         }
+        providerAnswered = true
         let algorithm = secret_service_get_session_algorithms(service).map { String(cString: $0) }
         guard algorithm == Self.encryptedTransfer else {
             throw KeywayError(
@@ -328,6 +375,32 @@ final class Session {
                     + "secrets would cross the D-Bus session bus in clear text; Keyway refuses to move a secret that "
                     + "way and nothing was read or stored. Use a provider that supports \(Self.encryptedTransfer) "
                     + "(gnome-keyring, KeePassXC, KWallet), or --backend encrypted.")
+        }
+    }
+
+    /// Replaces the `SecretService` proxy (and with it the transfer session libsecret keeps in it) by a new one, so
+    /// that the next secret to move gets a fresh key exchange. `Collection` proxies made before belong to the old
+    /// one: open them again.
+    func renewTransferSession() throws(KeywayError) {
+        var error: UnsafeMutablePointer<GError>?
+        let fresh = secret_service_open_sync(
+            secret_service_get_type(), nil, SECRET_SERVICE_NONE, watchdog.cancellable, &error)
+        guard let fresh, error == nil else {
+            keyway_unref(fresh)
+            throw failure(error, "Opening a fresh transfer session with the Secret Service")
+        }
+        if let service { keyway_unref(service) }
+        service = fresh
+    }
+
+    /// Whether the item at `path` holds exactly `secret`, read back through the Secret Service (`secrets`, with its
+    /// retry). A read that fails with a provider error counts as no.
+    func holds(_ path: String, _ secret: String) throws(KeywayError) -> Bool {
+        do throws(KeywayError) {
+            guard let stored = try secrets(atPaths: [path]).first, let stored else { return false }
+            return stored == Array(secret.utf8)
+        } catch where error.code == .keyringFailure {
+            return false
         }
     }
 
@@ -346,8 +419,14 @@ final class Session {
         defer { g_hash_table_unref(table) }
         return keyway_call_begin(
             replies, keyway_proxy_connection(service), "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
-            "SearchItems", keyway_search_arguments(table), "(aoao)", callTimeout, watchdog.cancellable)
+            "SearchItems", keyway_search_arguments(table), "(aoao)", Int32(configuration.timeout * 500),
+            watchdog.cancellable)
     }
+
+    /// Whether the last `SearchItems` went unanswered within its own bound (half the timeout, the other half being
+    /// left to find out why): KeePassXC, with its default "Unlock database before searching", holds a search back
+    /// while its database is locked and shows its own unlock dialog. See `SecretServiceStore.searching`.
+    var searchTimedOut = false
 
     /// The object paths `SearchItems` returned, unlocked and locked.
     private func finishSearch(_ pending: UnsafeMutablePointer<KeywayPendingCall>) throws(KeywayError) -> (
@@ -355,8 +434,20 @@ final class Session {
     ) {
         var error: UnsafeMutablePointer<GError>?
         guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
+            if let error, !watchdog.fired, error.pointee.domain == keyway_io_error_domain(),
+                error.pointee.code == Int32(G_IO_ERROR_TIMED_OUT.rawValue)
+            {
+                searchTimedOut = true
+                g_error_free(error)
+                throw KeywayError(
+                    .keyringTimeout,
+                    "Searching the keyring: the Secret Service (\(Self.busName)) did not answer within "
+                        + "\(Self.seconds(configuration.timeout / 2)). It may be starting or hung; try again, check the "
+                        + "keyring daemon, or set KEYWAY_KEYRING_TIMEOUT for a longer wait.")
+            }
             throw failure(error, "Searching the keyring")
         }
+        providerAnswered = true
         defer { g_variant_unref(reply) }
         let unlocked = keyway_reply_paths(reply, 0), locked = keyway_reply_paths(reply, 1)
         defer {
@@ -365,6 +456,11 @@ final class Session {
         }
         let unlockedPaths = Self.strings(unlocked), lockedPaths = Self.strings(locked)
         return (unlockedPaths, lockedPaths, unlockedPaths + lockedPaths)
+    }
+
+    /// The items among `paths` that still exist (see `items(at:)`).
+    func existing(_ paths: [String]) throws(KeywayError) -> Set<String> {
+        Set(try items(at: paths).map(\.path))
     }
 
     /// The items at `paths`: one `GetAll` each, sent in batches of `maximumCallsInFlight` whose replies are awaited
@@ -377,17 +473,35 @@ final class Session {
             let batch = paths[start..<min(start + Self.maximumCallsInFlight, paths.count)]
             start = batch.endIndex
             let pending = batch.map { beginProperties(of: $0) }
-            // Every call begun is finished (and freed), even after one failed.
+            // Every call begun is finished (and freed), even after one failed. An item removed since it was found
+            // (by another program, between the search and this call) is left out.
             for (path, call) in zip(batch, pending) {
-                do {
-                    items.append(try item(at: path, finishProperties(call, of: path)))
-                } catch {
-                    firstError = firstError ?? error
+                var error: UnsafeMutablePointer<GError>?
+                if let reply = keyway_call_finish(replies, call, &error), error == nil {
+                    let properties = g_variant_get_child_value(reply, 0)!
+                    g_variant_unref(reply)
+                    items.append(item(at: path, properties))
+                } else if Self.isNoSuchObject(error) {
+                    g_error_free(error)
+                } else {
+                    let failed = failure(error, "Reading the keyring item \(path)")
+                    firstError = firstError ?? failed
                 }
             }
             if let firstError { throw firstError }
         }
         return items
+    }
+
+    /// Whether a call failed because its object does not exist (any more): what providers answer for an item just
+    /// removed (KWallet: UnknownObject "No such object path"; gnome-keyring, KeePassXC: UnknownMethod/Interface).
+    static func isNoSuchObject(_ error: UnsafeMutablePointer<GError>?) -> Bool {
+        guard let error, let remote = g_dbus_error_get_remote_error(error) else { return false }
+        defer { g_free(remote) }
+        return [
+            "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
+            "org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.Secret.Error.NoSuchObject",
+        ].contains(String(cString: remote))
     }
 
     /// How many calls Keyway keeps in flight at once (the bus limits pending replies per connection).
@@ -403,8 +517,22 @@ final class Session {
         try secrets(atPaths: items.map(\.path))
     }
 
+    /// One `GetSecrets` call; when it fails, or leaves out an item asked for, it is repeated once over a fresh
+    /// transfer session (`renewTransferSession`) before anything is reported: KWallet fails about 1% of reads that
+    /// way ("Client public key size is invalid", or no secret at all), and the next session works.
     private func secrets(atPaths itemPaths: [String]) throws(KeywayError) -> [[UInt8]?] {
         guard !itemPaths.isEmpty else { return [] }
+        do throws(KeywayError) {
+            let first = try fetchSecrets(atPaths: itemPaths)
+            if !first.contains(where: { $0 == nil }) { return first }
+        } catch where error.code == .keyringFailure {
+            // retried below
+        }
+        try renewTransferSession()
+        return try fetchSecrets(atPaths: itemPaths)
+    }
+
+    private func fetchSecrets(atPaths itemPaths: [String]) throws(KeywayError) -> [[UInt8]?] {
         try openTransferSession()
         let paths = Self.strv(itemPaths)
         defer { g_strfreev(paths) }
@@ -451,6 +579,7 @@ final class Session {
         guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
             throw failure(error, what ?? "Reading the keyring item \(path)")
         }
+        providerAnswered = true
         defer { g_variant_unref(reply) }
         return g_variant_get_child_value(reply, 0)
     }
@@ -469,12 +598,15 @@ final class Session {
         defer { g_hash_table_unref(table) }
         let value = keyway_value_new(secret, gssize(secret.utf8.count))
         defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
-        var error: UnsafeMutablePointer<GError>?
-        let item = secret_item_create_sync(
-            collection.pointer, nil, table, label, value, SECRET_ITEM_CREATE_NONE, watchdog.cancellable, &error)
-        guard let item, error == nil else {
-            keyway_unref(item)
-            throw failure(error, "Storing the item in the keyring collection \(collection.name)")
+        // CreateItem may show a prompt, so libsecret sends it with no timeout: bounded here by the prompt timeout.
+        let item = try mayPrompt("Storing the item in the keyring collection \(collection.name)") { callback, data in
+            secret_item_create(
+                collection.pointer, nil, table, label, value, SECRET_ITEM_CREATE_NONE, cancellable, callback, data)
+        } finish: { result, error in
+            secret_item_create_finish(result, &error)
+        }
+        guard let item else {
+            throw KeywayError(.keyringFailure, "Storing the item in the keyring collection \(collection.name) failed.")
         }
         defer { keyway_unref(item) }
         return String(cString: keyway_proxy_path(item))
@@ -488,23 +620,80 @@ final class Session {
         defer { g_hash_table_unref(table) }
         let value = keyway_value_new(secret, gssize(secret.utf8.count))
         defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
-        var error: UnsafeMutablePointer<GError>?
-        watchdog.extend(seconds: configuration.promptTimeout)
-        let stored = secret_service_store_sync(
-            service, nil, table, "/org/freedesktop/secrets/aliases/default", label, value, watchdog.cancellable, &error)
-        watchdog.extend(seconds: configuration.timeout)
-        if stored == 0 || error != nil {
-            throw failure(error, "Creating the default keyring collection", prompting: true)
+        let service = self.service
+        let stored = try mayPrompt("Creating the default keyring collection") { callback, data in
+            secret_service_store(
+                service, nil, table, "/org/freedesktop/secrets/aliases/default", label, value, cancellable, callback,
+                data)
+        } finish: { result, error in
+            secret_service_store_finish(service, result, &error)
+        }
+        if stored == 0 {
+            throw KeywayError(.keyringFailure, "Creating the default keyring collection failed.")
         }
     }
 
     func delete(_ item: Item) throws(KeywayError) {
-        var error: UnsafeMutablePointer<GError>?
-        if secret_service_delete_item_dbus_path_sync(service, item.path, watchdog.cancellable, &error) == 0
-            || error != nil
-        {
-            throw failure(error, "Deleting the keyring item \(item.path)")
+        try delete(path: item.path)
+    }
+
+    func delete(path: String) throws(KeywayError) {
+        let service = self.service
+        let deleted = try mayPrompt("Deleting the keyring item \(path)") { callback, data in
+            secret_service_delete_item_dbus_path(service, path, cancellable, callback, data)
+        } finish: { result, error in
+            secret_service_delete_item_dbus_path_finish(service, result, &error)
         }
+        if deleted == 0 { throw KeywayError(.keyringFailure, "Deleting the keyring item \(path) failed.") }
+    }
+
+    /// Runs a libsecret call that may show a prompt (CreateItem, Delete, Unlock, storing through an alias), which its
+    /// synchronous form would wait for with no bound: `start` begins it (with the callback and data it is given) on
+    /// the session's reply context, `finish` collects it. It is bounded by the prompt timeout, and ended at once when
+    /// the provider leaves the bus meanwhile (`.keyringDisconnected`). An abandoned call is cancelled, with the rest
+    /// of the session.
+    private func mayPrompt<T>(
+        _ what: String, start: (GAsyncReadyCallback?, gpointer) -> Void,
+        finish: (OpaquePointer?, inout UnsafeMutablePointer<GError>?) -> T
+    ) throws(KeywayError) -> T {
+        let call = keyway_async_new()!
+        let connection = keyway_proxy_connection(service)
+        let watch = keyway_async_watch_provider(replies, connection, call)
+        // The watchdog waits a little longer than the call's own bound, which is the one that reports.
+        watchdog.extend(seconds: configuration.promptTimeout + 1)
+        g_main_context_push_thread_default(replies)
+        start(keyway_async_callback(), UnsafeMutableRawPointer(call))
+        g_main_context_pop_thread_default(replies)
+        let outcome = keyway_async_wait(replies, connection, watch, call, UInt32(configuration.promptTimeout * 1000))
+        watchdog.extend(seconds: configuration.timeout)
+        switch outcome {
+        case 0:
+            var error: UnsafeMutablePointer<GError>?
+            let value = finish(call.pointee.result, &error)
+            keyway_async_free(call)
+            if error != nil { throw failure(error, what, prompting: true) }
+            return value
+        case 2:
+            g_cancellable_cancel(cancellable)
+            throw disconnected(what)
+        default:
+            g_cancellable_cancel(cancellable)
+            throw KeywayError(
+                .keyringTimeout,
+                "\(what): the Secret Service did not finish within \(Self.seconds(configuration.promptTimeout)), the "
+                    + "time a call that may show a prompt is given: the prompt was not answered, or the provider is "
+                    + "hung. Answer the prompt sooner or set KEYWAY_KEYRING_PROMPT_TIMEOUT for more time; check the "
+                    + "keyring daemon.")
+        }
+    }
+
+    /// The provider answered earlier in this session and has left the bus since (it exited, crashed or was killed).
+    func disconnected(_ what: String) -> KeywayError {
+        KeywayError(
+            .keyringDisconnected,
+            "\(what): the Secret Service (\(Self.busName)) disconnected from the D-Bus session bus during the "
+                + "command (it exited, crashed or was killed). Check the keyring daemon (gnome-keyring-daemon, "
+                + "KeePassXC, kwalletd), start it again, and check that the key is as expected.")
     }
 
     /// Unlocks the objects (collections or items) at `paths`, showing the Secret Service's prompt. Fails with
@@ -520,15 +709,16 @@ final class Session {
         }
         let list = Self.strv(paths)
         defer { g_strfreev(list) }
-        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
-        var error: UnsafeMutablePointer<GError>?
-        watchdog.extend(seconds: configuration.promptTimeout)
-        let count = list.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: paths.count + 1) {
-            secret_service_unlock_dbus_paths_sync(service, $0, watchdog.cancellable, &unlocked, &error)
+        let service = self.service
+        let count = try mayPrompt("Unlocking \(Self.lowercasedFirst(what))") { callback, data in
+            list.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: paths.count + 1) {
+                secret_service_unlock_dbus_paths(service, $0, cancellable, callback, data)
+            }
+        } finish: { result, error in
+            var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
+            defer { g_strfreev(unlocked) }
+            return secret_service_unlock_dbus_paths_finish(service, result, &unlocked, &error)
         }
-        watchdog.extend(seconds: configuration.timeout)
-        g_strfreev(unlocked)
-        if error != nil { throw failure(error, "Unlocking \(what)", prompting: true) }
         if count <= 0 {
             throw KeywayError(
                 .keyringPromptDismissed,
@@ -557,7 +747,12 @@ final class Session {
                     + "KEYWAY_KEYRING_TIMEOUT for a longer wait.")
         }
         switch detail.remoteName ?? "" {
+        case "org.freedesktop.DBus.Error.NoReply" where detail.message.contains("disconnected"):
+            // The bus's answer to a call in flight when the provider left: "Message recipient disconnected from
+            // message bus without replying".
+            return disconnected(what)
         case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+            if providerAnswered { return disconnected(what) }
             return KeywayError(
                 .noSecretService,
                 "\(what): no Secret Service on the D-Bus session bus (\(detail.message)). Install and start a "
@@ -609,6 +804,12 @@ final class Session {
             remoteName: remoteName,
             isCancelled: domain == keyway_io_error_domain() && code == Int32(G_IO_ERROR_CANCELLED.rawValue),
             isSecretLocked: domain == keyway_secret_error_domain() && code == Int32(SECRET_ERROR_IS_LOCKED.rawValue))
+    }
+
+    /// A description that starts a sentence ("The default keyring collection...") put after a prefix.
+    static func lowercasedFirst(_ text: String) -> String {
+        guard let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase ?? true else { return text }
+        return first.lowercased() + text.dropFirst()
     }
 
     static func seconds(_ value: Double) -> String {

@@ -47,7 +47,7 @@ extension KeywayError {
     /// a failure of a backend that is there (locked, dismissed, a bus or Secret Service that does not answer, I/O,
     /// a damaged vault...), which `auto` reports as an error with that backend's message, never as "not found".
     var meansBackendUnusable: Bool {
-        code == .noSessionBus || code == .noSecretService
+        code == .noSessionBus || code == .noSecretService || code == .keyringNoDefaultCollection
     }
 }
 
@@ -240,9 +240,15 @@ public struct BackendStatus: Sendable, Equatable {
 
 /// Every backend, in `auto`'s order, with whether it can be used now; `auto` writes to the first usable one.
 public func backendStatuses(_ options: StoreOptions) -> [BackendStatus] {
-    var statuses: [BackendStatus] = []
     let keyring = keyringStore(options)
-    statuses.append(status(.keyring, keyring))
+    return backendStatuses(options, keyring: (keyring, keyring.state()))
+}
+
+private func backendStatuses(
+    _ options: StoreOptions, keyring: (store: SecretServiceStore, state: SecretServiceStore.State)
+) -> [BackendStatus] {
+    var statuses: [BackendStatus] = []
+    statuses.append(status(.keyring, keyring.store, keyring.store.availability(keyring.state)))
     if let encrypted = encryptedCandidate(options) {
         statuses.append(status(.encrypted, encrypted))
     } else {
@@ -256,7 +262,11 @@ public func backendStatuses(_ options: StoreOptions) -> [BackendStatus] {
 }
 
 private func status(_ name: BackendName, _ store: any CredentialStore) -> BackendStatus {
-    switch store.availability() {
+    status(name, store, store.availability())
+}
+
+private func status(_ name: BackendName, _ store: any CredentialStore, _ availability: Availability) -> BackendStatus {
+    switch availability {
     case .available: return BackendStatus(name: name, usable: true, location: store.location, reason: nil)
     case .unavailable(let reason):
         return BackendStatus(name: name, usable: false, location: store.location, reason: reason)
@@ -267,10 +277,36 @@ private func status(_ name: BackendName, _ store: any CredentialStore) -> Backen
 /// the unlock, or fails saying why, rather than going elsewhere), else the encrypted vault when configured, else the
 /// plaintext file.
 public func autoWriteTarget(_ options: StoreOptions) -> BackendName {
-    if case .unreachable(let error) = keyringStore(options).state(), error.meansBackendUnusable {
-        return encryptedCandidate(options) == nil ? .plaintext : .encrypted
+    autoWriteTarget(options, keyringUsable: keyringStore(options).state().canStore)
+}
+
+private func autoWriteTarget(_ options: StoreOptions, keyringUsable: Bool) -> BackendName {
+    if keyringUsable { return .keyring }
+    return encryptedCandidate(options) == nil ? .plaintext : .encrypted
+}
+
+/// `keyway backends` in one go: every backend's status and `auto`'s write target, with the keyring looked at once
+/// (one connection: on a bus that does not answer, one timeout, not two).
+public func backendReport(_ options: StoreOptions) -> (statuses: [BackendStatus], autoWritesTo: BackendName) {
+    let keyring = keyringStore(options)
+    let state = keyring.state()
+    let statuses = backendStatuses(options, keyring: (keyring, state))
+    return (statuses, autoWriteTarget(options, keyringUsable: state.canStore))
+}
+
+extension SecretServiceStore.State {
+    /// Whether `auto` writes to the keyring in this state: it is there (a locked keyring, or one that fails, still
+    /// counts: the write asks for the unlock, or fails saying why, rather than going elsewhere) and has a default
+    /// collection or can prompt for one.
+    var canStore: Bool {
+        switch self {
+        // A keyring that is there but fails (does not answer, I/O...) is still auto's choice: the write reports
+        // that backend's error instead of going elsewhere.
+        case .unreachable(let error): return !error.meansBackendUnusable
+        case .noDefaultCollection(canPrompt: false): return false
+        default: return true
+        }
     }
-    return .keyring
 }
 
 // MARK: - Every stored copy (list, status)
@@ -314,7 +350,7 @@ func unattendedStores(_ options: StoreOptions) -> (
     var failed: [(name: BackendName, error: KeywayError)] = []
     let keyring = keyringStore(options)
     switch keyring.state() {
-    case .ready: stores.append((.keyring, keyring))
+    case .ready, .noDefaultCollection: stores.append((.keyring, keyring))
     case .locked(let collection, _): skipped.append((.keyring, "its collection \(collection) is locked"))
     case .unreachable(let error) where error.meansBackendUnusable: break
     case .unreachable(let error): failed.append((.keyring, error))

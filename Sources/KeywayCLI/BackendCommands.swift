@@ -12,8 +12,7 @@ struct Backends: ParsableCommand {
     func run() throws {
         try guarded(json: json) {
             let context = try Context(store)
-            let statuses = backendStatuses(context.options)
-            let target = autoWriteTarget(context.options)
+            let (statuses, target) = backendReport(context.options)
             if json {
                 try output(
                     JSON.object([

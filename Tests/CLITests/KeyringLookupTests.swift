@@ -117,3 +117,73 @@ struct KeyringLookupTests {
         #expect(elapsed < 10, "took \(elapsed) s")
     }
 }
+
+/// `keyway backends` looks at the keyring once: on a bus that never answers, one timeout, not two.
+@Suite struct BackendsOnceTests {
+    @Test(.enabled(if: PrivateBus.available))
+    func backendsOnASilentBusWaitsOneTimeout() throws {
+        let bus = try PrivateBus(policy: PrivateBus.silentPolicy)
+        let sandbox = try Sandbox()
+        let started = Date()
+        let result = try sandbox.run(
+            ["backends"], env: ["DBUS_SESSION_BUS_ADDRESS": bus.address, "KEYWAY_KEYRING_TIMEOUT": "2"])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("it did not answer within 2 s"), "\(result)")
+        #expect(result.stdout.contains("plaintext (auto writes here)"), "\(result)")
+        #expect(elapsed < 3.5, "one 2 s timeout, not two: \(elapsed) s")
+    }
+}
+
+/// A gnome-keyring with no login keyring: no collection is the default. Its own state everywhere: `backends` says
+/// the keyring cannot store and how to create a default keyring; `get`, `list` and `login` say so too.
+@Suite(.enabled(if: PrivateBus.available))
+struct NoDefaultCollectionTests {
+    @Test func reportedAsItsOwnState() throws {
+        let directory = try TemporaryDirectory(prefix: "keyway-no-default")
+        let bus = try PrivateBus()
+        let keyring = Process()
+        keyring.executableURL = URL(fileURLWithPath: "/usr/bin/gnome-keyring-daemon")
+        keyring.arguments = ["--foreground", "--components=secrets"]
+        keyring.environment = [
+            "HOME": directory.path, "XDG_DATA_HOME": directory.path + "/data", "XDG_RUNTIME_DIR": directory.path,
+            "DBUS_SESSION_BUS_ADDRESS": bus.address, "PATH": "/usr/bin:/bin",
+        ]
+        keyring.standardOutput = FileHandle.nullDevice
+        keyring.standardError = FileHandle.nullDevice
+        try keyring.run()
+        defer {
+            kill(keyring.processIdentifier, SIGKILL)
+            keyring.waitUntilExit()
+        }
+        let env = ["DBUS_SESSION_BUS_ADDRESS": bus.address]
+        // Wait (set-up only, at most 30 s) until gnome-keyring owns the name.
+        for _ in 0..<300 {
+            let owned = try runProcess(
+                "/usr/bin/dbus-send",
+                ["--bus=" + bus.address, "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                 "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"], environment: [:])
+            if owned.stdout.contains("true") { break }
+            usleep(100_000)
+        }
+        let sandbox = try Sandbox()
+        let backends = try sandbox.run(["backends", "--json"], env: env)
+        let root = try JSON.parse(backends.stdout)
+        #expect(root["auto_writes_to"] == .string("plaintext"), "\(backends)")
+        guard case .array(let list)? = root["backends"] else {
+            Issue.record("no backends: \(backends)")
+            return
+        }
+        #expect(list.first?["usable"] == .bool(false), "\(backends)")
+        #expect(list.first?["reason"]?.stringValue?.contains("no default collection") == true, "\(backends)")
+        #expect(list.first?["reason"]?.stringValue?.contains("Create a keyring and make it the default") == true)
+        for arguments in [["get", "nodefault"], ["list"]] {
+            let result = try sandbox.run(arguments + ["--backend", "keyring"], env: env)
+            #expect(result.status == 2, "\(arguments): \(result)")
+            #expect(result.stderr.contains("no default collection"), "\(arguments): \(result)")
+        }
+        let login = try sandbox.run(
+            ["login", "nodefault", "--backend", "keyring"], env: env, stdin: "nodefault_0123456789\n")
+        #expect(login.status == 2 && login.stderr.contains("no default collection"), "\(login)")
+    }
+}
