@@ -118,7 +118,10 @@ struct Status: ParsableCommand {
                     ]).serialized())
             } else if entries.isEmpty {
                 printError(
-                    app.map { "No credential for \($0)\(profileFilter.map { " (profile \($0))" } ?? "")." }
+                    app.map {
+                        "No credential for \(APIKeyRules.shownName($0))"
+                            + "\(profileFilter.map { " (profile \(APIKeyRules.shownName($0)))" } ?? "")."
+                    }
                         ?? "No credentials found in the \(backend.backendName) store (\(backend.location)).")
             } else {
                 try output(entries.map { Self.text($0, today: today) }.joined(separator: "\n"))
