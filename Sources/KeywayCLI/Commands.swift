@@ -68,7 +68,7 @@ struct KeywayCommand: ParsableCommand {
         var path = "keyway"
         for name in topic where !name.hasPrefix("-") {
             guard let sub = command.configuration.subcommands.first(where: { $0._commandName == name }) else {
-                return "\(APIKeyRules.isQuotable(name) ? "'\(name)'" : APIKeyRules.notShown) is not a command of \(path)."
+                return "\(APIKeyRules.isShowableName(name) ? "'\(name)'" : APIKeyRules.notShown) is not a command of \(path)."
             }
             command = sub
             path += " " + name

@@ -143,7 +143,7 @@ struct Context {
     /// then goes on with the name as given, as an app without a spec.
     func warnIfUnknownApp(_ app: String) {
         let names = catalog.suggestions(for: app)
-        guard !names.isEmpty, APIKeyRules.isQuotable(app) else { return }
+        guard !names.isEmpty, APIKeyRules.isShowableName(app) else { return }
         warnings.handle(
             KeywayWarning(
                 .unknownApp,

@@ -78,7 +78,7 @@ public enum APIKeyRules {
     /// values of at most 12 characters (keys are longer, and mix cases and digits), not starting with a known key
     /// prefix (`keyPrefixes`: `rfx_`, `sk-`, `ghp_`, every built-in spec's prefix and token kind). `2026-02-30`,
     /// `vault9`, `scopes_feild`, `reflex`, `my-app`, `team_a` can be quoted; `rfx_abc`, `Prod`, `sk-live` cannot.
-    /// The one rule for every value echoed in a message (see `shownName`).
+    /// The rule for every value echoed in a message; app and profile names may also pass `isShowableName`.
     public static func isQuotable(_ value: String) -> Bool {
         let bytes = value.utf8
         guard (1...24).contains(bytes.count) else { return false }
@@ -93,7 +93,43 @@ public enum APIKeyRules {
             }
         }
         guard !digits || bytes.count <= 12 else { return false }
-        return !keyPrefixes.contains { value.utf8.starts(with: $0.utf8) }
+        return !startsWithKeyPrefix(value)
+    }
+
+    /// Whether `value` starts with one of `keyPrefixes`, in any case.
+    static func startsWithKeyPrefix(_ value: String) -> Bool {
+        let lower = value.utf8.prefix(maximumPrefixLength).map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
+        return keyPrefixes.contains { lower.starts(with: $0.utf8) }
+    }
+
+    static let maximumPrefixLength = 16
+
+    /// Whether an app or profile name may be shown in a message: `isQuotable`, or a name that does not look like a
+    /// key either: at most 40 characters of ASCII letters, digits and `_ - . / :`, not starting with a known key
+    /// prefix, and no run of letters and digits between separators that mixes digits with letters over 8 characters
+    /// (`q9fK2mQ7xLp4`, a hex token) or mixes cases over 16. `Reflex`, `MyApp2`, `keyway-cli-migrate-22930-2`,
+    /// `team_a` are shown; `rfx_…`, `SECRETq9fK2mQ7`, `0123456789abcdef0` are not.
+    public static func isShowableName(_ value: String) -> Bool {
+        if isQuotable(value) { return true }
+        let bytes = value.utf8
+        guard (1...40).contains(bytes.count), !startsWithKeyPrefix(value) else { return false }
+        var run = 0, digits = false, lower = false, upper = false
+        func runLooksLikeKey() -> Bool {
+            let letters = lower || upper
+            return (digits && letters && run > 8) || (lower && upper && run > 16) || (digits && run > 16)
+        }
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): lower = true; run += 1
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): upper = true; run += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits = true; run += 1
+            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ":"):
+                if runLooksLikeKey() { return false }
+                run = 0; digits = false; lower = false; upper = false
+            default: return false
+            }
+        }
+        return !runLooksLikeKey()
     }
 
     /// Key prefixes a quoted value must not start with: common vendors' (lower case; an upper-case value is never
@@ -101,7 +137,7 @@ public enum APIKeyRules {
     static let keyPrefixes: [String] = {
         var prefixes = [
             "rfx_", "sk-", "sk_", "pk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox",
-            "npm_", "pypi-", "hf_", "key-", "api-", "api_", "tok_", "token_", "secret_", "pat_",
+            "npm_", "pypi-", "hf_",
         ]
         for spec in AppCatalog.builtIn {
             for prefix in spec.requiredPrefixes + spec.expectedPrefixes + spec.tokenKinds.map(\.prefix)
@@ -113,8 +149,8 @@ public enum APIKeyRules {
     }()
 
     /// What a message shows for a value given by the user or read from a file (an app or profile name): the value
-    /// when `isQuotable`, else `notShown`, so a key typed where a name belongs is never echoed.
-    public static func shownName(_ value: String) -> String { isQuotable(value) ? value : notShown }
+    /// when `isShowableName`, else `notShown`, so a key typed where a name belongs is never echoed.
+    public static func shownName(_ value: String) -> String { isShowableName(value) ? value : notShown }
 
     /// The placeholder for a value that may be a key.
     public static let notShown = "<not shown: it may be a key>"

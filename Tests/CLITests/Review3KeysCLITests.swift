@@ -52,7 +52,12 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
         let json = try s.run(["whoami", "reflex", "--profile", secretName, "--json"])
         #expect(try JSON.parse(json.stdout)["profile"] == .string(APIKeyRules.notShown), "\(json)")
         // Ordinary names still print.
-        for name in ["reflex", "default", "prod", "my-app", "team_a"] { #expect(APIKeyRules.shownName(name) == name) }
+        for name in ["reflex", "default", "prod", "my-app", "team_a", "Reflex", "MyApp2", "keyway-cli-migrate-22930-2"] {
+            #expect(APIKeyRules.shownName(name) == name)
+        }
+        for name in [secretName, "SECRETq9fK2mQ7xLp4", "0123456789abcdef0123", "sk-live", "GHP_abc", "caf\u{E9}", "a\u{1B}b"] {
+            #expect(APIKeyRules.shownName(name) == APIKeyRules.notShown, "\(name)")
+        }
         let login = try s.run(["login", "reflex", "--profile", "team_a", "--api-key", goodKey])
         #expect(login.stdout.contains("reflex (profile team_a)"), "\(login)")
         let missing = try s.run(["get", "reflex", "--profile", "prod"])
