@@ -225,7 +225,9 @@ enum Report {
     }
 
     static func table(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
+        // Cells escaped before they are measured, so an escaped control character keeps the columns aligned
+        // (`output` would escape it anyway).
+        let all = ([header] + rows).map { $0.map { TerminalText.escaped($0) } }
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
             var line = ""

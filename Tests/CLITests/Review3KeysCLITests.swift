@@ -80,6 +80,10 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
         }
         let get = try s.run(["get", "reflex"])
         #expect(get.stdout == goodKey + "\n")
+        // Columns stay aligned: the escaped account is measured as printed.
+        let lines = try s.run(["list"]).stdout.split(separator: "\n").map(String.init)
+        func column(_ word: String, _ line: String) -> Int? { line.firstRange(of: word).map { line.distance(from: line.startIndex, to: $0.lowerBound) } }
+        #expect(lines.count == 2 && column("BACKEND", lines[0]) != nil && column("BACKEND", lines[0]) == column("plaintext", lines[1]), "\(lines)")
     }
 
     /// D7: a key of combining marks shows at most a third of its scalars in list.
