@@ -12,6 +12,10 @@ struct KeywayCommand: ParsableCommand {
     static func main() {
         ProcessStart.begin()
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if let problem = invalidUTF8Argument() {
+            printError("Error: \(problem)")
+            Glibc.exit(ExitStatus.failure)
+        }
         if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
         if arguments.first == "help", let error = unknownHelpTopic(Array(arguments.dropFirst())) {
             printError("Error: \(error)")
@@ -47,6 +51,33 @@ struct KeywayCommand: ParsableCommand {
             || zip(options, options.dropFirst()).contains { $0 == "--format" && $1 == "json" }
     }
 
+    /// Why the command line cannot be used as given, when one of Keyway's own arguments (before `--`) is not valid
+    /// UTF-8: Swift's `CommandLine.arguments` repairs such bytes with U+FFFD, which would make `--api-key` a different
+    /// key (or `--key-file` a different file). Names the option, never the value; nil when every argument is valid.
+    static func invalidUTF8Argument() -> String? {
+        let raw = Sys.rawArguments()
+        for (i, argument) in raw.enumerated() {
+            if argument == Array("--".utf8) { return nil }  // the command `run` starts, with its own arguments
+            guard argument.contains(where: { $0 >= 0x80 }), String(validating: argument, as: UTF8.self) == nil else {
+                continue
+            }
+            let apiKey = Array("--api-key".utf8)
+            if argument.starts(with: apiKey + [UInt8(ascii: "=")]) || (i > 0 && raw[i - 1] == apiKey) {
+                return "The key given with --api-key is not valid UTF-8."
+            }
+            if let equals = argument.firstIndex(of: UInt8(ascii: "=")),
+                case let name = String(decoding: argument[..<equals], as: UTF8.self), ParserErrors.isOptionName(name)
+            {
+                return "The value given with \(name) is not valid UTF-8."
+            }
+            if i > 0, let name = String(validating: raw[i - 1], as: UTF8.self), ParserErrors.isOptionName(name) {
+                return "The value given with \(name) is not valid UTF-8."
+            }
+            return "Argument \(i + 1) is not valid UTF-8."
+        }
+        return nil
+    }
+
     /// Why `keyway help TOPIC...` names no command (ArgumentParser would print the top-level help and exit 0), or
     /// nil when it does. Options are left to ArgumentParser.
     static func unknownHelpTopic(_ topic: [String]) -> String? {
@@ -54,7 +85,7 @@ struct KeywayCommand: ParsableCommand {
         var path = "keyway"
         for name in topic where !name.hasPrefix("-") {
             guard let sub = command.configuration.subcommands.first(where: { $0._commandName == name }) else {
-                return "'\(name)' is not a command of \(path)."
+                return "\(APIKeyRules.isShowableName(name) ? "'\(name)'" : APIKeyRules.notShown) is not a command of \(path)."
             }
             command = sub
             path += " " + name
@@ -168,14 +199,16 @@ struct Logout: ParsableCommand {
             if all {
                 let removed = try backend.deleteAll(app: app)
                 if removed.isEmpty {
-                    printError("No stored credential for \(app) in the \(backend.backendName) store.")
+                    printError("No stored credential for \(APIKeyRules.shownName(app)) in the \(backend.backendName) store.")
                     context.warnIfStoreDoesNotWin(
                         CredentialID(app: app, profile: profile.resolved(context.environment)), store: backend,
                         stored: nil)
                     return ExitStatus.notFound
                 }
-                let names = removed.map(\.profile).joined(separator: ", ")
-                try output("Removed \(removed.count) profile\(removed.count == 1 ? "" : "s") of \(app): \(names).\n")
+                let names = removed.map { APIKeyRules.shownName($0.profile) }.joined(separator: ", ")
+                try output(
+                    "Removed \(removed.count) profile\(removed.count == 1 ? "" : "s") of \(APIKeyRules.shownName(app)): "
+                        + "\(names).\n")
                 for id in removed { context.warnIfStoreDoesNotWin(id, store: backend, stored: nil) }
                 return ExitStatus.success
             }
@@ -222,7 +255,7 @@ struct Get: ParsableCommand {
         let context = try Context(backend: backend, strict: strict)
         let resolution = try context.resolve(app, profile: profile, apiKey: apiKey, keyFile: keyFile)
         guard let key = resolution.key else { return context.notFound(resolution) }
-        try output(key.secret.reveal() + "\n")
+        try outputKey(key.secret.reveal() + "\n")
         return ExitStatus.success
     }
 }

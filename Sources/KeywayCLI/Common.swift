@@ -135,7 +135,7 @@ struct Context {
     /// then goes on with the name as given, as an app without a spec.
     func warnIfUnknownApp(_ app: String) {
         let names = catalog.suggestions(for: app)
-        guard !names.isEmpty else { return }
+        guard !names.isEmpty, APIKeyRules.isShowableName(app) else { return }
         warnings.handle(
             KeywayWarning(
                 .unknownApp,
@@ -261,8 +261,19 @@ func guarded(json: Bool = false, _ body: () throws -> Int32) throws {
     if status != ExitStatus.success { throw ExitCode(status) }
 }
 
-/// Writes to standard output, unbuffered. A failed write (closed pipe, full disk) is an error, not silence.
+/// Writes text for people (tables, reports, messages) or JSON to standard output, unbuffered. Its fields come from
+/// files, keyrings, app specs and the command line (an account, a profile, a source path), so every control
+/// character in it other than the line breaks is escaped (`TerminalText.escaped`): an `ESC ] ... BEL` or CSI sequence
+/// in an account name cannot retitle the terminal or clear the screen. JSON output carries none (it escapes them),
+/// so it is unchanged. A key is printed with `outputKey`, never through here. A failed write (closed pipe, full
+/// disk) is an error, not silence.
 func output(_ text: String) throws(KeywayError) {
+    try outputKey(TerminalText.escaped(text, keepingNewlines: true))
+}
+
+/// Writes `text` to standard output exactly as given: only for `get`'s key (already checked by `APIKeyRules`, so it
+/// holds no control character), which must be the stored key byte for byte.
+func outputKey(_ text: String) throws(KeywayError) {
     do throws(Errno) { try Sys.writeAll(1, Array(text.utf8)) } catch {
         throw KeywayError(.io, "Cannot write to standard output: \(error).")
     }

@@ -30,7 +30,7 @@ struct Resolve: ParsableCommand {
     }
 
     static func text(_ r: Resolution) -> String {
-        var lines = ["\(r.id.app) (profile \(r.id.profile))"]
+        var lines = ["\(r.id)"]
         for (i, layer) in r.layers.enumerated() {
             var line = "  \(i + 1). \(layer.kind.rawValue) \(layer.name): \(layer.status.rawValue)"
             if let masked = layer.masked { line += " \(masked)" }
@@ -49,8 +49,8 @@ struct Resolve: ParsableCommand {
 
     static func json(_ r: Resolution, warnings: [KeywayWarning]) -> JSON {
         .object([
-            ("app", .string(r.id.app)),
-            ("profile", .string(r.id.profile)),
+            ("app", .string(APIKeyRules.shownName(r.id.app))),
+            ("profile", .string(APIKeyRules.shownName(r.id.profile))),
             ("found", .bool(r.key != nil)),
             ("source", r.key.map { sourceJSON($0.source) } ?? .null),
             ("masked", .optional(r.masked)),
@@ -97,8 +97,8 @@ struct Whoami: ParsableCommand {
                 if json {
                     try output(
                         JSON.object([
-                            ("app", .string(resolution.id.app)),
-                            ("profile", .string(resolution.id.profile)),
+                            ("app", .string(APIKeyRules.shownName(resolution.id.app))),
+                            ("profile", .string(APIKeyRules.shownName(resolution.id.profile))),
                             ("found", .bool(false)),
                             ("error", .object([
                                 ("code", .string("not-found")),
@@ -112,8 +112,8 @@ struct Whoami: ParsableCommand {
             if json {
                 try output(
                     JSON.object([
-                        ("app", .string(resolution.id.app)),
-                        ("profile", .string(resolution.id.profile)),
+                        ("app", .string(APIKeyRules.shownName(resolution.id.app))),
+                        ("profile", .string(APIKeyRules.shownName(resolution.id.profile))),
                         ("account", .optional(key.account)),
                         ("organization", .optional(key.organization)),
                         ("masked", .string(masked)),
@@ -127,7 +127,7 @@ struct Whoami: ParsableCommand {
             if key.account == nil && key.organization == nil {
                 try output(
                     "No account or organization was recorded with this key (\(masked), from the \(key.source)).\n"
-                        + "Record them with: keyway login \(app) --account ACCOUNT --org ORGANIZATION\n")
+                        + "Record them with: \(resolution.id.command("login")) --account ACCOUNT --org ORGANIZATION\n")
                 return ExitStatus.success
             }
             var text = "Account:      \(key.account ?? "(not recorded)")\n"
@@ -186,7 +186,8 @@ struct Run: ParsableCommand {
             let context = try Context(store)
             guard let variable = env ?? context.catalog.spec(for: app).primaryVariable else {
                 throw KeywayError(
-                    .invalidInput, "\(app) reads its key from no environment variable; name one with --env NAME.")
+                    .invalidInput,
+                    "\(APIKeyRules.shownName(app)) reads its key from no environment variable; name one with --env NAME.")
             }
             let resolution = try context.resolve(app, profile, keys)
             guard let key = resolution.key else { return context.notFound(resolution) }
@@ -249,7 +250,7 @@ struct Import: ParsableCommand {
             else {
                 let places = fileLayers.map(\.name).joined(separator: ", ")
                 printError(
-                    "No key for \(id) in \(app)'s own files"
+                    "No key for \(id) in \(APIKeyRules.shownName(app))'s own files"
                         + (places.isEmpty ? " (its spec names none)." : " (looked in: \(places))."))
                 return ExitStatus.notFound
             }

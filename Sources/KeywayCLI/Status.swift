@@ -118,7 +118,10 @@ struct Status: ParsableCommand {
                     ]).serialized())
             } else if entries.isEmpty {
                 printError(
-                    app.map { "No credential for \($0)\(profileFilter.map { " (profile \($0))" } ?? "")." }
+                    app.map {
+                        "No credential for \(APIKeyRules.shownName($0))"
+                            + "\(profileFilter.map { " (profile \(APIKeyRules.shownName($0)))" } ?? "")."
+                    }
                         ?? "No credentials found in the \(backend.backendName) store (\(backend.location)).")
             } else {
                 try output(entries.map { Self.text($0, today: today) }.joined(separator: "\n"))
@@ -222,7 +225,9 @@ enum Report {
     }
 
     static func table(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
+        // Cells escaped before they are measured, so an escaped control character keeps the columns aligned
+        // (`output` would escape it anyway).
+        let all = ([header] + rows).map { $0.map { TerminalText.escaped($0) } }
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
             var line = ""

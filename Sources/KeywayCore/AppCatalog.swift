@@ -264,8 +264,8 @@ public enum AppSpecDecoder {
             return result
         }
         let name = try string(root["name"], "\"name\"", required: true)!
-        do throws(KeywayError) { try CredentialID(app: name).validate() } catch {
-            throw bad("\"name\"", "is not a usable app name (\(error.message))")
+        if let problem = CredentialID(app: name).problem {
+            throw bad("\"name\"", "is not a usable app name (the \(problem))")
         }
         guard let envValue = root["env"] else { throw bad("\"env\"", "is missing (use [] for a tool that reads none)") }
         let env = try strings(envValue, "\"env\"")

@@ -183,12 +183,14 @@ public struct AppSpec: Sendable, Equatable {
     }
 
     public func notFound(_ id: CredentialID) -> String {
-        let login = id.profile == CredentialID.defaultProfile
-            ? "keyway login \(id.app)" : "keyway login \(id.app) --profile \(id.profile)"
-        let env = environmentVariables.first ?? defaultEnvironmentVariable(for: id.app)
+        // The names were typed by the user (or come from a file) and may be a key: shown only when they cannot be,
+        // and so the variable named after the app.
+        let login = id.command("login")
+        let env = shownEnvironmentVariable(
+            environmentVariables.first ?? defaultEnvironmentVariable(for: id.app), for: id.app)
         return "Error: "
-            + notFoundMessage.replacing("{login}", with: login).replacing("{app}", with: id.app)
-            .replacing("{env}", with: env).replacing("{profile}", with: id.profile)
+            + notFoundMessage.replacing("{login}", with: login).replacing("{app}", with: APIKeyRules.shownName(id.app))
+            .replacing("{env}", with: env).replacing("{profile}", with: APIKeyRules.shownName(id.profile))
     }
 }
 

@@ -10,24 +10,50 @@ public struct CredentialID: Hashable, Comparable, Sendable, CustomStringConverti
         self.profile = profile
     }
 
+    /// Names are the same when their Unicode scalars are (not by canonical equivalence, Swift's `String ==`): a
+    /// profile `café` written in NFC is not one written in NFD, as in the JSON and YAML files they come from.
+    public static func == (lhs: CredentialID, rhs: CredentialID) -> Bool {
+        lhs.app.utf8.elementsEqual(rhs.app.utf8) && lhs.profile.utf8.elementsEqual(rhs.profile.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ExactString(app))
+        hasher.combine(ExactString(profile))
+    }
+
     /// Checks that app and profile are usable names: not empty, no control characters, at most 256 characters.
     public func validate() throws(KeywayError) {
+        if let problem { throw KeywayError(.invalidInput, "The \(problem).") }
+    }
+
+    /// What makes app or profile unusable ("app name is empty", "profile name contains a control character"), as
+    /// words without a final period for use inside another sentence, or nil when both are usable.
+    public var problem: String? {
         for (what, value) in [("app name", app), ("profile name", profile)] {
             // Fast path: printable ASCII, which most names are.
             if !value.isEmpty, value.utf8.count <= 256, value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { continue }
-            if value.isEmpty { throw KeywayError(.invalidInput, "The \(what) is empty.") }
-            if value.count > 256 { throw KeywayError(.invalidInput, "The \(what) is longer than 256 characters.") }
+            if value.isEmpty { return "\(what) is empty" }
+            if value.count > 256 { return "\(what) is longer than 256 characters" }
             if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                throw KeywayError(.invalidInput, "The \(what) contains a control character.")
+                return "\(what) contains a control character"
             }
         }
+        return nil
     }
 
     public static func < (lhs: CredentialID, rhs: CredentialID) -> Bool {
         (lhs.app, lhs.profile) < (rhs.app, rhs.profile)
     }
 
-    public var description: String { "\(app) (profile \(profile))" }
+    /// For messages: each name shown only when it cannot be a key (`APIKeyRules.shownName`).
+    public var description: String { "\(APIKeyRules.shownName(app)) (profile \(APIKeyRules.shownName(profile)))" }
+
+    /// `keyway VERB APP [--profile P]` for a message, with names that may be keys not shown.
+    public func command(_ verb: String) -> String {
+        let app = APIKeyRules.shownName(app)
+        return profile == CredentialID.defaultProfile
+            ? "keyway \(verb) \(app)" : "keyway \(verb) \(app) --profile \(APIKeyRules.shownName(profile))"
+    }
 }
 
 /// A stored API key and what is known about it.

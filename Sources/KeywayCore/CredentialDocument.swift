@@ -42,7 +42,7 @@ public struct CredentialDocument: Sendable, Equatable {
 
     /// Every entry (or those of `app`); an error when one of them has a key that breaks `APIKeyRules`.
     public func usableCredentials(app: String? = nil) throws(KeywayError) -> [Credential] {
-        let selected = app.map { app in credentials.filter { $0.id.app == app } } ?? credentials
+        let selected = app.map { app in credentials.filter { $0.id.app.utf8.elementsEqual(app.utf8) } } ?? credentials
         if !unusable.isEmpty, let bad = selected.first(where: { unusable[$0.id] != nil }), let error = unusable[bad.id] {
             throw error
         }
@@ -70,8 +70,8 @@ public struct CredentialDocument: Sendable, Equatable {
 
     @discardableResult
     public mutating func removeAll(app: String) -> [CredentialID] {
-        let removed = credentials.filter { $0.id.app == app }.map(\.id)
-        credentials.removeAll { $0.id.app == app }
+        let removed = credentials.filter { $0.id.app.utf8.elementsEqual(app.utf8) }.map(\.id)
+        credentials.removeAll { $0.id.app.utf8.elementsEqual(app.utf8) }
         for id in removed { unusable[id] = nil }
         return removed
     }
@@ -132,7 +132,7 @@ public struct CredentialDocument: Sendable, Equatable {
         // A field written twice is refused, not read last-one-wins (the next write would drop the other).
         var topNames = MemberNames()
         for (name, _) in topMembers where !topNames.insert(name) {
-            throw bad(JSON.quoted(name), "appears more than once")
+            throw bad(Self.fieldName(name, in: nil), "appears more than once")
         }
         if let format = root["format"], format != .string(Self.formatName) {
             throw bad("\"format\"", "must be \"\(Self.formatName)\"")
@@ -173,7 +173,7 @@ public struct CredentialDocument: Sendable, Equatable {
                     seenFields |= 1 << field
                 } else {
                     guard otherNames.insert(name) else {
-                        throw bad("credentials[\(i)][\(JSON.quoted(name))]", "appears more than once")
+                        throw bad(Self.fieldName(name, in: "credentials[\(i)]"), "appears more than once")
                     }
                     continue  // fields of a later minor version are ignored
                 }
@@ -211,9 +211,7 @@ public struct CredentialDocument: Sendable, Equatable {
             guard let app else { throw bad("credentials[\(i)].app", "is missing") }
             guard let profile else { throw bad("credentials[\(i)].profile", "is missing") }
             let id = CredentialID(app: app, profile: profile)
-            do throws(KeywayError) { try id.validate() } catch {
-                throw bad("credentials[\(i)]", "has an unusable name: \(error.message)")
-            }
+            if let problem = id.problem { throw bad("credentials[\(i)]", "has an unusable name: the \(problem)") }
             guard seen.insert(id).inserted else { throw bad("credentials[\(i)]", "repeats \(id)") }
             guard let key else { throw bad("credentials[\(i)].api_key", "is missing") }
             if let violation = APIKeyRules.violation(key) {
@@ -254,12 +252,20 @@ public struct CredentialDocument: Sendable, Equatable {
         self.unusable = unusable
     }
 
+    /// An unknown field's name for a message: quoted when it cannot be a key (`APIKeyRules.isQuotable`), else a
+    /// placeholder (a key pasted as a field name is not echoed).
+    static func fieldName(_ name: String, in parent: String?) -> String {
+        guard APIKeyRules.isQuotable(name) else {
+            return (parent.map { "\($0): " } ?? "") + "a field whose name is not shown (it may be a key)"
+        }
+        return parent.map { "\($0)[\(JSON.quoted(name))]" } ?? JSON.quoted(name)
+    }
+
     /// The error for entry `index` (`id`) whose key breaks `APIKeyRules`.
     static func unusableKey(_ id: CredentialID, index: Int, _ violation: APIKeyRules.Violation, source: String)
         -> KeywayError
     {
-        let logout = id.profile == CredentialID.defaultProfile
-            ? "keyway logout \(id.app)" : "keyway logout \(id.app) --profile \(id.profile)"
+        let logout = id.command("logout")
         return KeywayError(
             .malformedFile,
             "\(source): credentials[\(index)].api_key (\(id)) holds a key that \(violation). The file was left "

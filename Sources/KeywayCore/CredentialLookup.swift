@@ -220,6 +220,10 @@ struct DocumentScanner {
         parser.skipWhitespace()
         guard at(UInt8(ascii: "{")) else { throw Bail() }
         parser.index += 1
+        // The containers the scanner opens itself count toward the 512-level bound exactly as in the full decoder:
+        // the document object is level 1, the credentials array 2, an entry 3 (so a value is parsed at the depth
+        // `JSON.parse` would parse it at, and both refuse the same documents).
+        parser.depth = 1
         parser.skipWhitespace()
         var version: Int?
         var sawCredentials = false
@@ -254,6 +258,8 @@ struct DocumentScanner {
 
     mutating func scanEntries() throws -> Credential? {
         parser.index += 1  // [
+        parser.depth = 2
+        defer { parser.depth = 1 }
         parser.skipWhitespace()
         if at(UInt8(ascii: "]")) {
             parser.index += 1
@@ -270,6 +276,8 @@ struct DocumentScanner {
     mutating func scanEntry(seen: inout Set<CredentialID>) throws -> Credential? {
         guard at(UInt8(ascii: "{")) else { throw Bail() }
         parser.index += 1
+        parser.depth = 3
+        defer { parser.depth = 2 }
         parser.skipWhitespace()
         var app, profile, key, account, organization, expiresText, createdText, updatedText: ScannedString?
         var scopes: [String] = []

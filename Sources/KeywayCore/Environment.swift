@@ -1,15 +1,21 @@
 /// The environment variables Keyway reads, captured once. Tests and embedding programs pass their own.
 public struct Environment: Sendable {
     public var values: [String: String]
+    /// Variables whose values were not valid UTF-8 (`values` holds them repaired with U+FFFD): a key read from one
+    /// is refused, never used repaired.
+    public var invalidUTF8: Set<String>
 
-    public init(_ values: [String: String]) { self.values = values }
+    public init(_ values: [String: String], invalidUTF8: Set<String> = []) {
+        self.values = values
+        self.invalidUTF8 = invalidUTF8
+    }
 
     /// The current process environment.
     public static func process() -> Environment {
         let pairs = Sys.environment()
         var values = [String: String](minimumCapacity: pairs.count)
         for (name, value) in pairs where values[name] == nil { values[name] = value }
-        return Environment(values)
+        return Environment(values, invalidUTF8: Sys.environmentNamesWithInvalidUTF8())
     }
 
     public subscript(name: String) -> String? { values[name] }
@@ -100,6 +106,13 @@ extension KeywayPaths {
     ) throws(KeywayError) {
         try DirectoryChain.check(directories, files: files + extraFiles, home: home, strict: strict, warn: warn)
     }
+}
+
+/// `variable` for a message about `app`: not shown when it is the default variable of an app name that may be a key
+/// (`RFX_..._API_KEY` for a key typed as the app name would echo the key).
+public func shownEnvironmentVariable(_ variable: String, for app: String) -> String {
+    if !APIKeyRules.isShowableName(app), variable == defaultEnvironmentVariable(for: app) { return APIKeyRules.notShown }
+    return variable
 }
 
 /// The environment variable that carries an app's key by default: `<APP>_API_KEY`, APP upper-cased, every character

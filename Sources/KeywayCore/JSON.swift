@@ -12,10 +12,10 @@ public enum JSON: Sendable, Equatable {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
         case let (.number(a), .number(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
+        case let (.string(a), .string(b)): return a.utf8.elementsEqual(b.utf8)
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            return a.count == b.count && zip(a, b).allSatisfy { $0.0.utf8.elementsEqual($1.0.utf8) && $0.1 == $1.1 }
         default: return false
         }
     }
@@ -23,9 +23,12 @@ public enum JSON: Sendable, Equatable {
     public static func int(_ value: Int) -> JSON { .number(String(value)) }
     public static func optional(_ value: String?) -> JSON { value.map { .string($0) } ?? .null }
 
+    /// The member named exactly `key`: names are compared by Unicode scalars, as JSON (RFC 8259 8.3), PyYAML and
+    /// Python's dicts compare them, not by canonical equivalence (Swift's `==`, which makes "café" in NFC and NFD, or
+    /// "K" and the Kelvin sign U+212A, the same name).
     public subscript(key: String) -> JSON? {
         guard case .object(let members) = self else { return nil }
-        return members.last(where: { $0.0 == key })?.1
+        return members.last(where: { $0.0.utf8.elementsEqual(key.utf8) })?.1
     }
 
     public var stringValue: String? {
@@ -51,17 +54,28 @@ public enum JSON: Sendable, Equatable {
 }
 
 /// The member names of one object, to find a repeated one in O(n): a scan while there are few, a set beyond.
+/// A string compared and hashed by its Unicode scalars (its UTF-8 bytes), not by canonical equivalence as Swift's
+/// `String` is: the identity of names in JSON and YAML mappings, credentials' app and profile names.
+public struct ExactString: Hashable, Sendable {
+    public let text: String
+    public init(_ text: String) { self.text = text }
+    public static func == (a: ExactString, b: ExactString) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+    public func hash(into hasher: inout Hasher) {
+        for byte in text.utf8 { hasher.combine(byte) }
+    }
+}
+
 struct MemberNames {
     private var few: [String] = []
-    private var many: Set<String>?
+    private var many: Set<ExactString>?
 
-    /// False when `name` was already inserted.
+    /// False when `name` was already inserted (compared by Unicode scalars, see `ExactString`).
     mutating func insert(_ name: String) -> Bool {
-        if many != nil { return many!.insert(name).inserted }
-        if few.contains(name) { return false }
+        if many != nil { return many!.insert(ExactString(name)).inserted }
+        if few.contains(where: { $0.utf8.elementsEqual(name.utf8) }) { return false }
         few.append(name)
         if few.count > 8 {
-            many = Set(few)
+            many = Set(few.map(ExactString.init))
             few = []
         }
         return true

@@ -1,7 +1,9 @@
 /// The rules every API key obeys, wherever it is read from (login's input, `--api-key`, a key file, an environment
-/// variable, a tool's own credentials file, Keyway's stores): not empty, not only whitespace, no control character
-/// (NUL, CR, LF, tab, DEL, C1, line and paragraph separators: they would make `get` print something other than what
-/// `run` exports), at most `maximumBytes` of UTF-8. A key that breaks them is an error of the place it came from;
+/// variable, a tool's own credentials file, Keyway's stores): not empty, not only whitespace or invisible characters,
+/// no control character (NUL, CR, LF, tab, DEL, C1, line and paragraph separators: they would make `get` print
+/// something other than what `run` exports), no format character (Unicode category Cf: zero-width characters,
+/// bidirectional controls such as U+202E, U+FEFF, soft hyphen, tag characters: a key a person cannot read as it is),
+/// at most `maximumBytes` of UTF-8. A key that breaks them is an error of the place it came from;
 /// the messages name the place and the rule, never the key.
 public enum APIKeyRules {
     /// The largest key, in UTF-8 bytes: 64 KiB. Real keys and tokens are far shorter (a JWT is a few KiB).
@@ -14,15 +16,20 @@ public enum APIKeyRules {
         case blank
         case tooLong
         case controlCharacter
+        /// A Unicode format character (category Cf), anywhere.
+        case formatCharacter
 
         /// Completes "The API key ...", "... holds a key that ...".
         public var description: String {
             switch self {
             case .empty: return "is empty"
-            case .blank: return "is only whitespace"
+            case .blank: return "is only whitespace or invisible characters"
             case .tooLong: return "is longer than \(APIKeyRules.maximumBytes) bytes (64 KiB), the most a key may be"
             case .controlCharacter:
                 return "contains a control character (such as a newline, carriage return, tab or NUL)"
+            case .formatCharacter:
+                return "contains an invisible formatting character (Unicode category Cf, such as U+200B, U+202E or "
+                    + "U+FEFF)"
             }
         }
     }
@@ -44,11 +51,14 @@ public enum APIKeyRules {
         }
         if printable { return visible ? nil : .blank }
         visible = false
+        var format = false
         for scalar in key.unicodeScalars {
             if isControl(scalar) { return .controlCharacter }
+            if scalar.properties.generalCategory == .format { format = true }
             if !scalar.properties.isWhitespace && !isInvisible(scalar) { visible = true }
         }
-        return visible ? nil : .blank
+        if !visible { return .blank }
+        return format ? .formatCharacter : nil
     }
 
     /// Whether the UTF-8 bytes of a key (already known to be valid UTF-8 without C0 controls, as in a JSON string)
@@ -63,9 +73,12 @@ public enum APIKeyRules {
         return visible
     }
 
-    /// Whether `value` (a command-line value, a field name) may be quoted in a message because it cannot be a key: 1 to
-    /// 24 characters of lower-case ASCII letters, digits and `_ - . / :`, with digits only in values of at most 12
-    /// characters (keys are longer, and mix cases and digits). `2026-02-30`, `vault9`, `scopes_feild` can be quoted.
+    /// Whether `value` (a command-line value, an app or profile name, a field name) may be quoted in a message because
+    /// it cannot be a key: 1 to 24 characters of lower-case ASCII letters, digits and `_ - . / :`, with digits only in
+    /// values of at most 12 characters (keys are longer, and mix cases and digits), not starting with a known key
+    /// prefix (`keyPrefixes`: `rfx_`, `sk-`, `ghp_`, every built-in spec's prefix and token kind). `2026-02-30`,
+    /// `vault9`, `scopes_feild`, `reflex`, `my-app`, `team_a` can be quoted; `rfx_abc`, `Prod`, `sk-live` cannot.
+    /// The rule for every value echoed in a message; app and profile names may also pass `isShowableName`.
     public static func isQuotable(_ value: String) -> Bool {
         let bytes = value.utf8
         guard (1...24).contains(bytes.count) else { return false }
@@ -79,23 +92,86 @@ public enum APIKeyRules {
             default: return false
             }
         }
-        return !digits || bytes.count <= 12
+        guard !digits || bytes.count <= 12 else { return false }
+        return !startsWithKeyPrefix(value)
     }
+
+    /// Whether `value` starts with one of `keyPrefixes`, in any case.
+    static func startsWithKeyPrefix(_ value: String) -> Bool {
+        let lower = value.utf8.prefix(maximumPrefixLength).map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
+        return keyPrefixes.contains { lower.starts(with: $0.utf8) }
+    }
+
+    static let maximumPrefixLength = 16
+
+    /// Whether an app or profile name may be shown in a message: `isQuotable`, or a name that does not look like a
+    /// key either: at most 40 characters of ASCII letters, digits and `_ - . / :`, not starting with a known key
+    /// prefix, and no run of letters and digits between separators that mixes digits with letters over 8 characters
+    /// (`q9fK2mQ7xLp4`, a hex token) or mixes cases over 16. `Reflex`, `MyApp2`, `keyway-cli-migrate-22930-2`,
+    /// `team_a` are shown; `rfx_…`, `SECRETq9fK2mQ7`, `0123456789abcdef0` are not.
+    public static func isShowableName(_ value: String) -> Bool {
+        if isQuotable(value) { return true }
+        let bytes = value.utf8
+        guard (1...40).contains(bytes.count), !startsWithKeyPrefix(value) else { return false }
+        var run = 0, digits = false, lower = false, upper = false
+        func runLooksLikeKey() -> Bool {
+            let letters = lower || upper
+            return (digits && letters && run > 8) || (lower && upper && run > 16) || (digits && run > 16)
+        }
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): lower = true; run += 1
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): upper = true; run += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits = true; run += 1
+            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ":"):
+                if runLooksLikeKey() { return false }
+                run = 0; digits = false; lower = false; upper = false
+            default: return false
+            }
+        }
+        return !runLooksLikeKey()
+    }
+
+    /// Key prefixes a quoted value must not start with: common vendors' (lower case; an upper-case value is never
+    /// quoted) and every built-in app spec's required and expected prefixes and token kinds.
+    static let keyPrefixes: [String] = {
+        var prefixes = [
+            "rfx_", "sk-", "sk_", "pk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox",
+            "npm_", "pypi-", "hf_",
+        ]
+        for spec in AppCatalog.builtIn {
+            for prefix in spec.requiredPrefixes + spec.expectedPrefixes + spec.tokenKinds.map(\.prefix)
+            where !prefixes.contains(prefix) {
+                prefixes.append(prefix.lowercased())
+            }
+        }
+        return prefixes
+    }()
+
+    /// What a message shows for a value given by the user or read from a file (an app or profile name): the value
+    /// when `isShowableName`, else `notShown`, so a key typed where a name belongs is never echoed.
+    public static func shownName(_ value: String) -> String { isShowableName(value) ? value : notShown }
+
+    /// The placeholder for a value that may be a key.
+    public static let notShown = "<not shown: it may be a key>"
 
     /// Control characters (Cc: C0, DEL, C1) and the Unicode line and paragraph separators.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.properties.generalCategory == .control
     }
 
-    /// Characters that take no visible space: zero-width space, joiners, word joiner, byte-order mark, soft hyphen,
-    /// bidirectional controls (the format category, Cf).
+    /// Characters that show nothing: the format category (Cf: zero-width space, joiners, byte-order mark, soft hyphen,
+    /// bidirectional controls, tags), every other default-ignorable code point (Hangul fillers U+115F, U+1160,
+    /// U+3164, U+FFA0, the combining grapheme joiner U+034F, variation selectors U+FE00-U+FE0F, U+E0100-U+E01EF) and
+    /// the Braille blank U+2800.
     static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .format
+        scalar.value == 0x2800 || scalar.properties.isDefaultIgnorableCodePoint
+            || scalar.properties.generalCategory == .format
     }
 
     /// What in `key` a person cannot see when pasting it, as words for a warning ("a trailing space and a zero-width
     /// character"), or nil. Leading or trailing whitespace, non-ASCII spaces (NBSP and the like) anywhere, and
-    /// invisible formatting characters (U+200B–U+200D, U+2060, U+FEFF...) anywhere.
+    /// invisible characters (`isInvisible`: Hangul fillers, variation selectors, U+034F, U+2800...) anywhere.
     public static func invisibleCharacters(_ key: String) -> String? {
         var found: [String] = []
         let scalars = key.unicodeScalars
@@ -106,7 +182,7 @@ public enum APIKeyRules {
                 found.append("a non-breaking or other non-ASCII space")
             }
             if scalars.contains(where: isInvisible) {
-                found.append("a zero-width or other invisible character (such as U+200B or U+FEFF)")
+                found.append("an invisible character (such as U+3164, U+034F or a variation selector)")
             }
         }
         if found.isEmpty { return nil }

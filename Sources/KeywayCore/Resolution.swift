@@ -220,11 +220,15 @@ public struct ResolutionEngine: Sendable {
             }
         }
         for (index, variable) in spec.environmentVariables.enumerated() {
-            try record(.env, variable) { () throws(KeywayError) -> Reading in
+            let shown = shownEnvironmentVariable(variable, for: id.app)
+            try record(.env, shown) { () throws(KeywayError) -> Reading in
                 guard let value = environment[variable] else { return .missing("not set") }
+                if environment.invalidUTF8.contains(variable) {
+                    throw KeywayError(.invalidInput, "The environment variable \(shown) is not valid UTF-8.")
+                }
                 if value.isEmpty { return .empty("set but empty") }
                 if let violation = APIKeyRules.violation(value) {
-                    throw KeywayError(.invalidInput, "The environment variable \(variable) holds a key that \(violation).")
+                    throw KeywayError(.invalidInput, "The environment variable \(shown) holds a key that \(violation).")
                 }
                 let detail = index == 0 ? "set" : "set (legacy alias of \(spec.environmentVariables[0]))"
                 return .key(ResolvedKey(id: id, secret: Secret(value), source: .environment(variable)), detail)
@@ -422,8 +426,12 @@ public struct ResolutionEngine: Sendable {
     func readBytes(
         _ path: String, collector: WarningCollector, sizeLimit: Int = ProtectedFile.defaultSizeLimit
     ) throws(KeywayError) -> [UInt8]? {
-        let bytes = try ProtectedFile(path: path, strict: strict, warn: collector.handler, sizeLimit: sizeLimit).read()
-        if bytes != nil { collector.gitCheck(path, self) }
+        let file = ProtectedFile(path: path, strict: strict, warn: collector.handler, sizeLimit: sizeLimit)
+        guard var bytes = try file.read() else { return nil }
+        collector.gitCheck(path, self)
+        // A UTF-8 byte-order mark at the start (Windows editors write one) marks the file's encoding; it is not part
+        // of the key. Anywhere else U+FEFF is a format character, which `APIKeyRules` refuses.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         return bytes
     }
 

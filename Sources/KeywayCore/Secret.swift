@@ -53,19 +53,21 @@ public enum Masking {
     /// 2 characters (the tail up to 4), else the first characters (up to 4) and the last (up to 4). Keys of fewer
     /// than 6 characters show `***`.
     public static func mask(_ key: String, knownPrefix: String? = nil) -> String {
-        let characters = Array(key)
+        // Counted in Unicode scalars, not Characters: a key of a few letters each carrying hundreds of combining marks
+        // is a few Characters, and showing "a third" of its Characters would show nearly all of it.
+        let scalars = Array(key.unicodeScalars)
         var lead: Int
         let tail: Int
-        if let knownPrefix, !knownPrefix.isEmpty, knownPrefix.count <= maximumPrefix,
-            characters.starts(with: Array(knownPrefix))
+        if let knownPrefix, !knownPrefix.isEmpty, knownPrefix.unicodeScalars.count <= maximumPrefix,
+            scalars.starts(with: knownPrefix.unicodeScalars)
         {
-            lead = knownPrefix.count
-            tail = min(4, (characters.count - lead) / 3)
+            lead = knownPrefix.unicodeScalars.count
+            tail = min(4, (scalars.count - lead) / 3)
             if tail < 2 { return "***" }
         } else {
-            let budget = characters.count / 3
+            let budget = scalars.count / 3
             if budget < 2 { return "***" }
-            let recognized = recognizablePrefixLength(characters)
+            let recognized = recognizablePrefixLength(scalars)
             if recognized > 0, recognized + 2 <= budget {
                 lead = recognized
             } else {
@@ -73,23 +75,23 @@ public enum Masking {
             }
             tail = min(4, budget - lead)
         }
-        // Appended one Character at a time: String's generic init from a sequence costs a runtime type lookup at the
+        // Appended one scalar at a time: String's generic init from a sequence costs a runtime type lookup at the
         // first use, and `get` masks a key on every run.
         var masked = ""
-        for character in characters[0..<lead] { masked.append(character) }
+        for scalar in scalars[0..<lead] { masked.unicodeScalars.append(scalar) }
         masked += "..."
-        for character in characters[(characters.count - tail)...] { masked.append(character) }
+        for scalar in scalars[(scalars.count - tail)...] { masked.unicodeScalars.append(scalar) }
         return masked
     }
 
     /// Length of a leading `letters[_-]letters[_-]...` run ending in a separator, each word at most 8 letters.
-    static func recognizablePrefixLength(_ characters: [Character]) -> Int {
+    static func recognizablePrefixLength(_ scalars: [Unicode.Scalar]) -> Int {
         var best = 0
         var index = 0
         var wordLength = 0
-        while index < characters.count, index < maximumPrefix {
-            let c = characters[index]
-            if c.isASCII, c.isLetter {
+        while index < scalars.count, index < maximumPrefix {
+            let c = scalars[index]
+            if c.isASCII, c.properties.isAlphabetic {
                 wordLength += 1
                 if wordLength > 8 { break }
             } else if (c == "_" || c == "-"), wordLength > 0 {

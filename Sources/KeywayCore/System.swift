@@ -268,6 +268,36 @@ public enum Sys {
         return String(cString: value)
     }
 
+    /// The names of the process environment's variables whose values are not valid UTF-8 (decoding repairs them
+    /// with U+FFFD, which would turn a key into a different key).
+    public static func environmentNamesWithInvalidUTF8() -> Set<String> {
+        var result = Set<String>()
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let length = strlen(entry)
+            entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                let text = UnsafeBufferPointer(start: bytes, count: length)
+                // Fast path: ASCII, which nearly every variable is.
+                if !text.contains(where: { $0 >= 0x80 }) { return }
+                if let eq = text.firstIndex(of: UInt8(ascii: "=")),
+                    String(validating: text[(eq + 1)...], as: UTF8.self) == nil
+                {
+                    result.insert(String(decoding: text[..<eq], as: UTF8.self))
+                }
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    /// The command line's arguments (after the program name) as raw bytes, before any UTF-8 repair.
+    public static func rawArguments() -> [[UInt8]] {
+        (1..<Int(CommandLine.argc)).map { i in
+            guard let argument = CommandLine.unsafeArgv[i] else { return [] }
+            return Array(UnsafeBufferPointer(start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
+        }
+    }
+
     /// The process environment as name/value pairs, in the order the C library keeps them.
     public static func environment() -> [(String, String)] {
         var result: [(String, String)] = []

@@ -179,7 +179,8 @@ struct YAMLTreeBuilder {
         /// Where each member's key is, for the duplicate-key error.
         var keyMarks: [YAMLMark] = []
         /// Member index by key, built once a mapping has more than a few members (before that a scan is faster).
-        var index: [String: Int] = [:]
+        /// Keys are compared by Unicode scalars (as PyYAML does), not by canonical equivalence.
+        var index: [ExactString: Int] = [:]
         /// The key read, waiting for its value.
         var pendingKey: String?
         var pendingKeyMark = YAMLMark(line: 0, column: 0)
@@ -195,9 +196,9 @@ struct YAMLTreeBuilder {
 
         func firstMark(of key: String) -> YAMLMark? {
             if members.count <= YAMLTreeBuilder.scanLimit {
-                return members.firstIndex { $0.0 == key }.map { keyMarks[$0] }
+                return members.firstIndex { $0.0.utf8.elementsEqual(key.utf8) }.map { keyMarks[$0] }
             }
-            return index[key].map { keyMarks[$0] }
+            return index[ExactString(key)].map { keyMarks[$0] }
         }
 
         mutating func append(_ key: String, _ value: JSON, at mark: YAMLMark) {
@@ -205,9 +206,9 @@ struct YAMLTreeBuilder {
             keyMarks.append(mark)
             if members.count == YAMLTreeBuilder.scanLimit + 1 {
                 index.reserveCapacity(members.count * 2)
-                for (i, member) in members.enumerated() { index[member.0] = i }
+                for (i, member) in members.enumerated() { index[ExactString(member.0)] = i }
             } else if members.count > YAMLTreeBuilder.scanLimit {
-                index[key] = members.count - 1
+                index[ExactString(key)] = members.count - 1
             }
         }
     }
@@ -280,13 +281,13 @@ struct YAMLTreeBuilder {
             } else {
                 // YAML 1.1 merge: the mapping's own keys win over merged ones; keys in the order PyYAML gives them.
                 var result: [(String, JSON)] = []
-                var at: [String: Int] = [:]
+                var at: [ExactString: Int] = [:]
                 result.reserveCapacity(frame.merged.count + frame.members.count)
                 for (key, member) in [frame.merged, frame.members].joined() {
-                    if let i = at[key] {
+                    if let i = at[ExactString(key)] {
                         result[i].1 = member
                     } else {
-                        at[key] = result.count
+                        at[ExactString(key)] = result.count
                         result.append((key, member))
                     }
                 }

@@ -38,6 +38,13 @@ let badValues: [(name: String, value: String, rule: String)] = [
     ("C1 control", "rfx_Vis1ble\u{85}Tail22", "control character"),
     ("whitespace only", "   ", "only whitespace"),
     ("zero-width only", "\u{200B}\u{FEFF}", "only whitespace"),
+    // Review 3, D9: invisible-only keys, and format characters (Cf) anywhere, at every layer.
+    ("Hangul fillers only", "\u{3164}\u{3164}\u{3164}\u{3164}\u{3164}\u{3164}", "only whitespace or invisible"),
+    ("Braille blanks only", "\u{2800}\u{2800}\u{2800}\u{2800}\u{2800}\u{2800}", "only whitespace or invisible"),
+    ("bidi override", "rfx_Vis1ble\u{202E}Tail22", "invisible formatting character"),
+    ("bidi isolate", "rfx_Vis1ble\u{2066}Tail22\u{2069}", "invisible formatting character"),
+    ("byte-order mark inside", "rfx_Vis1ble\u{FEFF}Tail22", "invisible formatting character"),
+    ("soft hyphen", "rfx_Vis1ble\u{AD}Tail22", "invisible formatting character"),
 ]
 
 func plantedKeys() -> [PlantedKey] {
@@ -133,7 +140,7 @@ func plantedKeys() -> [PlantedKey] {
         let s = try Sandbox(backend: "plaintext")
         for (value, rule) in [
             ("rfx_Vis1ble\nSecond", "contains a control character (such as a newline, carriage return, tab or NUL)"),
-            ("  ", "is only whitespace"),
+            ("  ", "is only whitespace or invisible characters"),
         ] {
             let get = try s.run(["get", "reflex", "--api-key", value])
             #expect(get.status == 2, "\(get)")
@@ -208,8 +215,8 @@ func plantedKeys() -> [PlantedKey] {
     @Test(arguments: [
         ("rfx_Abcdef0123456789 ", "trailing whitespace"),
         (" rfx_Abcdef0123456789", "leading whitespace"),
-        ("rfx_Abcdef\u{200B}0123456789", "a zero-width or other invisible character (such as U+200B or U+FEFF)"),
-        ("rfx_Abcdef0123456789\u{FEFF}", "a zero-width or other invisible character (such as U+200B or U+FEFF)"),
+        ("rfx_Abcdef\u{3164}0123456789", "an invisible character (such as U+3164, U+034F or a variation selector)"),
+        ("rfx_Abcdef0123456789\u{FE0F}", "an invisible character (such as U+3164, U+034F or a variation selector)"),
         ("rfx_Abcdef\u{A0}0123456789", "a non-breaking or other non-ASCII space"),
     ])
     func invisibleCharactersWarn(key: String, what: String) throws {

@@ -193,6 +193,37 @@ import Testing
         }
     }
 
+    /// The 512-level bound counts from the document root in both: the fast path's own containers (document,
+    /// credentials array, entry) count too (review 3, D2).
+    @Test func agreesOnNestingDepth() {
+        let id = CredentialID(app: "x", profile: "p")
+        let good = "{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\"}"
+        func nested(_ levels: Int) -> String { String(repeating: "[", count: levels) + String(repeating: "]", count: levels) }
+        // Top level: the document object is level 1, so 511 arrays fit and 512 do not.
+        // In an entry: document, credentials, entry are levels 1-3, so 509 arrays fit and 510 do not.
+        let cases: [(String, Bool)] = [
+            ("{\"x\": \(nested(511)), \"version\": 1, \"credentials\": [\(good)]}", true),
+            ("{\"x\": \(nested(512)), \"version\": 1, \"credentials\": [\(good)]}", false),
+            ("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"e\": \(nested(509))}]}", true),
+            ("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"e\": \(nested(510))}]}", false),
+            ("{\"version\": 1, \"credentials\": [{\"app\": \"y\", \"profile\": \"p\", \"api_key\": \"k\", \"scopes\": \(nested(510))}, \(good)]}", false),
+        ]
+        for (text, valid) in cases {
+            let (fast, full) = both(text, id)
+            switch (fast, full) {
+            case (.success(let a), .success(let b)):
+                #expect(valid, "both accepted an over-deep document")
+                #expect(a == b)
+                #expect(a?.secret.reveal() == "k")
+            case (.failure(let a), .failure(let b)):
+                #expect(!valid, "both refused \(a)")
+                #expect(a == b)
+                #expect(a.message.contains("nesting deeper than 512 levels"))
+            default: Issue.record("fast \(fast) and full \(full) disagree")
+            }
+        }
+    }
+
     /// A repeated field names the file and the field, never a value; many unknown fields are checked in O(n).
     @Test func duplicateFieldsNameTheField() throws {
         func message(_ text: String) -> String? {
@@ -206,7 +237,15 @@ import Testing
         #expect(message("{\"version\": 1, \"credentials\": [], \"version\": 1}")
             == "/f: \"version\" appears more than once. The file was left untouched; fix or move it.")
         #expect(message("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"n\\n\": 1, \"n\\n\": 2}]}")
-            == "/f: credentials[0][\"n\\n\"] appears more than once. The file was left untouched; fix or move it.")
+            == "/f: credentials[0]: a field whose name is not shown (it may be a key) appears more than once. The file "
+                + "was left untouched; fix or move it.")
+        // A key pasted as a field name is not echoed (review 3, D4), in the entry or at the top level.
+        #expect(message("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"rfx_SEKRIT9q8w7e\": 1, \"rfx_SEKRIT9q8w7e\": 2}]}")
+            == "/f: credentials[0]: a field whose name is not shown (it may be a key) appears more than once. The file "
+                + "was left untouched; fix or move it.")
+        #expect(message("{\"version\": 1, \"credentials\": [], \"rfx_SEKRIT9q8w7e\": 1, \"rfx_SEKRIT9q8w7e\": 2}")
+            == "/f: a field whose name is not shown (it may be a key) appears more than once. The file was left "
+                + "untouched; fix or move it.")
         let many = (0..<5000).map { "\"f\($0)\": 1" }.joined(separator: ", ")
         let ok = "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \(many)}]}"
         let (fast, full) = both(ok, CredentialID(app: "x", profile: "p"))

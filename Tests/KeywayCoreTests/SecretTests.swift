@@ -147,7 +147,7 @@ extension String {
     }
 
     @Test(arguments: [
-        "rfx_9f8e7d6c5b4a", "a", "key with spaces", " leading", "zero\u{200B}width", "ünïcödé",
+        "rfx_9f8e7d6c5b4a", "a", "key with spaces", " leading", "hangul\u{3164}filler", "ünïcödé",
         String(repeating: "k", count: APIKeyRules.maximumBytes), String(repeating: "é", count: APIKeyRules.maximumBytes / 2),
     ])
     func usable(key: String) {
@@ -159,13 +159,13 @@ extension String {
         #expect(APIKeyRules.invisibleCharacters("rfx abc") == nil, "an inner ASCII space can be seen")
         #expect(APIKeyRules.invisibleCharacters("rfx_abc ") == "trailing whitespace")
         #expect(APIKeyRules.invisibleCharacters(" rfx_abc ") == "leading whitespace and trailing whitespace")
-        #expect(APIKeyRules.invisibleCharacters("rfx\u{200C}abc") == "a zero-width or other invisible character (such as U+200B or U+FEFF)")
+        #expect(APIKeyRules.invisibleCharacters("rfx\u{FE0F}abc") == "an invisible character (such as U+3164, U+034F or a variation selector)")
         #expect(APIKeyRules.invisibleCharacters("rfx\u{2060}abc") != nil)
         #expect(APIKeyRules.invisibleCharacters("rfx\u{A0}abc") == "a non-breaking or other non-ASCII space")
         #expect(
-            APIKeyRules.invisibleCharacters("\u{FEFF}rfx\u{A0}abc ")
-                == "trailing whitespace, a non-breaking or other non-ASCII space and a zero-width or other invisible "
-                + "character (such as U+200B or U+FEFF)")
+            APIKeyRules.invisibleCharacters("\u{3164}rfx\u{A0}abc ")
+                == "trailing whitespace, a non-breaking or other non-ASCII space and an invisible character (such as "
+                + "U+3164, U+034F or a variation selector)")
     }
 
     @Test func quotable() {
