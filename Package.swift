@@ -92,3 +92,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer targets (Fuzz/, run with scripts/fuzz): declared only when KEYWAY_FUZZ=1, so a normal build and test
+// never see them. scripts/fuzz builds them with -sanitize=fuzzer,address under --scratch-path .build-fuzz.
+if Context.environment["KEYWAY_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "KeywayFuzz", dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayLeakCheck", "CSodium"],
+            path: "Fuzz/KeywayFuzz"))
+    package.products.append(.executable(name: "keyway-fuzz", targets: ["KeywayFuzz"]))
+}
