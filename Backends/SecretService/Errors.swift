@@ -35,4 +35,7 @@ extension KeywayWarning.Code {
     /// A listing found an item whose secret could no longer be read (another program removed or locked it meanwhile);
     /// it was left out.
     public static let keyringItemVanished = Self(rawValue: "keyring-item-vanished")
+    /// A listing of every app found an item whose secret is no usable API key (another tool's binary secret, a key
+    /// breaking the key rules); it was left out, and reading that credential reports why.
+    public static let keyringItemUnusable = Self(rawValue: "keyring-item-unusable")
 }

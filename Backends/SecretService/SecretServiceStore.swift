@@ -125,7 +125,8 @@ public struct SecretServiceStore: CredentialStore {
                 (id, ItemFormat.preferred(byID[id]!, defaultCollection: defaultPath)[0])
             }
             try unlockItems(chosen.map(\.1), of: app.map { "credentials of \($0)" } ?? "credentials", session)
-            return try credentials(chosen, session, skippingRemoved: true)
+            // Listing everything: an item another tool wrote that holds no usable key does not hide the others.
+            return try credentials(chosen, session, skippingRemoved: true, skippingUnusable: app == nil)
         }
     }
 
@@ -303,9 +304,12 @@ public struct SecretServiceStore: CredentialStore {
 
     /// The credentials of the items chosen, their secrets read in one call. `skippingRemoved` (a listing): an item
     /// whose secret the Secret Service no longer returns (removed, or locked, by another program since the listing
-    /// found it) is left out with a warning instead of failing the whole listing.
+    /// found it) is left out with a warning instead of failing the whole listing. `skippingUnusable` (a listing of
+    /// every app): an item whose secret is no usable key (not UTF-8, breaking `APIKeyRules`) is left out with a
+    /// warning saying why; reading that credential (or listing its app) still fails with that error.
     private func credentials(
-        _ chosen: [(CredentialID, Item)], _ session: Session, skippingRemoved: Bool = false
+        _ chosen: [(CredentialID, Item)], _ session: Session, skippingRemoved: Bool = false,
+        skippingUnusable: Bool = false
     ) throws(KeywayError) -> [Credential] {
         var chosen = chosen
         var secrets: [[UInt8]?]
@@ -342,7 +346,11 @@ public struct SecretServiceStore: CredentialStore {
                         + "second time over a fresh transfer session): the item was locked or removed meanwhile, or "
                         + "the provider failed to send it. Try again.")
             }
-            result.append(try ItemFormat.credential(item, id: id, secret: secret, warn: warn))
+            do throws(KeywayError) {
+                result.append(try ItemFormat.credential(item, id: id, secret: secret, warn: warn))
+            } catch where skippingUnusable {
+                warn?(KeywayWarning(.keyringItemUnusable, "Left out of the listing: \(error.message)"))
+            }
         }
         return result
     }

@@ -2,6 +2,7 @@ import Foundation
 import KeywayCore
 import KeywaySecretService
 import KeywayTesting
+import Synchronization
 import Testing
 
 /// A keyring item another tool stored with a key breaking `APIKeyRules` is an error of the keyring layer, naming the
@@ -26,5 +27,35 @@ struct KeyRulesKeyringTests {
             #expect(error?.message.contains("Vis1ble") == false)
         }
         _ = try run(["secret-tool", "clear", "service", app, "username", "default"])
+    }
+
+    /// Issue 10 review (D12): one item another tool wrote, holding no usable key (binary, control characters), does
+    /// not make a listing of every app fail; it is left out with a warning naming it, never silently.
+    @Test(arguments: ["\\377\\376\\000\\001", "Vis1ble\\nrfx_Second"])
+    func unusableForeignItemDoesNotHideTheOthers(printfSecret: String) throws {
+        let warnings = Mutex<[KeywayWarning]>([])
+        let store = SecretServiceStore(environment: .process(), warn: { w in warnings.withLock { $0.append(w) } })
+        _ = try KeyringTests.store()
+        let good = KeyringTests.app("rules-good")
+        let bad = KeyringTests.app("rules-bad")
+        try store.write(Credential(id: CredentialID(app: good), secret: Secret("rfx_listed0123456789")))
+        // Bytes as printf writes them (a binary secret cannot pass through a Swift String).
+        let (status, _) = try run(
+            ["sh", "-c", "printf \"$0\" | secret-tool store --label='from another tool' service \"$1\" username bob",
+             printfSecret, bad])
+        try #require(status == 0)
+        defer {
+            _ = try? run(["secret-tool", "clear", "service", bad, "username", "bob"])
+            _ = try? store.delete(CredentialID(app: good))
+        }
+        let all = try store.list()
+        #expect(all.contains { $0.id.app == good }, "the other credentials are listed")
+        #expect(!all.contains { $0.id.app == bad })
+        // Other tests may plant unusable items in the shared test keyring at the same time: count this one's.
+        let said = warnings.withLock { $0 }.filter { $0.code == .keyringItemUnusable && $0.message.contains(bad) }
+        #expect(said.count == 1, "\(warnings.withLock { $0 })")
+        #expect(throws: KeywayError.self, "reading that credential still says why") {
+            _ = try store.read(CredentialID(app: bad, profile: "bob"))
+        }
     }
 }
