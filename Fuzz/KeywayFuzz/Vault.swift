@@ -27,7 +27,7 @@ enum VaultHarness {
         if case .success(let d) = document { ids += d.credentials.prefix(4).map(\.id) }
         for id in ids {
             let fast = Result<Credential?, KeywayError> { () throws(KeywayError) in try store.loadCredential(id) }
-            CredentialsFuzz.check(fast, document.map { $0.credential(id) }, id)
+            CredentialsFuzz.check(fast, CredentialsFuzz.usable(document, id), id)
         }
         return document
     }
