@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The YAML reader (libyaml, Sources/KeywayCore/YAML.swift) on a FluxLoop credentials file of 80,000 profiles (issue
+# The YAML reader (libyaml, Sources/KeywayCore/Formats/YAML.swift) on a FluxLoop credentials file of 80,000 profiles (issue
 # 10, item 17: the old reader's duplicate-key check was quadratic, 12 s), against one of 2 profiles; and a check that
 # `keyway get` of an app without a YAML source calls no libyaml function (the binary is lazily bound, so
 # LD_DEBUG=bindings lists each libyaml function the binary calls the first time it calls it).

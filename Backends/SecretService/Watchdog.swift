@@ -1,10 +1,6 @@
 import CLibSecret
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Bounds every blocking libsecret/GDBus call of one session: a thread cancels the session's `GCancellable` when the
 /// deadline passes, which makes the pending call (and every later one) fail at once with `G_IO_ERROR_CANCELLED`.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A private directory for the targets whose parser reads a file (the vault, the baseline): in /dev/shm when there is
 /// one, so an input costs a write to memory, not to disk. Removed at exit.

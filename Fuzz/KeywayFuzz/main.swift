@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 // The fuzz driver: one binary, one libFuzzer target per parser of untrusted input, chosen by KEYWAY_FUZZ_TARGET (an
 // environment variable, so libFuzzer's -jobs/-fork/-minimize_crash children, which re-run this binary with their own

@@ -1,11 +1,7 @@
 import ArgumentParser
 import Keyway
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 @main
 struct KeywayCommand: ParsableCommand {

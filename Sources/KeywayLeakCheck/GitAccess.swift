@@ -1,10 +1,6 @@
 import KeywayCore
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// How leak-check runs git on a repository it may not trust.
 ///

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// Finding one credential in a credentials document without building the others. The whole document is still
 /// checked — JSON syntax and UTF-8, format and version, every entry's shape, field types, dates and times, names and

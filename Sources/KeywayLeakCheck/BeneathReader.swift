@@ -1,0 +1,55 @@
+import KeywayCore
+
+import Glibc
+
+/// Examines files beneath one directory without following a symbolic link in any component of their path: each
+/// directory on the way is opened with `O_DIRECTORY | O_NOFOLLOW` (`Sys.openDirectory(_:beneath:)`) and the file is
+/// examined with `fstatat(AT_SYMLINK_NOFOLLOW)` and opened with `openat(O_NOFOLLOW)` relative to its directory. The
+/// last directory stays open, since git lists files directory by directory.
+final class BeneathReader {
+    struct Entry {
+        /// The directory holding the entry; valid until the next call of `entry`.
+        let parent: Int32
+        let name: String
+        /// `lstat` of the entry: a symbolic link shows as one.
+        let status: FileStatus
+    }
+
+    let root: String
+    private var parentPath: Substring?
+    private var parentFD: Int32 = -1
+
+    init(root: String) { self.root = root }
+
+    deinit { if parentFD >= 0 { Sys.close(parentFD) } }
+
+    /// `relative` (slash-separated, as git lists it). Throws `ELOOP` when a directory on the way is a symbolic link,
+    /// `ENOENT` when the entry or a directory on the way does not exist, `ENOTDIR` when one is not a directory.
+    func entry(_ relative: String) throws(Errno) -> Entry {
+        let slash = relative.lastIndex(of: "/")
+        let directory = slash.map { relative[..<$0] } ?? ""
+        let name = String(slash.map { relative[relative.index(after: $0)...] } ?? relative[...])
+        guard !name.isEmpty, name != ".", name != ".." else { throw Errno(EINVAL) }
+        if parentPath != directory {
+            if parentFD >= 0 { Sys.close(parentFD) }
+            parentFD = -1
+            parentPath = nil
+            parentFD = try Sys.openDirectory(
+                directory.isEmpty ? [] : directory.split(separator: "/", omittingEmptySubsequences: false),
+                beneath: root)
+            parentPath = directory
+        }
+        guard let st = try Sys.lstat(name, in: parentFD) else { throw Errno.noEntry }
+        return Entry(parent: parentFD, name: name, status: st)
+    }
+
+    /// Whether `relative` is a directory reached without a symbolic link that holds a `.git` entry (a nested
+    /// repository, a submodule's checkout).
+    func isRepository(_ relative: String) -> Bool {
+        guard let fd = try? Sys.openDirectory(relative.split(separator: "/", omittingEmptySubsequences: false),
+                                              beneath: root)
+        else { return false }
+        defer { Sys.close(fd) }
+        return (try? Sys.lstat(".git", in: fd)) != nil
+    }
+}
