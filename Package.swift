@@ -6,6 +6,8 @@ let package = Package(
     name: "keyway",
     products: [
         .library(name: "Keyway", targets: ["Keyway"]),
+        // The conformance suite a backend (Keyway's or a third party's) runs from its Swift Testing tests.
+        .library(name: "KeywayTesting", targets: ["KeywayTesting", "KeywayTestSupport"]),
         .executable(name: "keyway", targets: ["KeywayCLI"]),
     ],
     dependencies: [
@@ -62,32 +64,42 @@ let package = Package(
         // bench/gitcheck.sh's measurement of the git-leak check.
         .executableTarget(name: "GitCheckBench", dependencies: ["KeywayCore"], path: "bench/GitCheckBench"),
 
-        // The conformance suite every backend must pass (a library target so backend test targets can share it).
+        // The conformance suite every backend must pass (`StoreConformance`), shipped as the KeywayTesting product as
+        // swift-configuration ships ConfigurationTesting: public API, documented, no fixture.
         .target(name: "KeywayTesting", dependencies: ["KeywayCore"], path: "Tests/KeywayTesting"),
+        // Fixtures for this package's own tests (temporary directories, git repositories, a private D-Bus, file
+        // helpers): not a product, not part of the conformance kit.
+        .target(name: "KeywayTestSupport", dependencies: ["KeywayCore"], path: "Tests/KeywayTestSupport"),
 
         .testTarget(
-            name: "KeywayCoreTests", dependencies: ["KeywayCore"], path: "Tests/KeywayCoreTests", exclude: ["Data"]),
+            name: "KeywayCoreTests", dependencies: ["KeywayCore", "KeywayTestSupport"], path: "Tests/KeywayCoreTests",
+            exclude: ["Data"]),
         .testTarget(
             name: "PlaintextBackendTests",
-            dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayTesting"],
+            dependencies: ["KeywayCore", "KeywayPlaintext", "KeywayTesting", "KeywayTestSupport"],
             path: "Tests/PlaintextBackendTests"
         ),
         .testTarget(
             name: "EncryptedBackendTests",
-            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting", "CKeywayPlatform"],
+            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayTesting", "KeywayTestSupport", "CKeywayPlatform"],
             path: "Tests/EncryptedBackendTests",
             exclude: ["Vectors"]
         ),
         .testTarget(
             name: "SecretServiceBackendTests",
-            dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting"],
+            dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting", "KeywayTestSupport"],
             path: "Tests/SecretServiceBackendTests"
         ),
+        // `import Keyway` seen from outside the package: the library's API, none of the plumbing.
+        .testTarget(name: "PublicSurfaceTests", dependencies: ["Keyway"], path: "Tests/PublicSurfaceTests"),
+        // The conformance suite's own tests: a correct in-memory store passes it, faulty ones are caught.
         .testTarget(
-            name: "LeakCheckTests", dependencies: ["KeywayLeakCheck", "KeywayCore", "KeywayTesting"],
+            name: "KeywayTestingTests", dependencies: ["KeywayCore", "KeywayTesting"], path: "Tests/KeywayTestingTests"),
+        .testTarget(
+            name: "LeakCheckTests", dependencies: ["KeywayLeakCheck", "KeywayCore", "KeywayTestSupport"],
             path: "Tests/LeakCheckTests", exclude: ["Data"]),
         .testTarget(
-            name: "CLITests", dependencies: ["KeywayCLI", "ReflexExample", "KeywayCore", "KeywayTesting"],
+            name: "CLITests", dependencies: ["KeywayCLI", "ReflexExample", "KeywayCore", "KeywayTestSupport"],
             path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v6]

@@ -8,7 +8,7 @@ import Synchronization
 /// directories, ownership and symlink checks, an exclusive lock around read-modify-write, atomic replacement. Writing
 /// to a vault that does not exist yet creates it with the method of the first unlock source found.
 public struct EncryptedStore: CredentialDocumentStore {
-    public let file: ProtectedFile
+    package let file: ProtectedFile
     public let unlock: VaultUnlock
     /// The Argon2id cost of a passphrase vault this store creates (`create`, a first write, `rekey`).
     public let newVaultCost: Argon2Cost

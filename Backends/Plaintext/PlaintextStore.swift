@@ -5,7 +5,7 @@ import KeywayCore
 /// It protects against other users (permissions, ownership checks) and against loss (atomic, locked writes); it does
 /// not protect against anyone who can read files as this user, backups, or disk forensics. SECURITY.md says more.
 public struct PlaintextStore: CredentialDocumentStore {
-    public let file: ProtectedFile
+    package let file: ProtectedFile
     public var backendName: String { "plaintext" }
     public var location: String { file.path }
     public var filePath: String? { file.path }

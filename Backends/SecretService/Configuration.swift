@@ -1,4 +1,4 @@
-import CLibSecret
+internal import CLibSecret
 import KeywayCore
 
 import Glibc

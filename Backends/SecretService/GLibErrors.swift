@@ -1,4 +1,4 @@
-import CLibSecret
+internal import CLibSecret
 import KeywayCore
 
 /// GError to `KeywayError`, and the GLib conversions (string vectors, attribute tables) the session uses.

@@ -1,4 +1,4 @@
-import CLibSecret
+internal import CLibSecret
 import KeywayCore
 
 /// Calls that may show a prompt (create, delete, unlock): bounded by the prompt timeout, ended by a provider that

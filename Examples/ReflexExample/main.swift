@@ -28,11 +28,17 @@ let spec = AppSpec(
     notFoundMessage: "API key is required. Run `reflex-example login` or set {env}.")
 
 func fail(_ message: String, status: Int32) -> Never {
-    try? Sys.writeAll(2, Array((message + "\n").utf8))
+    writeError(message + "\n")
     exit(status)
 }
 
-func warn(_ warning: KeywayWarning) { try? Sys.writeAll(2, Array("Warning: \(warning.message)\n".utf8)) }
+func warn(_ warning: KeywayWarning) { writeError("Warning: \(warning.message)\n") }
+
+/// Writes `text` on standard error.
+func writeError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
 
 /// Removes `--name VALUE` from `arguments` and returns VALUE.
 func option(_ name: String, from arguments: inout [String]) -> String? {
@@ -40,6 +46,13 @@ func option(_ name: String, from arguments: inout [String]) -> String? {
     let value = arguments[index + 1]
     arguments.removeSubrange(index...index + 1)
     return value
+}
+
+/// Everything on standard input.
+func standardInput() -> String {
+    var text = ""
+    while let line = readLine(strippingNewline: false) { text += line }
+    return text
 }
 
 func main() {
@@ -63,12 +76,11 @@ func main() {
 func run(_ command: String, profile: String, apiKey: String?) throws {
     let environment = Environment.process()
     let store = try openStore(StoreOptions(environment: environment, warn: { warn($0) }))
-    let engine = ResolutionEngine(
-        spec: spec, environment: environment, store: store, workingDirectory: currentDirectory())
+    let engine = ResolutionEngine(spec: spec, environment: environment, store: store)
     let id = CredentialID(app: spec.name, profile: profile)
     switch command {
     case "login":
-        var key = try apiKey ?? String(decoding: Sys.readAll(0), as: UTF8.self)
+        var key = apiKey ?? standardInput()
         if key.hasSuffix("\n") { key.removeLast() }
         let secret = Secret(key)
         try validateAPIKey(secret)

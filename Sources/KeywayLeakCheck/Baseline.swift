@@ -30,7 +30,7 @@ public struct Baseline: Sendable {
 
     public func contains(_ finding: Finding) -> Bool { fingerprints.contains(finding.fingerprint) }
 
-    public func json() -> JSON {
+    package func json() -> JSON {
         .object([
             ("version", .int(1)),
             ("findings", .array(entries.map {
@@ -38,6 +38,9 @@ public struct Baseline: Sendable {
             })),
         ])
     }
+
+    /// The baseline file's text, as `keyway leak-check --update-baseline` writes it (ending in a newline).
+    public func serialized() -> String { json().serialized() + "\n" }
 
     /// Reads a baseline file; a malformed one is an error naming the file.
     public static func load(_ path: String) throws(KeywayError) -> Baseline {

@@ -102,7 +102,7 @@ public struct SecretRule: Sendable, Equatable {
 }
 
 /// A key found in a buffer.
-public struct ContentMatch: Sendable {
+package struct ContentMatch: Sendable {
     public let rule: SecretRule
     /// 1-based.
     public let line: Int
@@ -144,7 +144,7 @@ public struct StoredSecretMatcher: Sendable {
 }
 
 /// Finds keys in bytes.
-public struct ContentScanner: Sendable {
+package struct ContentScanner: Sendable {
     public let rules: [SecretRule]
     public let stored: StoredSecretMatcher?
     /// The rule used for a stored value.
@@ -384,7 +384,7 @@ private struct LineCounter {
 }
 
 /// The entropy gate and placeholder checks.
-public enum Randomness {
+package enum Randomness {
     /// Shannon entropy in bits per byte.
     public static func entropy<C: Collection>(_ bytes: C) -> Double where C.Element == UInt8 {
         guard !bytes.isEmpty else { return 0 }

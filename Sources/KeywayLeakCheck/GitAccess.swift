@@ -14,7 +14,7 @@ import Glibc
 /// git to another repository or index) with its fixed variables (no transport, no lazy fetch, no replace objects,
 /// no grafts), except `GIT_INDEX_FILE` for the repository a pre-commit hook runs in. Each command is stopped after
 /// `timeout` seconds (`KEYWAY_GIT_TIMEOUT`, default `defaultTimeout`).
-public struct GitRunner: Sendable {
+package struct GitRunner: Sendable {
     public let root: String
     let keepIndexFile: Bool
     /// Seconds each git command may take (for `cat-file --batch`: each wait for its next answer).
@@ -173,7 +173,7 @@ public struct GitRunner: Sendable {
 
 /// One long-lived `git cat-file --batch` reading many objects, or `git cat-file --batch-check` telling their type
 /// and size without reading them.
-public final class CatFileBatch {
+package final class CatFileBatch {
     private let pid: pid_t
     private let input: Int32
     private let output: Int32

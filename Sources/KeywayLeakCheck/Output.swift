@@ -10,7 +10,7 @@ extension LeakReport {
     /// saying what was not scanned too; `summary.not_scanned` counts those). Each finding has `kind`,
     /// `rule`, `severity`, `path`, `repository`, `git`, `line`, `commit`, `masked`, `message`, `fix`,
     /// `fingerprint`, and `secret` only when `showSecrets` is set.
-    public func json(showSecrets: Bool) -> JSON {
+    package func json(showSecrets: Bool) -> JSON {
         .object([
             ("findings", .array(findings.map { finding in
                 var members: [(String, JSON)] = [
@@ -28,6 +28,14 @@ extension LeakReport {
             ("notes", .array(allNotes.map { .string($0) })),
             ("summary", summaryJSON),
         ])
+    }
+
+    /// The JSON report as text, as `keyway leak-check --format json` prints it (ending in a newline).
+    public func jsonText(showSecrets: Bool) -> String { json(showSecrets: showSecrets).serialized() + "\n" }
+
+    /// The SARIF 2.1.0 log as text, as `keyway leak-check --format sarif` prints it (ending in a newline).
+    public func sarifText(rules: [SecretRule], sourceRoot: String?, version: String) -> String {
+        sarif(rules: rules, sourceRoot: sourceRoot, version: version).serialized() + "\n"
     }
 
     var summaryJSON: JSON {
@@ -104,7 +112,7 @@ extension LeakReport {
     /// SARIF 2.1.0: one run, the rules used, one result per finding with a location relative to its repository
     /// (base id `SRCROOT` for `sourceRoot`, `ROOT1`... for other repositories, `FILESYSTEM` for paths outside any),
     /// start lines for keys, and partial fingerprints. Never a secret, only masked forms.
-    public func sarif(rules: [SecretRule], sourceRoot: String?, version: String) -> JSON {
+    package func sarif(rules: [SecretRule], sourceRoot: String?, version: String) -> JSON {
         var descriptions: [RuleDescription] = FileRules.descriptions
         for rule in rules + [ContentScanner.storedRule] where !descriptions.contains(where: { $0.id == rule.id }) {
             descriptions.append(FileRules.description(of: rule))
@@ -182,7 +190,7 @@ extension LeakReport {
 
 /// Percent-encodes a path for a URI (RFC 3986): unreserved characters and `/` stay, every other byte of the
 /// UTF-8 form becomes `%XX`.
-public func uriEncode(_ path: String) -> String {
+package func uriEncode(_ path: String) -> String {
     let hex = Array("0123456789ABCDEF".utf8)
     var out: [UInt8] = []
     for b in path.utf8 {

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"

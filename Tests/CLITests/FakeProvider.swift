@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 
 /// A small Secret Service (a python3-gi GDBus program on a private bus, with the encrypted transfer session libsecret
 /// negotiates: dh-ietf1024-sha256-aes128-cbc-pkcs7, through python3-cryptography) that misbehaves on purpose, the way

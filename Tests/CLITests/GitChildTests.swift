@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// Unlock material and other tools' keys that must never reach a git child (assembled at run time).

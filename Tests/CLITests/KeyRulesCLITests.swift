@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// Issue 10, items 11, 8 (key size), 15, 20, 25: the key rules at every entry point, bounded input, no echo of

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// Keyring CLI tests. Those on the shared test keyring need `scripts/with-keyring` (KEYWAY_TEST_KEYRING=1) or CI;

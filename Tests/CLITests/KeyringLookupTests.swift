@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// The keyring lookup does its search first and looks at the default collection only on a miss; these tests keep the

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// What every Secret Service provider must do with Keyway: scripts/test runs these against gnome-keyring, KeePassXC and

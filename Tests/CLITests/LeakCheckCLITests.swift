@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// Keys assembled at run time (this file holds none).
@@ -404,7 +404,7 @@ struct LeakCheckCLITests {
             env: GitFixture.plainEnvironment, umask: 0o022)
         #expect(written.status == 1)
         #expect(written.stdout.isEmpty)
-        #expect(try KeywayTesting.permissions(out) == 0o600)
+        #expect(try KeywayTestSupport.permissions(out) == 0o600)
         #expect(String(decoding: try #require(try readFile(out)), as: UTF8.self).contains(Planted.github))
     }
 

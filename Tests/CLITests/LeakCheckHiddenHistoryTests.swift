@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// History a repository tries to hide from `leak-check --history`: replace objects, grafts, a shallow file naming a

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// A Secret Service that declines the encrypted transfer session: libsecret then falls back to the unencrypted

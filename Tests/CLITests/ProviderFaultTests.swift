@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// Provider faults seen on real Secret Services, reproduced deterministically by `FakeProvider` on a private bus.

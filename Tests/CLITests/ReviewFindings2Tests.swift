@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 // Regression tests for the second review of issue 10's fixes: D8, D9, D10, D11, D13 (errors), D14, D15, G1.

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 // Regression tests for review 3's D6 (leak-check PATH links, foreign work trees), G1 (reflow.key linked out of the

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 // Regression tests for the outside review's items 6, 12, 13, 19, 21, 22 and 24 (issue 10).

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 // Regression tests for the second review's D1-D7 (import --remove, migrate, logout and login under several backends).

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 // Each suite walks one vendor page in shared/seeds/ line by line, with a temporary HOME.

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// End-to-end tests of the encrypted backend through the `keyway` binary, for both unlock methods.

@@ -1,4 +1,5 @@
 import KeywayCore
+import KeywayTestSupport
 import KeywayTesting
 import Testing
 

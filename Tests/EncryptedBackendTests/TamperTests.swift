@@ -1,7 +1,7 @@
 import CKeywayPlatform
 import CSodium
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 @testable import KeywayEncrypted

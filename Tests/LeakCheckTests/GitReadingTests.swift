@@ -1,5 +1,5 @@
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 @testable import KeywayLeakCheck

@@ -1,5 +1,6 @@
 import KeywayCore
 import KeywayPlaintext
+import KeywayTestSupport
 import KeywayTesting
 import Testing
 

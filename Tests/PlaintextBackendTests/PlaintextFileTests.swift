@@ -1,6 +1,6 @@
 import KeywayCore
 import KeywayPlaintext
-import KeywayTesting
+import KeywayTestSupport
 import Synchronization
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import KeywayCore
 import KeywaySecretService
-import KeywayTesting
+import KeywayTestSupport
 import Synchronization
 import Testing
 

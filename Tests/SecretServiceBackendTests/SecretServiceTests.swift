@@ -1,6 +1,7 @@
 import Foundation
 import KeywayCore
 import KeywaySecretService
+import KeywayTestSupport
 import KeywayTesting
 import Testing
 

@@ -163,7 +163,7 @@ public enum AppSpecDecoder {
 
 extension AppSpec {
     /// The spec as JSON, in the format `AppSpecDecoder` reads (used by `keyway apps --json`).
-    public func json() -> JSON {
+    package func json() -> JSON {
         var members: [(String, JSON)] = [
             ("name", .string(name)),
             ("env", .array(environmentVariables.map { .string($0) })),

@@ -78,7 +78,7 @@ public struct CredentialDocument: Sendable, Equatable {
 
     // MARK: Encoding
 
-    public func json() -> JSON {
+    package func json() -> JSON {
         .object([
             ("format", .string(Self.formatName)),
             ("version", .int(Self.currentVersion)),

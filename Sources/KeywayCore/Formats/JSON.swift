@@ -1,5 +1,5 @@
 /// A JSON value whose objects keep their keys in order, so what Keyway writes is stable and diffable.
-public enum JSON: Sendable, Equatable {
+package enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(String)  // kept as written, so no precision is lost on a round trip
@@ -56,7 +56,7 @@ public enum JSON: Sendable, Equatable {
 /// The member names of one object, to find a repeated one in O(n): a scan while there are few, a set beyond.
 /// A string compared and hashed by its Unicode scalars (its UTF-8 bytes), not by canonical equivalence as Swift's
 /// `String` is: the identity of names in JSON and YAML mappings, credentials' app and profile names.
-public struct ExactString: Hashable, Sendable {
+package struct ExactString: Hashable, Sendable {
     public let text: String
     public init(_ text: String) { self.text = text }
     public static func == (a: ExactString, b: ExactString) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
@@ -119,7 +119,7 @@ extension JSON {
 // MARK: - Parsing
 
 /// A JSON syntax error with its 1-based line and column.
-public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+package struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
     public let line: Int
     public let column: Int
     public let reason: String

@@ -1,5 +1,5 @@
 /// Text from untrusted input (file names, git's messages, file contents) made safe to print for people.
-public enum TerminalText {
+package enum TerminalText {
     /// `text` with every C0 control (U+0000-U+001F, newline and tab included), DEL (U+007F) and C1 control
     /// (U+0080-U+009F) replaced by a visible escape: `\x1b`, `\x7f`, `\u{9b}`. A name holding `ESC ] 0 ; ... BEL`
     /// or a CSI sequence then cannot retitle the terminal, move the cursor or hide the lines after it, and a newline

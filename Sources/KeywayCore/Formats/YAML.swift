@@ -14,7 +14,7 @@ internal import CYAML
 ///
 /// All of libyaml (pointers, events, its errors) stays in `LibYAMLEvents` below; the tree is built from plain Swift
 /// events by `YAMLTreeBuilder`, in one pass, each key looked up in O(1).
-public enum YAML {
+package enum YAML {
     public struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
         public let line: Int
         public let column: Int

@@ -37,7 +37,7 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 }
 
 /// The masking rule shared by every output.
-public enum Masking {
+package enum Masking {
     /// Longest recognizable prefix considered, e.g. `reminix_pat_`.
     static let maximumPrefix = 16
 

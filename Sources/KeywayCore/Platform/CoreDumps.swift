@@ -7,7 +7,7 @@ import Glibc
 ///
 /// Only the soft `RLIMIT_CORE` is lowered (to 0), so `restoreLimitForExec` can put it back for a program Keyway
 /// becomes (`keyway run`); the hard limit is never touched. `PR_SET_DUMPABLE` 0 needs no undoing: execve resets it.
-public enum CoreDumps {
+package enum CoreDumps {
     /// 0 or the errno of the call that failed, and the core limits the process had before.
     private static let state: (errno: Int32, before: rlimit) = {
         var before = rlimit()

@@ -110,7 +110,7 @@ extension KeywayPaths {
 
 /// `variable` for a message about `app`: not shown when it is the default variable of an app name that may be a key
 /// (`RFX_..._API_KEY` for a key typed as the app name would echo the key).
-public func shownEnvironmentVariable(_ variable: String, for app: String) -> String {
+package func shownEnvironmentVariable(_ variable: String, for app: String) -> String {
     if !APIKeyRules.isShowableName(app), variable == defaultEnvironmentVariable(for: app) { return APIKeyRules.notShown }
     return variable
 }

@@ -1,5 +1,5 @@
 /// Finding the git repository a file sits in (no subprocess), and asking git whether it tracks or ignores it.
-public struct GitRepository: Sendable, Equatable {
+package struct GitRepository: Sendable, Equatable {
     /// The top of the work tree.
     public let root: String
     /// How it was recognised: a `.git` directory, a `.git` file (linked worktree or submodule), or `GIT_DIR`.
@@ -16,7 +16,7 @@ public struct GitRepository: Sendable, Equatable {
 }
 
 /// What git would do with a file.
-public enum GitFileState: String, Sendable {
+package enum GitFileState: String, Sendable {
     /// In the index (committed or staged).
     case tracked
     /// Not in the index and not ignored: `git add .` would pick it up.
@@ -25,7 +25,7 @@ public enum GitFileState: String, Sendable {
     case ignored
 }
 
-public enum Git {
+package enum Git {
     /// Options that keep git from running anything a repository's configuration names (fsmonitor, hooks) and from
     /// reading pathspec magic in file names.
     public static let safeOptions = baseOptions + ["--literal-pathspecs"]

@@ -18,7 +18,7 @@ import Glibc
 /// to a temporary file in the same directory opened `O_CREAT|O_EXCL|O_NOFOLLOW` mode 0600, which is fsynced, renamed
 /// over the file, and the directory fsynced. Missing directories are created 0700. A symlinked file is replaced at its
 /// target, so the link survives.
-public struct ProtectedFile: Sendable {
+package struct ProtectedFile: Sendable {
     public let path: String
     public let strict: Bool
     public let warn: WarningHandler?
@@ -397,7 +397,7 @@ extension String {
 
 /// What identifies one version of a file: device, inode, size, modification and status-change times (the change
 /// time moves on every write and cannot be set back by a user).
-public struct FileIdentity: Sendable, Equatable {
+package struct FileIdentity: Sendable, Equatable {
     let device: UInt64
     let inode: UInt64
     let size: Int64
@@ -414,7 +414,7 @@ public struct FileIdentity: Sendable, Equatable {
 }
 
 /// A file's bytes and the identity of the file they were read from (`ProtectedFile.snapshot`).
-public struct FileSnapshot: Sendable, Equatable {
+package struct FileSnapshot: Sendable, Equatable {
     public let identity: FileIdentity
     public let bytes: [UInt8]
 }
@@ -422,7 +422,7 @@ public struct FileSnapshot: Sendable, Equatable {
 // MARK: - The directories above a secret
 
 /// A directory on the way to Keyway's files that another user could use to delete, replace or roll back them.
-public struct DirectoryProblem: Sendable, Equatable {
+package struct DirectoryProblem: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Owned by a user other than the current one and root.
         case foreignOwner(uid: UInt32)
@@ -450,7 +450,7 @@ public struct DirectoryProblem: Sendable, Equatable {
 /// elsewhere), then each link's target the same way, and the chain above where the path finally leads. A directory
 /// that does not exist yet is checked from its nearest existing ancestor (Keyway creates the missing ones with mode
 /// 0700). Directories above the home directory are left out, as ssh does.
-public enum DirectoryChain {
+package enum DirectoryChain {
     /// The problems of the directories leading to the directory `directory` (which holds Keyway's files), nearest
     /// first; empty when all is well or when the chain cannot be examined (the file operations then report their own
     /// errors).

@@ -2,7 +2,7 @@ internal import CKeywayPlatform
 import Glibc
 
 /// Why a child process did not run to completion.
-public enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The program could not be started: not found in an absolute PATH directory, not executable, or the spawn
     /// failed.
     case cannotStart(String, Errno)
@@ -27,7 +27,7 @@ public enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible
 /// Runs a program to completion and collects its output. Used to ask `git` about files; never with a secret in the
 /// arguments or environment. The child gets exactly the environment it is given, nothing inherited: git children
 /// get theirs from `Git.childEnvironment`.
-public enum Subprocess {
+package enum Subprocess {
     public struct Result: Sendable {
         public let status: Int32
         public let stdout: [UInt8]

@@ -3,7 +3,7 @@ internal import CKeywayPlatform
 import Glibc
 
 /// A POSIX error number with a readable name, as swift-system's `Errno`.
-public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+package struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     public let rawValue: Int32
     public init(_ rawValue: Int32) { self.rawValue = rawValue }
     public static var current: Errno { Errno(errno) }
@@ -32,7 +32,7 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Thin wrappers around the system calls Keyway uses: each retries on EINTR and throws `Errno`.
-public enum Sys {
+package enum Sys {
     @inline(__always)
     static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
         while true {
@@ -325,10 +325,10 @@ public enum Sys {
     }
 }
 
-public typealias FileStatus = Glibc.stat
+package typealias FileStatus = Glibc.stat
 
 /// File-mode helpers.
-public enum FileMode {
+package enum FileMode {
     public static func isRegular(_ st: FileStatus) -> Bool { (st.st_mode & S_IFMT) == S_IFREG }
     public static func isDirectory(_ st: FileStatus) -> Bool { (st.st_mode & S_IFMT) == S_IFDIR }
     public static func isSymlink(_ st: FileStatus) -> Bool { (st.st_mode & S_IFMT) == S_IFLNK }

@@ -10,8 +10,8 @@ public struct ResolutionEngine: Sendable {
     public let today: Day
 
     public init(
-        spec: AppSpec, environment: Environment, store: any CredentialStore, workingDirectory: String,
-        strict: Bool = false, today: Day = .today()
+        spec: AppSpec, environment: Environment, store: any CredentialStore,
+        workingDirectory: String = currentDirectory(), strict: Bool = false, today: Day = .today()
     ) {
         self.spec = spec
         self.environment = environment

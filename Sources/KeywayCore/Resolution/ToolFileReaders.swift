@@ -175,7 +175,7 @@ extension String {
     }
 }
 
-/// The current working directory.
-public func currentDirectory() -> String {
+/// The current working directory (the default of `ResolutionEngine`'s `workingDirectory`).
+@usableFromInline package func currentDirectory() -> String {
     Sys.currentDirectory() ?? "/"
 }
