@@ -1,6 +1,6 @@
 import KeywayCore
 
-/// How a credential is laid out as a Secret Service item (documented in DOCS.md):
+/// How a credential is laid out as a Secret Service item (documented in README.md's keyring section):
 ///
 /// - secret: the API key itself, as text (`text/plain`), so every client reads the bare key;
 /// - `service` = app, `username` = profile: the attributes python `keyring` and Go's `go-keyring` use;

@@ -4,9 +4,12 @@ import KeywayCore
 /// libsecret, in the collection the `default` alias names (gnome-keyring's "Login" keyring).
 ///
 /// Items use the `service` (app) and `username` (profile) attributes of python `keyring` and Go's `go-keyring`, so
-/// they are shared both ways with those tools and `secret-tool`; see `ItemFormat` and DOCS.md. Every operation opens
-/// its own private connection to the session bus named by the environment it was given, bounded by a timeout, and
-/// reports each failure state (no bus, no provider, locked, prompt dismissed, timeout) with its own error code.
+/// they are shared both ways with those tools and `secret-tool`; see `ItemFormat` and README.md's keyring section.
+/// Every operation is one `Session`, bounded by a timeout, over this process's session bus connection (GLib's shared
+/// one, which libsecret always uses): the environment given must name that same bus. When it names another, a
+/// private connection to it is opened only to diagnose it, and the operation fails saying the keyring backend can
+/// use only the process's own bus. Each failure state (no bus, no provider, locked, prompt dismissed, timeout) has
+/// its own error code.
 public struct SecretServiceStore: CredentialStore {
     public let configuration: SecretServiceConfiguration
     public let warn: WarningHandler?

@@ -1,3 +1,6 @@
+// The library is these five modules' public API (the model, the storage protocol, the backends, resolution, the
+// app-spec format, leak-check), re-exported whole: each keeps its plumbing `package` (visible inside this package
+// only) and its C libraries `internal`, so a re-export carries nothing else. Tests/PublicSurfaceTests checks it.
 @_exported import KeywayCore
 @_exported import KeywayPlaintext
 @_exported import KeywayEncrypted

@@ -125,7 +125,9 @@ public struct AppSpec: Sendable, Equatable {
         AppSpec(name: app, environmentVariables: [defaultEnvironmentVariable(for: app)])
     }
 
-    /// The variable `run` sets: the preferred one, or `<APP>_API_KEY` for a tool that reads none.
+    /// The variable `keyway run` sets: the first of `environmentVariables` (the preferred one), or nil for a spec
+    /// that reads its key from no variable (then `run` needs `--env NAME`). A spec without a spec file gets
+    /// `<APP>_API_KEY` from `defaultSpec(for:)`, not from here.
     public var primaryVariable: String? { environmentVariables.first }
 
     /// The token kind of `key`, when the spec defines kinds.

@@ -11,7 +11,7 @@ public enum AppSpecDecoder {
         guard case .object(let members) = root else { throw bad("the top level", "must be an object") }
         let known: Set<String> = [
             "name", "env", "sources", "required_prefixes", "expected_prefixes", "prefix_message", "token_kinds",
-            "not_found", "rotate_after_days", "description",
+            "not_found", "rotate_after_days",
         ]
         // Errors never quote a value from the file (it may hold a pasted key). An unknown field's name is shown only
         // when it cannot be a key (`APIKeyRules.isQuotable`).
