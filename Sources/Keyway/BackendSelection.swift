@@ -17,8 +17,7 @@ func encryptedCandidate(_ options: StoreOptions) -> (any CredentialStore)? {
 
 /// The vault counts as configured when a key or passphrase is given for it, or the vault file exists.
 func encryptedIsConfigured(_ options: StoreOptions) -> Bool {
-    let variables = ["KEYWAY_VAULT_KEY_FILE", "KEYWAY_VAULT_KEY", "KEYWAY_PASSPHRASE"]
-    if variables.contains(where: { options.environment.nonEmpty($0) != nil }) { return true }
+    if VaultUnlock.isConfigured(options.environment) { return true }
     return (try? Sys.lstat(options.paths.vaultFile)) != nil
 }
 
@@ -109,11 +108,7 @@ public struct AutoStore: CredentialStore {
     public func list(app: String?) throws(KeywayError) -> [Credential] {
         var found: [CredentialID: Credential] = [:]
         var sources: [any CredentialStore] = []
-        for store in candidates {
-            let credentials: [Credential]
-            do throws(KeywayError) { credentials = try store.list(app: app) } catch where error.meansBackendUnusable {
-                continue
-            }
+        for (store, credentials) in try listEach(app: app) {
             var contributed = false
             for credential in credentials where found[credential.id] == nil {
                 found[credential.id] = credential
@@ -356,9 +351,7 @@ func unattendedStores(_ options: StoreOptions) -> (
     case .unreachable(let error): failed.append((.keyring, error))
     }
     if (try? Sys.lstat(options.paths.vaultFile)) != nil {
-        let configured = ["KEYWAY_VAULT_KEY_FILE", "KEYWAY_VAULT_KEY", "KEYWAY_PASSPHRASE"]
-            .contains { options.environment.nonEmpty($0) != nil }
-        if configured {
+        if VaultUnlock.isConfigured(options.environment) {
             var unattended = options
             unattended.vaultUnlock = VaultUnlock(environment: options.environment, prompt: nil)
             stores.append((.encrypted, encryptedStore(unattended)))
