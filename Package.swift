@@ -87,6 +87,8 @@ let package = Package(
             name: "LeakCheckTests", dependencies: ["KeywayLeakCheck", "KeywayCore", "KeywayTesting"],
             path: "Tests/LeakCheckTests", exclude: ["Data"]),
         .testTarget(
+            name: "KeywayTests", dependencies: ["Keyway", "KeywayTesting"], path: "Tests/KeywayTests"),
+        .testTarget(
             name: "CLITests", dependencies: ["KeywayCLI", "ReflexExample", "KeywayCore", "KeywayTesting"],
             path: "Tests/CLITests"),
     ],
