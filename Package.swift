@@ -58,6 +58,8 @@ let package = Package(
 
         // A Reflex-style CLI built on the library alone (built and tested with the rest).
         .executableTarget(name: "ReflexExample", dependencies: ["Keyway"], path: "Examples/ReflexExample"),
+        // The README's "Using Keyway from Swift" example (Tests/KeywayTests checks that the README shows this code).
+        .executableTarget(name: "LibraryExample", dependencies: ["Keyway"], path: "Examples/LibraryExample"),
 
         // bench/gitcheck.sh's measurement of the git-leak check.
         .executableTarget(name: "GitCheckBench", dependencies: ["KeywayCore"], path: "bench/GitCheckBench"),
@@ -87,7 +89,7 @@ let package = Package(
             name: "LeakCheckTests", dependencies: ["KeywayLeakCheck", "KeywayCore", "KeywayTesting"],
             path: "Tests/LeakCheckTests", exclude: ["Data"]),
         .testTarget(
-            name: "KeywayTests", dependencies: ["Keyway", "KeywayTesting"], path: "Tests/KeywayTests"),
+            name: "KeywayTests", dependencies: ["Keyway", "KeywayTesting", "LibraryExample"], path: "Tests/KeywayTests"),
         .testTarget(
             name: "CLITests", dependencies: ["KeywayCLI", "ReflexExample", "KeywayCore", "KeywayTesting"],
             path: "Tests/CLITests"),
