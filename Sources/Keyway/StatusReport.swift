@@ -4,6 +4,7 @@
 /// One credential a status report shows: a key from an environment variable, from one of the app's own files, or a
 /// stored copy in one backend, with whether it is the one resolution uses.
 public struct CredentialStatus: Sendable {
+    /// The app and profile the key is for.
     public let id: CredentialID
     /// The key masked with the longest prefix the app's spec names kept whole.
     public let masked: String
@@ -27,7 +28,9 @@ public struct StatusReport: Sendable {
     /// Something found on the way, in the order found: a layer that cannot be read (the app's resolution fails), or
     /// a warning about a credentials file (git, permissions).
     public enum Problem: Sendable {
+        /// A layer of an app's resolution that cannot be read (a malformed file, a failing backend...).
         case error(KeywayError)
+        /// A credentials file tracked by git or that git would pick up, or with permissions others can use.
         case warning(KeywayWarning)
     }
 

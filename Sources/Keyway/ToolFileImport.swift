@@ -15,6 +15,7 @@ extension ResolutionEngine {
 
 /// A key found in one of an app's own credentials files, to be copied into Keyway's store (`keyway import`).
 public struct ToolFileKey: Sendable {
+    /// The app and profile the key is for.
     public let id: CredentialID
     /// The key, with what the file records with it (account, organization, scopes, expiry).
     public let key: ResolvedKey
