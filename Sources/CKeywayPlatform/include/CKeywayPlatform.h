@@ -24,6 +24,15 @@ int keyway_pipe2(int fds[2], int flags);
 /// `path` before it execs.
 int keyway_spawn_file_actions_addchdir(void *actions, const char *path);
 
+/// mkostemp(3): creates and opens (read-write, mode 0600) a new file named after `path_template`, whose last six
+/// characters `XXXXXX` are replaced in place; `flags` (O_CLOEXEC) are added to the open flags.
+int keyway_mkostemp(char *path_template, int flags);
+
+/// execvp(3) with `envp` (NULL-terminated) as the new program's whole environment: `environ` is pointed at `envp`
+/// for the PATH search (so the search uses `envp`'s PATH, as execvp does with the current environment) and the
+/// exec. Returns only when the exec failed: -1 with errno set, and `environ` put back as it was.
+int keyway_execvp_environment(const char *file, char *const argv[], char *const envp[]);
+
 /// Turns core dumps off for the rest of the process: the soft RLIMIT_CORE to 0 (the hard limit is left as it was, so
 /// the soft limit can be put back for a program Keyway execs) and PR_SET_DUMPABLE to 0 (which also keeps other
 /// processes of the same user from ptrace-attaching; execve resets it). `soft_before` and `hard_before` receive the
