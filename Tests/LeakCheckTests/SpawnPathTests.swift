@@ -73,4 +73,30 @@ struct SpawnPathTests {
             exit(0)
         }
     }
+
+    @Test("no descriptor of an open cat-file (its input, output, error file) reaches another child")
+    func descriptorsStayPrivate() async {
+        await #expect(processExitsWith: .success) {
+            let directory = try TemporaryDirectory(prefix: "leak-catfile-fds")
+            let root = directory.path + "/r"
+            try GitFixture.initialize(root)
+            try GitFixture.write(root, "notes.txt", "one\n")
+            try GitFixture.commitAll(root, "first")
+            // What a child started now holds beyond standard input, output and error.
+            func inherited() throws -> Set<String> {
+                let script = #"for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && readlink "$f"; done; true"#
+                let result = try Subprocess.run(["/bin/sh", "-c", script], environment: ["PATH": "/usr/bin:/bin"])
+                return Set(result.stdoutText.split(separator: "\n").map(String.init))
+            }
+            let before = try inherited()
+            let runner = GitRunner(root: root)
+            let batch = try CatFileBatch(runner)
+            let check = try CatFileBatch(runner, checkOnly: true)
+            let after = try inherited()
+            batch.finish()
+            check.finish()
+            guard after.subtracting(before).isEmpty else { exit(2) }
+            exit(0)
+        }
+    }
 }
