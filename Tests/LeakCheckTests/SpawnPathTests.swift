@@ -10,15 +10,22 @@ import Testing
 /// another suite in this one (GLib's sockets ignore SIGPIPE) may change them.
 @Suite("LeakCheck spawn path")
 struct SpawnPathTests {
+    /// A repository (`root`, in `directory`) with one commit.
+    static func repository(_ prefix: String) throws -> (directory: TemporaryDirectory, root: String) {
+        let directory = try TemporaryDirectory(prefix: prefix)
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        try GitFixture.write(root, "notes.txt", "one\n")
+        try GitFixture.commitAll(root, "first")
+        return (directory, root)
+    }
+
     @Test("a leak-check scan with --history leaves SIGPIPE at its default disposition (cat-file ignored it)")
     func sigpipeStaysDefault() async {
         await #expect(processExitsWith: .success) {
             signal(SIGPIPE, SIG_DFL)
-            let directory = try TemporaryDirectory(prefix: "leak-sigpipe")
-            let root = directory.path + "/r"
-            try GitFixture.initialize(root)
-            try GitFixture.write(root, "notes.txt", "one\n")
-            try GitFixture.commitAll(root, "first")
+            let (directory, root) = try Self.repository("leak-sigpipe")
+            defer { withExtendedLifetime(directory) {} }
             try GitFixture.write(root, "notes.txt", "two\n")
             try GitFixture.commitAll(root, "second")
             let report = LeakChecker(
@@ -31,18 +38,13 @@ struct SpawnPathTests {
             var current = sigaction()
             // SIG_DFL is the null handler.
             guard sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil else { exit(3) }
-            exit(0)
         }
     }
 
     @Test("cat-file's git gets exactly the environment of every other git child: no unlock material, no keys")
     func catFileEnvironment() async {
         await #expect(processExitsWith: .success) {
-            let directory = try TemporaryDirectory(prefix: "leak-catfile-env")
-            let root = directory.path + "/r"
-            try GitFixture.initialize(root)
-            try GitFixture.write(root, "notes.txt", "one\n")
-            try GitFixture.commitAll(root, "first")
+            let (directory, root) = try Self.repository("leak-catfile-env")
             // A `git` first in PATH that records its environment by command, then runs the real one.
             guard let git = Subprocess.executablePath("git", searchPath: Sys.environment("PATH")) else { exit(2) }
             let bin = directory.path + "/bin"
@@ -70,18 +72,14 @@ struct SpawnPathTests {
             guard catFile.contains("GIT_ALLOW_PROTOCOL=_"), catFile.contains("GIT_NO_LAZY_FETCH=1") else { exit(6) }
             guard !catFile.contains(where: { $0.hasPrefix("KEYWAY_") || $0.hasPrefix("REFLEX_") || $0.hasPrefix("GIT_DIR=") })
             else { exit(7) }
-            exit(0)
         }
     }
 
     @Test("no descriptor of an open cat-file (its input, output, error file) reaches another child")
     func descriptorsStayPrivate() async {
         await #expect(processExitsWith: .success) {
-            let directory = try TemporaryDirectory(prefix: "leak-catfile-fds")
-            let root = directory.path + "/r"
-            try GitFixture.initialize(root)
-            try GitFixture.write(root, "notes.txt", "one\n")
-            try GitFixture.commitAll(root, "first")
+            let (directory, root) = try Self.repository("leak-catfile-fds")
+            defer { withExtendedLifetime(directory) {} }
             // What a child started now holds beyond standard input, output and error.
             func inherited() throws -> Set<String> {
                 let script = #"for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && readlink "$f"; done; true"#
@@ -96,7 +94,6 @@ struct SpawnPathTests {
             batch.finish()
             check.finish()
             guard after.subtracting(before).isEmpty else { exit(2) }
-            exit(0)
         }
     }
 }
