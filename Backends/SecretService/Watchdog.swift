@@ -18,8 +18,9 @@ import Glibc
 /// lock, and `Mutex` has none and exposes no lock a `pthread_cond_t` could wait on. Polling a `Mutex` instead would
 /// wake a thread for nothing, or answer late. Hence `@unchecked Sendable`.
 final class Watchdog: @unchecked Sendable {
-    // Everything mutable is guarded by `mutex`; `cancellable` is thread-safe by GIO's contract. `connect` and
-    // `discard` are set before the thread starts and only read by it.
+    // Everything mutable is guarded by `mutex`, except `thread` and `started`, which only the owner's thread touches
+    // (`init` and `stop`); `cancellable` is thread-safe by GIO's contract. `connect` and `discard` are set before the
+    // thread starts and only read by it.
     let cancellable: UnsafeMutablePointer<GCancellable>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
