@@ -3,7 +3,8 @@
 
 // The Linux system calls Swift cannot call directly, as plain C functions (defined in platform.c, compiled with
 // _GNU_SOURCE). Swift's Glibc module omits the GNU extensions (pipe2, posix_spawn_file_actions_addchdir_np,
-// getrandom), shadows flock with the struct of the same name, and cannot call a variadic function (prctl).
+// getrandom, mkostemp), shadows flock with the struct of the same name, and cannot call a variadic function (prctl);
+// and it imports `environ` read-only, which execvp with another environment needs to set.
 // No library beyond the C library; used by KeywayCore only (`internal import`).
 //
 // This header includes no system header, and its signatures use C's own types only (`void *` for a
