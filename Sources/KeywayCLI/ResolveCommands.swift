@@ -195,18 +195,10 @@ struct Run: ParsableCommand {
             // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
             // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
             let entries = Self.commandEnvironment(removing: Self.withheldVariables + [variable]) + [
-                strdup(variable + "=" + key.secret.reveal()), nil,
+                strdup(variable + "=" + key.secret.reveal())
             ]
-            let envp = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: entries.count)
-            envp.initialize(from: entries, count: entries.count)
-            let argv = command.map { strdup($0) } + [nil]
-            // execvp searches PATH and passes `environ`: point it at CMD's environment (glibc has no execvpe here).
-            guard let symbol = dlsym(nil, "environ") else {
-                throw KeywayError(.io, "Cannot set the command's environment: environ not found.")
-            }
-            symbol.assumingMemoryBound(to: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?.self).pointee = envp
-            execvp(command[0], argv)
-            let error = Errno.current
+            // execvp's PATH search, in CMD's environment.
+            let error = Subprocess.exec(command, environment: entries)
             printError("Error: Cannot run \(command[0]): \(error).")
             return error == .noEntry ? 127 : 126
         }
