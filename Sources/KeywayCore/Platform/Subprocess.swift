@@ -72,7 +72,8 @@ public enum Subprocess {
 
     /// Starts `arguments[0]`, resolved by `executablePath` from the `PATH` of `environment` (never by the child
     /// after a `chdir` in `actions`), with exactly `environment`, with `posix_spawn`. With `newProcessGroup` the
-    /// child leads a process group of its own, so that `kill(-pid, ...)` stops whatever it started too.
+    /// child leads a process group of its own, so that `kill(-pid, ...)` stops whatever it started too. The child
+    /// starts with SIGPIPE at its default disposition.
     public static func spawn(
         _ arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t,
         newProcessGroup: Bool
@@ -84,10 +85,19 @@ public enum Subprocess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
+        // SIGPIPE at its default disposition in the child, whatever this process did with it (GLib's sockets
+        // ignore it process-wide in the keyring backend): a git writing to a reader that went away ends as git
+        // expects to, instead of inheriting the ignore.
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF)
         if newProcessGroup {
             posix_spawnattr_setpgroup(&attributes, 0)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
         }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         let envStrings = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
