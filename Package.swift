@@ -60,6 +60,8 @@ let package = Package(
 
         // A Reflex-style CLI built on the library alone (built and tested with the rest).
         .executableTarget(name: "ReflexExample", dependencies: ["Keyway"], path: "Examples/ReflexExample"),
+        // The README's "Using Keyway from Swift" example (Tests/KeywayTests checks that the README shows this code).
+        .executableTarget(name: "LibraryExample", dependencies: ["Keyway"], path: "Examples/LibraryExample"),
 
         // bench/gitcheck.sh's measurement of the git-leak check.
         .executableTarget(name: "GitCheckBench", dependencies: ["KeywayCore"], path: "bench/GitCheckBench"),
@@ -98,6 +100,9 @@ let package = Package(
         .testTarget(
             name: "LeakCheckTests", dependencies: ["KeywayLeakCheck", "KeywayCore", "KeywayTestSupport"],
             path: "Tests/LeakCheckTests", exclude: ["Data"]),
+        .testTarget(
+            name: "KeywayTests", dependencies: ["Keyway", "KeywayTestSupport", "LibraryExample"],
+            path: "Tests/KeywayTests"),
         .testTarget(
             name: "CLITests", dependencies: ["KeywayCLI", "ReflexExample", "KeywayCore", "KeywayTestSupport"],
             path: "Tests/CLITests"),

@@ -25,6 +25,16 @@ public struct VaultUnlock: Sendable {
         self.prompt = prompt
     }
 
+    /// The variables that supply the vault's key or passphrase, in the order they are tried: `KEYWAY_VAULT_KEY_FILE`,
+    /// `KEYWAY_VAULT_KEY`, `KEYWAY_PASSPHRASE`.
+    package static let variables = ["KEYWAY_VAULT_KEY_FILE", "KEYWAY_VAULT_KEY", "KEYWAY_PASSPHRASE"]
+
+    /// Whether `environment` sets one of `variables` (not empty): the vault's key or passphrase comes from the
+    /// environment, without the prompt.
+    package static func isConfigured(_ environment: Environment) -> Bool {
+        variables.contains { environment.nonEmpty($0) != nil }
+    }
+
     static let noneMessage =
         "No vault key or passphrase: set KEYWAY_VAULT_KEY_FILE (a file holding the 32-byte key), KEYWAY_VAULT_KEY (the "
         + "key in base64) or KEYWAY_PASSPHRASE, or run in a terminal to be prompted for the passphrase."

@@ -11,9 +11,16 @@ import Glibc
 /// GDBus's 25 s default timeout, so a bus that accepts the connection but never answers would block there.
 /// `connection()` waits for it only until the deadline; a late result is released by `discard` when it comes. One
 /// thread does both jobs: a thread per process start is measurable in a `get`.
+///
+/// Locking: a pthread mutex and a condition variable (on CLOCK_MONOTONIC), both allocated once so their addresses
+/// never move, rather than `Mutex` (Synchronization): both threads wait with a deadline for a state change the other
+/// makes (the connection's outcome, a moved deadline, `stop`), which needs a condition variable waiting on the same
+/// lock, and `Mutex` has none and exposes no lock a `pthread_cond_t` could wait on. Polling a `Mutex` instead would
+/// wake a thread for nothing, or answer late. Hence `@unchecked Sendable`.
 final class Watchdog: @unchecked Sendable {
-    // Everything mutable is guarded by `mutex`; `cancellable` is thread-safe by GIO's contract. `connect` and
-    // `discard` are set before the thread starts and only read by it.
+    // Everything mutable is guarded by `mutex`, except `thread` and `started`, which only the owner's thread touches
+    // (`init` and `stop`); `cancellable` is thread-safe by GIO's contract. `connect` and `discard` are set before the
+    // thread starts and only read by it.
     let cancellable: UnsafeMutablePointer<GCancellable>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)

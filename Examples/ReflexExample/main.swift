@@ -5,6 +5,8 @@
 //     reflex-example logout [--profile P]
 //     reflex-example whoami [--profile P]
 //     reflex-example deploy [--profile P] [--api-key KEY]  (a command that needs the key)
+//     reflex-example import [--profile P]   (copies the key from its credentials file into Keyway's store)
+//     reflex-example status [--profile P]   (every key it can get, and which one is in use)
 import Keyway
 
 #if canImport(Glibc)
@@ -27,17 +29,35 @@ let spec = AppSpec(
     expectedPrefixes: ["rfx_"],
     notFoundMessage: "API key is required. Run `reflex-example login` or set {env}.")
 
+/// Writes `line` and a newline to standard error.
+func printError(_ line: String) {
+    var bytes = Array((line + "\n").utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
+    }
+}
+
 func fail(_ message: String, status: Int32) -> Never {
-    writeError(message + "\n")
+    printError(message)
     exit(status)
 }
 
-func warn(_ warning: KeywayWarning) { writeError("Warning: \(warning.message)\n") }
+func warn(_ warning: KeywayWarning) { printError("Warning: \(warning.message)") }
 
-/// Writes `text` on standard error.
-func writeError(_ text: String) {
-    var text = text
-    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+/// Everything on standard input.
+func readStandardInput() -> String {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = read(0, &buffer, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { break }
+        bytes += buffer[..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Removes `--name VALUE` from `arguments` and returns VALUE.
@@ -48,17 +68,10 @@ func option(_ name: String, from arguments: inout [String]) -> String? {
     return value
 }
 
-/// Everything on standard input.
-func standardInput() -> String {
-    var text = ""
-    while let line = readLine(strippingNewline: false) { text += line }
-    return text
-}
-
 func main() {
     var arguments = Array(CommandLine.arguments.dropFirst())
     guard let command = arguments.first else {
-        fail("usage: reflex-example login|logout|whoami|deploy [--profile P] [--api-key KEY]", status: 64)
+        fail("usage: reflex-example login|logout|whoami|deploy|import|status [--profile P] [--api-key KEY]", status: 64)
     }
     arguments.removeFirst()
     let profile = option("--profile", from: &arguments) ?? CredentialID.defaultProfile
@@ -75,17 +88,20 @@ func main() {
 
 func run(_ command: String, profile: String, apiKey: String?) throws {
     let environment = Environment.process()
-    let store = try openStore(StoreOptions(environment: environment, warn: { warn($0) }))
-    let engine = ResolutionEngine(spec: spec, environment: environment, store: store)
+    let options = try StoreOptions(environment: environment, warn: { warn($0) })
+    let store = try openStore(options)
+    let engine = ResolutionEngine(
+        spec: spec, environment: environment, store: store, workingDirectory: currentDirectory())
     let id = CredentialID(app: spec.name, profile: profile)
     switch command {
     case "login":
-        var key = apiKey ?? standardInput()
+        var key = apiKey ?? readStandardInput()
         if key.hasSuffix("\n") { key.removeLast() }
         let secret = Secret(key)
         try validateAPIKey(secret)
         if let warning = try spec.checkPrefix(secret) { warn(warning) }
-        try store.write(Credential(id: id, secret: secret))
+        // The same key again keeps what was recorded with it (as keyway login does).
+        try store.logIn(id, secret: secret)
         print("Logged in to \(spec.name) (profile \(profile)) with \(spec.masked(secret)).")
     case "logout":
         guard try store.delete(id) else { fail("Not logged in (profile \(profile)).", status: 1) }
@@ -100,6 +116,27 @@ func run(_ command: String, profile: String, apiKey: String?) throws {
             // A real tool would send key.secret.reveal() in an Authorization header here.
             print("Deploying with key \(resolution.masked ?? "") from the \(key.source).")
         }
+    case "import":
+        switch try ToolFileKey.find(profile: profile, engine: engine) {
+        case .notFound(let searched):
+            fail("No key in \(searched.joined(separator: ", ")).", status: 1)
+        case .found(let found):
+            found.warnings.forEach(warn)
+            if case .conflict = try found.copy(into: store, warn: warn) {
+                fail("Not imported: Keyway's store holds a different key (profile \(profile)).", status: 1)
+            }
+            print("Imported \(spec.masked(found.key.secret)) from \(found.path) into the \(store.backendName) store.")
+        }
+    case "status":
+        let report = try StatusReport(options: options, store: store, specs: [spec], app: spec.name, profile: profile)
+        report.notes.forEach { printError("Note: \($0)") }
+        for case .warning(let warning) in report.problems { warn(warning) }
+        if let error = report.error { throw error }
+        for credential in report.credentials {
+            print("\(credential.masked) from the \(credential.key.source)\(credential.inUse ? " (in use)" : "")")
+            credential.warnings.forEach(warn)
+        }
+        if report.credentials.isEmpty { fail(spec.notFound(id), status: 1) }
     default:
         fail("reflex-example: unknown command '\(command)'", status: 64)
     }

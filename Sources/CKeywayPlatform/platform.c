@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "CKeywayPlatform.h"
 
+#include <errno.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -26,6 +28,20 @@ int keyway_pipe2(int fds[2], int flags) {
 
 int keyway_spawn_file_actions_addchdir(void *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
+}
+
+int keyway_mkostemp(char *path_template, int flags) {
+    return mkostemp(path_template, flags);
+}
+
+int keyway_execvp_environment(const char *file, char *const argv[], char *const envp[]) {
+    char **before = environ;
+    environ = (char **)envp;
+    execvp(file, argv);
+    int error = errno;
+    environ = before;
+    errno = error;
+    return -1;
 }
 
 int keyway_disable_core_dumps(unsigned long *soft_before, unsigned long *hard_before) {

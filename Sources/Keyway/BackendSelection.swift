@@ -17,8 +17,7 @@ func encryptedCandidate(_ options: StoreOptions) -> (any CredentialStore)? {
 
 /// The vault counts as configured when a key or passphrase is given for it, or the vault file exists.
 func encryptedIsConfigured(_ options: StoreOptions) -> Bool {
-    let variables = ["KEYWAY_VAULT_KEY_FILE", "KEYWAY_VAULT_KEY", "KEYWAY_PASSPHRASE"]
-    if variables.contains(where: { options.environment.nonEmpty($0) != nil }) { return true }
+    if VaultUnlock.isConfigured(options.environment) { return true }
     return (try? Sys.lstat(options.paths.vaultFile)) != nil
 }
 
@@ -54,6 +53,9 @@ extension KeywayError {
 extension KeywayWarning.Code {
     /// `auto` fell back to the plaintext file for a write.
     public static let unencryptedStorage = Self(rawValue: "unencrypted-storage")
+    /// `auto` passed over the keyring because the session bus it names (`DBUS_SESSION_BUS_ADDRESS`, or an existing
+    /// `$XDG_RUNTIME_DIR/bus`) cannot be connected to.
+    public static let keyringUnreachable = Self(rawValue: "keyring-unreachable")
 }
 
 // MARK: - auto
@@ -67,6 +69,7 @@ public struct AutoStore: CredentialStore {
     public let candidates: [any CredentialStore]
     let warn: WarningHandler?
     private let lastUsed = LastUsed()
+    private let warnedUnreachable = Flag()
 
     public init(_ options: StoreOptions) {
         var candidates: [any CredentialStore] = [keyringStore(options)]
@@ -99,7 +102,7 @@ public struct AutoStore: CredentialStore {
                     lastUsed.set(store)
                     return credential
                 }
-            } catch where error.meansBackendUnusable {
+            } catch where passesOver(store, error) {
                 continue
             }
         }
@@ -109,11 +112,7 @@ public struct AutoStore: CredentialStore {
     public func list(app: String?) throws(KeywayError) -> [Credential] {
         var found: [CredentialID: Credential] = [:]
         var sources: [any CredentialStore] = []
-        for store in candidates {
-            let credentials: [Credential]
-            do throws(KeywayError) { credentials = try store.list(app: app) } catch where error.meansBackendUnusable {
-                continue
-            }
+        for (store, credentials) in try listEach(app: app) {
             var contributed = false
             for credential in credentials where found[credential.id] == nil {
                 found[credential.id] = credential
@@ -127,18 +126,44 @@ public struct AutoStore: CredentialStore {
 
     public func write(_ credential: Credential) throws(KeywayError) {
         var unusable: [String] = []
+        var passedOver: [(store: any CredentialStore, error: KeywayError)] = []
         for (index, store) in candidates.enumerated() {
-            if index == candidates.count - 1, store is PlaintextStore {
+            let plaintext = index == candidates.count - 1 && store is PlaintextStore
+            if plaintext {
+                // This warning names every backend passed over, and why.
                 warn?(Self.plaintextWarning(credential.id, path: store.location, because: unusable))
             }
             do throws(KeywayError) {
                 try store.write(credential)
                 lastUsed.set(store)
+                if !plaintext { for skipped in passedOver { warnIfUnreachable(skipped.store, skipped.error) } }
                 return
             } catch where error.meansBackendUnusable && index < candidates.count - 1 {
                 unusable.append("\(store.backendName): \(error.message)")
+                passedOver.append((store, error))
             }
         }
+    }
+
+    /// Whether `auto` passes over `store` after `error`: the backend cannot be used here at all (see
+    /// `meansBackendUnusable`). A keyring whose session bus is named but cannot be reached is passed over with a
+    /// warning, once per `AutoStore`: a desktop session that lost its bus must not look like "no key stored".
+    func passesOver(_ store: any CredentialStore, _ error: KeywayError) -> Bool {
+        guard error.meansBackendUnusable else { return false }
+        warnIfUnreachable(store, error)
+        return true
+    }
+
+    private func warnIfUnreachable(_ store: any CredentialStore, _ error: KeywayError) {
+        // `.noSessionBus` with an address means connecting failed (no such socket, refused); without one, there is
+        // simply no session bus here (a server), which is no news.
+        guard error.code == .noSessionBus, let keyring = store as? SecretServiceStore,
+            keyring.configuration.busAddress != nil, warnedUnreachable.setOnce()
+        else { return }
+        warn?(
+            KeywayWarning(
+                .keyringUnreachable,
+                "The keyring was passed over, and only the other backends were used: \(error.message)"))
     }
 
     /// Removes the credential from every usable backend, so it cannot come back from a later one, without changing
@@ -177,7 +202,7 @@ public struct AutoStore: CredentialStore {
         for store in candidates {
             do throws(KeywayError) {
                 if try holds(store) { holders.append(store) }
-            } catch where error.meansBackendUnusable {
+            } catch where passesOver(store, error) {
                 continue
             } catch {
                 unreadable.append(store)
@@ -218,6 +243,13 @@ public struct AutoStore: CredentialStore {
                 + "encrypted vault; to accept the plaintext file and silence this warning, use --backend plaintext "
                 + "(or KEYWAY_BACKEND=plaintext).")
     }
+}
+
+/// A flag an `AutoStore` and its copies share.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    /// Sets the flag; true when it was not set before.
+    func setOnce() -> Bool { value.withLock { was in defer { was = true }; return !was } }
 }
 
 /// The store that served the last operation of an `AutoStore` (shared by its copies).
@@ -329,7 +361,7 @@ extension AutoStore {
         for store in candidates {
             do throws(KeywayError) {
                 result.append((store, try store.list(app: app)))
-            } catch where error.meansBackendUnusable {
+            } catch where passesOver(store, error) {
                 continue
             }
         }
@@ -356,9 +388,7 @@ func unattendedStores(_ options: StoreOptions) -> (
     case .unreachable(let error): failed.append((.keyring, error))
     }
     if (try? Sys.lstat(options.paths.vaultFile)) != nil {
-        let configured = ["KEYWAY_VAULT_KEY_FILE", "KEYWAY_VAULT_KEY", "KEYWAY_PASSPHRASE"]
-            .contains { options.environment.nonEmpty($0) != nil }
-        if configured {
+        if VaultUnlock.isConfigured(options.environment) {
             var unattended = options
             unattended.vaultUnlock = VaultUnlock(environment: options.environment, prompt: nil)
             stores.append((.encrypted, encryptedStore(unattended)))

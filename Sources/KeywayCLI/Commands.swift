@@ -149,22 +149,13 @@ struct Login: ParsableCommand {
             if let warning = try spec.checkPrefix(secret) { context.warnings.handle(warning) }
             spec.storingWarnings(secret, expires: expires.flatMap(Day.init(parsing:))).forEach(context.warnings.handle)
             let backend = try context.store()
-            let now = Timestamp.now()
             let scopeList = scopes.map {
                 $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
             }
-            var credential = Credential(
-                id: id, secret: secret, account: account, organization: org, scopes: scopeList ?? [],
-                expires: expires.flatMap(Day.init(parsing:)), created: now, updated: now)
-            if let existing = try backend.read(id), existing.secret == secret {
-                // The same key again: keep what was recorded with it unless given anew.
-                credential.created = existing.created
-                credential.account = account ?? existing.account
-                credential.organization = org ?? existing.organization
-                credential.scopes = scopeList ?? existing.scopes
-                credential.expires = expires.flatMap(Day.init(parsing:)) ?? existing.expires
-            }
-            try backend.write(credential)
+            try backend.logIn(
+                id, secret: secret,
+                details: LoginDetails(
+                    account: account, organization: org, scopes: scopeList, expires: expires.flatMap(Day.init(parsing:))))
             context.checkStoreForGit(backend)
             var kind = ""
             if let tokenKind = spec.tokenKind(of: key) { kind = " (\(tokenKind.name))" }

@@ -4,8 +4,8 @@ import Glibc
 
 /// What Keyway changes in its own process, recorded at start so `keyway run` can give the command it becomes (by
 /// execve) the process state Keyway itself was given: the soft core-size limit (lowered to 0 at start), the signals
-/// that were not ignored (a library may ignore SIGPIPE for the whole process: `git cat-file` pipes, GLib), and the
-/// signal mask. Handlers need nothing: execve resets every caught signal to its default.
+/// that were not ignored (a library may ignore a signal for the whole process: GLib's sockets ignore SIGPIPE), and
+/// the signal mask. Handlers need nothing: execve resets every caught signal to its default.
 enum ProcessStart {
     /// Linux numbers signals 1 to 64.
     static let signals: ClosedRange<Int32> = 1...64
@@ -13,7 +13,10 @@ enum ProcessStart {
     nonisolated(unsafe) private static var maskAtStart = sigset_t()
 
     /// First thing in `main`, before any argument is parsed or any file read: core dumps off, then the signal state
-    /// recorded. About 70 system calls, tens of microseconds.
+    /// recorded. About 70 system calls: measured at 50 to 75 µs per start on a loaded 2-core machine (the 64
+    /// `sigaction` queries), against 36 to 44 ms for the whole of `keyway --version` (debug build), so under 0.2 %.
+    /// Every signal is recorded rather than a list of those Keyway's libraries are known to change: a list would
+    /// silently miss a signal a new or updated library ignores, and CMD would inherit it ignored.
     static func begin() {
         CoreDumps.disableAtStart()
         disableRuntimeBacktracer()

@@ -195,18 +195,10 @@ struct Run: ParsableCommand {
             // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
             // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
             let entries = Self.commandEnvironment(removing: Self.withheldVariables + [variable]) + [
-                strdup(variable + "=" + key.secret.reveal()), nil,
+                strdup(variable + "=" + key.secret.reveal())
             ]
-            let envp = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: entries.count)
-            envp.initialize(from: entries, count: entries.count)
-            let argv = command.map { strdup($0) } + [nil]
-            // execvp searches PATH and passes `environ`: point it at CMD's environment (glibc has no execvpe here).
-            guard let symbol = dlsym(nil, "environ") else {
-                throw KeywayError(.io, "Cannot set the command's environment: environ not found.")
-            }
-            symbol.assumingMemoryBound(to: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?.self).pointee = envp
-            execvp(command[0], argv)
-            let error = Errno.current
+            // execvp's PATH search, in CMD's environment.
+            let error = Subprocess.exec(command, environment: entries)
             printError("Error: Cannot run \(command[0]): \(error).")
             return error == .noEntry ? 127 : 126
         }
@@ -233,27 +225,20 @@ struct Import: ParsableCommand {
             let backend = try context.store()
             let engine = context.engine(app, store: backend)
             let id = CredentialID(app: app, profile: profile.resolved(context.environment))
-            // Only the tool's own files: leave flags and the environment out of it.
-            let fileSpec = AppSpec(
-                name: engine.spec.name, environmentVariables: [], sources: engine.spec.sources,
-                requiredPrefixes: engine.spec.requiredPrefixes, expectedPrefixes: engine.spec.expectedPrefixes,
-                prefixMessage: engine.spec.prefixMessage, tokenKinds: engine.spec.tokenKinds)
-            let fileEngine = ResolutionEngine(
-                spec: fileSpec, environment: context.environment, store: backend,
-                workingDirectory: engine.workingDirectory, strict: engine.strict)
-            let resolution = try fileEngine.resolve(profile: id.profile, explain: true)
-            if let error = resolution.error { throw error }
-            resolution.warnings.filter { $0.code != .rotate }.forEach(context.warnings.handle)
-            let fileLayers = resolution.layers.filter { $0.kind == .file }
-            guard let layer = fileLayers.first(where: { $0.key != nil }), let found = layer.key,
-                case .file(let path) = found.source
-            else {
-                let places = fileLayers.map(\.name).joined(separator: ", ")
+            let found: ToolFileKey
+            switch try ToolFileKey.find(profile: id.profile, engine: engine) {
+            case .found(let key):
+                found = key
+            case .notFound(let searched):
+                let places = searched.joined(separator: ", ")
                 printError(
                     "No key for \(id) in \(APIKeyRules.shownName(app))'s own files"
                         + (places.isEmpty ? " (its spec names none)." : " (looked in: \(places))."))
                 return ExitStatus.notFound
             }
+            found.warnings.forEach(context.warnings.handle)
+            let path = found.path
+            let fileEngine = found.engine
             // What --remove may delete later: the file as it is right after the read, never through a symbolic link.
             var linkTarget: String?
             var before: FileSnapshot?
@@ -264,29 +249,16 @@ struct Import: ParsableCommand {
                     before = try ProtectedFile(path: path, strict: context.options.strict).snapshot()
                 }
             }
-            if let warning = try engine.spec.checkPrefix(found.secret) { context.warnings.handle(warning) }
-            // The file's expiry was already warned about by the resolution.
-            engine.spec.storingWarnings(found.secret, expires: nil).forEach(context.warnings.handle)
             // A different key already in use from the store is never replaced by an import: say where each is.
-            if let existing = try backend.read(id), existing.secret != found.secret {
+            if case .conflict(let existing) = try found.copy(into: backend, warn: context.warnings.handler) {
                 let mask = engine.spec.masked
                 printError(
                     "Error: Not imported: the \(backend.backendName) store (\(backend.location)) already holds a "
-                        + "different key for \(id) (\(mask(existing.secret))) than \(path) (\(mask(found.secret))); "
+                        + "different key for \(id) (\(mask(existing.secret))) than \(path) (\(mask(found.key.secret))); "
                         + "importing would replace it. To keep the stored key, remove the one in \(path) by hand; to "
                         + "import the file's key, first run keyway logout \(app) --profile \(id.profile) --backend "
                         + "\(backend.backendName), then keyway import \(app) again.")
                 return ExitStatus.notFound
-            }
-            let now = Timestamp.now()
-            let credential = Credential(
-                id: id, secret: found.secret, account: found.account, organization: found.organization,
-                scopes: found.scopes, expires: found.expires, created: now, updated: now)
-            try backend.write(credential)
-            guard let readBack = try backend.read(id), readBack.secret == found.secret else {
-                throw KeywayError(
-                    .io, "The \(backend.backendName) store did not return the key just written for \(id); "
-                        + "\(path) was left in place.")
             }
             context.checkStoreForGit(backend)
             try output("Imported the key for \(id) from \(path) into the \(backend.backendName) store: \(backend.location)\n")
@@ -307,7 +279,7 @@ struct Import: ParsableCommand {
             let file = ProtectedFile(path: path, strict: context.options.strict)
             guard let before, let current = try file.snapshot(), current == before,
                 let contents = try fileEngine.contents(ofFile: path, bytes: current.bytes),
-                contents.keys.contains(where: { $0.id == id && $0.secret == found.secret })
+                contents.keys.contains(where: { $0.id == id && $0.secret == found.key.secret })
             else { throw changed }
             // A file of several profiles goes once the store holds every one of them with the key the file holds.
             let (notInStore, otherDetails) = try contents.unstored(in: backend)

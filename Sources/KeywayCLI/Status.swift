@@ -11,104 +11,26 @@ struct Status: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup var store: StoreFlags
 
-    /// One line of the report.
-    struct Entry {
-        let id: CredentialID
-        let masked: String
-        let key: ResolvedKey
-        let kind: AppSpec.TokenKind?
-        let inUse: Bool
-        var warnings: [KeywayWarning]
-    }
-
     func run() throws {
         try guarded(json: json) {
             let context = try Context(store)
             if let app { context.warnIfUnknownApp(app) }
             let backend = try context.store()
             let profileFilter = profile.explicit(context.environment)
-            // Every stored copy, so one that another backend shadows is shown too (not in use).
-            var (copies, notes) = try storedCopies(context.options, app: app)
-            for note in notes { printError("Note: \(note)") }
-            if let profileFilter { copies = copies.filter { $0.credential.id.profile == profileFilter } }
-            let stored = copies.map(\.credential)
-            let today = Day.today()
-
-            var apps: [String] = []
-            let candidates = app.map { [$0] } ?? (stored.map(\.id.app) + context.catalog.entries.map(\.spec.name))
-            for name in candidates where !apps.contains(name) { apps.append(name) }
-
-            var entries: [Entry] = []
-            var failure: KeywayError?
-            for name in apps {
-                let engine = context.engine(name, store: backend)
-                var profiles: [String] = []
-                let fromFiles = profileFilter == nil ? try engine.profilesInFiles().flatMap(\.profiles) : []
-                let candidates = profileFilter.map { [$0] }
-                    ?? [profile.resolved(context.environment)] + stored.filter { $0.id.app == name }.map(\.id.profile)
-                    + fromFiles
-                for p in candidates where !profiles.contains(p) { profiles.append(p) }
-                var environmentShown = Set<String>()
-                for p in profiles {
-                    let resolution = try engine.resolve(profile: p, explain: true)
-                    if let error = resolution.error {
-                        printError("Error: \(error.message)")
-                        if failure == nil { failure = error }
-                    }
-                    for warning in resolution.warnings
-                    where [.gitTracked, .gitUntracked, .gitUnknown, .insecurePermissions].contains(warning.code) {
-                        context.warnings.handle(warning)
-                    }
-                    for layer in resolution.layers
-                    where [.env, .file, .store].contains(layer.kind) && [.found, .shadowed].contains(layer.status) {
-                        guard let key = layer.key else { continue }
-                        if layer.kind == .env, !environmentShown.insert(layer.name).inserted { continue }
-                        let inUse = layer.status == .found
-                        var warnings = engine.expiryWarnings(
-                            expires: key.expires, created: key.credential?.created, source: key.source)
-                        if inUse {
-                            warnings += resolution.warnings.filter { [.deprecatedVariable, .unexpectedPrefix].contains($0.code) }
-                        } else if let winner = resolution.key {
-                            let code: KeywayWarning.Code = {
-                                if case .environment = winner.source { return .environmentOverridesStore }
-                                return .overridden
-                            }()
-                            warnings.append(
-                                KeywayWarning(code, "Not in use: the \(winner.source) wins over this key."))
-                        }
-                        entries.append(
-                            Entry(
-                                id: CredentialID(app: name, profile: p),
-                                masked: Masking.mask(key.secret.reveal(), knownPrefix: engine.spec.knownPrefix(of: key.secret.reveal())),
-                                key: key, kind: engine.spec.tokenKind(of: key.secret.reveal()), inUse: inUse,
-                                warnings: warnings))
-                    }
-                    // The stored copies the store layer did not return: shadowed by another backend's copy, or in a
-                    // backend other than the one selected.
-                    for copy in copies where !copy.inUse && copy.credential.id == CredentialID(app: name, profile: p) {
-                        let key = ResolvedKey(
-                            id: copy.credential.id, secret: copy.credential.secret,
-                            source: .store(backend: copy.backend, location: copy.location), credential: copy.credential)
-                        let reveal = key.secret.reveal()
-                        let why = context.options.backend == .auto
-                            ? resolution.key.map { "the \($0.source) wins over this copy" } ?? "another copy comes first"
-                            : "only the \(context.options.backend) store is in use (--backend or KEYWAY_BACKEND)"
-                        let warnings = engine.expiryWarnings(
-                            expires: key.expires, created: copy.credential.created, source: key.source)
-                            + [KeywayWarning(
-                                .overridden,
-                                "Not in use: \(why). Remove this copy with: keyway logout \(name) --profile \(p) "
-                                    + "--backend \(copy.backend)")]
-                        entries.append(
-                            Entry(
-                                id: copy.credential.id,
-                                masked: Masking.mask(reveal, knownPrefix: engine.spec.knownPrefix(of: reveal)),
-                                key: key, kind: engine.spec.tokenKind(of: reveal), inUse: false, warnings: warnings))
-                    }
+            let report = try StatusReport(
+                options: context.options, store: backend, specs: context.catalog.entries.map(\.spec), app: app,
+                profile: profileFilter)
+            for note in report.notes { printError("Note: \(note)") }
+            for problem in report.problems {
+                switch problem {
+                case .error(let error): printError("Error: \(error.message)")
+                case .warning(let warning): context.warnings.handle(warning)
                 }
             }
-
-            let anyExpired = entries.contains { $0.key.expires.map { $0 < today } ?? false }
+            let entries = report.credentials
+            let failure = report.error
+            let today = Day.today()
+            let anyExpired = entries.contains { $0.isExpired(today: today) }
             if json {
                 try output(
                     JSON.object([
@@ -132,7 +54,7 @@ struct Status: ParsableCommand {
         }
     }
 
-    static func text(_ entry: Entry, today: Day) -> String {
+    static func text(_ entry: CredentialStatus, today: Day) -> String {
         var lines = ["\(entry.id.app) (profile \(entry.id.profile))"]
         func add(_ label: String, _ value: String) {
             lines.append("  " + (label + ":").padding(14) + value)
@@ -159,7 +81,7 @@ struct Status: ParsableCommand {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func json(_ entry: Entry, today: Day) -> JSON {
+    static func json(_ entry: CredentialStatus, today: Day) -> JSON {
         let c = entry.key
         return .object([
             ("app", .string(entry.id.app)),
@@ -238,11 +160,6 @@ enum Report {
             return line
         }.joined(separator: "\n") + "\n"
     }
-}
-
-extension KeywayWarning.Code {
-    /// A key that another layer (not the environment) wins over.
-    static let overridden = KeywayWarning.Code(rawValue: "overridden")
 }
 
 extension String {

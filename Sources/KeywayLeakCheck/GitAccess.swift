@@ -1,7 +1,5 @@
 import KeywayCore
 
-import Glibc
-
 /// How leak-check runs git on a repository it may not trust.
 ///
 /// Every command is read-only and runs with `Git.safeOptions` (no fsmonitor, no hooks, no replace objects, literal
@@ -89,9 +87,6 @@ package struct GitRunner: Sendable {
         try run(args).split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The paths git tracks (in the index).
-    public func trackedFiles() throws(KeywayError) -> [String] { try paths(["ls-files", "-z", "--cached"]) }
-
     /// Untracked paths that are not ignored (what `git add .` would pick up); a nested repository shows as `dir/`.
     public func untrackedFiles() throws(KeywayError) -> [String] {
         try paths(["ls-files", "-z", "--others", "--exclude-standard"])
@@ -172,18 +167,16 @@ package struct GitRunner: Sendable {
 }
 
 /// One long-lived `git cat-file --batch` reading many objects, or `git cat-file --batch-check` telling their type
-/// and size without reading them.
+/// and size without reading them. It runs as a `Subprocess.Child` with the runner's arguments and environment (those
+/// of every other git child): each wait for an answer is bounded by the runner's timeout, so a cat-file stuck on a
+/// FIFO in the object store cannot block the scan, and a write to a git that has died fails on its own descriptor
+/// without raising SIGPIPE.
 package final class CatFileBatch {
-    private let pid: pid_t
-    private let input: Int32
-    private let output: Int32
-    private let errorFile: Int32
+    private let child: Subprocess.Child
     private var buffer: [UInt8] = []
     private var position = 0
-    private var finished = false
     private let root: String
     private let checkOnly: Bool
-    private let timeout: Int
     /// Set when reading failed: `finish` then kills git instead of waiting for it.
     private var failed = false
 
@@ -191,51 +184,13 @@ package final class CatFileBatch {
     public init(_ runner: GitRunner, checkOnly: Bool = false) throws(KeywayError) {
         root = runner.root
         self.checkOnly = checkOnly
-        signal(SIGPIPE, SIG_IGN)
-        var toChild: [Int32] = [-1, -1]
-        var fromChild: [Int32] = [-1, -1]
-        guard pipe(&toChild) == 0 else { throw KeywayError(.io, "Cannot create a pipe: \(Errno.current).") }
-        // git's answers come through a socket pair rather than a pipe, so that a read waits at most `timeout`
-        // seconds (SO_RCVTIMEO): a cat-file stuck on a FIFO in the object store cannot block the scan.
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fromChild) == 0 else {
-            close(toChild[0]); close(toChild[1])
-            throw KeywayError(.io, "Cannot create a socket pair: \(Errno.current).")
-        }
-        var wait = timeval(tv_sec: runner.timeout, tv_usec: 0)
-        _ = setsockopt(fromChild[0], SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        timeout = runner.timeout
-        var template = Array("/tmp/keyway-catfile-XXXXXX".utf8CString)
-        let errorFile = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if errorFile >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
-        _ = fcntl(toChild[1], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fromChild[0], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
-        if errorFile >= 0 {
-            posix_spawn_file_actions_adddup2(&actions, errorFile, 2)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        }
-        let child: pid_t
         do {
-            child = try Subprocess.spawn(
+            child = try Subprocess.Child(
                 runner.arguments + ["cat-file", checkOnly ? "--batch-check" : "--batch"],
-                environment: runner.environment, actions: &actions, newProcessGroup: true)
+                environment: runner.environment, timeout: runner.timeout)
         } catch {
-            close(toChild[0]); close(fromChild[1])
-            close(toChild[1]); close(fromChild[0])
-            if errorFile >= 0 { close(errorFile) }
             throw KeywayError(.io, "Cannot run git cat-file for \(runner.root): \(error).", path: runner.root)
         }
-        close(toChild[0])
-        close(fromChild[1])
-        pid = child
-        input = toChild[1]
-        output = fromChild[0]
-        self.errorFile = errorFile
     }
 
     deinit { finish() }
@@ -306,7 +261,7 @@ package final class CatFileBatch {
             let end = min(oids.count, start + 256)
             var request: [UInt8] = []
             for oid in oids[start..<end] { request += Array(oid.utf8) + [10] }
-            do { try Sys.writeAll(input, request) } catch { throw failure("cannot write to git cat-file: \(error)") }
+            do { try child.write(request) } catch { throw failure(error, "cannot write to git cat-file") }
             for index in start..<end {
                 guard let header = try readLine() else { throw failure("git cat-file ended early") }
                 try answer(index, header)
@@ -330,15 +285,20 @@ package final class CatFileBatch {
     private func failure(_ what: String) -> KeywayError {
         failed = true
         var message = what
-        if errorFile >= 0 {
-            _ = lseek(errorFile, 0, SEEK_SET)
-            if let bytes = try? Sys.readAll(errorFile, limit: 64 * 1024), let line = String(decoding: bytes, as: UTF8.self)
-                .split(separator: "\n").first
-            {
-                message += ": " + line
-            }
+        if let line = String(decoding: child.errorOutput(), as: UTF8.self).split(separator: "\n").first {
+            message += ": " + line
         }
         return KeywayError(.io, "Reading objects of \(root) failed: \(message)", path: root)
+    }
+
+    /// `failure` for an error of the child's: a timeout says so, anything else follows `what`.
+    private func failure(_ error: SubprocessError, _ what: String) -> KeywayError {
+        switch error {
+        case .timedOut(let seconds):
+            return failure("git cat-file did not answer within \(seconds) s and was stopped (KEYWAY_GIT_TIMEOUT)")
+        case .writeFailed(let errno), .readFailed(let errno): return failure("\(what): \(errno)")
+        default: return failure("\(what): \(error)")
+        }
     }
 
     private func fill() throws(KeywayError) -> Bool {
@@ -346,19 +306,11 @@ package final class CatFileBatch {
             buffer.removeAll(keepingCapacity: true)
             position = 0
         }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
-            if n > 0 {
-                buffer.append(contentsOf: chunk[0..<n])
-                return true
-            }
-            if n == 0 { return false }
-            if errno == EAGAIN || errno == EWOULDBLOCK {
-                throw failure("git cat-file did not answer within \(timeout) s and was stopped (KEYWAY_GIT_TIMEOUT)")
-            }
-            if errno != EINTR { throw failure("cannot read from git cat-file: \(Errno.current)") }
-        }
+        let chunk: [UInt8]
+        do { chunk = try child.read() } catch { throw failure(error, "cannot read from git cat-file") }
+        guard !chunk.isEmpty else { return false }
+        buffer.append(contentsOf: chunk)
+        return true
     }
 
     private func readLine() throws(KeywayError) -> ArraySlice<UInt8>? {
@@ -410,17 +362,5 @@ package final class CatFileBatch {
     }
 
     /// Closes git's input and waits for it (kills it, with its process group, after a failed read).
-    public func finish() {
-        guard !finished else { return }
-        finished = true
-        close(input)
-        close(output)
-        if errorFile >= 0 { close(errorFile) }
-        if failed {
-            Subprocess.stop(pid)
-            return
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-    }
+    public func finish() { child.finish(stopping: failed) }
 }

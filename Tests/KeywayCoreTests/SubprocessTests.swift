@@ -48,3 +48,23 @@ struct SubprocessTests {
         }
     }
 }
+
+/// A child (a git) starts with SIGPIPE at its default disposition even when this process ignores it (GLib does, in
+/// the keyring backend). An exit test: the disposition belongs to the whole process.
+@Suite("Subprocess signals")
+struct SubprocessSignalTests {
+    @Test("a spawned child has SIGPIPE at its default disposition though Keyway ignores it")
+    func childGetsDefaultSigpipe() async {
+        await #expect(processExitsWith: .success) {
+            signal(SIGPIPE, SIG_IGN)
+            let result = try Subprocess.run(
+                ["/bin/sh", "-c", "sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status"],
+                environment: ["PATH": "/usr/bin:/bin"])
+            guard result.status == 0,
+                let mask = UInt64(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), radix: 16)
+            else { exit(2) }
+            // Bit SIGPIPE - 1 of the mask of ignored signals.
+            exit(mask & (1 << (UInt64(SIGPIPE) - 1)) == 0 ? 0 : 3)
+        }
+    }
+}

@@ -116,7 +116,7 @@ import Testing
             "DirectoryChain", "Git", "GitRepository", "SHA256", "GitRunner", "CatFileBatch", "ContentScanner",
             "TerminalText", "CoreDumps", "Masking", "GError", "yaml_parser_t", "crypto_hash_sha256", "keyway_flock",
         ]
-        let functions = ["uriEncode", "currentDirectory", "shownEnvironmentVariable"]
+        let functions = ["uriEncode", "shownEnvironmentVariable"]
         let body = hidden.map { "    _ = \($0).self" } + functions.map { "    _ = \($0)" }
         let (status, output) = try Self.typecheck(
             "import Keyway\n\nfunc use() {\n" + body.joined(separator: "\n") + "\n}\n")
@@ -142,12 +142,13 @@ import Testing
         }
     }
 
-    /// The example program builds on the library alone: nothing but the public API (so a program outside the package
-    /// could be written the same way).
-    @Test func theExampleUsesOnlyThePublicAPI() throws {
+    /// The example programs build on the library alone: nothing but the public API (so a program outside the package
+    /// could be written the same way; LibraryExample is the README's code).
+    @Test(arguments: ["ReflexExample", "LibraryExample"])
+    func theExampleUsesOnlyThePublicAPI(_ name: String) throws {
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Examples/ReflexExample/main.swift").path
+            .deletingLastPathComponent().appendingPathComponent("Examples/\(name)/main.swift").path
         let (status, output) = try Self.typecheck(file: example)
-        #expect(status == 0, "Examples/ReflexExample type-checks as an outside client:\n\(output)")
+        #expect(status == 0, "Examples/\(name) type-checks as an outside client:\n\(output)")
     }
 }

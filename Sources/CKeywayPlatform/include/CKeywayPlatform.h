@@ -3,7 +3,8 @@
 
 // The Linux system calls Swift cannot call directly, as plain C functions (defined in platform.c, compiled with
 // _GNU_SOURCE). Swift's Glibc module omits the GNU extensions (pipe2, posix_spawn_file_actions_addchdir_np,
-// getrandom), shadows flock with the struct of the same name, and cannot call a variadic function (prctl).
+// getrandom, mkostemp), shadows flock with the struct of the same name, and cannot call a variadic function (prctl);
+// and it imports `environ` read-only, which execvp with another environment needs to set.
 // No library beyond the C library; used by KeywayCore only (`internal import`).
 //
 // This header includes no system header, and its signatures use C's own types only (`void *` for a
@@ -23,6 +24,15 @@ int keyway_pipe2(int fds[2], int flags);
 /// posix_spawn_file_actions_addchdir_np(3) on the posix_spawn_file_actions_t at `actions`: the child changes to
 /// `path` before it execs.
 int keyway_spawn_file_actions_addchdir(void *actions, const char *path);
+
+/// mkostemp(3): creates and opens (read-write, mode 0600) a new file named after `path_template`, whose last six
+/// characters `XXXXXX` are replaced in place; `flags` (O_CLOEXEC) are added to the open flags.
+int keyway_mkostemp(char *path_template, int flags);
+
+/// execvp(3) with `envp` (NULL-terminated) as the new program's whole environment: `environ` is pointed at `envp`
+/// for the PATH search (so the search uses `envp`'s PATH, as execvp does with the current environment) and the
+/// exec. Returns only when the exec failed: -1 with errno set, and `environ` put back as it was.
+int keyway_execvp_environment(const char *file, char *const argv[], char *const envp[]);
 
 /// Turns core dumps off for the rest of the process: the soft RLIMIT_CORE to 0 (the hard limit is left as it was, so
 /// the soft limit can be put back for a program Keyway execs) and PR_SET_DUMPABLE to 0 (which also keeps other

@@ -10,6 +10,10 @@ package enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertibl
     case timedOut(seconds: Int)
     /// Waiting for it failed.
     case waitFailed(Errno)
+    /// Writing to its standard input failed (`EPIPE`: it has exited or closed its input).
+    case writeFailed(Errno)
+    /// Reading its standard output failed.
+    case readFailed(Errno)
 
     public var description: String {
         switch self {
@@ -20,6 +24,8 @@ package enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertibl
             return "cannot run \(program): \(errno)"
         case .timedOut(let seconds): return "it did not answer within \(seconds) s and was stopped"
         case .waitFailed(let errno): return "waiting for it failed: \(errno)"
+        case .writeFailed(let errno): return "writing to it failed: \(errno)"
+        case .readFailed(let errno): return "reading from it failed: \(errno)"
         }
     }
 }
@@ -66,7 +72,8 @@ package enum Subprocess {
 
     /// Starts `arguments[0]`, resolved by `executablePath` from the `PATH` of `environment` (never by the child
     /// after a `chdir` in `actions`), with exactly `environment`, with `posix_spawn`. With `newProcessGroup` the
-    /// child leads a process group of its own, so that `kill(-pid, ...)` stops whatever it started too.
+    /// child leads a process group of its own, so that `kill(-pid, ...)` stops whatever it started too. The child
+    /// starts with SIGPIPE at its default disposition.
     public static func spawn(
         _ arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t,
         newProcessGroup: Bool
@@ -78,10 +85,19 @@ package enum Subprocess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
+        // SIGPIPE at its default disposition in the child, whatever this process did with it (GLib's sockets
+        // ignore it process-wide in the keyring backend): a git writing to a reader that went away ends as git
+        // expects to, instead of inheriting the ignore.
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF)
         if newProcessGroup {
             posix_spawnattr_setpgroup(&attributes, 0)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
         }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         let envStrings = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
@@ -137,6 +153,16 @@ package enum Subprocess {
         }
         let exit: Int32 = (waitStatus & 0x7F) == 0 ? (waitStatus >> 8) & 0xFF : 128 + (waitStatus & 0x7F)
         return Result(status: exit, stdout: out, stderr: err)
+    }
+
+    /// Replaces this process with `arguments[0]` (looked up by execvp in the PATH of `environment`, the new
+    /// program's whole environment: `environ`-style `NAME=value` C strings, a terminating NULL added). Returns
+    /// only when the exec failed, with its error.
+    public static func exec(_ arguments: [String], environment: [UnsafeMutablePointer<CChar>?]) -> Errno {
+        precondition(!arguments.isEmpty)
+        let envp = environment + [nil]
+        _ = withCStrings(arguments) { argv in keyway_execvp_environment(arguments[0], argv, envp) }
+        return .current
     }
 
     /// Kills the process group `pid` leads (and `pid` itself) and reaps `pid`.
@@ -211,3 +237,171 @@ package enum Subprocess {
     }
 }
 
+
+extension Subprocess {
+    /// A child that keeps running while this process talks to it (`git cat-file --batch`): requests are written to
+    /// its standard input, answers read from its standard output, and what it writes to standard error goes to an
+    /// unlinked temporary file (read back only for a message). It is started by `spawn`, as `run`'s children are
+    /// (the program found by this process, exactly `environment`, a process group of its own), and every
+    /// descriptor this process keeps is close-on-exec from the moment it exists, so no child another thread starts
+    /// meanwhile inherits one and keeps the conversation open.
+    ///
+    /// Each write and each read waits at most `timeout` seconds (a child stuck on a FIFO, or one that stopped
+    /// reading, cannot block the caller): `.timedOut` is thrown, and `finish` then kills the child with its process
+    /// group instead of waiting for it.
+    ///
+    /// Its standard input is one end of a socket pair written with `send(MSG_NOSIGNAL)`: a write to a child that
+    /// has exited fails with `EPIPE` on that descriptor alone (`.writeFailed`) and raises no SIGPIPE, so nothing
+    /// of the process's signal state (dispositions, masks, pending signals) is touched. A pipe would raise SIGPIPE
+    /// in the writing thread: ignoring it changes the disposition for the whole process and every program it
+    /// starts later (an ignored signal stays ignored across exec); blocking it around the write and consuming it
+    /// with `sigtimedwait` changes the thread's mask and can swallow a SIGPIPE that was pending for another reason.
+    public final class Child {
+        public let pid: pid_t
+        /// Seconds each write and each read may wait.
+        public let timeout: Int
+        private let input: Int32
+        private let output: Int32
+        private let errors: Int32
+        private var failed = false
+        private var finished = false
+
+        /// Starts `arguments[0]` (see `spawn`) with exactly `environment`.
+        public init(_ arguments: [String], environment: [String: String], timeout: Int) throws(SubprocessError) {
+            precondition(!arguments.isEmpty && timeout > 0)
+            self.timeout = timeout
+            let name = arguments[0]
+            var toChild: [Int32] = [-1, -1]
+            var fromChild: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &toChild) == 0 else {
+                throw .cannotStart(name, .current)
+            }
+            guard keyway_pipe2(&fromChild, O_CLOEXEC) == 0 else {
+                let e = Errno.current
+                close(toChild[0]); close(toChild[1])
+                throw .cannotStart(name, e)
+            }
+            var wait = timeval(tv_sec: timeout, tv_usec: 0)
+            _ = setsockopt(toChild[0], SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+            var template = Array("/tmp/keyway-child-XXXXXX".utf8CString)
+            let errors = template.withUnsafeMutableBufferPointer { keyway_mkostemp($0.baseAddress!, O_CLOEXEC) }
+            if errors >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, toChild[1], 0)
+            posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+            if errors >= 0 {
+                posix_spawn_file_actions_adddup2(&actions, errors, 2)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            }
+            let spawned: pid_t?
+            var failure: SubprocessError?
+            do throws(SubprocessError) {
+                spawned = try spawn(arguments, environment: environment, actions: &actions, newProcessGroup: true)
+            } catch {
+                spawned = nil
+                failure = error
+            }
+            close(toChild[1])
+            close(fromChild[1])
+            guard let spawned else {
+                close(toChild[0]); close(fromChild[0])
+                if errors >= 0 { close(errors) }
+                throw failure ?? .cannotStart(name, .current)
+            }
+            pid = spawned
+            input = toChild[0]
+            output = fromChild[0]
+            self.errors = errors
+        }
+
+        deinit { finish() }
+
+        /// Writes all of `bytes` to the child's standard input.
+        public func write(_ bytes: [UInt8]) throws(SubprocessError) {
+            precondition(!finished)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes {
+                    send(input, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+                }
+                if n >= 0 {
+                    offset += n
+                    continue
+                }
+                if errno == EINTR { continue }
+                failed = true
+                if errno == EAGAIN || errno == EWOULDBLOCK { throw .timedOut(seconds: timeout) }
+                throw .writeFailed(.current)
+            }
+        }
+
+        /// What the child wrote to its standard output, at most `maximum` bytes, waiting up to `timeout` seconds for
+        /// the first: empty once the child has closed its output.
+        public func read(maximum: Int = 1 << 16) throws(SubprocessError) -> [UInt8] {
+            precondition(!finished && maximum > 0)
+            let deadline = monotonicSeconds() + Double(timeout)
+            var fds = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+            var buffer = [UInt8](repeating: 0, count: maximum)
+            while true {
+                let left = deadline - monotonicSeconds()
+                if left <= 0 {
+                    failed = true
+                    throw .timedOut(seconds: timeout)
+                }
+                let ready = poll(&fds, 1, Int32(min(left * 1000 + 1, 86_400_000)))
+                if ready == 0 { continue }
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    failed = true
+                    throw .readFailed(.current)
+                }
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
+                if n >= 0 {
+                    buffer.removeSubrange(n...)
+                    return buffer
+                }
+                if errno == EINTR { continue }
+                failed = true
+                throw .readFailed(.current)
+            }
+        }
+
+        /// The first `limit` bytes the child has written to its standard error so far (nothing after `finish`).
+        public func errorOutput(limit: Int = 64 * 1024) -> [UInt8] {
+            guard !finished, errors >= 0, limit > 0 else { return [] }
+            var result = [UInt8](repeating: 0, count: limit)
+            var filled = 0
+            while filled < limit {
+                // pread: the child shares this file's offset.
+                let n = result.withUnsafeMutableBytes { pread(errors, $0.baseAddress! + filled, limit - filled, off_t(filled)) }
+                if n > 0 {
+                    filled += n
+                } else if n < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            return Array(result[0..<filled])
+        }
+
+        /// Closes the child's input and output and waits for it to exit, at most `timeout` seconds; kills it with its
+        /// process group instead when `stopping`, after a failed read or write, or when that wait runs out.
+        public func finish(stopping: Bool = false) {
+            guard !finished else { return }
+            finished = true
+            close(input)
+            close(output)
+            if errors >= 0 { close(errors) }
+            if stopping || failed {
+                stop(pid)
+                return
+            }
+            let exited = try? Subprocess.wait(pid, until: monotonicSeconds() + Double(timeout))
+            if exited == nil { stop(pid) }
+        }
+    }
+}

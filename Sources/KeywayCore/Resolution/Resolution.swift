@@ -91,8 +91,6 @@ public struct ResolutionLayer: Sendable {
         case empty
         /// Not applicable (not inside a git repository, a one-key file for another profile...).
         case skipped
-        /// Looked at, not consulted because an earlier layer won (only when not explaining).
-        case notConsulted = "not-consulted"
         /// Could not be read; resolution fails.
         case error
     }

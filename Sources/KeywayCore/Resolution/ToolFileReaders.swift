@@ -175,7 +175,8 @@ extension String {
     }
 }
 
-/// The current working directory (the default of `ResolutionEngine`'s `workingDirectory`).
-@usableFromInline package func currentDirectory() -> String {
+/// The process's current working directory ("/" when it cannot be read): what `ResolutionEngine` (its default) and
+/// `LeakCheckOptions` take as `workingDirectory` for a program run from the directory it works on.
+public func currentDirectory() -> String {
     Sys.currentDirectory() ?? "/"
 }
