@@ -297,7 +297,7 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         let sandbox = try Sandbox(backend: "plaintext")
         let path = sandbox.root + "/key\u{1b}[2J\nError: forged"
         let result = try sandbox.run(["get", "reflow", "--key-file", path])
-        #expect(result.status != 0, "\(result)")
+        #expect(result.status == 2, "\(result)")
         #expect(!result.stderr.contains("\u{1b}"), "\(result)")
         #expect(result.stderr.contains("key\\x1b[2J\\x0aError: forged"), "\(result)")
         #expect(result.stderr.split(separator: "\n").count == 1, "one error, one line: \(result)")
