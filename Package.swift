@@ -7,7 +7,7 @@ let package = Package(
     products: [
         .library(name: "Keyway", targets: ["Keyway"]),
         // The conformance suite a backend (Keyway's or a third party's) runs from its Swift Testing tests.
-        .library(name: "KeywayTesting", targets: ["KeywayTesting", "KeywayTestSupport"]),
+        .library(name: "KeywayTesting", targets: ["KeywayTesting"]),
         .executable(name: "keyway", targets: ["KeywayCLI"]),
     ],
     dependencies: [
@@ -69,8 +69,9 @@ let package = Package(
         // The conformance suite every backend must pass (`StoreConformance`), shipped as the KeywayTesting product as
         // swift-configuration ships ConfigurationTesting: public API, documented, no fixture.
         .target(name: "KeywayTesting", dependencies: ["KeywayCore"], path: "Tests/KeywayTesting"),
-        // Fixtures for this package's own tests (temporary directories, git repositories, a private D-Bus, file
-        // helpers): not a product, not part of the conformance kit.
+        // Fixtures for this package's own tests (temporary directories, git repositories, a private D-Bus and Secret
+        // Service providers, a bus monitor, planted keys, waits, file helpers): not a product, not part of the
+        // conformance kit.
         .target(name: "KeywayTestSupport", dependencies: ["KeywayCore"], path: "Tests/KeywayTestSupport"),
 
         .testTarget(

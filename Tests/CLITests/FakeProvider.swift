@@ -17,14 +17,14 @@ import KeywayTestSupport
 final class FakeProvider: @unchecked Sendable {
     static let oldSecret = "old_fake_key_0123456789"
 
-    private let provider: ScriptedProvider
+    private let provider: PrivateProvider
 
     var bus: PrivateBus { provider.bus }
     var environment: [String: String] { provider.environment }
 
     init(faults: String = "") throws {
-        provider = try ScriptedProvider(
-            "fake provider", script: Self.script, arguments: [Self.oldSecret], extra: [faults],
+        provider = try PrivateProvider(
+            script: Self.script, arguments: [Self.oldSecret], extra: [faults], name: "fake provider",
             needs: "python3-gi, python3-cryptography")
     }
 
@@ -239,47 +239,4 @@ final class FakeProvider: @unchecked Sendable {
         print("ready", flush=True)
         GLib.MainLoop().run()
         """#
-}
-
-/// A Secret Service written as a python3-gi program (`script`, run as `script BUS_ADDRESS ARGUMENTS... LOG EXTRA...`)
-/// on a private bus of its own: started, waited for until it prints "ready" (it owns org.freedesktop.secrets), and
-/// killed (SIGKILL) when released. The script logs the calls it gets to LOG, one per line.
-final class ScriptedProvider: @unchecked Sendable {
-    let bus: PrivateBus
-    private let process = Process()
-    private let directory: TemporaryDirectory
-    private let log: String
-
-    var environment: [String: String] { ["DBUS_SESSION_BUS_ADDRESS": bus.address] }
-
-    init(_ name: String, script text: String, arguments: [String], extra: [String] = [], needs: String) throws {
-        bus = try PrivateBus()
-        directory = try TemporaryDirectory(prefix: "keyway-provider-script")
-        let script = directory.path + "/provider.py"
-        log = directory.path + "/calls.log"
-        try writeFile(script, text, mode: 0o600)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, bus.address] + arguments + [log] + extra
-        let output = Pipe()
-        process.standardOutput = output
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.readData(ofLength: 6), as: UTF8.self)
-        guard line == "ready\n" else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            let detail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw KeywayError(.io, "the \(name) did not start (needs /usr/bin/python3 with \(needs)): \(detail)")
-        }
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func calls() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
 }

@@ -151,7 +151,10 @@ import Testing
         #expect(refused.status == 2)
         #expect(refused.stderr == "Error: Invalid API key: acme keys start with acme_. Nothing was stored.\n")
         let apps = try JSON.parse(try s.run(["apps", "--json"]).stdout)
-        guard case .array(let list)? = apps["apps"] else { return }
+        guard case .array(let list)? = apps["apps"] else {
+            Issue.record("no apps array: \(apps)")
+            return
+        }
         #expect(list[0]["origin"] == .string(s.configDirectory + "/apps/reflex.json"))
         #expect(list[0]["overrides_built_in"] == .bool(true))
         #expect(list.last?["name"] == .string("acme"))

@@ -5,13 +5,7 @@ import Synchronization
 import Testing
 
 /// What one run of the `keyway` binary produced.
-struct RunResult: CustomStringConvertible {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-
-    var description: String { "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
-}
+typealias RunResult = CapturedRun
 
 /// The built `keyway` binary: next to the test bundle in the build directory.
 let keywayBinary: String = builtBinary("keyway")
@@ -82,40 +76,12 @@ func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String], stdin: String? = nil,
     umask mask: mode_t? = nil, directory: String? = nil
 ) throws -> RunResult {
-    let process = Process()
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    if let mask {
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "umask \(String(mask, radix: 8)); exec \"$@\"", "sh", executable] + arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+    guard let mask else {
+        return try captureOutput(executable, arguments, environment: environment, stdin: stdin, directory: directory)
     }
-    process.environment = environment
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    // Read both pipes concurrently so neither fills up.
-    let errData = LockedData()
-    let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !errData.isSet { usleep(1000) }
-    return RunResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData.value, as: UTF8.self))
-}
-
-final class LockedData: Sendable {
-    private let data = Mutex<Data?>(nil)
-    func set(_ value: Data) { data.withLock { $0 = value } }
-    var isSet: Bool { data.withLock { $0 != nil } }
-    var value: Data { data.withLock { $0 ?? Data() } }
+    return try captureOutput(
+        "/bin/sh", ["-c", "umask \(String(mask, radix: 8)); exec \"$@\"", "sh", executable] + arguments,
+        environment: environment, stdin: stdin, directory: directory)
 }
 
 /// Runs git in `directory` with a fixed identity and no user or system configuration.

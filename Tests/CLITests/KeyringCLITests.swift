@@ -28,98 +28,13 @@ enum KeyringCLI {
     }
 }
 
-/// A throwaway session bus with an unlocked gnome-keyring on it (password "test-password").
-final class PrivateKeyring {
-    let directory: TemporaryDirectory
-    let bus = Process()
-    let keyring = Process()
-    let address: String
-
-    init() throws {
-        directory = try TemporaryDirectory(prefix: "keyway-keyring")
-        for sub in ["data", "runtime"] {
-            try FileManager.default.createDirectory(
-                atPath: directory.path + "/" + sub, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
-        }
-        var environment = ProcessInfo.processInfo.environment
-        environment["XDG_DATA_HOME"] = directory.path + "/data"
-        environment["XDG_RUNTIME_DIR"] = directory.path + "/runtime"
-        environment["DISPLAY"] = nil
-        environment["WAYLAND_DISPLAY"] = nil
-        bus.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-        bus.arguments = ["--session", "--nofork", "--print-address=1"]
-        bus.environment = environment
-        let output = Pipe()
-        bus.standardOutput = output
-        bus.standardError = FileHandle.nullDevice
-        try bus.run()
-        var line = ""
-        while !line.hasSuffix("\n") {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty { break }
-            line += String(decoding: byte, as: UTF8.self)
-        }
-        address = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        environment["DBUS_SESSION_BUS_ADDRESS"] = address
-        keyring.executableURL = URL(fileURLWithPath: "/usr/bin/gnome-keyring-daemon")
-        keyring.arguments = ["--foreground", "--unlock", "--components=secrets"]
-        keyring.environment = environment
-        let input = Pipe()
-        keyring.standardInput = input
-        keyring.standardOutput = FileHandle.nullDevice
-        keyring.standardError = FileHandle.nullDevice
-        try keyring.run()
-        input.fileHandleForWriting.write(Data("test-password".utf8))
-        try input.fileHandleForWriting.close()
-        // Wait (at most 60 s: a loaded 2-core machine, with the provider suites running, can be slow to start the
-        // daemon) until the login collection exists and is unlocked. This bounds the test's set-up, not Keyway's
-        // behaviour. The collection is asked about only once the daemon owns its name: a call to the name before
-        // that makes this bus (which has the standard service directories, for gnome-keyring's prompter) start a
-        // second gnome-keyring, which then races the first for the name.
-        for _ in 0..<600 {
-            let owned = try self.run(
-                ["dbus-send", "--session", "--dest=org.freedesktop.DBus", "--print-reply", "/org/freedesktop/DBus",
-                 "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
-            guard owned.stdout.contains("boolean true") else {
-                usleep(100_000)
-                continue
-            }
-            let reply = try self.run(
-                ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--print-reply",
-                 "/org/freedesktop/secrets/aliases/default", "org.freedesktop.DBus.Properties.Get",
-                 "string:org.freedesktop.Secret.Collection", "string:Locked"])
-            if reply.stdout.contains("boolean false") { return }
-            usleep(100_000)
-        }
-        throw KeywayError(.io, "the private gnome-keyring did not start")
-    }
-
-    deinit {
-        kill(keyring.processIdentifier, SIGKILL)
-        keyring.waitUntilExit()
-        kill(bus.processIdentifier, SIGKILL)
-        bus.waitUntilExit()
-    }
-
-    var environment: [String: String] {
-        ["DBUS_SESSION_BUS_ADDRESS": address, "XDG_RUNTIME_DIR": directory.path + "/runtime"]
-    }
-
-    /// Runs a program on this keyring's bus.
+extension PrivateProvider {
+    /// Runs a program on this provider's bus (no display: nothing can prompt).
     func run(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
         var environment = ProcessInfo.processInfo.environment.merging(self.environment) { $1 }
         environment["DISPLAY"] = nil
         environment["WAYLAND_DISPLAY"] = nil
         return try runProcess("/usr/bin/env", arguments, environment: environment, stdin: stdin)
-    }
-
-    func lockLogin() throws {
-        let result = try run(
-            ["dbus-send", "--session", "--dest=org.freedesktop.secrets", "--type=method_call", "--print-reply",
-             "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
-             "array:objpath:/org/freedesktop/secrets/collection/login"])
-        guard result.status == 0 else { throw KeywayError(.io, "Lock failed: \(result)") }
     }
 }
 
@@ -250,11 +165,11 @@ struct KeyringCLITests {
     }
 
     @Test func lockedCollectionWithoutAPromptIsAnErrorNotAMiss() throws {
-        let keyring = try PrivateKeyring()
+        let keyring = try PrivateProvider("gnome-keyring")
         let sandbox = try Sandbox()
         #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "lockapp", "username", "default"],
                                 stdin: "locked_key_0123456789").status == 0)
-        try keyring.lockLogin()
+        try keyring.lockDefaultCollection()
         let start = Date()
         let get = try sandbox.run(["get", "lockapp", "--backend", "keyring"], env: keyring.environment)
         #expect(Date().timeIntervalSince(start) < 5)
@@ -272,11 +187,11 @@ struct KeyringCLITests {
     /// With a display, Keyway asks for the unlock; here the prompter cannot open the (fake) display and the prompt
     /// ends without unlocking, which the Secret Service reports exactly as a dismissed prompt.
     @Test func dismissedUnlockPromptIsReported() throws {
-        let keyring = try PrivateKeyring()
+        let keyring = try PrivateProvider("gnome-keyring", activatable: PrivateBus.gnomeKeyringPrompter)
         let sandbox = try Sandbox()
         #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "dismissapp", "username", "default"],
                                 stdin: "dismiss_key_0123456789").status == 0)
-        try keyring.lockLogin()
+        try keyring.lockDefaultCollection()
         var env = keyring.environment
         env["DISPLAY"] = ":97"
         let get = try sandbox.run(["get", "dismissapp", "--backend", "keyring"], env: env)

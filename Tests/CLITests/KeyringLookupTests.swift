@@ -21,36 +21,19 @@ struct KeyringLookupTests {
             "/usr/bin/env", ["secret-tool", "store", "--label=fast", "service", app, "username", "default"],
             environment: ProcessInfo.processInfo.environment, stdin: "fast_key_0123456789")
         try #require(stored.status == 0, "\(stored)")
-        let monitor = Process()
-        monitor.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        monitor.arguments = ["dbus-monitor", "--session"]
-        let output = Pipe()
-        monitor.standardOutput = output
-        monitor.standardError = FileHandle.nullDevice
-        try monitor.run()
-        let captured = LockedData()
-        let reader = Thread { captured.set(output.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        usleep(500_000)  // until the monitor is registered
+        let monitor = try BusMonitor()
         let get = try sandbox.run(["get", app, "--backend", "keyring"], env: KeyringCLI.busEnvironment)
-        usleep(300_000)
-        kill(monitor.processIdentifier, SIGKILL)  // it flushes each message; SIGTERM may be blocked under the runner
-        monitor.waitUntilExit()
-        while !captured.isSet { usleep(1000) }
         #expect(get.stdout == "fast_key_0123456789\n", "\(get)")
-        // Messages start at column 0; the search carrying this test's app name tells keyway's connection.
-        var messages: [String] = []
-        for line in String(decoding: captured.value, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            if !line.hasPrefix(" ") || messages.isEmpty { messages.append(String(line)) } else { messages[messages.count - 1] += "\n" + line }
-        }
-        func field(_ message: String, _ name: String) -> String? {
-            guard let range = message.range(of: " \(name)=") else { return nil }
-            return String(message[range.upperBound...].prefix { $0 != " " && $0 != ";" && $0 != "\n" })
-        }
-        let search = messages.first { $0.hasPrefix("method call") && $0.contains("member=SearchItems") && $0.contains(app) }
-        let sender = try #require(search.flatMap { field($0, "sender") }, "keyway's search was seen")
-        let calls = messages.filter { $0.hasPrefix("method call") && field($0, "sender") == sender }.compactMap {
-            field($0, "member")
+        // The search carrying this test's app name tells keyway's connection; once the bus reports it closed, the
+        // monitor has printed every call it made.
+        let search = { monitor.messages.first { $0.hasPrefix("method call") && $0.contains("member=SearchItems") && $0.contains(app) } }
+        try monitor.waitFor("keyway's search") { _ in search() != nil }
+        let sender = try #require(search().flatMap { busMessageField($0, "sender") }, "keyway's search was seen")
+        try monitor.waitForDisconnect(of: sender)
+        let messages = monitor.messages
+        monitor.stop()
+        let calls = messages.filter { $0.hasPrefix("method call") && busMessageField($0, "sender") == sender }.compactMap {
+            busMessageField($0, "member")
         }
         #expect(!calls.contains("NameHasOwner"), "\(calls)")
         #expect(!calls.contains("ReadAlias"), "\(calls)")
@@ -60,9 +43,9 @@ struct KeyringLookupTests {
     }
 
     @Test func missOnALockedCollectionReportsLockedNotNotFound() throws {
-        let keyring = try PrivateKeyring()
+        let keyring = try PrivateProvider("gnome-keyring")
         let sandbox = try Sandbox()
-        try keyring.lockLogin()
+        try keyring.lockDefaultCollection()
         let start = Date()
         let get = try sandbox.run(["get", "nosuchapp", "--backend", "keyring"], env: keyring.environment)
         #expect(Date().timeIntervalSince(start) < 5)
@@ -72,11 +55,11 @@ struct KeyringLookupTests {
     }
 
     @Test func hitOnALockedCollectionReportsLocked() throws {
-        let keyring = try PrivateKeyring()
+        let keyring = try PrivateProvider("gnome-keyring")
         let sandbox = try Sandbox()
         #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "lockhit", "username", "work"],
                                 stdin: "lockhit_key_0123456789").status == 0)
-        try keyring.lockLogin()
+        try keyring.lockDefaultCollection()
         let get = try sandbox.run(["get", "lockhit", "--profile", "work", "--backend", "keyring"], env: keyring.environment)
         #expect(get.status == 2, "\(get)")
         #expect(get.stderr.contains("is locked, and no unlock prompt can be shown here"), "\(get)")
@@ -142,32 +125,8 @@ struct KeyringLookupTests {
 @Suite(.enabled(if: PrivateBus.available))
 struct NoDefaultCollectionTests {
     @Test func reportedAsItsOwnState() throws {
-        let directory = try TemporaryDirectory(prefix: "keyway-no-default")
-        let bus = try PrivateBus()
-        let keyring = Process()
-        keyring.executableURL = URL(fileURLWithPath: "/usr/bin/gnome-keyring-daemon")
-        keyring.arguments = ["--foreground", "--components=secrets"]
-        keyring.environment = [
-            "HOME": directory.path, "XDG_DATA_HOME": directory.path + "/data", "XDG_RUNTIME_DIR": directory.path,
-            "DBUS_SESSION_BUS_ADDRESS": bus.address, "PATH": "/usr/bin:/bin",
-        ]
-        keyring.standardOutput = FileHandle.nullDevice
-        keyring.standardError = FileHandle.nullDevice
-        try keyring.run()
-        defer {
-            kill(keyring.processIdentifier, SIGKILL)
-            keyring.waitUntilExit()
-        }
-        let env = ["DBUS_SESSION_BUS_ADDRESS": bus.address]
-        // Wait (set-up only, at most 30 s) until gnome-keyring owns the name.
-        for _ in 0..<300 {
-            let owned = try runProcess(
-                "/usr/bin/dbus-send",
-                ["--bus=" + bus.address, "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
-                 "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"], environment: [:])
-            if owned.stdout.contains("true") { break }
-            usleep(100_000)
-        }
+        let keyring = try PrivateProvider.gnomeKeyringWithoutDefaultCollection()
+        let env = keyring.environment
         let sandbox = try Sandbox()
         let backends = try sandbox.run(["backends", "--json"], env: env)
         let root = try JSON.parse(backends.stdout)

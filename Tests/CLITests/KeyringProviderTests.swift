@@ -97,7 +97,7 @@ struct KeyringProviderTests {
         let sandbox = try Sandbox()
         let app = KeyringCLI.app("dup")
         #expect(try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "dup_old_0123456789\n").status == 0)
-        usleep(1_100_000)  // item times have a resolution of one second
+        try waitForTheNextSecond()  // item times have a resolution of one second
         let set = try python("keyring.set_password(sys.argv[1], 'default', 'dup_new_0123456789')", [app])
         try #require(set.status == 0, "\(set)")
         let get = try sandbox.run(["get", app, "--backend", "keyring"], env: env)
@@ -109,69 +109,6 @@ struct KeyringProviderTests {
         #expect(try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "dup_3_0123456789\n").status == 0)
         let again = try sandbox.run(["get", app, "--backend", "keyring"], env: env)
         #expect(again.stdout == "dup_3_0123456789\n" && !again.stderr.contains("keyring items hold"), "\(again)")
-    }
-}
-
-/// A provider of the kind under test (KEYWAY_TEST_PROVIDER) of one test's own, on a private bus with no service
-/// directories, started by scripts/keyring-provider (so it can be stopped or killed without disturbing other tests).
-final class PrivateProvider: @unchecked Sendable {
-    let bus: PrivateBus
-    let directory: TemporaryDirectory
-    let pid: pid_t
-
-    var environment: [String: String] { ["DBUS_SESSION_BUS_ADDRESS": bus.address] }
-
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/keyring-provider").path
-
-    init(_ provider: String, confirmAccess: Bool = false) throws {
-        bus = try PrivateBus()
-        directory = try TemporaryDirectory(prefix: "keyway-provider")
-        let home = directory.path
-        let environment = [
-            "HOME": home, "XDG_CONFIG_HOME": home + "/config", "XDG_DATA_HOME": home + "/data",
-            "XDG_CACHE_HOME": home + "/cache", "XDG_RUNTIME_DIR": home, "DBUS_SESSION_BUS_ADDRESS": bus.address,
-            "PATH": "/usr/bin:/bin", "KEYWAY_PROVIDER_CONFIRM_ACCESS": confirmAccess ? "1" : "0",
-        ]
-        let started = try runProcess(Self.script, [provider], environment: environment)
-        guard started.status == 0, let pid = pid_t(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw KeywayError(.io, "\(provider) did not start: \(started)")
-        }
-        self.pid = pid
-    }
-
-    deinit {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, WNOHANG)
-    }
-
-    /// Locks the default collection through the Secret Service (Lock, then its prompt, as KeePassXC wants), and
-    /// waits until it says it is locked.
-    func lockDefaultCollection() throws {
-        let script = #"""
-            import sys, time
-            from gi.repository import Gio, GLib
-            bus = Gio.DBusConnection.new_for_address_sync(sys.argv[1],
-                Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
-            def call(path, interface, method, args, reply):
-                return bus.call_sync("org.freedesktop.secrets", path, interface, method, args,
-                                     GLib.VariantType(reply) if reply else None, Gio.DBusCallFlags.NONE, 10000, None)
-            collection = call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "ReadAlias",
-                              GLib.Variant("(s)", ("default",)), "(o)").unpack()[0]
-            locked, prompt = call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Lock",
-                                  GLib.Variant("(ao)", ([collection],)), "(aoo)").unpack()
-            if prompt != "/":
-                call(prompt, "org.freedesktop.Secret.Prompt", "Prompt", GLib.Variant("(s)", ("",)), None)
-            for _ in range(100):
-                if call(collection, "org.freedesktop.DBus.Properties", "Get",
-                        GLib.Variant("(ss)", ("org.freedesktop.Secret.Collection", "Locked")), "(v)").unpack()[0]:
-                    sys.exit(0)
-                time.sleep(0.1)
-            sys.exit("still unlocked")
-            """#
-        let result = try runProcess("/usr/bin/python3", ["-c", script, bus.address], environment: [:])
-        guard result.status == 0 else { throw KeywayError(.io, "locking failed: \(result)") }
     }
 }
 
@@ -228,6 +165,7 @@ struct KeyringProviderKillTests {
         #expect(try sandbox.run(["login", "killapp", "--backend", "keyring"], env: provider.environment,
                                 stdin: "kill_key_0123456789\n").status == 0)
         kill(provider.pid, SIGSTOP)  // the next command's calls wait for it
+        let monitor = try BusMonitor(address: provider.bus.address)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: keywayBinary)
         process.arguments = ["login", "killapp", "--backend", "keyring"]
@@ -239,7 +177,13 @@ struct KeyringProviderKillTests {
         try process.run()
         input.fileHandleForWriting.write(Data("kill_new_0123456789\n".utf8))
         try input.fileHandleForWriting.close()
-        usleep(700_000)
+        // Until the command has sent the provider a call (which waits, unanswered, for it): the first method call
+        // on the bus that is not for the bus itself.
+        try monitor.waitFor("keyway's first call to the stopped provider") { _ in
+            monitor.messages.contains {
+                $0.hasPrefix("method call") && busMessageField($0, "destination") != "org.freedesktop.DBus"
+            }
+        }
         kill(provider.pid, SIGKILL)
         let killed = Date()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -7,8 +7,7 @@ import Testing
 /// later commit; and a genuine shallow clone, scanned with a note.
 @Suite("leak-check: hidden history", .serialized)
 struct LeakCheckHiddenHistoryTests {
-    /// Assembled at run time (this file holds no key).
-    let planted = "rfx" + "_Hd7Qm2Vx9Lp4Tz8Rk3Nw6Yb1"
+    let planted = Planted.reflexHidden
     var line: String { "REFLEX_API_KEY=\(planted)" }
 
     func scan(_ sandbox: Sandbox, _ root: String) throws -> (RunResult, JSON) {

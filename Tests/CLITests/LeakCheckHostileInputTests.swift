@@ -7,14 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// Keys assembled at run time (this file holds none).
-private enum Keys {
-    static let github = "ghp" + "_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
-    static let reflex = "rfx" + "_Z8kq2LmN4pR7sT1vW3xY5bC6"
-    static let outside = "ghp" + "_Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk9Lz8Xc7Vb6"
-    static let outsideReflex = "rfx" + "_Mn3Bv5Cx7Zl9Kj2Hg4Fd6Sa8"
-}
-
 /// What a measured run of the `keyway` binary produced.
 private struct MeasuredRun: CustomStringConvertible {
     let status: Int32
@@ -108,18 +100,18 @@ struct LeakCheckHostileInputTests {
         let sandbox = try Sandbox(backend: "plaintext")
         let outside = sandbox.root + "/outside"
         try Sys.mkdir(outside, 0o755)
-        try writeFile(outside + "/app.txt", "token=\(Keys.outside)\n", mode: 0o644)
-        try writeFile(outside + "/.env", "REFLEX_API_KEY=\(Keys.outsideReflex)\n", mode: 0o644)
+        try writeFile(outside + "/app.txt", "token=\(Planted.githubOutside)\n", mode: 0o644)
+        try writeFile(outside + "/.env", "REFLEX_API_KEY=\(Planted.reflexOutside)\n", mode: 0o644)
         // A repository outside, reachable through a submodule path that is a symbolic link.
         let other = outside + "/other"
         try GitFixture.initialize(other)
-        try GitFixture.write(other, "x.txt", "k=\(Keys.outside)\n")
+        try GitFixture.write(other, "x.txt", "k=\(Planted.githubOutside)\n")
         try GitFixture.commitAll(other)
 
         let root = sandbox.root + "/repo"
         try GitFixture.initialize(root)
         try GitFixture.write(root, "conf/app.txt", "nothing\n")
-        try GitFixture.write(root, "a.txt", "k=\(Keys.github)\n")
+        try GitFixture.write(root, "a.txt", "k=\(Planted.github)\n")
         try GitFixture.commitAll(root)
         let otherHead = try GitFixture.git(["rev-parse", "HEAD"], in: other).trimmingCharacters(in: .whitespacesAndNewlines)
         try GitFixture.git(["update-index", "--add", "--cacheinfo", "160000,\(otherHead),sub"], in: root)
@@ -134,15 +126,15 @@ struct LeakCheckHostileInputTests {
 
         let text = try leakCheck(sandbox, [root, "--no-home", "--show-secrets"])
         #expect(text.status == 1, "\(text)")
-        #expect(text.stdout.contains("Secret: \(Keys.github)"), "\(text)")
-        #expect(!text.stdout.contains(Keys.outside), "a key outside the repository was read: \(text)")
-        #expect(!text.stdout.contains(Keys.outsideReflex), "a key outside the repository was read: \(text)")
+        #expect(text.stdout.contains("Secret: \(Planted.github)"), "\(text)")
+        #expect(!text.stdout.contains(Planted.githubOutside), "a key outside the repository was read: \(text)")
+        #expect(!text.stdout.contains(Planted.reflexOutside), "a key outside the repository was read: \(text)")
         #expect(!text.stdout.contains(outside + "/other"), "a repository outside was scanned: \(text)")
         #expect(text.stdout.contains("a directory on the way is a symbolic link"), "\(text)")
         #expect(text.stdout.contains(root + "/conf/app.txt"), "\(text)")
 
         let json = try leakCheck(sandbox, [root, "--no-home", "--show-secrets", "--format", "json"])
-        #expect(!json.stdout.contains(Keys.outside) && !json.stdout.contains(Keys.outsideReflex), "\(json)")
+        #expect(!json.stdout.contains(Planted.githubOutside) && !json.stdout.contains(Planted.reflexOutside), "\(json)")
         let items = try jsonFindings(json)
         // The link's target (0644, outside) was not examined: no permission finding through the link.
         #expect(!items.contains { $0["rule"]?.stringValue == "file-permissions" }, "\(json)")
@@ -159,7 +151,7 @@ struct LeakCheckHostileInputTests {
         let title = "x\u{1B}]0;owned\u{07}\u{1B}[2J\u{7F}.key"
         let csi = "c\u{9B}31mred\n.txt"
         try GitFixture.write(root, title, "nothing\n", mode: 0o600)
-        try GitFixture.write(root, csi, "k=\(Keys.github)\n")
+        try GitFixture.write(root, csi, "k=\(Planted.github)\n")
         let text = try leakCheck(sandbox, [root, "--no-home"])
         #expect(text.status == 1, "\(text)")
         #expect(rawControls(text.stdout).isEmpty, "raw control characters \(rawControls(text.stdout)) in \(text)")
@@ -183,9 +175,9 @@ struct LeakCheckHostileInputTests {
         let sandbox = try Sandbox(backend: "plaintext")
         let repo = sandbox.root + "/clone\u{1B}]0;owned\u{07}\u{9B}2J"
         try GitFixture.initialize(repo)
-        try makeFile(repo + "/conf/credentials.json", "{\"api_key\": \"\(Keys.reflex)\"}")
+        try makeFile(repo + "/conf/credentials.json", "{\"api_key\": \"\(Planted.reflex)\"}")
         let result = try sandbox.run(["get", "reflex"], env: ["REFLEX_CONFIG_DIR": repo + "/conf"])
-        #expect(result.stdout == Keys.reflex + "\n", "\(result)")
+        #expect(result.stdout == Planted.reflex + "\n", "\(result)")
         #expect(result.stderr.contains("inside the git repository \(sandbox.root)/clone\\x1b]0;owned\\x07\\u{9b}2J"),
                 "\(result)")
         #expect(rawControls(result.stderr).isEmpty, "\(result)")
@@ -196,7 +188,7 @@ struct LeakCheckHostileInputTests {
         let sandbox = try Sandbox(backend: "plaintext")
         let root = sandbox.root + "/repo"
         try GitFixture.initialize(root)
-        try GitFixture.write(root, "a.txt", "k=\(Keys.github)\n")
+        try GitFixture.write(root, "a.txt", "k=\(Planted.github)\n")
         try makeSparseFile(root + "/huge.bin", size: 100 << 30)
         let run = try measuredLeakCheck(sandbox, [root, "--no-home", "--format", "json"])
         #expect(!run.timedOut && run.seconds < 30, "\(run)")
@@ -250,7 +242,7 @@ struct LeakCheckHostileInputTests {
         try GitFixture.commitAll(root, "blob")
         let commit = try GitFixture.git(["rev-parse", "HEAD"], in: root).trimmingCharacters(in: .whitespacesAndNewlines)
         try GitFixture.git(["rm", "-q", "zero.dat"], in: root)
-        try GitFixture.write(root, "old.txt", "k=\(Keys.github)\n")
+        try GitFixture.write(root, "old.txt", "k=\(Planted.github)\n")
         try GitFixture.commitAll(root, "remove")
         try GitFixture.git(["rm", "-q", "old.txt"], in: root)
         try GitFixture.git(["commit", "-q", "-m", "clean"], in: root)
@@ -268,14 +260,14 @@ struct LeakCheckHostileInputTests {
         let sandbox = try Sandbox(backend: "plaintext")
         let root = sandbox.root + "/repo"
         try GitFixture.initialize(root)
-        try GitFixture.write(root, "committed.txt", "k=\(Keys.reflex)\n")
+        try GitFixture.write(root, "committed.txt", "k=\(Planted.reflex)\n")
         try GitFixture.write(root, "edited.txt", "nothing\n")
         try GitFixture.write(root, "staged.txt", "nothing\n")
         try GitFixture.commitAll(root)
-        try GitFixture.write(root, "staged.txt", "k=\(Keys.reflex)\n")
+        try GitFixture.write(root, "staged.txt", "k=\(Planted.reflex)\n")
         try GitFixture.git(["add", "staged.txt"], in: root)
-        try GitFixture.write(root, "edited.txt", "k=\(Keys.reflex)\n")
-        let masked = Masking.mask(Keys.reflex, knownPrefix: "rfx_")
+        try GitFixture.write(root, "edited.txt", "k=\(Planted.reflex)\n")
+        let masked = Masking.mask(Planted.reflex, knownPrefix: "rfx_")
         let text = try leakCheck(sandbox, [root, "--no-home"])
         #expect(text.status == 1, "\(text)")
         let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -335,12 +327,12 @@ struct LeakCheckHostileInputTests {
         let sandbox = try Sandbox(backend: "plaintext")
         let root = sandbox.root + "/repo"
         try GitFixture.initialize(root)
-        try GitFixture.write(root, "a.txt", "k=\(Keys.github)\n")
+        try GitFixture.write(root, "a.txt", "k=\(Planted.github)\n")
         try GitFixture.commitAll(root, "leak")
         let leak = try GitFixture.git(["rev-parse", "HEAD"], in: root).trimmingCharacters(in: .whitespacesAndNewlines)
         try GitFixture.write(root, "a.txt", "nothing\n")
         try GitFixture.commitAll(root, "fix")
-        try GitFixture.write(root, "a.txt", "k=\(Keys.github)\n")
+        try GitFixture.write(root, "a.txt", "k=\(Planted.github)\n")
         let result = try leakCheck(sandbox, [root, "--no-home", "--history", "--format", "json"])
         #expect(result.status == 1, "\(result)")
         let items = try jsonFindings(result).filter { $0["rule"]?.stringValue == "github-token" }

@@ -218,7 +218,7 @@ func sigpipeIgnored(_ status: String) throws -> Bool {
     ))
 struct RunSignalTests {
     @Test func sigpipeIsDefaultInTheCommandOnTheKeyringBackend() throws {
-        let keyring = try PrivateKeyring()
+        let keyring = try PrivateProvider("gnome-keyring")
         let sandbox = try Sandbox(backend: "keyring")
         let stored = try sandbox.run(["login", "reflex", "--api-key", "rfx_sigpipe_0123456789"], env: keyring.environment)
         try #require(stored.status == 0, "\(stored)")

@@ -6,13 +6,6 @@ import Testing
 // Regression tests for review 3's D6 (leak-check PATH links, foreign work trees), G1 (reflow.key linked out of the
 // repository) and G3 (fields written twice in app specs and tools' JSON files).
 
-/// Keys assembled at run time (this file holds none).
-private enum Planted {
-    static let github = "ghp" + "_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
-    static let reflex = "rfx" + "_Z8kq2LmN4pR7sT1vW3xY5bC6"
-    static let reflex2 = "rfx" + "_Q4wE6rT8yU1iO3pA5sD7fG9"
-}
-
 private func leakCheck(_ sandbox: Sandbox, _ arguments: [String], directory: String? = nil) throws -> RunResult {
     try sandbox.run(["leak-check", "--no-home"] + arguments, env: GitFixture.plainEnvironment, directory: directory)
 }

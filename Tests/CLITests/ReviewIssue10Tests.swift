@@ -12,7 +12,11 @@ private func givenToNobody(_ path: String) -> Bool {
         Issue.record("giving a directory to another user needs root; CI runs as root")
         return false
     }
-    return chown(path, 65534, 65534) == 0
+    guard chown(path, 65534, 65534) == 0 else {
+        Issue.record("chown \(path) to 65534 failed: errno \(errno)")
+        return false
+    }
+    return true
 }
 
 @Suite struct ConfigDirectoryTests {

@@ -126,7 +126,7 @@ final class ScriptedPrompt: Sendable {
         #expect(good.asked.count == 2)
         let later = ScriptedPrompt(["typed passphrase"])
         let store = EncryptedStore(path: path, unlock: unlock([:], prompt: later.prompt))
-        #expect(try store.read(CredentialID(app: "a")) != nil)
+        #expect(try store.read(CredentialID(app: "a"))?.secret.reveal() == "secret-123456")
         try store.write(sampleCredential("b", key: "secret-b-123456"))
         #expect(later.asked.count == 1, "the derived key is reused for the write")
         #expect(try EncryptedStore(path: path, unlock: unlock(["KEYWAY_PASSPHRASE": "typed passphrase"])).list().count == 2)

@@ -126,13 +126,14 @@ import Testing
         #expect(try emptyEnv.resolve(profile: "other").key == nil)
     }
 
-    @Test func storeFailureIsAnErrorNotNotFound() {
+    @Test func storeFailureIsAnErrorNotNotFound() throws {
         let failing = engine([:], MemoryStore(failing: true))
         #expect(throws: KeywayError.self) { try failing.resolve() }
-        let explained = try? failing.resolve(explain: true)
-        #expect(explained?.error?.message == "broken")
-        #expect(explained?.key == nil)
-        #expect(explained?.layers.last?.status == .error)
+        // With explain, the failure is in the result (not thrown).
+        let explained = try failing.resolve(explain: true)
+        #expect(explained.error?.message == "broken")
+        #expect(explained.key == nil)
+        #expect(explained.layers.last?.status == .error)
     }
 
     @Test func notFoundMessage() {

@@ -32,14 +32,19 @@ struct SubprocessTests {
     func timeout() throws {
         let directory = try TemporaryDirectory(prefix: "keyway-subprocess")
         let marker = directory.path + "/grandchild-survived"
+        let pidFile = directory.path + "/grandchild.pid"
         let start = Date()
         #expect(throws: SubprocessError.timedOut(seconds: 1)) {
             try Subprocess.run(
-                ["/bin/sh", "-c", "(sleep 2; touch '\(marker)') & sleep 30"], environment: ["PATH": "/usr/bin:/bin"],
-                timeout: 1)
+                ["/bin/sh", "-c", "(sleep 2; touch '\(marker)') & echo $! >'\(pidFile)'; sleep 30"],
+                environment: ["PATH": "/usr/bin:/bin"], timeout: 1)
         }
         #expect(Date().timeIntervalSince(start) < 5)
-        sleep(3)
+        // Wait for the background subshell to end: killed with the group at once, or (were it not) after it has
+        // touched the marker 2 s later.
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+        let grandchild = try #require(pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), "\(text)")
+        try waitUntil("the background subshell \(grandchild) to end", timeout: 20) { processHasEnded(grandchild) }
         #expect(!FileManager.default.fileExists(atPath: marker), "the process group was not killed")
         let quick = try Subprocess.run(["/bin/echo", "hi"], environment: [:], timeout: 5)
         #expect(quick.status == 0 && quick.stdoutText == "hi\n")

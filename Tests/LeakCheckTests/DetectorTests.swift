@@ -4,22 +4,6 @@ import Testing
 
 @testable import KeywayLeakCheck
 
-/// Keys are assembled at run time so that this file itself holds none.
-enum Keys {
-    static let github = "ghp" + "_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
-    static let githubFineGrained = "github" + "_pat_11ABCDEFG0aB3dE5fG7hJ9_kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3vW5xY7zA9bC1dE3fG5"
-    static let aws = "AKIA" + "Q3RZ7T2VX9LMNB4K"
-    static let slack = "xoxb" + "-2049811744-9182736450-Zq8Wc3Lm5Nv7Bx1Ty9Ua"
-    static let stripe = "sk" + "_live_4eC39HqLyjWDarjtT1zdp7dc9Kq2"
-    static let reflex = "rfx" + "_Z8kq2LmN4pR7sT1vW3xY5bC6"
-    static let reactor = "rp" + "_9XkQ2mLp7RtV4nWz8YbC3dF6"
-    static let reminix = "reminix" + "_pat_Qm7Xk2Lp9RtV4nWz8YbC3dF6"
-    static let flux = "flux" + "_prod_Hq4Zr8Kt2Mv6Px9Lb3Nc7Wd1"
-    static let privateKeyBody =
-        "MIIEowIBAAKCAQEAv8Zq3XlN0bH2kP7rT5wY9cL4mQ1sF6jD8gA2eR7uI3oK5nV0\nzB9xW4pE6yH1tM8qC3fJ7aL2sG5dN0kR9vU4bX6iO1cT8lP3eZ7mF2wY5hA9jQ0g\n"
-    static let privateKey = "-----BEGIN " + "RSA PRIVATE KEY-----\n" + privateKeyBody + "-----END RSA PRIVATE KEY-----\n"
-}
-
 let scanner = ContentScanner(rules: SecretRule.appRules(AppCatalog.builtIn) + SecretRule.wellKnown)
 
 func ruleIDs(_ text: String) -> [String] { scanner.scan(Array(text.utf8)).map(\.rule.id) }
@@ -29,10 +13,10 @@ struct DetectorTests {
     @Test("every well-known format and every app prefix fires, with its rule")
     func formats() {
         let cases: [(String, String)] = [
-            (Keys.github, "github-token"), (Keys.githubFineGrained, "github-fine-grained-token"),
-            (Keys.aws, "aws-access-key-id"), (Keys.slack, "slack-token"), (Keys.stripe, "stripe-live-key"),
-            (Keys.reflex, "reflex-api-key"), (Keys.reactor, "reactor-api-key"), (Keys.reminix, "reminix-api-key"),
-            (Keys.flux, "fluxloop-api-key"), (Keys.privateKey, "private-key"),
+            (Planted.github, "github-token"), (Planted.githubFineGrained, "github-fine-grained-token"),
+            (Planted.aws, "aws-access-key-id"), (Planted.slack, "slack-token"), (Planted.stripe, "stripe-live-key"),
+            (Planted.reflex, "reflex-api-key"), (Planted.reactor, "reactor-api-key"), (Planted.reminix, "reminix-api-key"),
+            (Planted.flux, "fluxloop-api-key"), (Planted.privateKey, "private-key"),
         ]
         for (key, rule) in cases {
             #expect(ruleIDs("x = \"\(key)\"\n") == [rule], "\(rule)")
@@ -66,24 +50,24 @@ struct DetectorTests {
 
     @Test("a key glued to a longer word is not a key")
     func boundaries() {
-        #expect(ruleIDs("x" + Keys.github) == [])
-        #expect(ruleIDs(Keys.github + "Q") == [])
-        #expect(ruleIDs(Keys.aws + "9") == [])
+        #expect(ruleIDs("x" + Planted.github) == [])
+        #expect(ruleIDs(Planted.github + "Q") == [])
+        #expect(ruleIDs(Planted.aws + "9") == [])
     }
 
     @Test("line numbers, keyway:allow and masking")
     func lines() {
-        let text = "a\nb\n\(Keys.github)\nc\n\(Keys.aws) # keyway:allow\n"
+        let text = "a\nb\n\(Planted.github)\nc\n\(Planted.aws) # keyway:allow\n"
         let matches = scanner.scan(Array(text.utf8))
         #expect(matches.map(\.line) == [3, 5])
         #expect(matches.map(\.allowed) == [false, true])
-        #expect(matches[0].masked == Masking.mask(Keys.github, knownPrefix: "ghp_"))
-        #expect(!matches[0].masked.contains(String(Keys.github.dropFirst(4).prefix(12))))
+        #expect(matches[0].masked == Masking.mask(Planted.github, knownPrefix: "ghp_"))
+        #expect(!matches[0].masked.contains(String(Planted.github.dropFirst(4).prefix(12))))
     }
 
     @Test("a private key block is masked to its header")
     func privateKeyMask() {
-        let matches = scanner.scan(Array(("\n\n" + Keys.privateKey).utf8))
+        let matches = scanner.scan(Array(("\n\n" + Planted.privateKey).utf8))
         #expect(matches.count == 1)
         #expect(matches[0].line == 3)
         #expect(matches[0].masked.hasPrefix("-----BEGIN RSA PRIVATE KEY----- ..."))
@@ -101,8 +85,8 @@ struct DetectorTests {
         #expect(found.first?.rule.name.contains("myapp/default") == true)
         // A key both stored and of a known format is reported once.
         let both = ContentScanner(
-            rules: SecretRule.wellKnown, stored: StoredSecretMatcher(secrets: [("gh/default", Secret(Keys.github))]))
-        #expect(both.scan(Array("k=\(Keys.github)\n".utf8)).count == 1)
+            rules: SecretRule.wellKnown, stored: StoredSecretMatcher(secrets: [("gh/default", Secret(Planted.github))]))
+        #expect(both.scan(Array("k=\(Planted.github)\n".utf8)).count == 1)
     }
 
     @Test("binary content is recognised")
@@ -128,7 +112,7 @@ struct PrimitiveTests {
 
     @Test("a fingerprint depends on rule, relative path and secret, not on the line or the repository's location")
     func fingerprint() {
-        func finding(_ root: String, line: Int, secret: String = Keys.github, rule: String = "github-token")
+        func finding(_ root: String, line: Int, secret: String = Planted.github, rule: String = "github-token")
             -> Finding
         {
             Finding(
@@ -137,14 +121,14 @@ struct PrimitiveTests {
         }
         let a = finding("/r1", line: 3)
         #expect(a.fingerprint == finding("/elsewhere/r2", line: 90).fingerprint)
-        #expect(a.fingerprint != finding("/r1", line: 3, secret: Keys.aws).fingerprint)
+        #expect(a.fingerprint != finding("/r1", line: 3, secret: Planted.aws).fingerprint)
         #expect(a.fingerprint != finding("/r1", line: 3, rule: "other").fingerprint)
-        #expect(!a.fingerprint.contains(Keys.github))
+        #expect(!a.fingerprint.contains(Planted.github))
         let baseline = Baseline(findings: [a, a])
         #expect(baseline.entries.count == 1)
         #expect(baseline.contains(finding("/r1", line: 40)))
-        #expect(!baseline.contains(finding("/r1", line: 3, secret: Keys.aws)))
-        #expect(!baseline.json().serialized().contains(Keys.github))
+        #expect(!baseline.contains(finding("/r1", line: 3, secret: Planted.aws)))
+        #expect(!baseline.json().serialized().contains(Planted.github))
     }
 
     /// Fingerprints computed by the hand-written SHA-256 leak-check had before libsodium's, committed here: a
