@@ -54,6 +54,18 @@ import Testing
         #expect(message.path == "a/b.git")
     }
 
+    /// A url's percent-escapes cannot bring in what a line may not hold (a CR would reach git in get's answer).
+    @Test func urlEscapesOfLineBreaksAndNULAreRefused() {
+        for escape in ["%0D", "%0A", "%00"] {
+            #expect(throws: KeywayError.self) {
+                try GitCredentialProtocol.parse(Array("url=https://u\(escape)x@host/\n".utf8))
+            }
+            #expect(throws: KeywayError.self) {
+                try GitCredentialProtocol.parse(Array("url=https://host/pa\(escape)th\n".utf8))
+            }
+        }
+    }
+
     @Test func refusesNULCarriageReturnLongLinesAndLinesWithoutEquals() throws {
         let long = "host=" + String(repeating: "a", count: GitCredentialProtocol.maximumLineBytes)
         for (input, why) in [

@@ -121,8 +121,8 @@ public enum GitCredentialProtocol {
         ["true", "yes", "on", "1"].contains(value.lowercased())
     }
 
-    /// The answer to `get`: the attributes the helper knows, one `key=value` line each. A value holding a newline or
-    /// NUL (which no message read here can hold) is left out rather than written as two lines.
+    /// The answer to `get`: the attributes the helper knows, one `key=value` line each. A value holding a newline,
+    /// carriage return or NUL (which no message read here can hold) is left out rather than written as two lines.
     public static func serialize(_ message: GitCredentialMessage) -> [UInt8] {
         var lines: [(String, String)] = []
         if message.announcesAuthtype { lines.append(("capability[]", "authtype")) }
@@ -138,7 +138,7 @@ public enum GitCredentialProtocol {
         if message.ephemeral { lines.append(("ephemeral", "true")) }
         for value in message.state { lines.append(("state[]", value)) }
         var bytes: [UInt8] = []
-        for (key, value) in lines where !value.utf8.contains(where: { $0 == 0x0A || $0 == 0 }) {
+        for (key, value) in lines where !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) {
             bytes += Array(key.utf8) + [UInt8(ascii: "=")] + Array(value.utf8) + [0x0A]
         }
         return bytes
@@ -186,9 +186,11 @@ struct GitCredentialURL {
         }
     }
 
-    /// Percent-decoded UTF-8, or nil when an escape is malformed or the result holds a NUL or newline.
+    /// Percent-decoded UTF-8, or nil when an escape is malformed or the result holds a NUL, newline or carriage
+    /// return (which no attribute line may hold).
     static func decoded(_ bytes: ArraySlice<UInt8>) -> String? {
-        guard let raw = PercentEncoding.decode(bytes), !raw.contains(0), !raw.contains(0x0A) else { return nil }
+        guard let raw = PercentEncoding.decode(bytes), !raw.contains(where: { $0 == 0 || $0 == 0x0A || $0 == 0x0D })
+        else { return nil }
         return String(validating: raw, as: UTF8.self)
     }
 }
