@@ -43,20 +43,67 @@ public struct DockerCredentialHelper: Sendable {
                 created: existing?.created ?? now, updated: now))
     }
 
-    /// The credentials for `serverURL`, or nil.
+    /// The credentials for `serverURL`, or nil: Keyway's own, else docker-credential-secretservice's item in the
+    /// keyring (`KeyringInterop`).
     public func get(_ serverURL: String) throws(KeywayError) -> DockerCredentialProtocol.Credentials? {
-        guard let id = try? Self.id(serverURL), let credential = try store.read(id) else { return nil }
-        return Self.credentials(credential)
+        if let id = try? Self.id(serverURL), let credential = try store.read(id) { return Self.credentials(credential) }
+        return try KeyringInterop.dockerItems(in: store, serverURL: serverURL).first?.credentials
     }
 
-    /// Whether something was removed.
+    /// Whether something was removed: Keyway's entry, and docker-credential-secretservice's item for the URL.
     public func erase(_ serverURL: String) throws(KeywayError) -> Bool {
-        guard let id = try? Self.id(serverURL) else { return false }
-        return try store.delete(id)
+        var removed = false
+        if let id = try? Self.id(serverURL) { removed = try store.delete(id) }
+        for item in try KeyringInterop.dockerItems(in: store, serverURL: serverURL) {
+            try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: item.path)
+            removed = true
+        }
+        return removed
     }
 
-    /// Every server URL and its username, sorted by URL.
+    /// Every server URL and its username, sorted by URL: Keyway's own, and docker-credential-secretservice's items
+    /// for other URLs.
     public func list() throws(KeywayError) -> [(serverURL: String, username: String)] {
-        try store.list(app: Self.app).compactMap(Self.credentials).map { ($0.serverURL, $0.username) }
+        var entries = try store.list(app: Self.app).compactMap(Self.credentials).map { ($0.serverURL, $0.username) }
+        for item in try KeyringInterop.dockerItems(in: store)
+        where !entries.contains(where: { $0.0.utf8.elementsEqual(item.credentials.serverURL.utf8) }) {
+            entries.append((item.credentials.serverURL, item.credentials.username))
+        }
+        return entries.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+    }
+
+    /// Copies docker-credential-secretservice's items and the `auths` of `~/.docker/config.json` that hold a
+    /// base64 `auth` (`configFile`, when given) into Keyway's store; an entry Keyway already holds is kept. Returns
+    /// the server URLs imported and the keyring items copied (to remove with `--remove`).
+    public func importExisting(configFile: String?) throws(KeywayError) -> (imported: [String], itemPaths: [String]) {
+        var imported: [String] = []
+        var paths: [String] = []
+        func add(_ credentials: DockerCredentialProtocol.Credentials) throws(KeywayError) -> Bool {
+            guard let id = try? Self.id(credentials.serverURL) else { return false }
+            if let held = try store.read(id) {
+                // Already held: the original counts as copied when Keyway holds the same secret.
+                return Self.credentials(held).map { $0.secret == credentials.secret } ?? false
+            }
+            try store(credentials)
+            imported.append(credentials.serverURL)
+            return true
+        }
+        for item in try KeyringInterop.dockerItems(in: store) where try add(item.credentials) {
+            paths.append(item.path)
+        }
+        if let configFile, let bytes = try ProtectedFile(path: configFile, sizeLimit: 1 << 20).read(),
+            case .object(let auths)? = try? JSON.parse(bytes)["auths"]
+        {
+            for (server, entry) in auths {
+                guard let auth = entry["auth"]?.stringValue, let decoded = Base64.decode(auth),
+                    let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
+                else { continue }
+                _ = try add(
+                    .init(
+                        serverURL: server, username: String(text[..<colon]),
+                        secret: Secret(String(text[text.index(after: colon)...]))))
+            }
+        }
+        return (imported, paths)
     }
 }

@@ -35,9 +35,28 @@ public struct GitCredentialHelper: Sendable {
         var username: String?
         var fields: [String: String]
         var passwordExpiryUTC: Int64?
-        var credential: Credential
+        var updated: Timestamp
+        var origin: Origin
+
+        /// Where an entry is stored: a Keyway credential, or an item git-credential-libsecret stored in the keyring.
+        enum Origin {
+            case keyway(CredentialID)
+            case libsecret(path: String)
+        }
+
+        var order: String {
+            switch origin {
+            case .keyway(let id): return id.profile
+            case .libsecret(let path): return "~" + path
+            }
+        }
 
         var password: String? { fields["password"] }
+
+        var isKeyway: Bool {
+            if case .keyway = origin { return true }
+            return false
+        }
 
         func isExpired(now: Int64) -> Bool { passwordExpiryUTC.map { $0 <= now } ?? false }
 
@@ -96,14 +115,19 @@ public struct GitCredentialHelper: Sendable {
         return Entry(
             protocolName: parts.protocolName, host: parts.host, path: parts.path, username: parts.username,
             fields: fields, passwordExpiryUTC: HelperSecret.scope("password_expiry_utc", in: credential).flatMap { Int64($0) },
-            credential: credential)
+            updated: credential.updated, origin: .keyway(credential.id))
     }
 
-    /// Every entry of the store, and how many git-credential credentials could not be read as one.
-    func entries() throws(KeywayError) -> (entries: [Entry], unreadable: Int) {
+    /// Every entry of the store, and how many git-credential credentials could not be read as one; with
+    /// `libsecretFor`, also git-credential-libsecret's items for that request when the store has a keyring
+    /// (`KeyringInterop`).
+    func entries(libsecretFor request: GitCredentialMessage? = nil) throws(KeywayError) -> (entries: [Entry], unreadable: Int)
+    {
         let credentials = try store.list(app: Self.app)
-        let entries = credentials.compactMap(Self.entry)
-        return (entries, credentials.count - entries.count)
+        var entries = credentials.compactMap(Self.entry)
+        let unreadable = credentials.count - entries.count
+        if let request { entries += try KeyringInterop.gitItems(in: store, for: request) }
+        return (entries, unreadable)
     }
 
     // MARK: - get
@@ -112,7 +136,7 @@ public struct GitCredentialHelper: Sendable {
         throws(KeywayError) -> Answer
     {
         var notes: [String] = []
-        let (all, unreadable) = try entries()
+        let (all, unreadable) = try entries(libsecretFor: request)
         if unreadable > 0 {
             notes.append(
                 "\(unreadable) \(unreadable == 1 ? "credential" : "credentials") of the app \(Self.app) are not "
@@ -123,9 +147,10 @@ public struct GitCredentialHelper: Sendable {
         }
         let matching = all.filter { $0.matches(request) && usable($0) }
         let expired = matching.filter { $0.isExpired(now: now) }
+        // Keyway's own entries first, then git-credential-libsecret's; each the most recent first.
         let candidates = matching.filter { !$0.isExpired(now: now) }.sorted { a, b in
-            a.credential.updated != b.credential.updated
-                ? a.credential.updated > b.credential.updated : a.credential.id < b.credential.id
+            if a.isKeyway != b.isKeyway { return a.isKeyway }
+            return a.updated != b.updated ? a.updated > b.updated : a.order.utf8.lexicographicallyPrecedes(b.order.utf8)
         }
         if !expired.isEmpty {
             notes.append(
@@ -223,13 +248,70 @@ public struct GitCredentialHelper: Sendable {
     public func erase(_ request: GitCredentialMessage) throws(KeywayError) -> Int {
         guard request.protocolName != nil || request.host != nil else { return 0 }  // never "erase everything"
         var removed = 0
-        for entry in try entries().entries where entry.matches(request) {
+        for entry in try entries(libsecretFor: request).entries where entry.matches(request) {
             if let password = request.password {
                 guard let stored = entry.password, stored.utf8.elementsEqual(password.reveal().utf8) else { continue }
             }
-            if try store.delete(entry.credential.id) { removed += 1 }
+            switch entry.origin {
+            case .keyway(let id): if try store.delete(id) { removed += 1 }
+            case .libsecret(let path):
+                try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)
+                removed += 1
+            }
         }
         return removed
+    }
+}
+
+extension GitCredentialHelper {
+    /// Copies git-credential-libsecret's keyring items and the lines of git-credential-store's file
+    /// (`gitCredentialsFile`, `~/.git-credentials`: one `protocol://user:password@host[/path]` URL a line) into
+    /// Keyway's store; an entry Keyway already holds is kept. Returns the entries imported (as profiles), the keyring
+    /// items copied or already held with the same password, and how many lines of the file could not be read.
+    public func importExisting(gitCredentialsFile: String?) throws(KeywayError)
+        -> (imported: [String], itemPaths: [String], unreadableLines: Int)
+    {
+        var imported: [String] = []
+        var paths: [String] = []
+        var unreadable = 0
+        func add(_ request: GitCredentialMessage) throws(KeywayError) -> Bool {
+            guard let protocolName = request.protocolName, let username = request.username else { return false }
+            let id = CredentialID(
+                app: Self.app,
+                profile: Self.profile(
+                    protocolName: protocolName, host: request.host ?? "", path: request.path, username: username))
+            if let held = try store.read(id) {
+                // Already held: the original counts as copied when Keyway holds the same password.
+                return Self.entry(held)?.password.map { $0.utf8.elementsEqual((request.password?.reveal() ?? "").utf8) }
+                    ?? false
+            }
+            guard try store(request) == nil else { return false }
+            imported.append(id.profile)
+            return true
+        }
+        for entry in try KeyringInterop.allGitItems(in: store) {
+            var request = GitCredentialMessage()
+            request.protocolName = entry.protocolName
+            request.host = entry.host
+            request.path = entry.path
+            request.username = entry.username
+            request.password = entry.password.map(Secret.init)
+            request.passwordExpiryUTC = entry.passwordExpiryUTC
+            request.oauthRefreshToken = entry.fields["oauth_refresh_token"].map(Secret.init)
+            if try add(request), case .libsecret(let path) = entry.origin { paths.append(path) }
+        }
+        if let gitCredentialsFile, let bytes = try ProtectedFile(path: gitCredentialsFile).read() {
+            for line in bytes.split(separator: 0x0A) where !line.isEmpty {
+                guard let request = try? GitCredentialProtocol.parse(Array("url=".utf8) + line),
+                    request.password != nil
+                else {
+                    unreadable += 1
+                    continue
+                }
+                _ = try add(request)
+            }
+        }
+        return (imported, paths, unreadable)
     }
 }
 

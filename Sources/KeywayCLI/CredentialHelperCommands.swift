@@ -80,3 +80,57 @@ func readHelperInput() throws(KeywayError) -> [UInt8] {
     }
     return bytes
 }
+
+/// `keyway import git` and `keyway import docker`: copies what git's and docker's other helpers stored (keyring
+/// items of git-credential-libsecret and docker-credential-secretservice, `~/.git-credentials`, `auths` of
+/// `~/.docker/config.json`) into Keyway's store; with `--remove`, deletes the copied originals (the keyring items,
+/// and `~/.git-credentials` when every line of it was imported or already held).
+enum HelperImport {
+    static func run(_ kind: String, remove: Bool, flags: StoreFlags) throws(KeywayError) -> Int32 {
+        let context = try Context(flags)
+        let store = try context.store()
+        let home = context.environment.home ?? ""
+        let keyring = remove ? SecretServiceStore(environment: context.environment) : nil
+        if kind == "git" {
+            let file = home.isEmpty ? nil : home + "/.git-credentials"
+            let result = try GitCredentialHelper(store: store).importExisting(gitCredentialsFile: file)
+            try output(
+                "Imported \(result.imported.count) git \(result.imported.count == 1 ? "credential" : "credentials") "
+                    + "into the \(store.backendName) store (app git-credential).\n")
+            if result.unreadableLines > 0 {
+                printError("Note: \(result.unreadableLines) lines of \(file ?? "") are not protocol://user:password@host URLs and were not imported.")
+            }
+            guard remove else {
+                if let file, (try? Sys.lstat(file)) != nil {
+                    printError(
+                        "Note: \(file) still holds the passwords in plaintext; run keyway import git --remove to "
+                            + "delete it (and the keyring items copied) once you use '!keyway git-credential'.")
+                }
+                return ExitStatus.success
+            }
+            for path in result.itemPaths { try keyring?.deleteForeignItem(path: path) }
+            if let file, (try? Sys.lstat(file)) != nil {
+                guard result.unreadableLines == 0 else {
+                    printError("Note: \(file) was kept: some of its lines could not be imported.")
+                    return ExitStatus.success
+                }
+                do throws(Errno) { try Sys.unlink(file) } catch {
+                    throw KeywayError(.io, "Cannot remove \(file): \(error).", path: file)
+                }
+                printError("Removed \(file).")
+            }
+            return ExitStatus.success
+        }
+        let config = home.isEmpty ? nil : home + "/.docker/config.json"
+        let result = try DockerCredentialHelper(store: store).importExisting(configFile: config)
+        try output(
+            "Imported \(result.imported.count) docker \(result.imported.count == 1 ? "credential" : "credentials") "
+                + "into the \(store.backendName) store (app docker-credential).\n")
+        if remove { for path in result.itemPaths { try keyring?.deleteForeignItem(path: path) } }
+        printError(
+            "Note: to have docker use Keyway, set \"credsStore\": \"keyway\" in \(config ?? "~/.docker/config.json") "
+                + "and remove the \"auth\" values of its \"auths\" (they are base64, not encrypted); Keyway does not "
+                + "rewrite that file.")
+        return ExitStatus.success
+    }
+}
