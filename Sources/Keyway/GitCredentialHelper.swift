@@ -136,7 +136,11 @@ public struct GitCredentialHelper: Sendable {
         throws(KeywayError) -> Answer
     {
         var notes: [String] = []
-        let (all, unreadable) = try entries(libsecretFor: request)
+        let found = try entries()
+        var all = found.entries
+        let unreadable = found.unreadable
+        // git-credential-libsecret's items only when Keyway holds no entry for the request.
+        if !all.contains(where: { $0.matches(request) }) { all += try KeyringInterop.gitItems(in: store, for: request) }
         if unreadable > 0 {
             notes.append(
                 "\(unreadable) \(unreadable == 1 ? "credential" : "credentials") of the app \(Self.app) are not "
@@ -211,11 +215,13 @@ public struct GitCredentialHelper: Sendable {
         }
         guard !fields.isEmpty else { return "The credential git approved has no password; nothing was stored." }
         if let token = request.oauthRefreshToken { fields.append(("oauth_refresh_token", token.reveal())) }
-        guard var (secret, scopes) = HelperSecret.encode(fields, plainKey: "password") else {
+        guard let encoded = HelperSecret.encode(fields, plainKey: "password") else {
             throw KeywayError(
                 .invalidInput,
                 "The password and tokens git gave are too long together (over 64 KiB once encoded); nothing was stored.")
         }
+        let secret = encoded.secret
+        var scopes = encoded.scopes
         let host = request.host ?? ""
         let path = request.path.flatMap { $0.isEmpty ? nil : $0 }
         let id = CredentialID(
