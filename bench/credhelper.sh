@@ -35,9 +35,9 @@ printf 'https://bench.example\n' >"$work/docker-request"
 
 # The same entry in every helper.
 helper() { echo "credential.helper=$1"; }
-printf '%s\n' "$entry" | git -c "$(helper "!$keyway git-credential --backend keyring")" credential approve
-printf '%s\n' "$entry" | git -c "$(helper "!$keyway git-credential --backend plaintext")" credential approve
-printf '%s\n' "$entry" | KEYWAY_VAULT_KEY=$vault_key git -c "$(helper "!$keyway git-credential --backend encrypted")" \
+printf '%s\n' "$entry" | git -c "$(helper "!KEYWAY_BACKEND=keyring $keyway git-credential")" credential approve
+printf '%s\n' "$entry" | git -c "$(helper "!KEYWAY_BACKEND=plaintext $keyway git-credential")" credential approve
+printf '%s\n' "$entry" | KEYWAY_VAULT_KEY=$vault_key git -c "$(helper "!KEYWAY_BACKEND=encrypted $keyway git-credential")" \
   credential approve
 printf '%s\n' "$entry" | git -c "$(helper "$KEYWAY_BENCH_LIBSECRET")" credential approve
 printf '%s\n' "$entry" | git -c "$(helper "store --file $work/git-credentials")" credential approve
@@ -51,18 +51,18 @@ check() {
   local out; out="$(sh -c "$1")"
   [[ "$out" == *"password=bench-password-0123456789"* ]] || { echo "no password from: $1" >&2; exit 1; }
 }
-for h in "!$keyway git-credential --backend keyring" "!$keyway git-credential --backend plaintext" \
+for h in "!KEYWAY_BACKEND=keyring $keyway git-credential" "!KEYWAY_BACKEND=plaintext $keyway git-credential" \
   "$KEYWAY_BENCH_LIBSECRET" "store --file $work/git-credentials"; do
   check "$(fill "$h")"
 done
-KEYWAY_VAULT_KEY=$vault_key check "$(fill "!$keyway git-credential --backend encrypted")"
+KEYWAY_VAULT_KEY=$vault_key check "$(fill "!KEYWAY_BACKEND=encrypted $keyway git-credential")"
 export KEYWAY_VAULT_KEY=$vault_key
 echo "git credential fill; runs per command: $runs; keyway: $keyway; $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 out="$("$KEYWAY_BENCH_INTERLEAVE" "$runs" 5 \
-  -- "keyway keyring" sh -c "$(fill "!$keyway git-credential --backend keyring")" \
+  -- "keyway keyring" sh -c "$(fill "!KEYWAY_BACKEND=keyring $keyway git-credential")" \
   -- "git-credential-libsecret" sh -c "$(fill "$KEYWAY_BENCH_LIBSECRET")" \
-  -- "keyway encrypted" sh -c "$(fill "!$keyway git-credential --backend encrypted")" \
-  -- "keyway plaintext" sh -c "$(fill "!$keyway git-credential --backend plaintext")" \
+  -- "keyway encrypted" sh -c "$(fill "!KEYWAY_BACKEND=encrypted $keyway git-credential")" \
+  -- "keyway plaintext" sh -c "$(fill "!KEYWAY_BACKEND=plaintext $keyway git-credential")" \
   -- "git-credential-store" sh -c "$(fill "store --file $work/git-credentials")")"
 echo "$out"
 awk '

@@ -44,9 +44,23 @@ struct GitCredential: ParsableCommand {
             return
         default: return  // an action of a later git: ignored, as the protocol requires
         }
-        try guarded {
+        let status = Self.serve(action, backend: store.backend, strict: store.strict)
+        if status != ExitStatus.success { throw ExitCode(status) }
+    }
+
+    /// `keyway git-credential get|store|erase` as git runs it (two arguments, no option): answered before
+    /// ArgumentParser is set up, as `keyway get` is (`FastGet`), since git runs the helper for every request.
+    static func fastPath(_ arguments: [String]) -> Int32? {
+        guard arguments.count == 2, arguments[0] == "git-credential", ["get", "store", "erase"].contains(arguments[1])
+        else { return nil }
+        return serve(arguments[1], backend: nil, strict: false)
+    }
+
+    /// Runs get, store or erase; errors go to standard error (git shows them and goes on to its prompt).
+    static func serve(_ action: String, backend: String?, strict: Bool) -> Int32 {
+        do throws(KeywayError) {
             let request = try GitCredentialProtocol.parse(try readHelperInput())
-            let context = try Context(store)
+            let context = try Context(backend: backend, strict: strict)
             let helper = GitCredentialHelper(store: try context.store())
             switch action {
             case "get":
@@ -63,6 +77,9 @@ struct GitCredential: ParsableCommand {
                 try helper.erase(request)
             }
             return ExitStatus.success
+        } catch {
+            printError("Error: \(error.message)")
+            return ExitStatus.failure
         }
     }
 }

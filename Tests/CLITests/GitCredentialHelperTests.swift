@@ -239,6 +239,11 @@ import Testing
         #expect(store.status == 0 && store.stdout.isEmpty, "\(store)")
         let get = try sandbox.run(["git-credential", "get"], stdin: "protocol=https\nhost=h.example\n")
         #expect(get.stdout == "protocol=https\nhost=h.example\nusername=alice\npassword=pw-cli-1\n", "\(get)")
+        // With an option it goes through the parser: the same answer.
+        let parsed = try sandbox.run(
+            ["git-credential", "--backend", "plaintext", "get"], stdin: "protocol=https\nhost=h.example\n",
+            removing: ["KEYWAY_BACKEND"])
+        #expect(parsed.stdout == get.stdout, "\(parsed)")
         let list = try sandbox.run(["list"])
         #expect(list.stdout.contains("git-credential  https://alice@h.example"), "\(list)")
         #expect(!list.stdout.contains("pw-cli-1"))
