@@ -138,6 +138,48 @@ struct DockerCredentialScenario {
         }
     }
 
+    /// The docker CLI (this machine kind ships the client, without an engine) logs in to a registry stub on
+    /// loopback: with no engine it logs in client side, and stores and erases through `credsStore: keyway`.
+    @Test func dockerCLILoginAndLogoutThroughCredsStore() throws {
+        let scenario = try DockerCredentialScenario(backendEnvironment: ["KEYWAY_BACKEND": "plaintext"])
+        let docker = try #require(
+            ["/usr/local/bin/docker", "/usr/bin/docker"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "the docker CLI is part of this machine kind (docker --version)")
+        let root = scenario.sandbox.root
+        try registryStub.write(toFile: root + "/registry.py", atomically: false, encoding: .utf8)
+        let stub = Process()
+        stub.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        stub.arguments = [root + "/registry.py", root + "/port", "120"]
+        stub.standardOutput = FileHandle.nullDevice
+        stub.standardError = FileHandle.nullDevice
+        try stub.run()
+        defer {
+            kill(stub.processIdentifier, SIGKILL)
+            stub.waitUntilExit()
+        }
+        var port: Int?
+        for _ in 0..<500 where port == nil {
+            port = (try? String(contentsOfFile: root + "/port", encoding: .utf8)).flatMap { Int($0) }
+            usleep(20_000)
+        }
+        let registry = "127.0.0.1:\(try #require(port))"
+        try makeFile(root + "/docker/config.json", #"{"credsStore": "keyway"}"#)
+        var env = scenario.environment
+        env["DOCKER_CONFIG"] = root + "/docker"
+        env["DOCKER_HOST"] = "unix://" + root + "/no-engine.sock"
+        var result = try runProcess(
+            docker, ["login", registry, "-u", "alice", "--password-stdin"], environment: env, stdin: "pw-registry-1\n")
+        #expect(result.status == 0 && result.stdout.contains("Login Succeeded"), "\(result)")
+        result = try scenario.helper(["get"], stdin: registry)
+        #expect(result.stdout == #"{"ServerURL":"\#(registry)","Username":"alice","Secret":"pw-registry-1"}"# + "\n")
+        let config = try String(contentsOfFile: root + "/docker/config.json", encoding: .utf8)
+        #expect(!config.contains("pw-registry-1") && !config.contains("\"auth\""), "\(config)")
+        result = try runProcess(docker, ["logout", registry], environment: env)
+        #expect(result.status == 0, "\(result)")
+        result = try scenario.helper(["get"], stdin: registry)
+        #expect(result.stdout == "credentials not found in native keychain\n", "\(result)")
+    }
+
     @Test func plaintextBackend() throws {
         try DockerCredentialScenario(backendEnvironment: ["KEYWAY_BACKEND": "plaintext"]).run(tag: "plain")
     }
@@ -148,6 +190,23 @@ struct DockerCredentialScenario {
         ]).run(tag: "enc")
     }
 }
+
+/// A registry's `/v2/` on loopback, requiring HTTP Basic `alice:pw-registry-1` (what `docker login` checks).
+let registryStub = #"""
+import base64, http.server, sys, threading
+want = "Basic " + base64.b64encode(b"alice:pw-registry-1").decode()
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.headers.get("Authorization") == want:
+            self.send_response(200); self.send_header("Content-Length", "2"); self.send_header("Docker-Distribution-API-Version", "registry/2.0"); self.end_headers(); self.wfile.write(b"{}")
+        else:
+            self.send_response(401); self.send_header("WWW-Authenticate", 'Basic realm="r"'); self.send_header("Docker-Distribution-API-Version", "registry/2.0"); self.send_header("Content-Length", "0"); self.end_headers()
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+threading.Timer(float(sys.argv[2]), s.shutdown).start()
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+"""#
 
 @Suite(
     .enabled(
