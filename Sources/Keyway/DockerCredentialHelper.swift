@@ -74,10 +74,14 @@ public struct DockerCredentialHelper: Sendable {
 
     /// Copies docker-credential-secretservice's items and the `auths` of `~/.docker/config.json` that hold a
     /// base64 `auth` (`configFile`, when given) into Keyway's store; an entry Keyway already holds is kept. Returns
-    /// the server URLs imported and the keyring items copied (to remove with `--remove`).
-    public func importExisting(configFile: String?) throws(KeywayError) -> (imported: [String], itemPaths: [String]) {
+    /// the server URLs imported, the keyring items and the config's `auths` copied or already held with the same
+    /// secret (to remove with `--remove`).
+    public func importExisting(configFile: String?) throws(KeywayError)
+        -> (imported: [String], itemPaths: [String], configServers: [String])
+    {
         var imported: [String] = []
         var paths: [String] = []
+        var servers: [String] = []
         func add(_ credentials: DockerCredentialProtocol.Credentials) throws(KeywayError) -> Bool {
             guard let id = try? Self.id(credentials.serverURL) else { return false }
             if let held = try store.read(id) {
@@ -98,12 +102,39 @@ public struct DockerCredentialHelper: Sendable {
                 guard let auth = entry["auth"]?.stringValue, let decoded = Base64.decode(auth),
                     let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
                 else { continue }
-                _ = try add(
-                    .init(
-                        serverURL: server, username: String(text[..<colon]),
-                        secret: Secret(String(text[text.index(after: colon)...]))))
+                let credentials = DockerCredentialProtocol.Credentials(
+                    serverURL: server, username: String(text[..<colon]),
+                    secret: Secret(String(text[text.index(after: colon)...])))
+                if try add(credentials) { servers.append(server) }
             }
         }
-        return (imported, paths)
+        return (imported, paths, servers)
+    }
+
+    /// Rewrites `~/.docker/config.json` once Keyway holds its `auths`: the `auth` value of each of `servers` is
+    /// removed (the entry stays, empty, as docker leaves it with a credential store) and `credsStore` is set to
+    /// `keyway`; every other field is kept as it was. Through `ProtectedFile` (locked, atomic, 0600).
+    public static func rewriteConfig(_ path: String, removingAuthOf servers: [String]) throws(KeywayError) {
+        try ProtectedFile(path: path, sizeLimit: 1 << 20).update { bytes throws(KeywayError) -> (contents: [UInt8]?, result: Void) in
+            guard let bytes, case .object(let fields)? = try? JSON.parse(bytes) else {
+                throw KeywayError(.malformedFile, "\(path) is not a JSON object; it was not changed.", path: path)
+            }
+            var out: [(String, JSON)] = []
+            for (key, value) in fields {
+                switch (key, value) {
+                case ("auths", .object(let auths)):
+                    out.append(
+                        (key,
+                         .object(auths.map { server, entry in
+                             guard servers.contains(server), case .object(let inner) = entry else { return (server, entry) }
+                             return (server, .object(inner.filter { $0.0 != "auth" }))
+                         })))
+                case ("credsStore", _): continue
+                default: out.append((key, value))
+                }
+            }
+            out.append(("credsStore", .string("keyway")))
+            return (Array(JSON.object(out).serialized().utf8) + [0x0A], ())
+        }
     }
 }

@@ -143,11 +143,19 @@ enum HelperImport {
         try output(
             "Imported \(result.imported.count) docker \(result.imported.count == 1 ? "credential" : "credentials") "
                 + "into the \(store.backendName) store (app docker-credential).\n")
-        if remove { for path in result.itemPaths { try keyring?.deleteForeignItem(path: path) } }
+        if remove {
+            for path in result.itemPaths { try keyring?.deleteForeignItem(path: path) }
+            if let config, !result.configServers.isEmpty {
+                try DockerCredentialHelper.rewriteConfig(config, removingAuthOf: result.configServers)
+                printError(
+                    "Rewrote \(config): \"credsStore\": \"keyway\", and the \"auth\" values Keyway now holds removed.")
+            }
+            return ExitStatus.success
+        }
         printError(
-            "Note: to have docker use Keyway, set \"credsStore\": \"keyway\" in \(config ?? "~/.docker/config.json") "
-                + "and remove the \"auth\" values of its \"auths\" (they are base64, not encrypted); Keyway does not "
-                + "rewrite that file.")
+            "Note: to have docker use Keyway, run keyway import docker --remove: it sets \"credsStore\": \"keyway\" in "
+                + "\(config ?? "~/.docker/config.json") and removes the \"auth\" values Keyway holds (they are base64, "
+                + "not encrypted), and deletes the keyring items copied.")
         return ExitStatus.success
     }
 }
