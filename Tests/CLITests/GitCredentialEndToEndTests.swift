@@ -159,6 +159,20 @@ struct GitCredentialScenario {
         try GitCredentialScenario(backendEnvironment: ["KEYWAY_BACKEND": "plaintext"]).run()
     }
 
+    /// A keyring that is not there: the helper says so on standard error, and git goes on to its own prompt.
+    @Test func missingKeyringFallsBackToGitsPrompt() throws {
+        let scenario = try GitCredentialScenario(backendEnvironment: [
+            "KEYWAY_BACKEND": "keyring", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/keyway-bus",
+            "XDG_RUNTIME_DIR": "/nonexistent",
+        ])
+        try scenario.answer(username: "alice", password: "pw-prompted")
+        let result = try scenario.git(["credential", "fill"], stdin: "protocol=https\nhost=h.example\n\n")
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout == "protocol=https\nhost=h.example\nusername=alice\npassword=pw-prompted\n", "\(result)")
+        #expect(result.stderr.contains("Error: ") && result.stderr.contains("bus"), "\(result)")
+        #expect(scenario.prompts.count == 2, "\(scenario.prompts)")
+    }
+
     @Test func encryptedBackend() throws {
         try GitCredentialScenario(backendEnvironment: [
             "KEYWAY_BACKEND": "encrypted", "KEYWAY_VAULT_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
