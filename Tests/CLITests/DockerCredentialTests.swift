@@ -180,6 +180,19 @@ struct DockerCredentialScenario {
         #expect(result.stdout == "credentials not found in native keychain\n", "\(result)")
     }
 
+    /// A secret an API key could not be (a tab, empty) is kept encoded and given back as it was.
+    @Test func secretsKeyRulesRefuseAreKept() throws {
+        let scenario = try DockerCredentialScenario(backendEnvironment: ["KEYWAY_BACKEND": "plaintext"])
+        for (index, secret) in ["tab\\there", "", "  "].enumerated() {
+            let url = "https://odd-\(index).example"
+            var result = try scenario.helper(
+                ["store"], stdin: #"{"ServerURL":"\#(url)","Username":"u","Secret":"\#(secret)"}"#)
+            #expect(result.status == 0, "\(result)")
+            result = try scenario.helper(["get"], stdin: url)
+            #expect(result.stdout == #"{"ServerURL":"\#(url)","Username":"u","Secret":"\#(secret)"}"# + "\n", "\(result)")
+        }
+    }
+
     @Test func plaintextBackend() throws {
         try DockerCredentialScenario(backendEnvironment: ["KEYWAY_BACKEND": "plaintext"]).run(tag: "plain")
     }
