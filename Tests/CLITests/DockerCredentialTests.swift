@@ -146,23 +146,9 @@ struct DockerCredentialScenario {
             ["/usr/local/bin/docker", "/usr/bin/docker"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "the docker CLI is part of this machine kind (docker --version)")
         let root = scenario.sandbox.root
-        try registryStub.write(toFile: root + "/registry.py", atomically: false, encoding: .utf8)
-        let stub = Process()
-        stub.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        stub.arguments = [root + "/registry.py", root + "/port", "120"]
-        stub.standardOutput = FileHandle.nullDevice
-        stub.standardError = FileHandle.nullDevice
-        try stub.run()
-        defer {
-            kill(stub.processIdentifier, SIGKILL)
-            stub.waitUntilExit()
-        }
-        var port: Int?
-        for _ in 0..<500 where port == nil {
-            port = (try? String(contentsOfFile: root + "/port", encoding: .utf8)).flatMap { Int($0) }
-            usleep(20_000)
-        }
-        let registry = "127.0.0.1:\(try #require(port))"
+        let stub = try LoopbackPythonServer(script: registryStub, in: root, lifetime: 120)
+        defer { withExtendedLifetime(stub) {} }
+        let registry = "127.0.0.1:\(stub.port)"
         try makeFile(root + "/docker/config.json", #"{"credsStore": "keyway"}"#)
         var env = scenario.environment
         env["DOCKER_CONFIG"] = root + "/docker"

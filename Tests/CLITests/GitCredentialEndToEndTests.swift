@@ -53,6 +53,7 @@ struct GitCredentialScenario {
         try runProcess("/usr/bin/git", arguments, environment: environment, stdin: stdin, directory: directory ?? work)
     }
 
+    @discardableResult
     func keyway(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
         try sandbox.run(arguments, env: backendEnvironment, stdin: stdin)
     }

@@ -3,35 +3,20 @@ import KeywayCore
 import KeywayTesting
 import Testing
 
-/// A smart-HTTP git server on loopback that requires HTTP Basic auth: `git http-backend` as CGI behind a small
-/// Python server (standard library only), started per test and stopped at the end (and by itself after its
-/// lifetime).
-final class GitHTTPServer {
-    let directory: TemporaryDirectory
+/// A Python script (standard library only) serving on loopback, started by a test: it is run as
+/// `python3 SCRIPT ARGS... PORT-FILE LIFETIME`, writes the port it listens on to PORT-FILE and stops by itself after
+/// LIFETIME seconds; it is killed when this object goes.
+final class LoopbackPythonServer {
     let process = Process()
-    private(set) var port = 0
-    let usersFile: String
-    let root: String
+    let port: Int
 
-    init(users: [String: String], lifetime: Int = 300) throws {
-        directory = try TemporaryDirectory(prefix: "keyway-githttp")
-        usersFile = directory.path + "/users"
-        root = directory.path + "/root"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try Self.script.write(toFile: directory.path + "/server.py", atomically: false, encoding: .utf8)
-        try git(["init", "-q", "--bare", "-b", "main", root + "/repo.git"], in: directory.path)
-        try git(["config", "http.receivepack", "true"], in: root + "/repo.git")
-        let work = directory.path + "/work"
-        try git(["init", "-q", "-b", "main", work], in: directory.path)
-        try makeFile(work + "/README", "hello\n", mode: 0o644)
-        try git(["add", "README"], in: work)
-        try git(["commit", "-q", "-m", "init"], in: work)
-        try git(["push", "-q", root + "/repo.git", "main"], in: work)
-        try setUsers(users)
-        let portFile = directory.path + "/port"
+    init(script: String, arguments: [String] = [], in directory: String, lifetime: Int = 300) throws {
+        let path = directory + "/server-\(UInt32.random(in: 0...UInt32.max)).py"
+        try script.write(toFile: path, atomically: false, encoding: .utf8)
+        let portFile = path + ".port"
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [directory.path + "/server.py", root, usersFile, portFile, String(lifetime)]
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path]
+        process.arguments = [path] + arguments + [portFile, String(lifetime)]
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -44,13 +29,42 @@ final class GitHTTPServer {
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGKILL)
-        throw KeywayError(.io, "the test git server did not start")
+        process.waitUntilExit()
+        throw KeywayError(.io, "the test server \(path) did not start")
     }
 
     deinit {
         // SIGKILL: a child started from a test thread may have SIGTERM blocked (the mask is inherited).
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+}
+
+/// A smart-HTTP git server on loopback that requires HTTP Basic auth: `git http-backend` as CGI behind a small
+/// Python server (`LoopbackPythonServer`), started per test and stopped at the end.
+final class GitHTTPServer {
+    let directory: TemporaryDirectory
+    let usersFile: String
+    let root: String
+    private var server: LoopbackPythonServer?
+    var port: Int { server?.port ?? 0 }
+
+    init(users: [String: String], lifetime: Int = 300) throws {
+        directory = try TemporaryDirectory(prefix: "keyway-githttp")
+        usersFile = directory.path + "/users"
+        root = directory.path + "/root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try git(["init", "-q", "--bare", "-b", "main", root + "/repo.git"], in: directory.path)
+        try git(["config", "http.receivepack", "true"], in: root + "/repo.git")
+        let work = directory.path + "/work"
+        try git(["init", "-q", "-b", "main", work], in: directory.path)
+        try makeFile(work + "/README", "hello\n", mode: 0o644)
+        try git(["add", "README"], in: work)
+        try git(["commit", "-q", "-m", "init"], in: work)
+        try git(["push", "-q", root + "/repo.git", "main"], in: work)
+        try setUsers(users)
+        server = try LoopbackPythonServer(
+            script: Self.script, arguments: [root, usersFile], in: directory.path, lifetime: lifetime)
     }
 
     /// Replaces the accounts the server accepts.
