@@ -220,7 +220,7 @@ public struct SecretServiceStore: CredentialStore {
     /// locked database only once it is unlocked, and shows its own unlock dialog meanwhile. Then the unlock is asked
     /// for (with the prompt timeout to answer it) and the search repeated, or, with no prompt possible here, the
     /// error says the database is locked; otherwise the timeout is reported.
-    private func searching<T>(_ session: Session, _ search: () throws(KeywayError) -> T) throws(KeywayError) -> T {
+    func searching<T>(_ session: Session, _ search: () throws(KeywayError) -> T) throws(KeywayError) -> T {
         do throws(KeywayError) {
             return try search()
         } catch where session.searchTimedOut {
@@ -243,7 +243,7 @@ public struct SecretServiceStore: CredentialStore {
         }
     }
 
-    private func withSession<T>(_ body: (Session) throws(KeywayError) -> T) throws(KeywayError) -> T {
+    func withSession<T>(_ body: (Session) throws(KeywayError) -> T) throws(KeywayError) -> T {
         let session = try Session(configuration)
         defer { session.close() }
         do throws(KeywayError) {
@@ -269,7 +269,7 @@ public struct SecretServiceStore: CredentialStore {
     /// why it cannot be), by path: `ReadAlias` and one `GetAll`, no proxy. Returns its path (nil when there is no
     /// default collection) and whether it was locked.
     @discardableResult
-    private func unlockDefaultCollection(_ session: Session) throws(KeywayError) -> (path: String?, wasLocked: Bool) {
+    func unlockDefaultCollection(_ session: Session) throws(KeywayError) -> (path: String?, wasLocked: Bool) {
         guard let path = try session.defaultCollectionPath() else { return (nil, false) }
         let collection = try session.collectionInfo(path)
         guard collection.isLocked else { return (path, false) }
@@ -278,7 +278,7 @@ public struct SecretServiceStore: CredentialStore {
     }
 
     /// Unlocks the items among `items` that are locked (they live in another, locked collection).
-    private func unlockItems(_ items: [Item], of what: String, _ session: Session) throws(KeywayError) {
+    func unlockItems(_ items: [Item], of what: String, _ session: Session) throws(KeywayError) {
         let locked = items.filter(\.isLocked)
         guard !locked.isEmpty else { return }
         if !configuration.canPrompt {

@@ -15,7 +15,7 @@ struct FuzzTarget: Sendable {
 
 let targets: [FuzzTarget] = [
     CredentialsFuzz.target, YAMLFuzz.target, AppSpecFuzz.target, VaultFileFuzz.target, VaultBodyFuzz.target,
-    ScannerFuzz.target, BaselineFuzz.target,
+    ScannerFuzz.target, BaselineFuzz.target, GitCredentialFuzz.target, DockerCredentialFuzz.target,
 ]
 
 @_silgen_name("LLVMFuzzerRunDriver")

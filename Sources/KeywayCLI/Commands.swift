@@ -12,6 +12,8 @@ struct KeywayCommand: ParsableCommand {
             printError("Error: \(problem)")
             Glibc.exit(ExitStatus.failure)
         }
+        if DockerCredential.invokedAsHelper { Glibc.exit(DockerCredential.serve(arguments)) }
+        if let status = GitCredential.fastPath(arguments) { Glibc.exit(status) }
         if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
         if arguments.first == "help", let error = unknownHelpTopic(Array(arguments.dropFirst())) {
             printError("Error: \(error)")
@@ -99,7 +101,8 @@ struct KeywayCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Login.self, Logout.self, Get.self, Status.self, List.self, Resolve.self, Whoami.self, Run.self,
-            Import.self, Apps.self, Vault.self, Backends.self, Migrate.self, LeakCheck.self,
+            Import.self, Apps.self, Vault.self, Backends.self, Migrate.self, LeakCheck.self, GitCredential.self,
+            DockerCredential.self,
         ]
     )
 }

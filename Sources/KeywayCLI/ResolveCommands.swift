@@ -219,6 +219,9 @@ struct Import: ParsableCommand {
     @OptionGroup var store: StoreFlags
 
     func run() throws {
+        if app == "git" || app == "docker" {  // the credential helpers' stores (CredentialHelperCommands.swift)
+            return try guarded { () throws(KeywayError) in try HelperImport.run(app, remove: remove, flags: store) }
+        }
         try guarded {
             let context = try Context(store)
             context.warnIfUnknownApp(app)

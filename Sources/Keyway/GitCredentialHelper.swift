@@ -1,0 +1,328 @@
+/// git's credential helper on any Keyway store (`keyway git-credential get|store|erase`).
+///
+/// Storage: one Keyway credential per (protocol, host with its port, path, username), in the app namespace
+/// `git-credential`, apart from API keys. Its profile is the URL `PROTOCOL://USERNAME@HOST[:PORT][/PATH]`, each part
+/// percent-encoded (so it is unambiguous and holds no control character), the credential's account is the username,
+/// its secret the password (`HelperSecret`: encoded when a refresh token or an `authtype` credential comes with it),
+/// and `password_expiry_utc=N` is kept as a scope (the expiry day also as the credential's expiry date).
+///
+/// - `get`: the entries matching what git sent (protocol, host, path when git sends one, username when git sends
+///   one), expired ones left out; of several, the one stored most recently (then the first profile in order), and a
+///   note names the others. An entry holding only an `authtype` credential is given only to a git that announces the
+///   `authtype` capability.
+/// - `store`: needs protocol, host or path, username and a password (or, with `authtype`, a credential); an
+///   incomplete, `ephemeral` or already expired credential is not stored (as git's own helpers do).
+/// - `erase`: removes the matching entries whose stored password equals the one git sends (git 2.42+), every
+///   matching entry when git sends none.
+public struct GitCredentialHelper: Sendable {
+    public static let app = "git-credential"
+
+    public let store: any CredentialStore
+
+    public init(store: any CredentialStore) { self.store = store }
+
+    /// What `get` answers, and the notes for standard error.
+    public struct Answer: Sendable {
+        public var message: GitCredentialMessage?
+        public var notes: [String]
+    }
+
+    /// One stored entry, decoded.
+    struct Entry {
+        var protocolName: String
+        var host: String
+        var path: String?
+        var username: String?
+        var fields: [String: String]
+        var passwordExpiryUTC: Int64?
+        var updated: Timestamp
+        var origin: Origin
+
+        /// Where an entry is stored: a Keyway credential, or an item git-credential-libsecret stored in the keyring.
+        enum Origin {
+            case keyway(CredentialID)
+            case libsecret(path: String)
+        }
+
+        var order: String {
+            switch origin {
+            case .keyway(let id): return id.profile
+            case .libsecret(let path): return "~" + path
+            }
+        }
+
+        var password: String? { fields["password"] }
+
+        var isKeyway: Bool {
+            if case .keyway = origin { return true }
+            return false
+        }
+
+        func isExpired(now: Int64) -> Bool { passwordExpiryUTC.map { $0 <= now } ?? false }
+
+        func matches(_ request: GitCredentialMessage) -> Bool {
+            func check(_ wanted: String?, _ have: String?) -> Bool {
+                guard let wanted else { return true }
+                return have.map { $0.utf8.elementsEqual(wanted.utf8) } ?? false
+            }
+            return check(request.protocolName, protocolName) && check(request.host, host)
+                && check(request.path.flatMap { $0.isEmpty ? nil : $0 }, path) && check(request.username, username)
+        }
+    }
+
+    // MARK: - Names
+
+    /// The profile for an entry: `PROTOCOL://[USERNAME@]HOST[/PATH]`, percent-encoded.
+    static func profile(protocolName: String, host: String, path: String?, username: String?) -> String {
+        var text = PercentEncoding.encode(protocolName, keeping: "+") + "://"
+        if let username { text += PercentEncoding.encode(username) + "@" }
+        text += PercentEncoding.encode(host, keeping: ":[]")
+        if let path, !path.isEmpty { text += "/" + PercentEncoding.encode(path, keeping: "/") }
+        return text
+    }
+
+    /// The parts of a profile written by `profile`; nil for any other name.
+    static func parts(ofProfile profile: String) -> (protocolName: String, host: String, path: String?, username: String?)? {
+        let bytes = Array(profile.utf8)
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: Array("://".utf8))
+        else { return nil }
+        func decoded(_ slice: ArraySlice<UInt8>) -> String? {
+            PercentEncoding.decode(slice).flatMap { String(validating: $0, as: UTF8.self) }
+        }
+        guard let protocolName = decoded(bytes[..<colon]), !protocolName.isEmpty else { return nil }
+        let rest = bytes[(colon + 3)...]
+        let slash = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+        var authority = rest[..<slash]
+        var username: String?
+        if let at = authority.firstIndex(of: UInt8(ascii: "@")) {
+            guard let name = decoded(authority[..<at]) else { return nil }
+            username = name
+            authority = authority[(at + 1)...]
+        }
+        guard let host = decoded(authority) else { return nil }
+        var path: String?
+        if slash < rest.endIndex {
+            guard let text = decoded(rest[(slash + 1)...]) else { return nil }
+            path = text.isEmpty ? nil : text
+        }
+        return (protocolName, host, path, username)
+    }
+
+    static func entry(_ credential: Credential) -> Entry? {
+        guard credential.id.app == app, let parts = parts(ofProfile: credential.id.profile),
+            let fields = HelperSecret.decode(credential, plainKey: "password")
+        else { return nil }
+        return Entry(
+            protocolName: parts.protocolName, host: parts.host, path: parts.path, username: parts.username,
+            fields: fields, passwordExpiryUTC: HelperSecret.scope("password_expiry_utc", in: credential).flatMap { Int64($0) },
+            updated: credential.updated, origin: .keyway(credential.id))
+    }
+
+    /// Every entry of the store, and how many git-credential credentials could not be read as one; with
+    /// `libsecretFor`, also git-credential-libsecret's items for that request when the store has a keyring
+    /// (`KeyringInterop`).
+    func entries(libsecretFor request: GitCredentialMessage? = nil) throws(KeywayError) -> (entries: [Entry], unreadable: Int)
+    {
+        let credentials = try store.list(app: Self.app)
+        var entries = credentials.compactMap(Self.entry)
+        let unreadable = credentials.count - entries.count
+        if let request { entries += try KeyringInterop.gitItems(in: store, for: request) }
+        return (entries, unreadable)
+    }
+
+    // MARK: - get
+
+    public func get(_ request: GitCredentialMessage, now: Int64 = Timestamp.now().secondsSinceEpoch)
+        throws(KeywayError) -> Answer
+    {
+        var notes: [String] = []
+        let found = try entries()
+        var all = found.entries
+        let unreadable = found.unreadable
+        // git-credential-libsecret's items only when Keyway holds no entry for the request.
+        if !all.contains(where: { $0.matches(request) }) { all += try KeyringInterop.gitItems(in: store, for: request) }
+        if unreadable > 0 {
+            notes.append(
+                "\(unreadable) \(unreadable == 1 ? "credential" : "credentials") of the app \(Self.app) are not "
+                    + "entries Keyway's git helper wrote (or an encoded secret is damaged); they were skipped.")
+        }
+        let usable = { (entry: Entry) -> Bool in
+            entry.password != nil || (request.announcesAuthtype && entry.fields["credential"] != nil)
+        }
+        let matching = all.filter { $0.matches(request) && usable($0) }
+        let expired = matching.filter { $0.isExpired(now: now) }
+        // Keyway's own entries first, then git-credential-libsecret's; each the most recent first.
+        let candidates = matching.filter { !$0.isExpired(now: now) }.sorted { a, b in
+            if a.isKeyway != b.isKeyway { return a.isKeyway }
+            return a.updated != b.updated ? a.updated > b.updated : a.order.utf8.lexicographicallyPrecedes(b.order.utf8)
+        }
+        if !expired.isEmpty {
+            notes.append(
+                "\(expired.count) stored \(expired.count == 1 ? "password has" : "passwords have") expired for "
+                    + "\(Self.shownTarget(request)) and \(expired.count == 1 ? "was" : "were") not given to git.")
+        }
+        guard let chosen = candidates.first else { return Answer(message: nil, notes: notes) }
+        if candidates.count > 1 {
+            let others = candidates.dropFirst().map { shownHelperName($0.username) }
+            notes.append(
+                "\(candidates.count) accounts are stored for \(Self.shownTarget(request)); git was given the one "
+                    + "stored most recently (\(shownHelperName(chosen.username))). The others: "
+                    + "\(others.joined(separator: ", ")). To choose, put the username in the URL "
+                    + "(https://USERNAME@host/...) or set git config credential.username.")
+        }
+        var answer = GitCredentialMessage()
+        answer.protocolName = chosen.protocolName
+        answer.host = chosen.host
+        answer.path = request.path.flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : chosen.path
+        answer.username = chosen.username
+        answer.passwordExpiryUTC = chosen.passwordExpiryUTC
+        answer.oauthRefreshToken = chosen.fields["oauth_refresh_token"].map(Secret.init)
+        if request.announcesAuthtype, let credential = chosen.fields["credential"], let type = chosen.fields["authtype"]
+        {
+            answer.capabilities = ["authtype"]
+            answer.authtype = type
+            answer.credential = Secret(credential)
+        }
+        answer.password = chosen.password.map(Secret.init)
+        return Answer(message: answer, notes: notes)
+    }
+
+    static func shownTarget(_ request: GitCredentialMessage) -> String {
+        let host = request.host.map(APIKeyRules.shownName) ?? "(no host)"
+        return "\(request.protocolName.map(APIKeyRules.shownName) ?? "(any protocol)")://\(host)"
+    }
+
+    // MARK: - store
+
+    /// Stores what git approved; returns a note when nothing was stored and why (git shows no helper output for
+    /// store, but the note goes to standard error for a person debugging).
+    @discardableResult
+    public func store(_ request: GitCredentialMessage, now: Int64 = Timestamp.now().secondsSinceEpoch)
+        throws(KeywayError) -> String?
+    {
+        guard let protocolName = request.protocolName, request.host != nil || request.path != nil,
+            let username = request.username
+        else { return "The credential git approved lacks a protocol, host or username; nothing was stored." }
+        if request.ephemeral { return "The credential is marked ephemeral; nothing was stored." }
+        if let expiry = request.passwordExpiryUTC, expiry <= now {
+            return "The password has already expired; nothing was stored."
+        }
+        var fields: [(String, String)] = []
+        if let password = request.password { fields.append(("password", password.reveal())) }
+        if request.announcesAuthtype, let type = request.authtype, let credential = request.credential {
+            fields.append(("authtype", type))
+            fields.append(("credential", credential.reveal()))
+        }
+        guard !fields.isEmpty else { return "The credential git approved has no password; nothing was stored." }
+        if let token = request.oauthRefreshToken { fields.append(("oauth_refresh_token", token.reveal())) }
+        guard let encoded = HelperSecret.encode(fields, plainKey: "password") else {
+            throw KeywayError(
+                .invalidInput,
+                "The password and tokens git gave are too long together (over 64 KiB once encoded); nothing was stored.")
+        }
+        let secret = encoded.secret
+        var scopes = encoded.scopes
+        let host = request.host ?? ""
+        let path = request.path.flatMap { $0.isEmpty ? nil : $0 }
+        let id = CredentialID(
+            app: Self.app, profile: Self.profile(protocolName: protocolName, host: host, path: path, username: username))
+        if let problem = id.problem {
+            throw KeywayError(
+                .invalidInput,
+                "The credential for \(Self.shownTarget(request)) cannot be stored: its entry name (protocol, user, "
+                    + "host and path) \(problem.replacingFirst("profile name ", with: "")); nothing was stored.")
+        }
+        var expires: Day?
+        if let expiry = request.passwordExpiryUTC {
+            scopes.append("password_expiry_utc=\(expiry)")
+            expires = Timestamp(secondsSinceEpoch: expiry).utcDay
+        }
+        let existing = try? store.read(id)
+        let stamp = Timestamp(secondsSinceEpoch: now)
+        try store.write(
+            Credential(
+                id: id, secret: secret, account: username, scopes: scopes, expires: expires,
+                created: existing?.created ?? stamp, updated: stamp))
+        return nil
+    }
+
+    // MARK: - erase
+
+    /// Removes the matching entries whose password is the one git sends (all matching ones when it sends none);
+    /// returns how many went.
+    @discardableResult
+    public func erase(_ request: GitCredentialMessage) throws(KeywayError) -> Int {
+        guard request.protocolName != nil || request.host != nil else { return 0 }  // never "erase everything"
+        var removed = 0
+        for entry in try entries(libsecretFor: request).entries where entry.matches(request) {
+            if let password = request.password {
+                guard let stored = entry.password, stored.utf8.elementsEqual(password.reveal().utf8) else { continue }
+            }
+            switch entry.origin {
+            case .keyway(let id): if try store.delete(id) { removed += 1 }
+            case .libsecret(let path):
+                try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)
+                removed += 1
+            }
+        }
+        return removed
+    }
+}
+
+extension GitCredentialHelper {
+    /// Copies git-credential-libsecret's keyring items and the lines of git-credential-store's file
+    /// (`gitCredentialsFile`, `~/.git-credentials`: one `protocol://user:password@host[/path]` URL a line) into
+    /// Keyway's store; an entry Keyway already holds is kept. Returns the entries imported (as profiles), the keyring
+    /// items copied or already held with the same password, and how many lines of the file could not be read.
+    public func importExisting(gitCredentialsFile: String?) throws(KeywayError)
+        -> (imported: [String], itemPaths: [String], unreadableLines: Int)
+    {
+        var imported: [String] = []
+        var paths: [String] = []
+        var unreadable = 0
+        func add(_ request: GitCredentialMessage) throws(KeywayError) -> Bool {
+            guard let protocolName = request.protocolName, let username = request.username else { return false }
+            let id = CredentialID(
+                app: Self.app,
+                profile: Self.profile(
+                    protocolName: protocolName, host: request.host ?? "", path: request.path, username: username))
+            if let held = try store.read(id) {
+                // Already held: the original counts as copied when Keyway holds the same password.
+                return Self.entry(held)?.password.map { $0.utf8.elementsEqual((request.password?.reveal() ?? "").utf8) }
+                    ?? false
+            }
+            guard try store(request) == nil else { return false }
+            imported.append(id.profile)
+            return true
+        }
+        for entry in try KeyringInterop.allGitItems(in: store) {
+            var request = GitCredentialMessage()
+            request.protocolName = entry.protocolName
+            request.host = entry.host
+            request.path = entry.path
+            request.username = entry.username
+            request.password = entry.password.map(Secret.init)
+            request.passwordExpiryUTC = entry.passwordExpiryUTC
+            request.oauthRefreshToken = entry.fields["oauth_refresh_token"].map(Secret.init)
+            if try add(request), case .libsecret(let path) = entry.origin { paths.append(path) }
+        }
+        if let gitCredentialsFile, let bytes = try ProtectedFile(path: gitCredentialsFile).read() {
+            for line in bytes.split(separator: 0x0A) where !line.isEmpty {
+                guard let request = try? GitCredentialProtocol.parse(Array("url=".utf8) + line),
+                    request.password != nil
+                else {
+                    unreadable += 1
+                    continue
+                }
+                _ = try add(request)
+            }
+        }
+        return (imported, paths, unreadable)
+    }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import KeywayCore
+import KeywayTesting
+import Testing
+
+/// git-credential-libsecret, built from git's contrib sources (Debian's git ships them in
+/// /usr/share/doc/git/contrib/credential/libsecret) with gcc and libsecret-1-dev.
+enum LibsecretHelper {
+    static let binary: Result<String, GitFailure> = {
+        let source = "/usr/share/doc/git/contrib/credential/libsecret/git-credential-libsecret.c"
+        let output = NSTemporaryDirectory() + "keyway-git-credential-libsecret-\(getpid())"
+        do {
+            let flags = try runProcess(
+                "/usr/bin/pkg-config", ["--cflags", "--libs", "libsecret-1", "glib-2.0"],
+                environment: ["PATH": "/usr/bin:/bin"])
+            guard flags.status == 0 else { return .failure(GitFailure(description: "pkg-config: \(flags)")) }
+            let arguments = ["-O2", "-o", output, source]
+                + flags.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
+            let build = try runProcess("/usr/bin/gcc", arguments, environment: ["PATH": "/usr/bin:/bin"])
+            guard build.status == 0 else { return .failure(GitFailure(description: "gcc: \(build)")) }
+            return .success(output)
+        } catch {
+            return .failure(GitFailure(description: "\(error)"))
+        }
+    }()
+}
+
+/// Keyway reads the keyring items of git-credential-libsecret and docker-credential-secretservice (Debian's
+/// golang-docker-credential-helpers), erases them as git and docker ask, and `keyway import git|docker` copies them.
+@Suite(
+    .enabled(
+        if: KeyringCLI.enabled,
+        "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
+    ))
+struct CredentialHelperInteropTests {
+    let sandbox: Sandbox
+    let env: [String: String]
+    let tag = "\(getpid())-\(KeyringCLI.counter.next())"
+
+    init() throws {
+        sandbox = try Sandbox()
+        env = KeyringCLI.busEnvironment.merging(["KEYWAY_BACKEND": "keyring"]) { $1 }
+    }
+
+    func other(_ program: String, _ arguments: [String], stdin: String) throws -> RunResult {
+        try runProcess(
+            program, arguments, environment: sandbox.environment.merging(env) { $1 }, stdin: stdin)
+    }
+
+    @Test func gitReadsAndErasesLibsecretItemsAndImportsThem() throws {
+        let libsecret = try LibsecretHelper.binary.get()
+        let host = "lib-\(tag).example:8443"
+        var result = try other(
+            libsecret, ["store"], stdin: "protocol=https\nhost=\(host)\nusername=libuser\npassword=pw-lib-1\n")
+        #expect(result.status == 0, "\(result)")
+        // Keyway's get finds it.
+        result = try sandbox.run(["git-credential", "get"], env: env, stdin: "protocol=https\nhost=\(host)\n")
+        #expect(result.stdout == "protocol=https\nhost=\(host)\nusername=libuser\npassword=pw-lib-1\n", "\(result)")
+        // A stale password erases nothing; the right one erases the libsecret item.
+        result = try sandbox.run(
+            ["git-credential", "erase"], env: env, stdin: "protocol=https\nhost=\(host)\nusername=libuser\npassword=x\n")
+        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n").stdout.contains("pw-lib-1"))
+        result = try sandbox.run(
+            ["git-credential", "erase"], env: env,
+            stdin: "protocol=https\nhost=\(host)\nusername=libuser\npassword=pw-lib-1\n")
+        #expect(result.status == 0, "\(result)")
+        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n").stdout.isEmpty)
+
+        // keyway import git: a libsecret item and ~/.git-credentials; --remove deletes the originals.
+        try other(libsecret, ["store"], stdin: "protocol=https\nhost=\(host)\nusername=libuser\npassword=pw-lib-2\n")
+        let fileHost = "file-\(tag).example"
+        try makeFile(sandbox.home + "/.git-credentials", "https://fileuser:pw%40file@\(fileHost)\n")
+        result = try sandbox.run(["import", "git"], env: env)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("still holds the passwords in plaintext"), "\(result)")
+        result = try sandbox.run(["git-credential", "get"], env: env, stdin: "protocol=https\nhost=\(fileHost)\n")
+        #expect(result.stdout.contains("username=fileuser\npassword=pw@file\n"), "\(result)")
+        let list = try sandbox.run(["list"], env: env)
+        #expect(list.stdout.contains("https://libuser@\(host)") && !list.stdout.contains("pw-lib-2"), "\(list)")
+        result = try sandbox.run(["import", "git", "--remove"], env: env)
+        #expect(result.status == 0, "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.home + "/.git-credentials"))
+        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n").stdout.isEmpty)
+        result = try sandbox.run(["git-credential", "get"], env: env, stdin: "protocol=https\nhost=\(host)\n")
+        #expect(result.stdout.contains("password=pw-lib-2\n"), "Keyway's copy stays: \(result)")
+        for (h, u) in [(host, "libuser"), (fileHost, "fileuser")] {
+            try sandbox.run(["git-credential", "erase"], env: env, stdin: "protocol=https\nhost=\(h)\nusername=\(u)\n")
+        }
+    }
+
+    @Test func dockerReadsSecretServiceItemsAndImportsThem() throws {
+        let server = "https://dsec-\(tag).example"
+        let secretservice = "/usr/bin/docker-credential-secretservice"
+        var result = try other(
+            secretservice, ["store"], stdin: #"{"ServerURL":"\#(server)","Username":"duser","Secret":"pw-docker-1"}"#)
+        #expect(result.status == 0, "\(result)")
+        result = try sandbox.run(["docker-credential", "get"], env: env, stdin: server)
+        #expect(result.stdout == #"{"ServerURL":"\#(server)","Username":"duser","Secret":"pw-docker-1"}"# + "\n", "\(result)")
+        result = try sandbox.run(["docker-credential", "list"], env: env)
+        #expect(result.stdout.contains(#""\#(server)":"duser""#), "\(result)")
+        // And the other way: what Keyway stored is not an io.docker.Credentials item (formats differ), so
+        // docker-credential-secretservice does not see it; Keyway's copy after import is its own.
+        let configServer = "cfg-\(tag).example:5000"
+        let auth = Data("cfguser:pw-cfg".utf8).base64EncodedString()
+        try makeFile(sandbox.home + "/.docker/config.json", #"{"auths":{"\#(configServer)":{"auth":"\#(auth)"}}}"#)
+        result = try sandbox.run(["import", "docker", "--remove"], env: env)
+        #expect(result.status == 0 && result.stdout.contains("Imported 2 docker credentials"), "\(result)")
+        #expect(try other(secretservice, ["get"], stdin: server).stdout == "credentials not found in native keychain\n")
+        let rewritten = try JSON.parse(try String(contentsOfFile: sandbox.home + "/.docker/config.json", encoding: .utf8))
+        #expect(rewritten["credsStore"] == .string("keyway"), "\(rewritten)")
+        #expect(rewritten["auths"]?[configServer] == .object([]), "\(rewritten)")
+        result = try sandbox.run(["docker-credential", "get"], env: env, stdin: configServer)
+        #expect(result.stdout.contains(#""Username":"cfguser","Secret":"pw-cfg""#), "\(result)")
+        result = try sandbox.run(["docker-credential", "get"], env: env, stdin: server)
+        #expect(result.stdout.contains("pw-docker-1"), "\(result)")
+        for url in [server, configServer] {
+            result = try sandbox.run(["docker-credential", "erase"], env: env, stdin: url)
+            #expect(result.status == 0, "\(result)")
+        }
+    }
+}
