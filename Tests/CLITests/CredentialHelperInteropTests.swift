@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// git-credential-libsecret, built from git's contrib sources (Debian's git ships them in

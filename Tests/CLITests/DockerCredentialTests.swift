@@ -1,6 +1,6 @@
 import Foundation
 import Keyway
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// The Python `docker` SDK (PyPI `docker`) in a virtual environment: the one `scripts/test` made

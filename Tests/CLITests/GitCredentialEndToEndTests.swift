@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// Real git (`clone`, `push`, `git credential fill/approve/reject`) with `credential.helper='!keyway

@@ -1,6 +1,6 @@
 import Foundation
 import Keyway
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// git's credential protocol (GitCredentialProtocol) and the helper's get/store/erase semantics

@@ -1,6 +1,6 @@
 import Foundation
 import KeywayCore
-import KeywayTesting
+import KeywayTestSupport
 import Testing
 
 /// A Python script (standard library only) serving on loopback, started by a test: it is run as
