@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "keyway", targets: ["KeywayCLI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
     ],
     targets: [
         // Core: model, redaction, errors, the storage protocol, JSON, YAML, safe file I/O. No backend. Its one C

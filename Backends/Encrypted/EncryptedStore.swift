@@ -128,7 +128,8 @@ public struct EncryptedStore: CredentialDocumentStore {
     static func keys(master: SecureBytes, method: VaultMethod, cost: Argon2Cost?, salt: [UInt8]) throws(KeywayError)
         -> VaultKeys
     {
-        do throws(SodiumFailure) { return try VaultKeys(master: master, method: method, cost: cost, salt: salt) } catch {
+        do throws(SodiumFailure) { return try VaultKeys(master: master, method: method, cost: cost, salt: salt) } catch
+        {
             throw KeywayError(.io, "Cannot derive the vault keys: \(error.operation) failed.")
         }
     }
@@ -285,7 +286,8 @@ public struct EncryptedStore: CredentialDocumentStore {
         let now = try? file.read()
         guard now == vaultBefore else {
             throw KeywayError(
-                .io, "The operation failed after \(file.path) changed; the new key file \(keyFile) was kept. Check "
+                .io,
+                "The operation failed after \(file.path) changed; the new key file \(keyFile) was kept. Check "
                     + "which key opens the vault before deleting anything.", path: file.path)
         }
         try? Sys.unlink(keyFile)

@@ -1,7 +1,6 @@
 internal import CSodium
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 // The only file that touches libsodium. Every pointer handed to it comes from a buffer owned here, every return code is
 // checked at the call and turned into a `SodiumFailure`, and every secret lives in a `SecureBytes` (sodium_malloc'ed,
@@ -51,7 +50,9 @@ final class SecureBytes: @unchecked Sendable {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
 
-    fileprivate func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws(SodiumFailure) -> T) throws(SodiumFailure) -> T {
+    fileprivate func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws(SodiumFailure) -> T) throws(SodiumFailure)
+        -> T
+    {
         try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
@@ -213,7 +214,8 @@ enum Sodium {
     }
 
     /// A 32-byte subkey of a 32-byte master key (`crypto_kdf_derive_from_key`, BLAKE2b), for an 8-character context.
-    static func deriveSubkey(from master: SecureBytes, id: UInt64, context: String) throws(SodiumFailure) -> SecureBytes {
+    static func deriveSubkey(from master: SecureBytes, id: UInt64, context: String) throws(SodiumFailure) -> SecureBytes
+    {
         var contextBytes = Array(context.utf8)
         guard master.count == Int(crypto_kdf_KEYBYTES), contextBytes.count == Int(crypto_kdf_CONTEXTBYTES) else {
             throw SodiumFailure(operation: "crypto_kdf_derive_from_key (sizes)")
@@ -252,7 +254,9 @@ enum Sodium {
     /// Constant-time comparison of two equal-length arrays.
     static func constantTimeEquals(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in sodium_memcmp(x.baseAddress!, y.baseAddress!, x.count) } } == 0
+        return a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in sodium_memcmp(x.baseAddress!, y.baseAddress!, x.count) }
+        } == 0
     }
 
     /// Decodes standard base64 (padding required, spaces and newlines ignored) into protected memory; nil when the
@@ -269,7 +273,8 @@ enum Sodium {
             status = input.withUnsafeBytes { b64 in
                 " \t\r\n".withCString { ignore in
                     sodium_base642bin(
-                        out.bindMemory(to: UInt8.self).baseAddress!, out.count, b64.bindMemory(to: CChar.self).baseAddress!,
+                        out.bindMemory(to: UInt8.self).baseAddress!, out.count,
+                        b64.bindMemory(to: CChar.self).baseAddress!,
                         text.count, ignore, &length, &end, sodium_base64_VARIANT_ORIGINAL)
                 }
             }
@@ -291,7 +296,8 @@ enum Sodium {
         let result = try bytes.withBytes { b throws(SodiumFailure) in
             out.withUnsafeMutableBytes { o in
                 sodium_bin2base64(
-                    o.bindMemory(to: CChar.self).baseAddress!, o.count, b.bindMemory(to: UInt8.self).baseAddress!, b.count,
+                    o.bindMemory(to: CChar.self).baseAddress!, o.count, b.bindMemory(to: UInt8.self).baseAddress!,
+                    b.count,
                     sodium_base64_VARIANT_ORIGINAL)
             }
         }

@@ -81,7 +81,8 @@ public struct VaultUnlock: Sendable {
                 .vaultWrongMethod,
                 "\(vault) was created to be opened with \(method), but \(source.name) supplies "
                     + "\(source.method == .rawKey ? "a key" : "a passphrase"). Keyway does not fall back from one to "
-                    + "the other; unset it and supply \(method == .rawKey ? "the key" : "the passphrase").", path: vault)
+                    + "the other; unset it and supply \(method == .rawKey ? "the key" : "the passphrase").", path: vault
+            )
         }
         return source
     }
@@ -118,7 +119,7 @@ public struct VaultUnlock: Sendable {
             outcome = try file.withCheckedDescriptor { fd throws(KeywayError) in
                 try SecureBytes.read(from: fd, count: Sodium.keyBytes)
             }
-        } catch where error.code == .insecurePermissions {
+        } catch  where error.code == .insecurePermissions {
             let mode = (try? Sys.statFollowingLinks(path)).flatMap { $0 }.map { FileMode.octal($0.st_mode) } ?? "?"
             throw KeywayError(
                 .insecurePermissions,
@@ -137,7 +138,8 @@ public struct VaultUnlock: Sendable {
             throw KeywayError(
                 .invalidInput,
                 "The vault key file \(path) (KEYWAY_VAULT_KEY_FILE) holds \(size) bytes; a key file holds exactly "
-                    + "\(Sodium.keyBytes) random bytes (create one with: keyway vault init --key-file PATH).", path: path)
+                    + "\(Sodium.keyBytes) random bytes (create one with: keyway vault init --key-file PATH).",
+                path: path)
         }
         return key
     }

@@ -1,7 +1,6 @@
 internal import CLibSecret
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// How the backend reaches the Secret Service, read from the environment it was given (not the process's: a program
 /// or a test can point one store at another bus).
@@ -54,7 +53,8 @@ public struct SecretServiceConfiguration: Sendable, Equatable {
         for name in ["KEYWAY_KEYRING_TIMEOUT", "KEYWAY_KEYRING_PROMPT_TIMEOUT"] {
             if let text = environment.nonEmpty(name), seconds(text) == nil {
                 throw KeywayError(
-                    .invalidInput, "\(name) must be a number of seconds greater than 0 and at most 3600 (such as 5 or 0.5).")
+                    .invalidInput,
+                    "\(name) must be a number of seconds greater than 0 and at most 3600 (such as 5 or 0.5).")
             }
         }
     }

@@ -82,7 +82,9 @@ extension Session {
 
     /// A description that starts a sentence ("The default keyring collection...") put after a prefix.
     static func lowercasedFirst(_ text: String) -> String {
-        guard let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase ?? true else { return text }
+        guard let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase ?? true else {
+            return text
+        }
         return first.lowercased() + text.dropFirst()
     }
 

@@ -1,7 +1,6 @@
 internal import CLibSecret
 import KeywayCore
 
-
 /// A `SecretCollection` proxy, released with the value.
 final class Collection {
     let pointer: UnsafeMutablePointer<SecretCollection>

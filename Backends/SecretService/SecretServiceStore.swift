@@ -95,7 +95,8 @@ public struct SecretServiceStore: CredentialStore {
     /// it is unlocked, or the error says why it cannot be, and the search repeated) and to rank several matches.
     public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
         try withSession { session throws(KeywayError) -> Credential? in
-            let found = try searching(session) { () throws(KeywayError) in try session.searchOne(ItemFormat.lookup(id)) }
+            let found = try searching(session) { () throws(KeywayError) in try session.searchOne(ItemFormat.lookup(id))
+            }
             var items = found.items.filter { ItemFormat.id($0) == id }
             if items.isEmpty {
                 let defaultCollection = try unlockDefaultCollection(session)
@@ -161,7 +162,7 @@ public struct SecretServiceStore: CredentialStore {
             do throws(KeywayError) {
                 created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
                 intact = try session.holds(created, secret)
-            } catch where error.code == .keyringFailure {
+            } catch  where error.code == .keyringFailure {
                 intact = false
             }
             if !intact {
@@ -223,7 +224,7 @@ public struct SecretServiceStore: CredentialStore {
     func searching<T>(_ session: Session, _ search: () throws(KeywayError) -> T) throws(KeywayError) -> T {
         do throws(KeywayError) {
             return try search()
-        } catch where session.searchTimedOut {
+        } catch  where session.searchTimedOut {
             session.searchTimedOut = false
             guard let path = try session.defaultCollectionPath() else { throw error }
             let collection = try session.collectionInfo(path)
@@ -318,7 +319,7 @@ public struct SecretServiceStore: CredentialStore {
         var secrets: [[UInt8]?]
         do throws(KeywayError) {
             secrets = try session.secrets(chosen.map(\.1))
-        } catch where skippingRemoved && error.code == .keyringFailure {
+        } catch  where skippingRemoved && error.code == .keyringFailure {
             // KWallet fails the whole GetSecrets when one item was removed meanwhile ("Can't find item at path"):
             // read again the secrets of the items that are still there.
             let present = try session.existing(chosen.map(\.1.path))
@@ -351,7 +352,7 @@ public struct SecretServiceStore: CredentialStore {
             }
             do throws(KeywayError) {
                 result.append(try ItemFormat.credential(item, id: id, secret: secret, warn: warn))
-            } catch where skippingUnusable {
+            } catch  where skippingUnusable {
                 warn?(KeywayWarning(.keyringItemUnusable, "Left out of the listing: \(error.message)"))
             }
         }

@@ -35,7 +35,9 @@ extension Session {
             defer { g_free(pointer) }
             return String(cString: pointer)
         }
-        return (label.map { $0.isEmpty ? path : "'\($0)'" } ?? path, keyway_properties_bool(properties, "Locked", 0) != 0)
+        return (
+            label.map { $0.isEmpty ? path : "'\($0)'" } ?? path, keyway_properties_bool(properties, "Locked", 0) != 0
+        )
     }
 
     /// Every item, in any collection, whose attributes include `attributes` (locked ones too, unlocked first): one
@@ -60,7 +62,8 @@ extension Session {
         // Every call begun is finished (and freed), even after one failed.
         for (collection, call) in zip(collections, pending) {
             do {
-                let properties = try finishProperties(call, of: collection, "Listing the keyring collection \(collection)")
+                let properties = try finishProperties(
+                    call, of: collection, "Listing the keyring collection \(collection)")
                 paths += Self.paths(properties, "Items")
                 g_variant_unref(properties)
             } catch {
@@ -87,7 +90,7 @@ extension Session {
         var sessionOpened = true
         do {
             try openTransferSession()
-        } catch where error.code == .keyringFailure {
+        } catch  where error.code == .keyringFailure {
             sessionOpened = false  // the secrets read opens it again, over a fresh session if need be
         } catch {
             _ = try? finishSearch(search)  // still awaited and freed
@@ -155,7 +158,7 @@ extension Session {
         do throws(KeywayError) {
             guard let stored = try secrets(atPaths: [path]).first, let stored else { return false }
             return stored == Array(secret.utf8)
-        } catch where error.code == .keyringFailure {
+        } catch  where error.code == .keyringFailure {
             return false
         }
     }
@@ -276,7 +279,7 @@ extension Session {
         do throws(KeywayError) {
             let first = try fetchSecrets(atPaths: itemPaths)
             if !first.contains(where: { $0 == nil }) { return first }
-        } catch where error.code == .keyringFailure {
+        } catch  where error.code == .keyringFailure {
             // retried below
         }
         try renewTransferSession()

@@ -1,7 +1,6 @@
 internal import CLibSecret
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// One connection to the Secret Service for the duration of one store operation: the process's session bus
 /// connection (or, to diagnose another bus, a private one), a `SecretService` proxy whose encrypted transfer session

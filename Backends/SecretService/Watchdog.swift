@@ -1,5 +1,4 @@
 internal import CLibSecret
-
 import Glibc
 
 /// Bounds every blocking libsecret/GDBus call of one session: a thread cancels the session's `GCancellable` when the
@@ -50,11 +49,14 @@ final class Watchdog: @unchecked Sendable {
         pthread_condattr_destroy(&attributes)
         deadline = Self.monotonic(after: seconds)
         let context = Unmanaged.passRetained(self).toOpaque()
-        started = pthread_create(&thread, nil, { raw in
-            let watchdog = Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue()
-            watchdog.run()
-            return nil
-        }, context) == 0
+        started =
+            pthread_create(
+                &thread, nil,
+                { raw in
+                    let watchdog = Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue()
+                    watchdog.run()
+                    return nil
+                }, context) == 0
         if !started {
             // No thread: release the reference handed to it; the connection and the calls then run unbounded rather
             // than not at all.

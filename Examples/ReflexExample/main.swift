@@ -10,7 +10,7 @@
 import Keyway
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The app's documented rules: flag > REFLEX_EXAMPLE_API_KEY > its own credentials file (whose location two
@@ -76,7 +76,9 @@ func main() {
     arguments.removeFirst()
     let profile = option("--profile", from: &arguments) ?? CredentialID.defaultProfile
     let apiKey = option("--api-key", from: &arguments)
-    if !arguments.isEmpty { fail("reflex-example: unexpected arguments: \(arguments.joined(separator: " "))", status: 64) }
+    if !arguments.isEmpty {
+        fail("reflex-example: unexpected arguments: \(arguments.joined(separator: " "))", status: 64)
+    }
     do {
         try run(command, profile: profile, apiKey: apiKey)
     } catch let error as KeywayError {

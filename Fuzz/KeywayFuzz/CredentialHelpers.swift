@@ -32,8 +32,9 @@ enum DockerCredentialFuzz {
 
     static func run(_ bytes: [UInt8]) {
         if let credentials = try? DockerCredentialProtocol.parseStore(bytes) {
-            guard (try? DockerCredentialProtocol.parseStore(Array(DockerCredentialProtocol.serialize(credentials).utf8)))
-                == credentials
+            guard
+                (try? DockerCredentialProtocol.parseStore(Array(DockerCredentialProtocol.serialize(credentials).utf8)))
+                    == credentials
             else { fatalError("store's payload does not survive get's answer") }
         }
         if let url = try? DockerCredentialProtocol.parseServerURL(bytes) {

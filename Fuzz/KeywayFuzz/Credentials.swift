@@ -46,7 +46,9 @@ enum CredentialsFuzz {
     }
 
     /// The two results for `id` must agree (shared with the vault-body target).
-    static func check(_ fast: Result<Credential?, KeywayError>, _ full: Result<Credential?, KeywayError>, _ id: CredentialID) {
+    static func check(
+        _ fast: Result<Credential?, KeywayError>, _ full: Result<Credential?, KeywayError>, _ id: CredentialID
+    ) {
         switch (fast, full) {
         case (.success(let a), .success(let b)):
             guard a == b else { fatalError("fast path and full decoder return different credentials for \(id)") }
@@ -68,7 +70,8 @@ enum CredentialsFuzz {
         } else if let root = try? JSON.parse(bytes), case .array(let entries)? = root["credentials"] {
             for entry in entries.prefix(16) {
                 guard let app = entry["app"]?.stringValue else { continue }
-                ids.append(CredentialID(app: app, profile: entry["profile"]?.stringValue ?? CredentialID.defaultProfile))
+                ids.append(
+                    CredentialID(app: app, profile: entry["profile"]?.stringValue ?? CredentialID.defaultProfile))
             }
         }
         return ids

@@ -13,13 +13,16 @@ enum VaultHarness {
 
     static func setUp() {
         path = Scratch.directory + "/vault"
-        store = EncryptedStore(path: path, unlock: VaultUnlock(environment: Environment(["KEYWAY_VAULT_KEY": vaultKey])))
+        store = EncryptedStore(
+            path: path, unlock: VaultUnlock(environment: Environment(["KEYWAY_VAULT_KEY": vaultKey])))
     }
 
     /// Reads `file` through the store as `keyway list` does, and checks `keyway get`'s read of the entries `ids` (and
     /// of every entry of a document that decrypted, up to 4) against it.
     @discardableResult
-    static func read(_ file: [UInt8], availability: Bool, ids: [CredentialID]) -> Result<CredentialDocument, KeywayError> {
+    static func read(_ file: [UInt8], availability: Bool, ids: [CredentialID]) -> Result<
+        CredentialDocument, KeywayError
+    > {
         _ = Scratch.write("vault", file)
         if availability { _ = store.availability() }
         let document = Result<CredentialDocument, KeywayError> { () throws(KeywayError) in try store.loadDocument() }
@@ -71,13 +74,17 @@ enum VaultBodyFuzz {
         guard sodium_init() >= 0 else { fail("sodium_init failed") }
         var master = [UInt8](repeating: 0, count: 32)
         let decoded = vaultKey.withCString { text in
-            sodium_base642bin(&master, 32, text, vaultKey.utf8.count, nil, nil, nil, Int32(sodium_base64_VARIANT_ORIGINAL))
+            sodium_base642bin(
+                &master, 32, text, vaultKey.utf8.count, nil, nil, nil, Int32(sodium_base64_VARIANT_ORIGINAL))
         }
-        let derived = "KWVAULT1".withCString { context in crypto_kdf_derive_from_key(&cipherKey, 32, 1, context, master) }
+        let derived = "KWVAULT1".withCString { context in crypto_kdf_derive_from_key(&cipherKey, 32, 1, context, master)
+        }
         guard decoded == 0, derived == 0 else { fail("cannot derive the cipher key") }
         // The harness must produce vaults the store opens, or every input would stop at the tag check.
         let empty = Array(CredentialDocument().serialized())
-        guard case .success(let document) = VaultHarness.read(seal(empty), availability: true, ids: []), document == CredentialDocument() else {
+        guard case .success(let document) = VaultHarness.read(seal(empty), availability: true, ids: []),
+            document == CredentialDocument()
+        else {
             fail("the harness's sealed vault does not open; VaultFormat changed?")
         }
     }

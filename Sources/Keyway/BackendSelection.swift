@@ -102,7 +102,7 @@ public struct AutoStore: CredentialStore {
                     lastUsed.set(store)
                     return credential
                 }
-            } catch where passesOver(store, error) {
+            } catch  where passesOver(store, error) {
                 continue
             }
         }
@@ -138,7 +138,7 @@ public struct AutoStore: CredentialStore {
                 lastUsed.set(store)
                 if !plaintext { for skipped in passedOver { warnIfUnreachable(skipped.store, skipped.error) } }
                 return
-            } catch where error.meansBackendUnusable && index < candidates.count - 1 {
+            } catch  where error.meansBackendUnusable && index < candidates.count - 1 {
                 unusable.append("\(store.backendName): \(error.message)")
                 passedOver.append((store, error))
             }
@@ -202,7 +202,7 @@ public struct AutoStore: CredentialStore {
         for store in candidates {
             do throws(KeywayError) {
                 if try holds(store) { holders.append(store) }
-            } catch where passesOver(store, error) {
+            } catch  where passesOver(store, error) {
                 continue
             } catch {
                 unreadable.append(store)
@@ -221,7 +221,8 @@ public struct AutoStore: CredentialStore {
                 }
                 let gone = removedFrom.map(\.backendName)
                 let left = candidates.filter { store in
-                    (unreadable + holders).contains { $0.backendName == store.backendName } && !gone.contains(store.backendName)
+                    (unreadable + holders).contains { $0.backendName == store.backendName }
+                        && !gone.contains(store.backendName)
                 }.map(\.backendName)
                 throw KeywayError(
                     error.code,
@@ -249,7 +250,12 @@ public struct AutoStore: CredentialStore {
 final class Flag: Sendable {
     private let value = Mutex(false)
     /// Sets the flag; true when it was not set before.
-    func setOnce() -> Bool { value.withLock { was in defer { was = true }; return !was } }
+    func setOnce() -> Bool {
+        value.withLock { was in
+            defer { was = true }
+            return !was
+        }
+    }
 }
 
 /// The store that served the last operation of an `AutoStore` (shared by its copies).
@@ -356,12 +362,13 @@ public struct StoredCopy: Sendable {
 extension AutoStore {
     /// What each candidate holds (of `app`), in `auto`'s order, skipping the backends that cannot be used here as
     /// `list` does; the first candidate holding a credential is the one `read` returns.
-    public func listEach(app: String?) throws(KeywayError) -> [(store: any CredentialStore, credentials: [Credential])] {
+    public func listEach(app: String?) throws(KeywayError) -> [(store: any CredentialStore, credentials: [Credential])]
+    {
         var result: [(store: any CredentialStore, credentials: [Credential])] = []
         for store in candidates {
             do throws(KeywayError) {
                 result.append((store, try store.list(app: app)))
-            } catch where passesOver(store, error) {
+            } catch  where passesOver(store, error) {
                 continue
             }
         }
@@ -407,7 +414,8 @@ func unattendedStores(_ options: StoreOptions) -> (
 /// order, `selected` in its place and the others when readable unattended (see `unattendedStores`); for another
 /// concrete backend, that backend when readable unattended; else nil (it cannot be told without asking).
 public func defaultReadStore(_ options: StoreOptions, selected: any CredentialStore) -> (any CredentialStore)? {
-    let name = options.environment.nonEmpty("KEYWAY_BACKEND").flatMap { BackendName(rawValue: $0.lowercased()) } ?? .auto
+    let name =
+        options.environment.nonEmpty("KEYWAY_BACKEND").flatMap { BackendName(rawValue: $0.lowercased()) } ?? .auto
     if name == options.backend { return selected }
     let readable = unattendedStores(options).stores
     if name != .auto { return readable.first { $0.name == name }?.store }
@@ -444,7 +452,9 @@ public func storedCopies(_ options: StoreOptions, app: String?) throws(KeywayErr
         }
     }
     if options.backend == .auto {
-        for (store, credentials) in try AutoStore(options).listEach(app: app) { add(store, credentials, selected: true) }
+        for (store, credentials) in try AutoStore(options).listEach(app: app) {
+            add(store, credentials, selected: true)
+        }
     } else {
         let selected = try openStore(options)
         add(selected, try selected.list(app: app), selected: true)
@@ -463,7 +473,9 @@ public func storedCopies(_ options: StoreOptions, app: String?) throws(KeywayErr
     }
     // By credential, the copy in use first, then in the order the backends were read.
     copies = copies.enumerated().sorted { a, b in
-        if a.element.credential.id != b.element.credential.id { return a.element.credential.id < b.element.credential.id }
+        if a.element.credential.id != b.element.credential.id {
+            return a.element.credential.id < b.element.credential.id
+        }
         if a.element.inUse != b.element.inUse { return a.element.inUse }
         return a.offset < b.offset
     }.map(\.element)

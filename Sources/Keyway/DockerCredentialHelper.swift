@@ -115,7 +115,8 @@ public struct DockerCredentialHelper: Sendable {
     /// removed (the entry stays, empty, as docker leaves it with a credential store) and `credsStore` is set to
     /// `keyway`; every other field is kept as it was. Through `ProtectedFile` (locked, atomic, 0600).
     public static func rewriteConfig(_ path: String, removingAuthOf servers: [String]) throws(KeywayError) {
-        try ProtectedFile(path: path, sizeLimit: 1 << 20).update { bytes throws(KeywayError) -> (contents: [UInt8]?, result: Void) in
+        try ProtectedFile(path: path, sizeLimit: 1 << 20).update {
+            bytes throws(KeywayError) -> (contents: [UInt8]?, result: Void) in
             guard let bytes, case .object(let fields)? = try? JSON.parse(bytes) else {
                 throw KeywayError(.malformedFile, "\(path) is not a JSON object; it was not changed.", path: path)
             }
@@ -124,11 +125,16 @@ public struct DockerCredentialHelper: Sendable {
                 switch (key, value) {
                 case ("auths", .object(let auths)):
                     out.append(
-                        (key,
-                         .object(auths.map { server, entry in
-                             guard servers.contains(server), case .object(let inner) = entry else { return (server, entry) }
-                             return (server, .object(inner.filter { $0.0 != "auth" }))
-                         })))
+                        (
+                            key,
+                            .object(
+                                auths.map { server, entry in
+                                    guard servers.contains(server), case .object(let inner) = entry else {
+                                        return (server, entry)
+                                    }
+                                    return (server, .object(inner.filter { $0.0 != "auth" }))
+                                })
+                        ))
                 case ("credsStore", _): continue
                 default: out.append((key, value))
                 }

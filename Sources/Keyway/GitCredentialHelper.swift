@@ -82,7 +82,9 @@ public struct GitCredentialHelper: Sendable {
     }
 
     /// The parts of a profile written by `profile`; nil for any other name.
-    static func parts(ofProfile profile: String) -> (protocolName: String, host: String, path: String?, username: String?)? {
+    static func parts(ofProfile profile: String) -> (
+        protocolName: String, host: String, path: String?, username: String?
+    )? {
         let bytes = Array(profile.utf8)
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: Array("://".utf8))
         else { return nil }
@@ -114,15 +116,17 @@ public struct GitCredentialHelper: Sendable {
         else { return nil }
         return Entry(
             protocolName: parts.protocolName, host: parts.host, path: parts.path, username: parts.username,
-            fields: fields, passwordExpiryUTC: HelperSecret.scope("password_expiry_utc", in: credential).flatMap { Int64($0) },
+            fields: fields,
+            passwordExpiryUTC: HelperSecret.scope("password_expiry_utc", in: credential).flatMap { Int64($0) },
             updated: credential.updated, origin: .keyway(credential.id))
     }
 
     /// Every entry of the store, and how many git-credential credentials could not be read as one; with
     /// `libsecretFor`, also git-credential-libsecret's items for that request when the store has a keyring
     /// (`KeyringInterop`).
-    func entries(libsecretFor request: GitCredentialMessage? = nil) throws(KeywayError) -> (entries: [Entry], unreadable: Int)
-    {
+    func entries(libsecretFor request: GitCredentialMessage? = nil) throws(KeywayError) -> (
+        entries: [Entry], unreadable: Int
+    ) {
         let credentials = try store.list(app: Self.app)
         var entries = credentials.compactMap(Self.entry)
         let unreadable = credentials.count - entries.count
@@ -218,14 +222,16 @@ public struct GitCredentialHelper: Sendable {
         guard let encoded = HelperSecret.encode(fields, plainKey: "password") else {
             throw KeywayError(
                 .invalidInput,
-                "The password and tokens git gave are too long together (over 64 KiB once encoded); nothing was stored.")
+                "The password and tokens git gave are too long together (over 64 KiB once encoded); nothing was stored."
+            )
         }
         let secret = encoded.secret
         var scopes = encoded.scopes
         let host = request.host ?? ""
         let path = request.path.flatMap { $0.isEmpty ? nil : $0 }
         let id = CredentialID(
-            app: Self.app, profile: Self.profile(protocolName: protocolName, host: host, path: path, username: username))
+            app: Self.app, profile: Self.profile(protocolName: protocolName, host: host, path: path, username: username)
+        )
         if let problem = id.problem {
             throw KeywayError(
                 .invalidInput,

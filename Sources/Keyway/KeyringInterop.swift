@@ -28,7 +28,7 @@ enum KeyringInterop {
         guard let keyring = keyring(of: store) else { return [] }
         do throws(KeywayError) {
             return try keyring.foreignItems(matching: attributes)
-        } catch where store is AutoStore && error.meansBackendUnusable {
+        } catch  where store is AutoStore && error.meansBackendUnusable {
             return []
         }
     }
@@ -77,7 +77,9 @@ enum KeyringInterop {
         for line in lines.dropFirst() {
             guard let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals]), value = String(line[line.index(after: equals)...])
-            if key == "password_expiry_utc" { expiry = Int64(value) } else if key == "oauth_refresh_token" {
+            if key == "password_expiry_utc" {
+                expiry = Int64(value)
+            } else if key == "oauth_refresh_token" {
                 fields[key] = value
             }
         }

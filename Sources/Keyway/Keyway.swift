@@ -2,10 +2,10 @@
 // app-spec format, leak-check), re-exported whole: each keeps its plumbing `package` (visible inside this package
 // only) and its C libraries `internal`, so a re-export carries nothing else. Tests/PublicSurfaceTests checks it.
 @_exported import KeywayCore
-@_exported import KeywayPlaintext
 @_exported import KeywayEncrypted
-@_exported import KeywaySecretService
 @_exported import KeywayLeakCheck
+@_exported import KeywayPlaintext
+@_exported import KeywaySecretService
 
 /// The storage backends Keyway knows, by their `--backend` / `KEYWAY_BACKEND` names.
 public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible {

@@ -43,7 +43,9 @@ extension CredentialStore {
     /// (`LoginDetails.credential(id:secret:replacing:now:)`) and writes the result, which it returns. The key is not
     /// checked here: check it first with `validateAPIKey` and the app's `AppSpec.checkPrefix`.
     @discardableResult
-    public func logIn(_ id: CredentialID, secret: Secret, details: LoginDetails = LoginDetails(), now: Timestamp = .now())
+    public func logIn(
+        _ id: CredentialID, secret: Secret, details: LoginDetails = LoginDetails(), now: Timestamp = .now()
+    )
         throws(KeywayError) -> Credential
     {
         let credential = details.credential(id: id, secret: secret, replacing: try read(id), now: now)

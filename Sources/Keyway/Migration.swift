@@ -26,7 +26,8 @@ public func migrate(
     targetOptions.backend = target
     let destination = try openStore(targetOptions)
     if case .unavailable(let reason) = destination.availability() {
-        throw KeywayError(.backendUnavailable, "The \(target) backend cannot be used here: \(reason). Nothing was moved.")
+        throw KeywayError(
+            .backendUnavailable, "The \(target) backend cannot be used here: \(reason). Nothing was moved.")
     }
     // The target must be readable (a corrupted vault, a wrong passphrase) before anything is looked at.
     _ = try destination.list(app: app)
@@ -47,7 +48,7 @@ public func migrate(
         let credentials: [Credential]
         do throws(KeywayError) {
             credentials = try source.list(app: app)
-        } catch where error.meansBackendUnusable {
+        } catch  where error.meansBackendUnusable {
             report(.sourceSkipped(name.rawValue, reason: error.message))
             continue
         }
@@ -60,7 +61,8 @@ public func migrate(
         let referenceName = existing != nil ? target.rawValue : found[0].name.rawValue
         if found.contains(where: { $0.credential != reference }) {
             for copy in found {
-                let other = copy.credential != reference
+                let other =
+                    copy.credential != reference
                     ? referenceName : found.first { $0.credential != reference }!.name.rawValue
                 report(.conflict(id, from: copy.name.rawValue, differsFrom: other))
             }
@@ -78,7 +80,9 @@ public func migrate(
         }
         for (index, copy) in found.enumerated() {
             try copy.store.delete(id)
-            report(existing == nil && index == 0 ? .moved(id, from: copy.name.rawValue) : .alreadyPresent(id, from: copy.name.rawValue))
+            report(
+                existing == nil && index == 0
+                    ? .moved(id, from: copy.name.rawValue) : .alreadyPresent(id, from: copy.name.rawValue))
         }
     }
 }

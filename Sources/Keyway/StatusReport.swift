@@ -74,11 +74,13 @@ public struct StatusReport: Sendable {
         var problems: [Problem] = []
         for name in apps {
             let engine = ResolutionEngine(
-                spec: specs.first { $0.name == name } ?? AppSpec.defaultSpec(for: name), environment: options.environment, store: store,
+                spec: specs.first { $0.name == name } ?? AppSpec.defaultSpec(for: name),
+                environment: options.environment, store: store,
                 workingDirectory: directory, strict: options.strict)
             var profiles: [String] = []
             let fromFiles = profile == nil ? try engine.profilesInFiles().flatMap(\.profiles) : []
-            let candidates = profile.map { [$0] }
+            let candidates =
+                profile.map { [$0] }
                 ?? [CredentialID.defaultProfile] + stored.filter { $0.id.app == name }.map(\.id.profile) + fromFiles
             for p in candidates where !profiles.contains(p) { profiles.append(p) }
             var environmentShown = Set<String>()
@@ -97,7 +99,9 @@ public struct StatusReport: Sendable {
                     var warnings = engine.expiryWarnings(
                         expires: key.expires, created: key.credential?.created, source: key.source)
                     if inUse {
-                        warnings += resolution.warnings.filter { [.deprecatedVariable, .unexpectedPrefix].contains($0.code) }
+                        warnings += resolution.warnings.filter {
+                            [.deprecatedVariable, .unexpectedPrefix].contains($0.code)
+                        }
                     } else if let winner = resolution.key {
                         let code: KeywayWarning.Code = {
                             if case .environment = winner.source { return .environmentOverridesStore }
@@ -109,7 +113,8 @@ public struct StatusReport: Sendable {
                     entries.append(
                         CredentialStatus(
                             id: CredentialID(app: name, profile: p),
-                            masked: Masking.mask(key.secret.reveal(), knownPrefix: engine.spec.knownPrefix(of: key.secret.reveal())),
+                            masked: Masking.mask(
+                                key.secret.reveal(), knownPrefix: engine.spec.knownPrefix(of: key.secret.reveal())),
                             key: key, kind: engine.spec.tokenKind(of: key.secret.reveal()), inUse: inUse,
                             warnings: warnings))
                 }
@@ -120,15 +125,19 @@ public struct StatusReport: Sendable {
                         id: copy.credential.id, secret: copy.credential.secret,
                         source: .store(backend: copy.backend, location: copy.location), credential: copy.credential)
                     let reveal = key.secret.reveal()
-                    let why = options.backend == .auto
+                    let why =
+                        options.backend == .auto
                         ? resolution.key.map { "the \($0.source) wins over this copy" } ?? "another copy comes first"
                         : "only the \(options.backend) store is in use (--backend or KEYWAY_BACKEND)"
-                    let warnings = engine.expiryWarnings(
-                        expires: key.expires, created: copy.credential.created, source: key.source)
-                        + [KeywayWarning(
-                            .overridden,
-                            "Not in use: \(why). Remove this copy with: keyway logout \(name) --profile \(p) "
-                                + "--backend \(copy.backend)")]
+                    let warnings =
+                        engine.expiryWarnings(
+                            expires: key.expires, created: copy.credential.created, source: key.source)
+                        + [
+                            KeywayWarning(
+                                .overridden,
+                                "Not in use: \(why). Remove this copy with: keyway logout \(name) --profile \(p) "
+                                    + "--backend \(copy.backend)")
+                        ]
                     entries.append(
                         CredentialStatus(
                             id: copy.credential.id,

@@ -79,7 +79,8 @@ public struct ToolFileKey: Sendable {
         try store.write(credential)
         guard let readBack = try store.read(id), readBack.secret == key.secret else {
             throw KeywayError(
-                .io, "The \(store.backendName) store did not return the key just written for \(id); "
+                .io,
+                "The \(store.backendName) store did not return the key just written for \(id); "
                     + "\(path) was left in place.")
         }
         return .imported(credential)

@@ -1,7 +1,6 @@
 import ArgumentParser
-import Keyway
-
 import Glibc
+import Keyway
 
 @main
 struct KeywayCommand: ParsableCommand {
@@ -83,7 +82,8 @@ struct KeywayCommand: ParsableCommand {
         var path = "keyway"
         for name in topic where !name.hasPrefix("-") {
             guard let sub = command.configuration.subcommands.first(where: { $0._commandName == name }) else {
-                return "\(APIKeyRules.isShowableName(name) ? "'\(name)'" : APIKeyRules.notShown) is not a command of \(path)."
+                return
+                    "\(APIKeyRules.isShowableName(name) ? "'\(name)'" : APIKeyRules.notShown) is not a command of \(path)."
             }
             command = sub
             path += " " + name
@@ -158,7 +158,8 @@ struct Login: ParsableCommand {
             try backend.logIn(
                 id, secret: secret,
                 details: LoginDetails(
-                    account: account, organization: org, scopes: scopeList, expires: expires.flatMap(Day.init(parsing:))))
+                    account: account, organization: org, scopes: scopeList, expires: expires.flatMap(Day.init(parsing:))
+                ))
             context.checkStoreForGit(backend)
             var kind = ""
             if let tokenKind = spec.tokenKind(of: key) { kind = " (\(tokenKind.name))" }
@@ -189,7 +190,8 @@ struct Logout: ParsableCommand {
             if all {
                 let removed = try backend.deleteAll(app: app)
                 if removed.isEmpty {
-                    printError("No stored credential for \(APIKeyRules.shownName(app)) in the \(backend.backendName) store.")
+                    printError(
+                        "No stored credential for \(APIKeyRules.shownName(app)) in the \(backend.backendName) store.")
                     context.warnIfStoreDoesNotWin(
                         CredentialID(app: app, profile: profile.resolved(context.environment)), store: backend,
                         stored: nil)

@@ -1,8 +1,7 @@
 import ArgumentParser
+import Glibc
 import Keyway
 import Synchronization
-
-import Glibc
 
 /// Exit statuses, documented in the README.
 enum ExitStatus {
@@ -58,7 +57,8 @@ struct StoreFlags: ParsableArguments {
 /// The explicit key flags shared by get, resolve, whoami and run.
 struct KeyFlags: ParsableArguments {
     @Option(help: "An explicit key; wins over everything else.") var apiKey: String?
-    @Option(name: [.customShort("k"), .long], help: "A file holding the key (like reflow's -k); second only to --api-key.")
+    @Option(
+        name: [.customShort("k"), .long], help: "A file holding the key (like reflow's -k); second only to --api-key.")
     var keyFile: String?
 
     func validate() throws {
@@ -178,9 +178,12 @@ struct Context {
             guard winner.secret != stored else { return }
             code = .otherBackendOverridesStore
             place = "The \(backend) store (\(location))"
-            advice = "remove that copy (keyway logout \(id.app) --profile \(id.profile) --backend \(backend))"
-                + (stored == nil ? "" : " or store the key there (keyway login \(id.app) --profile \(id.profile) "
-                    + "--backend \(backend))")
+            advice =
+                "remove that copy (keyway logout \(id.app) --profile \(id.profile) --backend \(backend))"
+                + (stored == nil
+                    ? ""
+                    : " or store the key there (keyway login \(id.app) --profile \(id.profile) "
+                        + "--backend \(backend))")
             if stored != nil {
                 warnings.handle(
                     KeywayWarning(
@@ -218,11 +221,13 @@ struct Context {
         let message: String
         if let stored {
             let same = winner.secret == stored
-            message = "\(place) holds \(same ? "the same key" : "another key") for \(id) and wins over Keyway's "
+            message =
+                "\(place) holds \(same ? "the same key" : "another key") for \(id) and wins over Keyway's "
                 + "store, so keyway get \(id.app) and \(id.app) itself use \(same ? "that copy" : "it, not the key just stored")"
                 + ". To make the store's key the one in use, \(advice)."
         } else {
-            message = "keyway get \(id.app) still returns a key for \(id): \(place) holds one, and it comes before "
+            message =
+                "keyway get \(id.app) still returns a key for \(id): \(place) holds one, and it comes before "
                 + "Keyway's store. To stop that, \(advice)."
         }
         warnings.handle(KeywayWarning(code, message))

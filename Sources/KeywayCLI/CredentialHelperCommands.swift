@@ -33,8 +33,9 @@ struct GitCredential: ParsableCommand {
                     return ExitStatus.success
                 }
                 let result: Subprocess.Result
-                do { result = try Subprocess.run(Self.setupCommand, environment: Git.childEnvironment(), timeout: 30) }
-                catch { throw KeywayError(.io, "Cannot run git config: \(error).") }
+                do {
+                    result = try Subprocess.run(Self.setupCommand, environment: Git.childEnvironment(), timeout: 30)
+                } catch { throw KeywayError(.io, "Cannot run git config: \(error).") }
                 guard result.status == 0 else {
                     throw KeywayError(.io, "git config failed (exit \(result.status)): \(result.stderrText)")
                 }
@@ -115,7 +116,9 @@ enum HelperImport {
                 "Imported \(result.imported.count) git \(result.imported.count == 1 ? "credential" : "credentials") "
                     + "into the \(store.backendName) store (app git-credential).\n")
             if result.unreadableLines > 0 {
-                printError("Note: \(result.unreadableLines) lines of \(file ?? "") are not protocol://user:password@host URLs and were not imported.")
+                printError(
+                    "Note: \(result.unreadableLines) lines of \(file ?? "") are not protocol://user:password@host URLs and were not imported."
+                )
             }
             guard remove else {
                 if let file, (try? Sys.lstat(file)) != nil {

@@ -1,7 +1,6 @@
 import ArgumentParser
-import Keyway
-
 import Glibc
+import Keyway
 
 /// `docker-credential-keyway store|get|erase|list|version` (the `keyway` binary under that name, through a symlink)
 /// and `keyway docker-credential ACTION`, the same program. Parsing and printing only: the protocol is

@@ -74,7 +74,8 @@ struct LeakCheck: ParsableCommand {
                 let rules = SecretRule.appRules(options.specs) + SecretRule.wellKnown
                 let root = Git.repository(
                     containingDirectory: cwd, environment: Environment([:]), workingDirectory: cwd)?.root
-                text = report.sarif(rules: rules, sourceRoot: root ?? cwd, version: KeywayCommand.configuration.version)
+                text =
+                    report.sarif(rules: rules, sourceRoot: root ?? cwd, version: KeywayCommand.configuration.version)
                     .serialized() + "\n"
             }
             if let output {

@@ -1,6 +1,5 @@
-import Keyway
-
 import Glibc
+import Keyway
 
 /// What Keyway changes in its own process, recorded at start so `keyway run` can give the command it becomes (by
 /// execve) the process state Keyway itself was given: the soft core-size limit (lowered to 0 at start), the signals

@@ -1,7 +1,6 @@
 import ArgumentParser
-import Keyway
-
 import Glibc
+import Keyway
 
 struct Resolve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,15 +59,19 @@ struct Resolve: ParsableCommand {
             ("expires", .optional(r.key?.expires?.description)),
             ("warnings", .array(warnings.map(Report.json))),
             ("error", r.error.map(Report.json) ?? .null),
-            ("layers", .array(r.layers.map { layer in
-                .object([
-                    ("kind", .string(layer.kind.rawValue)),
-                    ("name", .string(layer.name)),
-                    ("status", .string(layer.status.rawValue)),
-                    ("masked", .optional(layer.masked)),
-                    ("detail", .string(layer.detail)),
-                ])
-            })),
+            (
+                "layers",
+                .array(
+                    r.layers.map { layer in
+                        .object([
+                            ("kind", .string(layer.kind.rawValue)),
+                            ("name", .string(layer.name)),
+                            ("status", .string(layer.status.rawValue)),
+                            ("masked", .optional(layer.masked)),
+                            ("detail", .string(layer.detail)),
+                        ])
+                    })
+            ),
         ])
     }
 
@@ -100,10 +103,13 @@ struct Whoami: ParsableCommand {
                             ("app", .string(APIKeyRules.shownName(resolution.id.app))),
                             ("profile", .string(APIKeyRules.shownName(resolution.id.profile))),
                             ("found", .bool(false)),
-                            ("error", .object([
-                                ("code", .string("not-found")),
-                                ("message", .string(resolution.spec.notFound(resolution.id))),
-                            ])),
+                            (
+                                "error",
+                                .object([
+                                    ("code", .string("not-found")),
+                                    ("message", .string(resolution.spec.notFound(resolution.id))),
+                                ])
+                            ),
                         ]).serialized())
                 }
                 return context.notFound(resolution)
@@ -157,7 +163,9 @@ struct Run: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "-- CMD ARGS...") var command: [String] = []
 
     /// The variables that unlock Keyway's vault (and set a new passphrase for it), removed from CMD's environment.
-    static let withheldVariables = ["KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE"]
+    static let withheldVariables = [
+        "KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE",
+    ]
 
     /// This process's environment without any entry (every duplicate included) for the variables in `names`,
     /// as C strings for execve.
@@ -176,9 +184,12 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if let env, !AppSpecDecoder.isVariableName(env) {
-            throw ValidationError("--env needs an environment variable name: letters, digits and _, not starting with a digit.")
+            throw ValidationError(
+                "--env needs an environment variable name: letters, digits and _, not starting with a digit.")
         }
-        if command.isEmpty { throw ValidationError("Give the command to run after --, e.g. keyway run \(app) -- \(app) deploy") }
+        if command.isEmpty {
+            throw ValidationError("Give the command to run after --, e.g. keyway run \(app) -- \(app) deploy")
+        }
     }
 
     func run() throws {
@@ -187,16 +198,18 @@ struct Run: ParsableCommand {
             guard let variable = env ?? context.catalog.spec(for: app).primaryVariable else {
                 throw KeywayError(
                     .invalidInput,
-                    "\(APIKeyRules.shownName(app)) reads its key from no environment variable; name one with --env NAME.")
+                    "\(APIKeyRules.shownName(app)) reads its key from no environment variable; name one with --env NAME."
+                )
             }
             let resolution = try context.resolve(app, profile, keys)
             guard let key = resolution.key else { return context.notFound(resolution) }
             try ProcessStart.restoreForExec()
             // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
             // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
-            let entries = Self.commandEnvironment(removing: Self.withheldVariables + [variable]) + [
-                strdup(variable + "=" + key.secret.reveal())
-            ]
+            let entries =
+                Self.commandEnvironment(removing: Self.withheldVariables + [variable]) + [
+                    strdup(variable + "=" + key.secret.reveal())
+                ]
             // execvp's PATH search, in CMD's environment.
             let error = Subprocess.exec(command, environment: entries)
             printError("Error: Cannot run \(command[0]): \(error).")
@@ -264,7 +277,8 @@ struct Import: ParsableCommand {
                 return ExitStatus.notFound
             }
             context.checkStoreForGit(backend)
-            try output("Imported the key for \(id) from \(path) into the \(backend.backendName) store: \(backend.location)\n")
+            try output(
+                "Imported the key for \(id) from \(path) into the \(backend.backendName) store: \(backend.location)\n")
             guard remove else { return ExitStatus.success }
             if let linkTarget {
                 throw KeywayError(
@@ -297,8 +311,11 @@ struct Import: ParsableCommand {
                         + "file by hand.")
             }
             // Only a file of nothing but keys the store now holds goes; anything else in it would be lost.
-            let others = contents.others
-                + otherDetails.map { "an account, organization, expiry or scopes of the profile \($0) that differ from the store's" }
+            let others =
+                contents.others
+                + otherDetails.map {
+                    "an account, organization, expiry or scopes of the profile \($0) that differ from the store's"
+                }
             if !others.isEmpty {
                 throw KeywayError(
                     .invalidInput,
@@ -330,29 +347,43 @@ struct Apps: ParsableCommand {
                 try output(
                     JSON.object([
                         ("directory", .string(context.catalog.directory)),
-                        ("apps", .array(entries.map { entry in
-                            guard case .object(let members) = entry.spec.json() else { return .null }
-                            return .object(
-                                [("origin", .string(entry.origin)), ("overrides_built_in", .bool(entry.overridesBuiltIn))]
-                                    + members)
-                        })),
+                        (
+                            "apps",
+                            .array(
+                                entries.map { entry in
+                                    guard case .object(let members) = entry.spec.json() else { return .null }
+                                    return .object(
+                                        [
+                                            ("origin", .string(entry.origin)),
+                                            ("overrides_built_in", .bool(entry.overridesBuiltIn)),
+                                        ]
+                                            + members)
+                                })
+                        ),
                     ]).serialized())
                 return ExitStatus.success
             }
             var text = ""
             for entry in entries {
                 let spec = entry.spec
-                text += "\(spec.name)  (\(entry.origin)\(entry.overridesBuiltIn ? ", overrides the built-in spec" : ""))\n"
+                text +=
+                    "\(spec.name)  (\(entry.origin)\(entry.overridesBuiltIn ? ", overrides the built-in spec" : ""))\n"
                 let env = spec.environmentVariables
-                text += "  env:      \(env.isEmpty ? "(none)" : env.enumerated().map { $0 == 0 ? $1 : "\($1) (legacy)" }.joined(separator: ", "))\n"
+                text +=
+                    "  env:      \(env.isEmpty ? "(none)" : env.enumerated().map { $0 == 0 ? $1 : "\($1) (legacy)" }.joined(separator: ", "))\n"
                 for (i, source) in spec.sources.enumerated() {
                     text += "  \(i == 0 ? "sources:" : "         ") \(Self.describe(source, context.environment))\n"
                 }
-                if !spec.requiredPrefixes.isEmpty { text += "  requires: \(spec.requiredPrefixes.joined(separator: ", "))\n" }
-                if !spec.expectedPrefixes.isEmpty { text += "  expects:  \(spec.expectedPrefixes.joined(separator: ", "))\n" }
+                if !spec.requiredPrefixes.isEmpty {
+                    text += "  requires: \(spec.requiredPrefixes.joined(separator: ", "))\n"
+                }
+                if !spec.expectedPrefixes.isEmpty {
+                    text += "  expects:  \(spec.expectedPrefixes.joined(separator: ", "))\n"
+                }
                 for kind in spec.tokenKinds { text += "  kind:     \(kind.prefix) = \(kind.name)\n" }
             }
-            text += "Any other app: <APP>_API_KEY, then Keyway's store. Add specs as JSON files in \(context.catalog.directory).\n"
+            text +=
+                "Any other app: <APP>_API_KEY, then Keyway's store. Add specs as JSON files in \(context.catalog.directory).\n"
             try output(text)
             return ExitStatus.success
         }

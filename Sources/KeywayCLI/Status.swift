@@ -67,7 +67,8 @@ struct Status: ParsableCommand {
         }
         add("In use", entry.inUse ? "yes" : "no")
         let c = entry.key
-        if case .environment = c.source {} else {
+        if case .environment = c.source {
+        } else {
             add("Account", c.account ?? "(not recorded)")
             add("Organization", c.organization ?? "(not recorded)")
             add("Scopes", c.scopes.isEmpty ? "(not recorded)" : c.scopes.joined(separator: ", "))

@@ -1,6 +1,5 @@
-import Keyway
-
 import Glibc
+import Keyway
 
 /// Reading a key from standard input or from the terminal without echo.
 enum KeyInput {

@@ -1,7 +1,6 @@
 import ArgumentParser
-import Keyway
-
 import Glibc
+import Keyway
 
 struct Vault: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,7 +101,8 @@ struct VaultInit: ParsableCommand {
 
     func validate() throws {
         if keyFile != nil, argon2.isGiven {
-            throw ValidationError("--argon2-ops and --argon2-mem-mib set a passphrase's cost; a vault locked with --key-file has none.")
+            throw ValidationError(
+                "--argon2-ops and --argon2-mem-mib set a passphrase's cost; a vault locked with --key-file has none.")
         }
     }
 
@@ -146,7 +146,8 @@ struct VaultRekey: ParsableCommand {
     func validate() throws {
         if newKeyFile != nil, argon2.isGiven {
             throw ValidationError(
-                "--argon2-ops and --argon2-mem-mib set a new passphrase's cost; a vault locked with --new-key-file has none.")
+                "--argon2-ops and --argon2-mem-mib set a new passphrase's cost; a vault locked with --new-key-file has none."
+            )
         }
     }
 
@@ -164,9 +165,10 @@ struct VaultRekey: ParsableCommand {
                         + "no longer opens the vault.\n")
             } else {
                 let environment = store.unlock.environment
-                let cost = try store.rekey(
-                    to: .passphrase(environment.nonEmpty("KEYWAY_NEW_PASSPHRASE"), prompt: store.unlock.prompt),
-                    cost: argon2.change) ?? .moderate
+                let cost =
+                    try store.rekey(
+                        to: .passphrase(environment.nonEmpty("KEYWAY_NEW_PASSPHRASE"), prompt: store.unlock.prompt),
+                        cost: argon2.change) ?? .moderate
                 if argon2.isGiven { Argon2Options.warnIfWeak(cost, warnings) }
                 try output(
                     "Re-encrypted \(store.location) under the new passphrase (Argon2id \(cost)); the old key or "

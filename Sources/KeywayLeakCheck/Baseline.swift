@@ -1,3 +1,4 @@
+import Glibc
 import KeywayCore
 
 /// Findings accepted as known: fingerprints over the rule, the path (relative to its repository) and a digest of
@@ -33,9 +34,16 @@ public struct Baseline: Sendable {
     package func json() -> JSON {
         .object([
             ("version", .int(1)),
-            ("findings", .array(entries.map {
-                .object([("rule", .string($0.rule)), ("path", .string($0.path)), ("fingerprint", .string($0.fingerprint))])
-            })),
+            (
+                "findings",
+                .array(
+                    entries.map {
+                        .object([
+                            ("rule", .string($0.rule)), ("path", .string($0.path)),
+                            ("fingerprint", .string($0.fingerprint)),
+                        ])
+                    })
+            ),
         ])
     }
 
@@ -73,7 +81,8 @@ public struct Baseline: Sendable {
                 let fingerprint = item["fingerprint"]?.stringValue, fingerprint.count == 64
             else {
                 throw KeywayError(
-                    .malformedFile, "The baseline \(path): findings[\(index)] needs rule, path and a 64-digit fingerprint.",
+                    .malformedFile,
+                    "The baseline \(path): findings[\(index)] needs rule, path and a 64-digit fingerprint.",
                     path: path)
             }
             entries.append(Entry(rule: rule, path: file, fingerprint: fingerprint))
@@ -81,5 +90,3 @@ public struct Baseline: Sendable {
         return Baseline(entries: entries)
     }
 }
-
-import Glibc

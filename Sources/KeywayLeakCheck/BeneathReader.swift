@@ -1,6 +1,5 @@
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// Examines files beneath one directory without following a symbolic link in any component of their path: each
 /// directory on the way is opened with `O_DIRECTORY | O_NOFOLLOW` (`Sys.openDirectory(_:beneath:)`) and the file is
@@ -46,8 +45,10 @@ final class BeneathReader {
     /// Whether `relative` is a directory reached without a symbolic link that holds a `.git` entry (a nested
     /// repository, a submodule's checkout).
     func isRepository(_ relative: String) -> Bool {
-        guard let fd = try? Sys.openDirectory(relative.split(separator: "/", omittingEmptySubsequences: false),
-                                              beneath: root)
+        guard
+            let fd = try? Sys.openDirectory(
+                relative.split(separator: "/", omittingEmptySubsequences: false),
+                beneath: root)
         else { return false }
         defer { Sys.close(fd) }
         return (try? Sys.lstat(".git", in: fd)) != nil

@@ -1,3 +1,4 @@
+import Glibc
 import KeywayCore
 
 /// A content rule: a key format recognised by a literal prefix followed by a body of known characters, or a
@@ -196,7 +197,9 @@ package struct ContentScanner: Sendable {
             starts.withUnsafeBufferPointer { starts in
                 while i < n {
                     let b = base[i]
-                    if starts[Int(b)] == 0 || (i > 0 && isWordByte(base[i - 1])) || (b == 45 && i > 0 && base[i - 1] == 45) {
+                    if starts[Int(b)] == 0 || (i > 0 && isWordByte(base[i - 1]))
+                        || (b == 45 && i > 0 && base[i - 1] == 45)
+                    {
                         i += 1
                         continue
                     }
@@ -210,8 +213,10 @@ package struct ContentScanner: Sendable {
                             let line = lines.line(at: i, base)
                             let secretBytes = UnsafeBufferPointer(start: base + i, count: end - i)
                             let text = String(decoding: secretBytes, as: UTF8.self)
-                            let masked = rule.shape == .privateKeyBlock
-                                ? maskedBlock(secretBytes) : Masking.mask(text, knownPrefix: String(decoding: prefix, as: UTF8.self))
+                            let masked =
+                                rule.shape == .privateKeyBlock
+                                ? maskedBlock(secretBytes)
+                                : Masking.mask(text, knownPrefix: String(decoding: prefix, as: UTF8.self))
                             matches.append(
                                 ContentMatch(
                                     rule: rule, line: line, secret: Secret(text),
@@ -232,9 +237,10 @@ package struct ContentScanner: Sendable {
     /// The app of a stored value's label (`app/profile (store)`), when every store holding it files it under the
     /// same app.
     static func app(ofLabel label: String) -> String? {
-        let apps = Set(label.split(separator: ",").compactMap { part in
-            part.drop { $0 == " " }.split(separator: "/", maxSplits: 1).first.map(String.init)
-        })
+        let apps = Set(
+            label.split(separator: ",").compactMap { part in
+                part.drop { $0 == " " }.split(separator: "/", maxSplits: 1).first.map(String.init)
+            })
         return apps.count == 1 ? apps.first : nil
     }
 
@@ -298,7 +304,8 @@ package struct ContentScanner: Sendable {
     private func privateKeyEnd(_ base: UnsafePointer<UInt8>, _ n: Int, start: Int, afterBegin: Int) -> Int? {
         var j = afterBegin
         while j < n, j - afterBegin < 40, (base[j] >= 65 && base[j] <= 90) || base[j] == 32 { j += 1 }
-        let label = String(decoding: UnsafeBufferPointer(start: base + afterBegin, count: j - afterBegin), as: UTF8.self)
+        let label = String(
+            decoding: UnsafeBufferPointer(start: base + afterBegin, count: j - afterBegin), as: UTF8.self)
         guard label.hasSuffix("PRIVATE KEY") || label.hasSuffix("PRIVATE KEY BLOCK") else { return nil }
         guard j + 5 <= n, startsWith(base + j, n - j, Array("-----".utf8)) else { return nil }
         j += 5
@@ -374,7 +381,10 @@ private struct LineCounter {
     var position = 0
     var line = 1
     mutating func line(at offset: Int, _ base: UnsafePointer<UInt8>) -> Int {
-        if offset < position { position = 0; line = 1 }
+        if offset < position {
+            position = 0
+            line = 1
+        }
         while position < offset {
             if base[position] == 10 { line += 1 }
             position += 1
@@ -415,7 +425,11 @@ package enum Randomness {
         var digits = 0, lower = 0, upper = 0, ascending = 0, run = 1
         for k in 0..<n {
             let b = body[k]
-            if b >= 48 && b <= 57 { digits += 1 } else if b >= 97 && b <= 122 { lower += 1 } else if b >= 65 && b <= 90 {
+            if b >= 48 && b <= 57 {
+                digits += 1
+            } else if b >= 97 && b <= 122 {
+                lower += 1
+            } else if b >= 65 && b <= 90 {
                 upper += 1
             }
             lowered[k] = (b >= 65 && b <= 90) ? b + 32 : b
@@ -446,5 +460,3 @@ package enum Randomness {
         return false
     }
 }
-
-import Glibc

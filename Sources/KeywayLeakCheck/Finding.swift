@@ -129,7 +129,8 @@ public enum FileRules {
             summary: "A credentials file sits in a repository that would pick it up (it is not ignored).",
             help: "Add it to .gitignore.", level: .warning),
         RuleDescription(
-            id: ignored, name: "CredentialsFileIgnored", summary: "A credentials file sits in a repository that ignores it.",
+            id: ignored, name: "CredentialsFileIgnored",
+            summary: "A credentials file sits in a repository that ignores it.",
             help: "Nothing to do; listed for the audit.", level: .info),
         RuleDescription(
             id: history, name: "CredentialsFileInHistory",
@@ -157,7 +158,8 @@ public enum FileRules {
     /// Description of a content rule.
     public static func description(of rule: SecretRule) -> RuleDescription {
         RuleDescription(
-            id: rule.id, name: rule.id.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(),
+            id: rule.id,
+            name: rule.id.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(),
             summary: rule.id == ContentScanner.storedRule.id
                 ? "A key that Keyway stores appears in a file." : "\(rule.name) in a file.",
             help: "Remove the key from the file, rotate it (consider it leaked if it was ever committed or pushed), "

@@ -1,6 +1,5 @@
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// The findings added, with their texts: what was found, why it matters and the fix.
 extension LeakChecker {
@@ -46,7 +45,8 @@ extension LeakChecker {
     func auditKeywayDirectories() {
         let home = options.environment.home
         var seen = Set<String>()
-        let problems = options.keywayDirectories.flatMap { DirectoryChain.problems(for: $0, home: home) }
+        let problems =
+            options.keywayDirectories.flatMap { DirectoryChain.problems(for: $0, home: home) }
             + options.keywayFiles.flatMap { DirectoryChain.problems(forFile: $0, home: home) }
         for problem in problems where seen.insert(problem.path + "\0" + "\(problem.kind)").inserted {
             let rule: String
@@ -82,7 +82,8 @@ extension LeakChecker {
             add(
                 Finding(
                     kind: .permissions, rule: FileRules.owner, severity: .warning, path: path, repository: repository,
-                    git: git, message: "\(path) holds credentials and is owned by uid \(st.st_uid), not by you "
+                    git: git,
+                    message: "\(path) holds credentials and is owned by uid \(st.st_uid), not by you "
                         + "(uid \(Sys.effectiveUserID)).",
                     fix: "Check who wrote it; take it over (chown) or remove it."))
         }
@@ -117,37 +118,42 @@ extension LeakChecker {
                 case .committed:
                     committedNow = true
                     whereText = "tracked by git in \(repository ?? "")"
-                    fix = "Remove the key from the file and rotate it: it is in the repository's history. Keep the "
+                    fix =
+                        "Remove the key from the file and rotate it: it is in the repository's history. Keep the "
                         + "replacement in Keyway (\(login)) and pass it at run time (\(run))."
                 case .staged:
                     whereText = "in a change to a tracked file, staged for the next commit in \(repository ?? "")"
-                    fix = "Remove the key from the file and restage it (git add), or unstage the change; keep the key "
+                    fix =
+                        "Remove the key from the file and restage it (git add), or unstage the change; keep the key "
                         + "in Keyway (\(login)) and pass it at run time (\(run))."
                 case .workingTree:
                     whereText = "in an uncommitted change to a file tracked by git in \(repository ?? "")"
-                    fix = "Remove the key from the file before committing (git commit -a would take it); keep it in "
+                    fix =
+                        "Remove the key from the file before committing (git commit -a would take it); keep it in "
                         + "Keyway (\(login)) and pass it at run time (\(run))."
                 }
             case .staged?:
                 whereText = "staged for the next commit in \(repository ?? "")"
-                fix = "Remove the key from the file and restage it (git add), or unstage the file; keep the key in "
+                fix =
+                    "Remove the key from the file and restage it (git add), or unstage the file; keep the key in "
                     + "Keyway (\(login)) and pass it at run time (\(run))."
             case .untracked?:
                 whereText = "not yet tracked by git in \(repository ?? ""), which would pick it up"
                 fix = "Remove the key from the file (keep it in Keyway: \(login)) or ignore the file."
             case .history?:
                 whereText = "in commit \(commit?.prefix(12) ?? "") of \(repository ?? "")"
-                fix = "Rotate the key: it is in the repository's history even though the current files no longer "
+                fix =
+                    "Rotate the key: it is in the repository's history even though the current files no longer "
                     + "hold it."
             case .ignored?, nil:
                 whereText = "outside any git repository"
                 fix = "Move the key into Keyway (\(login)) and delete it from the file."
             }
             let finding = Finding(
-                    kind: .secret, rule: match.rule.id, severity: severity, path: path, repository: repository,
-                    git: git, line: match.line, commit: commit, masked: match.masked,
-                    message: "\(match.rule.name) \(match.masked) at \(relative):\(match.line), \(whereText).",
-                    fix: fix, secret: match.secret)
+                kind: .secret, rule: match.rule.id, severity: severity, path: path, repository: repository,
+                git: git, line: match.line, commit: commit, masked: match.masked,
+                message: "\(match.rule.name) \(match.masked) at \(relative):\(match.line), \(whereText).",
+                fix: fix, secret: match.secret)
             if git == .history {
                 // One finding per key and path: the oldest commit that holds it, and none when the current files
                 // still hold it (that finding says more).
@@ -214,7 +220,8 @@ extension LeakChecker {
             let headOid = headOids?[path]
             let indexOid = indexOids[path]
             let head = try headOid.map { oid throws(KeywayError) in try keys(oid) } ?? nil
-            let index = indexOid == headOid ? head : try indexOid.map { oid throws(KeywayError) in try keys(oid) } ?? nil
+            let index =
+                indexOid == headOid ? head : try indexOid.map { oid throws(KeywayError) in try keys(oid) } ?? nil
             cache[path] = (head, index)
             return (head, index)
         }

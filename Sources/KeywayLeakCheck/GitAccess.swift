@@ -42,7 +42,8 @@ package struct GitRunner: Sendable {
     var arguments: [String] {
         ["git", "-C", root] + Git.safeOptions + [
             "-c", "safe.directory=\(root)", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
-            "-c", "diff.external=", "-c", "core.pager=cat", "-c", "core.sshCommand=false", "-c", "core.commitGraph=false",
+            "-c", "diff.external=", "-c", "core.pager=cat", "-c", "core.sshCommand=false", "-c",
+            "core.commitGraph=false",
         ]
     }
 
@@ -68,7 +69,8 @@ package struct GitRunner: Sendable {
         }
         guard result.status == 0 else {
             let lines = result.stderrText.split(separator: "\n").map(String.init)
-            var message = lines.first { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") } ?? lines.first
+            var message =
+                lines.first { $0.hasPrefix("fatal:") || $0.hasPrefix("error:") } ?? lines.first
                 ?? "exit status \(result.status)"
             if message.count > 400 { message = String(message.prefix(400)) + "..." }
             throw KeywayError(.io, "git \(args.first ?? "") failed in \(root): \(message)", path: root)
@@ -113,7 +115,9 @@ package struct GitRunner: Sendable {
     public func stagedFiles() throws(KeywayError) -> [String] {
         let hasHead = (try? run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
         if !hasHead { return try paths(["ls-files", "-z", "--cached"]) }
-        return try paths(["diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff"])
+        return try paths([
+            "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff",
+        ])
     }
 
     /// One file version added or changed by a commit.
@@ -127,10 +131,11 @@ package struct GitRunner: Sendable {
     /// Every blob added or modified by any commit of any ref (`--all`, oldest first; merges compared with their
     /// first parent), and every path any commit touched. With `ignoringShallow`, past a shallow boundary too.
     public func history(ignoringShallow: Bool = false) throws(KeywayError) -> (entries: [HistoryEntry], commits: Int) {
-        let output = try run([
-            "log", "--all", "--reverse", "--no-renames", "--diff-merges=first-parent", "--root", "--raw",
-            "--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-show-signature", "--format=%x01%H", "-z",
-        ], ignoringShallow: ignoringShallow)
+        let output = try run(
+            [
+                "log", "--all", "--reverse", "--no-renames", "--diff-merges=first-parent", "--root", "--raw",
+                "--no-abbrev", "--no-ext-diff", "--no-textconv", "--no-show-signature", "--format=%x01%H", "-z",
+            ], ignoringShallow: ignoringShallow)
         var entries: [HistoryEntry] = []
         var commit = ""
         var commits = 0
@@ -148,7 +153,8 @@ package struct GitRunner: Sendable {
                 pending = nil
                 if p.status != UInt8(ascii: "D"), p.mode != "160000", p.oid.count >= 40 {
                     entries.append(
-                        HistoryEntry(commit: commit, oid: p.oid, path: String(decoding: t, as: UTF8.self), mode: p.mode))
+                        HistoryEntry(commit: commit, oid: p.oid, path: String(decoding: t, as: UTF8.self), mode: p.mode)
+                    )
                 }
                 continue
             }

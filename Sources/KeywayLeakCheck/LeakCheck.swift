@@ -1,6 +1,5 @@
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// What to scan and how.
 public struct LeakCheckOptions: Sendable {
@@ -152,7 +151,9 @@ public final class LeakChecker {
                     + "scanned root): " + Self.list(behindLinks) + ".")
         }
         report.findings.sort {
-            ($0.repository ?? "\u{10FFFF}", $0.path, $0.line ?? 0, $0.rule) < ($1.repository ?? "\u{10FFFF}", $1.path, $1.line ?? 0, $1.rule)
+            ($0.repository ?? "\u{10FFFF}", $0.path, $0.line ?? 0, $0.rule) < (
+                $1.repository ?? "\u{10FFFF}", $1.path, $1.line ?? 0, $1.rule
+            )
         }
         report.repositories = scannedRepositories.sorted()
         return report
@@ -161,8 +162,10 @@ public final class LeakChecker {
     // MARK: Adding findings
 
     func add(_ finding: Finding) {
-        let key = [finding.rule, finding.path, finding.line.map(String.init) ?? "", finding.commit ?? "",
-                   finding.fingerprint].joined(separator: "\0")
+        let key = [
+            finding.rule, finding.path, finding.line.map(String.init) ?? "", finding.commit ?? "",
+            finding.fingerprint,
+        ].joined(separator: "\0")
         guard seen.insert(key).inserted else { return }
         report.findings.append(finding)
     }

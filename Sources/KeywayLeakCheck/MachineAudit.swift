@@ -1,6 +1,5 @@
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// The machine audit (no PATH): every credentials file the specs name, its permissions and whether it is in a
 /// repository.
@@ -73,8 +72,10 @@ extension LeakChecker {
     /// Tracked, staged (added to the index and not yet in HEAD), ignored or untracked.
     func fileState(_ runner: GitRunner, relative: String) throws(KeywayError) -> Finding.GitStatus {
         if !(try runner.run(["ls-files", "-z", "--cached", "--", relative]).isEmpty) {
-            let added = try runner.paths(["diff", "--cached", "--name-only", "-z", "--diff-filter=A", "--no-renames",
-                                          "--no-ext-diff", "--", relative])
+            let added = try runner.paths([
+                "diff", "--cached", "--name-only", "-z", "--diff-filter=A", "--no-renames",
+                "--no-ext-diff", "--", relative,
+            ])
             let hasHead = (try? runner.run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
             return (!hasHead || !added.isEmpty) ? .staged : .tracked
         }

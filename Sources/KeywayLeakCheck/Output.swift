@@ -12,18 +12,22 @@ extension LeakReport {
     /// `fingerprint`, and `secret` only when `showSecrets` is set.
     package func json(showSecrets: Bool) -> JSON {
         .object([
-            ("findings", .array(findings.map { finding in
-                var members: [(String, JSON)] = [
-                    ("kind", .string(finding.kind.rawValue)), ("rule", .string(finding.rule)),
-                    ("severity", .string(finding.severity.rawValue)), ("path", .string(finding.path)),
-                    ("repository", .optional(finding.repository)), ("git", .optional(finding.git?.rawValue)),
-                    ("line", finding.line.map { .int($0) } ?? .null), ("commit", .optional(finding.commit)),
-                    ("masked", .optional(finding.masked)), ("message", .string(finding.message)),
-                    ("fix", .string(finding.fix)), ("fingerprint", .string(finding.fingerprint)),
-                ]
-                if showSecrets { members.append(("secret", .optional(finding.secret?.reveal()))) }
-                return .object(members)
-            })),
+            (
+                "findings",
+                .array(
+                    findings.map { finding in
+                        var members: [(String, JSON)] = [
+                            ("kind", .string(finding.kind.rawValue)), ("rule", .string(finding.rule)),
+                            ("severity", .string(finding.severity.rawValue)), ("path", .string(finding.path)),
+                            ("repository", .optional(finding.repository)), ("git", .optional(finding.git?.rawValue)),
+                            ("line", finding.line.map { .int($0) } ?? .null), ("commit", .optional(finding.commit)),
+                            ("masked", .optional(finding.masked)), ("message", .string(finding.message)),
+                            ("fix", .string(finding.fix)), ("fingerprint", .string(finding.fingerprint)),
+                        ]
+                        if showSecrets { members.append(("secret", .optional(finding.secret?.reveal()))) }
+                        return .object(members)
+                    })
+            ),
             ("errors", .array(errors.map { .string($0) })),
             ("notes", .array(allNotes.map { .string($0) })),
             ("summary", summaryJSON),
@@ -92,10 +96,12 @@ extension LeakReport {
         )
         func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
         // Something asked for was not scanned: never "No leaks found".
-        var summary = findings.isEmpty
+        var summary =
+            findings.isEmpty
             ? (notScanned.isEmpty ? "No leaks found" : "Incomplete scan: nothing found in what was scanned")
             : "\(counts.0) error(s), \(counts.1) warning(s), \(counts.2) info"
-        summary += " (\(count(repositories.count, "repository", "repositories")), "
+        summary +=
+            " (\(count(repositories.count, "repository", "repositories")), "
             + count(filesScanned, "file", "files")
         if commitsScanned > 0 {
             summary += ", \(count(commitsScanned, "commit", "commits")), \(count(blobsScanned, "blob", "blobs"))"
@@ -136,7 +142,12 @@ extension LeakReport {
             if let line = finding.line { region.append(("startLine", .int(line))) }
             let relative = finding.repository == nil ? String(finding.path.dropFirst()) : finding.relativePath
             var physical: [(String, JSON)] = [
-                ("artifactLocation", .object([("uri", .string(uriEncode(relative))), ("uriBaseId", .string(baseId(for: finding.repository)))]))
+                (
+                    "artifactLocation",
+                    .object([
+                        ("uri", .string(uriEncode(relative))), ("uriBaseId", .string(baseId(for: finding.repository))),
+                    ])
+                )
             ]
             if !region.isEmpty { physical.append(("region", .object(region))) }
             var properties: [(String, JSON)] = [("kind", .string(finding.kind.rawValue))]
@@ -154,36 +165,52 @@ extension LeakReport {
         }
         let driver: JSON = .object([
             ("name", .string("keyway-leak-check")), ("semanticVersion", .string(version)),
-            ("rules", .array(descriptions.map { d in
-                .object([
-                    ("id", .string(d.id)), ("name", .string(d.name)),
-                    ("shortDescription", .object([("text", .string(d.summary))])),
-                    ("fullDescription", .object([("text", .string(d.summary + " " + d.help))])),
-                    ("help", .object([("text", .string(d.help))])),
-                    ("defaultConfiguration", .object([("level", .string(d.level.sarifLevel))])),
-                ])
-            })),
+            (
+                "rules",
+                .array(
+                    descriptions.map { d in
+                        .object([
+                            ("id", .string(d.id)), ("name", .string(d.name)),
+                            ("shortDescription", .object([("text", .string(d.summary))])),
+                            ("fullDescription", .object([("text", .string(d.summary + " " + d.help))])),
+                            ("help", .object([("text", .string(d.help))])),
+                            ("defaultConfiguration", .object([("level", .string(d.level.sarifLevel))])),
+                        ])
+                    })
+            ),
         ])
-        let originalBases: JSON = .object(baseIds.map { id, path in
-            (id, .object([("uri", .string("file://" + uriEncode(path.hasSuffix("/") ? path : path + "/")))]))
-        })
+        let originalBases: JSON = .object(
+            baseIds.map { id, path in
+                (id, .object([("uri", .string("file://" + uriEncode(path.hasSuffix("/") ? path : path + "/")))]))
+            })
         // Notes go out as notifications too: "note" for information, "warning" for what was not scanned.
         var invocation: [(String, JSON)] = [("executionSuccessful", .bool(errors.isEmpty))]
-        let notifications = notes.map { ("note", $0) } + notScanned.map { ("warning", $0) } + errors.map { ("error", $0) }
+        let notifications =
+            notes.map { ("note", $0) } + notScanned.map { ("warning", $0) } + errors.map { ("error", $0) }
         if !notifications.isEmpty {
-            invocation.append(("toolExecutionNotifications", .array(notifications.map { level, text in
-                .object([("level", .string(level)), ("message", .object([("text", .string(text))]))])
-            })))
+            invocation.append(
+                (
+                    "toolExecutionNotifications",
+                    .array(
+                        notifications.map { level, text in
+                            .object([("level", .string(level)), ("message", .object([("text", .string(text))]))])
+                        })
+                ))
         }
         return .object([
             ("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")),
             ("version", .string("2.1.0")),
-            ("runs", .array([.object([
-                ("tool", .object([("driver", driver)])),
-                ("originalUriBaseIds", originalBases),
-                ("invocations", .array([.object(invocation)])),
-                ("results", .array(results)),
-            ])])),
+            (
+                "runs",
+                .array([
+                    .object([
+                        ("tool", .object([("driver", driver)])),
+                        ("originalUriBaseIds", originalBases),
+                        ("invocations", .array([.object(invocation)])),
+                        ("results", .array(results)),
+                    ])
+                ])
+            ),
         ])
     }
 }
@@ -194,7 +221,8 @@ package func uriEncode(_ path: String) -> String {
     let hex = Array("0123456789ABCDEF".utf8)
     var out: [UInt8] = []
     for b in path.utf8 {
-        let unreserved = (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57)
+        let unreserved =
+            (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57)
             || b == 45 || b == 46 || b == 95 || b == 126 || b == 47
         if unreserved {
             out.append(b)

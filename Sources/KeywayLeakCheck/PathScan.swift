@@ -1,6 +1,5 @@
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// The PATHs given: files and directories walked without following links, and the repositories they are in.
 extension LeakChecker {
@@ -51,9 +50,12 @@ extension LeakChecker {
             scanRepository(path, prefix: nil)
             return
         }
-        let repository = FileMode.isDirectory(st)
-            ? Git.repository(containingDirectory: path, environment: gitEnvironment, workingDirectory: options.workingDirectory)
-            : Git.repository(containingFile: path, environment: gitEnvironment, workingDirectory: options.workingDirectory)
+        let repository =
+            FileMode.isDirectory(st)
+            ? Git.repository(
+                containingDirectory: path, environment: gitEnvironment, workingDirectory: options.workingDirectory)
+            : Git.repository(
+                containingFile: path, environment: gitEnvironment, workingDirectory: options.workingDirectory)
         if let repository {
             let relative = Finding.relative(FileMode.isDirectory(st) ? path : path, to: repository.root)
             scanRepository(repository.root, prefix: relative == repository.root ? nil : relative)
@@ -236,7 +238,8 @@ extension LeakChecker {
 
     /// At most 20 items, then how many more.
     static func list(_ items: [String]) -> String {
-        items.count <= 20 ? items.joined(separator: ", ")
+        items.count <= 20
+            ? items.joined(separator: ", ")
             : items.prefix(20).joined(separator: ", ") + " and \(items.count - 20) more"
     }
 }

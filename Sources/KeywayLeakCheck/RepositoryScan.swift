@@ -1,6 +1,5 @@
-import KeywayCore
-
 import Glibc
+import KeywayCore
 
 /// One repository: its work tree, staged changes and history.
 extension LeakChecker {
@@ -54,7 +53,8 @@ extension LeakChecker {
     /// files than those under it. Its files (under `prefix`) are scanned as files outside any repository and a note
     /// says the repository itself was not; with `--staged` (git's view is all there is) it is an error.
     func scanElsewhereRepository(_ root: String, prefix: String?, workTree: String, trackedOnly: Bool) {
-        let why = "git's work tree for the repository at \(root) is \(workTree), not \(root) (core.worktree, or a "
+        let why =
+            "git's work tree for the repository at \(root) is \(workTree), not \(root) (core.worktree, or a "
             + ".git file naming another repository's git directory)"
         if options.staged {
             fail("\(root): \(why). Its staged changes were not scanned; run the check in \(workTree).")
@@ -98,8 +98,10 @@ extension LeakChecker {
         let hasHead = (try? runner.run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
         let added = Set(
             hasHead
-                ? try runner.paths(["diff", "--cached", "--name-only", "-z", "--diff-filter=A", "--no-renames",
-                                    "--no-ext-diff"])
+                ? try runner.paths([
+                    "diff", "--cached", "--name-only", "-z", "--diff-filter=A", "--no-renames",
+                    "--no-ext-diff",
+                ])
                 : entries.map(\.path))
         var tracked = Set<String>()
         var indexOids: [String: String] = [:]
@@ -117,7 +119,11 @@ extension LeakChecker {
         var nested: [String] = []
         if !trackedOnly {
             for path in try runner.untrackedFiles() where under(path, prefix) {
-                if path.hasSuffix("/") { nested.append(String(path.dropLast())) } else { files.append((path, .untracked)) }
+                if path.hasSuffix("/") {
+                    nested.append(String(path.dropLast()))
+                } else {
+                    files.append((path, .untracked))
+                }
             }
         }
         let reader = BeneathReader(root: root)

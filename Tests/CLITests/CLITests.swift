@@ -16,7 +16,10 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         let sandbox = try Sandbox(backend: "plaintext")
         let login = try sandbox.run(["login", "reflex"], stdin: reflexKey + "\n")
         #expect(login.status == 0, "\(login)")
-        #expect(login.stdout == "Stored the API key for reflex (profile default) in the plaintext store: \(sandbox.credentialsFile)\n")
+        #expect(
+            login.stdout
+                == "Stored the API key for reflex (profile default) in the plaintext store: \(sandbox.credentialsFile)\n"
+        )
         #expect(login.stderr == "")
         let get = try sandbox.run(["get", "reflex"])
         #expect(get.status == 0, "\(get)")
@@ -65,17 +68,24 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     @Test func profilesAreKeptApart() throws {
         let sandbox = try Sandbox(backend: "plaintext")
         #expect(try sandbox.run(["login", "fluxloop", "--api-key", "flux_dev_aaaa1111"]).status == 0)
-        #expect(try sandbox.run(["login", "fluxloop", "--profile", "production", "--api-key", "flux_prod_bbbb2222"]).status == 0)
-        #expect(try sandbox.run(["login", "fluxloop", "--api-key", "flux_dev_cccc3333"], env: ["KEYWAY_PROFILE": "dev"]).status == 0)
+        #expect(
+            try sandbox.run(["login", "fluxloop", "--profile", "production", "--api-key", "flux_prod_bbbb2222"]).status
+                == 0)
+        #expect(
+            try sandbox.run(["login", "fluxloop", "--api-key", "flux_dev_cccc3333"], env: ["KEYWAY_PROFILE": "dev"])
+                .status == 0)
         #expect(try sandbox.run(["get", "fluxloop"]).stdout == "flux_dev_aaaa1111\n")
         #expect(try sandbox.run(["get", "fluxloop", "--profile", "production"]).stdout == "flux_prod_bbbb2222\n")
         #expect(try sandbox.run(["get", "fluxloop"], env: ["KEYWAY_PROFILE": "dev"]).stdout == "flux_dev_cccc3333\n")
-        #expect(try sandbox.run(["get", "fluxloop", "--profile", "production"], env: ["KEYWAY_PROFILE": "dev"]).stdout
-            == "flux_prod_bbbb2222\n", "--profile wins over KEYWAY_PROFILE")
+        #expect(
+            try sandbox.run(["get", "fluxloop", "--profile", "production"], env: ["KEYWAY_PROFILE": "dev"]).stdout
+                == "flux_prod_bbbb2222\n", "--profile wins over KEYWAY_PROFILE")
         let missing = try sandbox.run(["get", "fluxloop", "--profile", "staging"])
         #expect(missing.status == 1)
-        #expect(missing.stderr
-            == "Error: API key is required. Run `keyway login fluxloop --profile staging` or set FLUXLOOP_API_KEY.\n")
+        #expect(
+            missing.stderr
+                == "Error: API key is required. Run `keyway login fluxloop --profile staging` or set FLUXLOOP_API_KEY.\n"
+        )
         let logout = try sandbox.run(["logout", "fluxloop", "--profile", "production"])
         #expect(logout.status == 0)
         #expect(try sandbox.run(["get", "fluxloop"]).stdout == "flux_dev_aaaa1111\n", "other profiles untouched")
@@ -97,7 +107,8 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         let env = ["MY_APP_API_KEY": "env-key-111"]
         #expect(try sandbox.run(["get", "my-app"], env: env).stdout == "env-key-111\n")
         #expect(try sandbox.run(["get", "my-app", "--api-key", "flag-key-222"], env: env).stdout == "flag-key-222\n")
-        #expect(try sandbox.run(["get", "my-app"], env: ["MY_APP_API_KEY": ""]).stdout == "stored-key-000\n",
+        #expect(
+            try sandbox.run(["get", "my-app"], env: ["MY_APP_API_KEY": ""]).stdout == "stored-key-000\n",
             "an empty variable counts as unset")
         let envOnly = try sandbox.run(["get", "other-app"], env: ["OTHER_APP_API_KEY": "only-env"])
         #expect(envOnly.stdout == "only-env\n")
@@ -134,7 +145,8 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         #expect(FileManager.default.fileExists(atPath: file))
         #expect(!FileManager.default.fileExists(atPath: sandbox.credentialsFile))
         let xdg = sandbox.root + "/xdg"
-        let viaXDG = try sandbox.run(["login", "b", "--api-key", "k2"], env: ["XDG_CONFIG_HOME": xdg], removing: ["KEYWAY_CONFIG_DIR"])
+        let viaXDG = try sandbox.run(
+            ["login", "b", "--api-key", "k2"], env: ["XDG_CONFIG_HOME": xdg], removing: ["KEYWAY_CONFIG_DIR"])
         #expect(viaXDG.status == 0, "\(viaXDG)")
         #expect(FileManager.default.fileExists(atPath: xdg + "/keyway/credentials.json"))
         let viaHome = try sandbox.run(["login", "c", "--api-key", "k3"], removing: ["KEYWAY_CONFIG_DIR"])
@@ -161,7 +173,10 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         #expect(get.status == 0)
         #expect(get.stdout == reflexKey + "\n", "stdout stays the key alone")
         let file = sandbox.credentialsFile
-        #expect(get.stderr == "Warning: \(file) has permissions 0644, which let group or others access it. Fix with: chmod 600 \(file)\n")
+        #expect(
+            get.stderr
+                == "Warning: \(file) has permissions 0644, which let group or others access it. Fix with: chmod 600 \(file)\n"
+        )
     }
 
     @Test func strictRefuses() throws {
@@ -169,7 +184,8 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         #expect(try sandbox.run(["login", "reflex", "--api-key", reflexKey]).status == 0)
         #expect(chmod(sandbox.credentialsFile, 0o644) == 0)
         let file = sandbox.credentialsFile
-        let expected = "Error: \(file) has permissions 0644, which let group or others access it; strict mode refuses it. Fix with: chmod 600 \(file)\n"
+        let expected =
+            "Error: \(file) has permissions 0644, which let group or others access it; strict mode refuses it. Fix with: chmod 600 \(file)\n"
         let flag = try sandbox.run(["get", "reflex", "--strict"])
         #expect(flag.status == 2)
         #expect(flag.stdout == "")
@@ -183,11 +199,15 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     @Test func corruptFileIsLeftByteForByte() throws {
         let sandbox = try Sandbox(backend: "plaintext")
         try FileManager.default.createDirectory(atPath: sandbox.configDirectory, withIntermediateDirectories: true)
-        let corrupt = "{\"version\": 1, \"credentials\": [ {\"app\": \"old\", \"profile\": \"default\", \"api_key\": \"keep-me\"}, ]}\n"
+        let corrupt =
+            "{\"version\": 1, \"credentials\": [ {\"app\": \"old\", \"profile\": \"default\", \"api_key\": \"keep-me\"}, ]}\n"
         try writeFile(sandbox.credentialsFile, corrupt, mode: 0o600)
         let login = try sandbox.run(["login", "reflex", "--api-key", reflexKey])
         #expect(login.status == 2)
-        #expect(login.stderr.hasPrefix("Error: \(sandbox.credentialsFile) is not valid JSON: unexpected character ']' at line 1, column 93."), "\(login.stderr)")
+        #expect(
+            login.stderr.hasPrefix(
+                "Error: \(sandbox.credentialsFile) is not valid JSON: unexpected character ']' at line 1, column 93."),
+            "\(login.stderr)")
         #expect(!login.stderr.contains("keep-me"))
         #expect(try readFile(sandbox.credentialsFile) == Array(corrupt.utf8))
         let logout = try sandbox.run(["logout", "old"])
@@ -202,10 +222,12 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     @Test func duplicateFieldIsRefusedByteForByte() throws {
         let sandbox = try Sandbox(backend: "plaintext")
         try FileManager.default.createDirectory(atPath: sandbox.configDirectory, withIntermediateDirectories: true)
-        let doubled = "{\"version\": 1, \"credentials\": [{\"app\": \"old\", \"profile\": \"default\", "
+        let doubled =
+            "{\"version\": 1, \"credentials\": [{\"app\": \"old\", \"profile\": \"default\", "
             + "\"api_key\": \"rfx_firstvalue00000000000\", \"api_key\": \"rfx_secondvalue0000000000\"}]}\n"
         try writeFile(sandbox.credentialsFile, doubled, mode: 0o600)
-        let message = "Error: \(sandbox.credentialsFile): credentials[0].api_key appears more than once. "
+        let message =
+            "Error: \(sandbox.credentialsFile): credentials[0].api_key appears more than once. "
             + "The file was left untouched; fix or move it.\n"
         for arguments in [["get", "old"], ["login", "reflex", "--api-key", reflexKey], ["logout", "old"], ["list"]] {
             let result = try sandbox.run(arguments)
@@ -248,7 +270,8 @@ let reflexKey = "rfx_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
         #expect(credentials.count == 200)
         for worker in 1...8 {
             for i in [1, 13, 25] {
-                #expect(try sandbox.run(["get", "shared", "--profile", "w\(worker)-\(i)"]).stdout == "key-\(worker)-\(i)\n")
+                #expect(
+                    try sandbox.run(["get", "shared", "--profile", "w\(worker)-\(i)"]).stdout == "key-\(worker)-\(i)\n")
             }
         }
     }

@@ -14,7 +14,8 @@ enum LibsecretHelper {
                 "/usr/bin/pkg-config", ["--cflags", "--libs", "libsecret-1", "glib-2.0"],
                 environment: ["PATH": "/usr/bin:/bin"])
             guard flags.status == 0 else { return .failure(GitFailure(description: "pkg-config: \(flags)")) }
-            let arguments = ["-O2", "-o", output, source]
+            let arguments =
+                ["-O2", "-o", output, source]
                 + flags.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
             let build = try runProcess("/usr/bin/gcc", arguments, environment: ["PATH": "/usr/bin:/bin"])
             guard build.status == 0 else { return .failure(GitFailure(description: "gcc: \(build)")) }
@@ -58,7 +59,8 @@ struct CredentialHelperInteropTests {
         #expect(result.stdout == "protocol=https\nhost=\(host)\nusername=libuser\npassword=pw-lib-1\n", "\(result)")
         // A stale password erases nothing; the right one erases the libsecret item.
         result = try sandbox.run(
-            ["git-credential", "erase"], env: env, stdin: "protocol=https\nhost=\(host)\nusername=libuser\npassword=x\n")
+            ["git-credential", "erase"], env: env, stdin: "protocol=https\nhost=\(host)\nusername=libuser\npassword=x\n"
+        )
         #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n").stdout.contains("pw-lib-1"))
         result = try sandbox.run(
             ["git-credential", "erase"], env: env,
@@ -95,7 +97,9 @@ struct CredentialHelperInteropTests {
             secretservice, ["store"], stdin: #"{"ServerURL":"\#(server)","Username":"duser","Secret":"pw-docker-1"}"#)
         #expect(result.status == 0, "\(result)")
         result = try sandbox.run(["docker-credential", "get"], env: env, stdin: server)
-        #expect(result.stdout == #"{"ServerURL":"\#(server)","Username":"duser","Secret":"pw-docker-1"}"# + "\n", "\(result)")
+        #expect(
+            result.stdout == #"{"ServerURL":"\#(server)","Username":"duser","Secret":"pw-docker-1"}"# + "\n",
+            "\(result)")
         result = try sandbox.run(["docker-credential", "list"], env: env)
         #expect(result.stdout.contains(#""\#(server)":"duser""#), "\(result)")
         // And the other way: what Keyway stored is not an io.docker.Credentials item (formats differ), so
@@ -106,7 +110,8 @@ struct CredentialHelperInteropTests {
         result = try sandbox.run(["import", "docker", "--remove"], env: env)
         #expect(result.status == 0 && result.stdout.contains("Imported 2 docker credentials"), "\(result)")
         #expect(try other(secretservice, ["get"], stdin: server).stdout == "credentials not found in native keychain\n")
-        let rewritten = try JSON.parse(try String(contentsOfFile: sandbox.home + "/.docker/config.json", encoding: .utf8))
+        let rewritten = try JSON.parse(
+            try String(contentsOfFile: sandbox.home + "/.docker/config.json", encoding: .utf8))
         #expect(rewritten["credsStore"] == .string("keyway"), "\(rewritten)")
         #expect(rewritten["auths"]?[configServer] == .object([]), "\(rewritten)")
         result = try sandbox.run(["docker-credential", "get"], env: env, stdin: configServer)

@@ -17,7 +17,9 @@ import Testing
             for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         close(fd)
         try #require(bound == 0, "bind \(path)")
@@ -31,7 +33,8 @@ import Testing
         let socketPath = kind == "refused" ? try Self.deadSocket(in: directory) : directory + "/no-such-bus"
         let env = ["DBUS_SESSION_BUS_ADDRESS": "unix:path=" + socketPath]
         let stored = try sandbox.run(
-            ["login", "reflex", "--api-key", "rfx_deadbus_0123456789"], env: env.merging(["KEYWAY_BACKEND": "plaintext"]) { $1 })
+            ["login", "reflex", "--api-key", "rfx_deadbus_0123456789"],
+            env: env.merging(["KEYWAY_BACKEND": "plaintext"]) { $1 })
         try #require(stored.status == 0, "\(stored)")
 
         for arguments in [["get", "reflex"], ["list"], ["status", "reflex"]] {

@@ -175,7 +175,8 @@ struct DockerCredentialScenario {
                 ["store"], stdin: #"{"ServerURL":"\#(url)","Username":"u","Secret":"\#(secret)"}"#)
             #expect(result.status == 0, "\(result)")
             result = try scenario.helper(["get"], stdin: url)
-            #expect(result.stdout == #"{"ServerURL":"\#(url)","Username":"u","Secret":"\#(secret)"}"# + "\n", "\(result)")
+            #expect(
+                result.stdout == #"{"ServerURL":"\#(url)","Username":"u","Secret":"\#(secret)"}"# + "\n", "\(result)")
         }
     }
 
@@ -192,20 +193,20 @@ struct DockerCredentialScenario {
 
 /// A registry's `/v2/` on loopback, requiring HTTP Basic `alice:pw-registry-1` (what `docker login` checks).
 let registryStub = #"""
-import base64, http.server, sys, threading
-want = "Basic " + base64.b64encode(b"alice:pw-registry-1").decode()
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_GET(self):
-        if self.headers.get("Authorization") == want:
-            self.send_response(200); self.send_header("Content-Length", "2"); self.send_header("Docker-Distribution-API-Version", "registry/2.0"); self.end_headers(); self.wfile.write(b"{}")
-        else:
-            self.send_response(401); self.send_header("WWW-Authenticate", 'Basic realm="r"'); self.send_header("Docker-Distribution-API-Version", "registry/2.0"); self.send_header("Content-Length", "0"); self.end_headers()
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-threading.Timer(float(sys.argv[2]), s.shutdown).start()
-open(sys.argv[1], "w").write(str(s.server_address[1]))
-s.serve_forever()
-"""#
+    import base64, http.server, sys, threading
+    want = "Basic " + base64.b64encode(b"alice:pw-registry-1").decode()
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a): pass
+        def do_GET(self):
+            if self.headers.get("Authorization") == want:
+                self.send_response(200); self.send_header("Content-Length", "2"); self.send_header("Docker-Distribution-API-Version", "registry/2.0"); self.end_headers(); self.wfile.write(b"{}")
+            else:
+                self.send_response(401); self.send_header("WWW-Authenticate", 'Basic realm="r"'); self.send_header("Docker-Distribution-API-Version", "registry/2.0"); self.send_header("Content-Length", "0"); self.end_headers()
+    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Timer(float(sys.argv[2]), s.shutdown).start()
+    open(sys.argv[1], "w").write(str(s.server_address[1]))
+    s.serve_forever()
+    """#
 
 @Suite(
     .enabled(

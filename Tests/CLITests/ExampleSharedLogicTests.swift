@@ -6,13 +6,17 @@ import Testing
 /// Examples/ReflexExample's login, import and status run the library's code that keyway's own commands run
 /// (`CredentialStore.logIn`, `ToolFileKey`, `StatusReport`), so both behave the same.
 @Suite struct ExampleSharedLogicTests {
-    func example(_ s: Sandbox, _ arguments: [String], env: [String: String] = [:], stdin: String? = nil) throws -> RunResult {
+    func example(_ s: Sandbox, _ arguments: [String], env: [String: String] = [:], stdin: String? = nil) throws
+        -> RunResult
+    {
         try s.run(arguments, env: env, stdin: stdin, binary: exampleBinary)
     }
 
     @Test func loginWithTheSameKeyKeepsWhatKeywayRecorded() throws {
         let s = try Sandbox(backend: "plaintext")
-        let login = try s.run(["login", "reflex-example", "--api-key", "rfx_example000011112222", "--account", "ci@acme.io"])
+        let login = try s.run([
+            "login", "reflex-example", "--api-key", "rfx_example000011112222", "--account", "ci@acme.io",
+        ])
         #expect(login.status == 0, "\(login)")
         #expect(try example(s, ["login"], stdin: "rfx_example000011112222\n").status == 0)
         let whoami = try s.run(["whoami", "reflex-example"])
@@ -47,6 +51,8 @@ import Testing
         #expect(
             status.stdout == "rfx_...nt99 from the environment variable REFLEX_EXAMPLE_API_KEY (in use)\n"
                 + "rfx_...2222 from the plaintext store \(s.credentialsFile)\n")
-        #expect(status.stderr.contains("Warning: Not in use: the environment variable REFLEX_EXAMPLE_API_KEY wins over this key."))
+        #expect(
+            status.stderr.contains(
+                "Warning: Not in use: the environment variable REFLEX_EXAMPLE_API_KEY wins over this key."))
     }
 }

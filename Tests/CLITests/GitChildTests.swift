@@ -62,13 +62,15 @@ struct GitChildTests {
         ]
         for arguments in commands {
             let result = try sandbox.run(arguments, env: env, directory: root + "/docs")
-            #expect(!trap.fired, "keyway \(arguments.joined(separator: " ")) ran the repository's upload-pack: \(result)")
+            #expect(
+                !trap.fired, "keyway \(arguments.joined(separator: " ")) ran the repository's upload-pack: \(result)")
             trap.reset()
             if arguments[0] == "get" { #expect(result.stdout == key + "\n", "\(result)") }
         }
         // A store file inside the repository: the warning after a write asks git too.
         let login = try sandbox.run(
-            ["login", "reflex", "--api-key", key], env: env.merging(["KEYWAY_CONFIG_DIR": root + "/secrets/keyway"]) { $1 })
+            ["login", "reflex", "--api-key", key],
+            env: env.merging(["KEYWAY_CONFIG_DIR": root + "/secrets/keyway"]) { $1 })
         #expect(login.status == 0, "\(login)")
         #expect(!trap.fired, "keyway login ran the repository's upload-pack: \(login)")
     }
@@ -91,7 +93,8 @@ struct GitChildTests {
             ["leak-check", "--staged"],
         ] {
             let result = try sandbox.run(arguments, env: runEnvironment, directory: root)
-            #expect(!trap.fired, "keyway \(arguments.joined(separator: " ")) ran the repository's upload-pack: \(result)")
+            #expect(
+                !trap.fired, "keyway \(arguments.joined(separator: " ")) ran the repository's upload-pack: \(result)")
             trap.reset()
         }
     }
@@ -101,7 +104,10 @@ struct GitChildTests {
         let sandbox = try Sandbox(backend: "plaintext")
         let bin = sandbox.root + "/bin"
         let dump = sandbox.root + "/git-environments"
-        try makeFile(bin + "/git", "#!/bin/sh\nenv >> '\(dump)'\necho \"ARGS: $*\" >> '\(dump)'\necho '----' >> '\(dump)'\nexec /usr/bin/git \"$@\"\n", mode: 0o755)
+        try makeFile(
+            bin + "/git",
+            "#!/bin/sh\nenv >> '\(dump)'\necho \"ARGS: $*\" >> '\(dump)'\necho '----' >> '\(dump)'\nexec /usr/bin/git \"$@\"\n",
+            mode: 0o755)
         let root = sandbox.root + "/repo"
         try GitFixture.initialize(root)
         try GitFixture.write(root, "a.txt", "a\n")
@@ -123,7 +129,10 @@ struct GitChildTests {
                 #expect(text.contains("cat-file"), "the staged scan reads blobs through cat-file")
             }
             for run in runs {
-                let names = Set(run.split(separator: "\n").compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+                let names = Set(
+                    run.split(separator: "\n").compactMap {
+                        $0.split(separator: "=", maxSplits: 1).first.map(String.init)
+                    })
                 for name in secretEnvironment.keys {
                     #expect(!names.contains(name), "keyway \(arguments.joined(separator: " ")) passed \(name) to git")
                 }
@@ -163,8 +172,10 @@ struct GitRootTests {
     }
 
     /// `get`, `run`, `status` and `import` from `directory` all use `expected`'s key, found at `keyFile`.
-    func expectKey(_ sandbox: Sandbox, from directory: String, _ expected: String, at keyFile: String,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectKey(
+        _ sandbox: Sandbox, from directory: String, _ expected: String, at keyFile: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let get = try sandbox.run(["get", "reflow"], directory: directory)
         #expect(get.stdout == expected + "\n", "get from \(directory): \(get)", sourceLocation: sourceLocation)
         let run = try sandbox.run(
@@ -174,8 +185,9 @@ struct GitRootTests {
         let status = try sandbox.run(["status", "reflow"], directory: directory)
         #expect(status.stdout.contains(keyFile), "status from \(directory): \(status)", sourceLocation: sourceLocation)
         let imported = try sandbox.run(["import", "reflow"], directory: directory)
-        #expect(imported.stdout.contains("from \(keyFile) into"), "import from \(directory): \(imported)",
-                sourceLocation: sourceLocation)
+        #expect(
+            imported.stdout.contains("from \(keyFile) into"), "import from \(directory): \(imported)",
+            sourceLocation: sourceLocation)
         _ = try sandbox.run(["logout", "reflow"], directory: directory)
     }
 
@@ -203,7 +215,8 @@ struct GitRootTests {
         let app = s.root + "/app"
         try repository(library, key: nil)
         try repository(app, key: "reflow-app-key-4444")
-        try GitFixture.git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", library, "vendor/library"], in: app)
+        try GitFixture.git(
+            ["-c", "protocol.file.allow=always", "submodule", "add", "-q", library, "vendor/library"], in: app)
         let submodule = app + "/vendor/library"
         try makeFile(submodule + "/reflow.key", "reflow-submodule-key-5555\n")
         try expectKey(s, from: submodule, "reflow-submodule-key-5555", at: submodule + "/reflow.key")

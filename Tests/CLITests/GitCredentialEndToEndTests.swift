@@ -139,7 +139,8 @@ struct GitCredentialScenario {
         #expect(result.status == 0 && result.stdout.isEmpty, "\(result)")
         result = try keyway(["git-credential", "get"], stdin: "protocol=https\nhost=\(host)\nusername=dave\n")
         #expect(
-            result.stdout == "protocol=https\nhost=\(host)\nusername=dave\npassword=pw-d\npassword_expiry_utc=\(future)\n"
+            result.stdout
+                == "protocol=https\nhost=\(host)\nusername=dave\npassword=pw-d\npassword_expiry_utc=\(future)\n"
                 + "oauth_refresh_token=rt-dave\n", "\(result)")
         result = try keyway(
             ["git-credential", "store"],
@@ -188,8 +189,10 @@ struct GitCredentialScenario {
     ))
 struct GitCredentialKeyringTests {
     @Test func keyringBackend() throws {
-        try GitCredentialScenario(backendEnvironment: KeyringCLI.busEnvironment.merging(["KEYWAY_BACKEND": "keyring"]) {
-            $1
-        }).run()
+        try GitCredentialScenario(
+            backendEnvironment: KeyringCLI.busEnvironment.merging(["KEYWAY_BACKEND": "keyring"]) {
+                $1
+            }
+        ).run()
     }
 }

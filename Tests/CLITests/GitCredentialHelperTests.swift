@@ -108,7 +108,8 @@ import Testing
 
     init() throws {
         directory = try TemporaryDirectory(prefix: "keyway-gitcred")
-        store = PlaintextStore(paths: KeywayPaths(configDirectory: directory.path + "/config"), strict: false, warn: nil)
+        store = PlaintextStore(
+            paths: KeywayPaths(configDirectory: directory.path + "/config"), strict: false, warn: nil)
         helper = GitCredentialHelper(store: store)
     }
 
@@ -214,7 +215,8 @@ import Testing
             try helper.get(try message("capability[]=authtype\nprotocol=https\nhost=h\n"), now: 2).message)
         #expect(answer.authtype == "Bearer" && answer.credential?.reveal() == "tok-1")
         #expect(
-            String(decoding: GitCredentialProtocol.serialize(answer), as: UTF8.self).hasPrefix("capability[]=authtype\n"))
+            String(decoding: GitCredentialProtocol.serialize(answer), as: UTF8.self).hasPrefix(
+                "capability[]=authtype\n"))
     }
 
     @Test func pathsAndOddNamesAreUnambiguous() throws {

@@ -76,62 +76,62 @@ final class GitHTTPServer {
     func url(user: String? = nil) -> String { "http://\(user.map { "\($0)@" } ?? "")\(host)/repo.git" }
 
     static let script = #"""
-# A smart-HTTP git server on loopback for Keyway's tests: git http-backend as CGI, behind HTTP Basic auth checked
-# against USERS_FILE (user:password lines, read on every request so a test can change a password). Writes its port
-# to PORT_FILE; stops by itself after LIFETIME seconds.
-import base64, http.server, os, subprocess, sys, threading
+        # A smart-HTTP git server on loopback for Keyway's tests: git http-backend as CGI, behind HTTP Basic auth checked
+        # against USERS_FILE (user:password lines, read on every request so a test can change a password). Writes its port
+        # to PORT_FILE; stops by itself after LIFETIME seconds.
+        import base64, http.server, os, subprocess, sys, threading
 
-root, users_file, port_file, lifetime = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+        root, users_file, port_file, lifetime = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 
-def users():
-    with open(users_file) as f:
-        return dict(line.rstrip("\n").split(":", 1) for line in f if ":" in line)
+        def users():
+            with open(users_file) as f:
+                return dict(line.rstrip("\n").split(":", 1) for line in f if ":" in line)
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-    def log_message(self, *args): pass
-    def do_GET(self): self.handle_git()
-    def do_POST(self): self.handle_git()
-    def handle_git(self):
-        auth = self.headers.get("Authorization", "")
-        user = None
-        if auth.startswith("Basic "):
-            name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
-            if users().get(name) == password: user = name
-        if user is None:
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="keyway-test"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        path, _, query = self.path.partition("?")
-        env = {"PATH": "/usr/bin:/bin", "GIT_PROJECT_ROOT": root, "GIT_HTTP_EXPORT_ALL": "1", "REMOTE_USER": user,
-               "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
-               "CONTENT_TYPE": self.headers.get("Content-Type", ""), "GATEWAY_INTERFACE": "CGI/1.1",
-               "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.0"}
-        if self.headers.get("Content-Encoding"): env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
-        if self.headers.get("Git-Protocol"): env["HTTP_GIT_PROTOCOL"] = self.headers["Git-Protocol"]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if length: env["CONTENT_LENGTH"] = str(length)
-        out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, timeout=60).stdout
-        head, _, payload = out.partition(b"\r\n\r\n")
-        status = 200
-        headers = []
-        for line in head.split(b"\r\n"):
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "status": status = int(value.strip().split()[0])
-            elif name: headers.append((name, value.strip()))
-        self.send_response(status)
-        for name, value in headers: self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+            def log_message(self, *args): pass
+            def do_GET(self): self.handle_git()
+            def do_POST(self): self.handle_git()
+            def handle_git(self):
+                auth = self.headers.get("Authorization", "")
+                user = None
+                if auth.startswith("Basic "):
+                    name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    if users().get(name) == password: user = name
+                if user is None:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="keyway-test"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                path, _, query = self.path.partition("?")
+                env = {"PATH": "/usr/bin:/bin", "GIT_PROJECT_ROOT": root, "GIT_HTTP_EXPORT_ALL": "1", "REMOTE_USER": user,
+                       "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
+                       "CONTENT_TYPE": self.headers.get("Content-Type", ""), "GATEWAY_INTERFACE": "CGI/1.1",
+                       "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.0"}
+                if self.headers.get("Content-Encoding"): env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+                if self.headers.get("Git-Protocol"): env["HTTP_GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if length: env["CONTENT_LENGTH"] = str(length)
+                out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, timeout=60).stdout
+                head, _, payload = out.partition(b"\r\n\r\n")
+                status = 200
+                headers = []
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "status": status = int(value.strip().split()[0])
+                    elif name: headers.append((name, value.strip()))
+                self.send_response(status)
+                for name, value in headers: self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-threading.Timer(lifetime, server.shutdown).start()
-with open(port_file + ".tmp", "w") as f: f.write(str(server.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-server.serve_forever()
-"""#
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Timer(lifetime, server.shutdown).start()
+        with open(port_file + ".tmp", "w") as f: f.write(str(server.server_address[1]))
+        os.rename(port_file + ".tmp", port_file)
+        server.serve_forever()
+        """#
 }

@@ -4,7 +4,7 @@ import KeywayTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The reviewer's attacks on the git hardening, with git 2.39: a promisor remote that is a remote helper the
@@ -31,7 +31,9 @@ extension GitChildTests {
         let helperProgram: String?
     }
 
-    @Test("a promisor remote that is a remote helper the repository defines: nothing runs, even with a git that ignores GIT_NO_LAZY_FETCH")
+    @Test(
+        "a promisor remote that is a remote helper the repository defines: nothing runs, even with a git that ignores GIT_NO_LAZY_FETCH"
+    )
     func remoteHelperPromisor() throws {
         let token = try #require(Git.fixedVariables["GIT_ALLOW_PROTOCOL"])
         let sandbox = try Sandbox(backend: "plaintext")
@@ -42,17 +44,22 @@ extension GitChildTests {
         let alias = "!env > '\(marker)'; false"
         let variants = [
             HelperVariant(
-                name: "url none::x, alias.remote-none", config: [("remote.origin.url", "none::x"), ("alias.remote-none", alias)],
+                name: "url none::x, alias.remote-none",
+                config: [("remote.origin.url", "none::x"), ("alias.remote-none", alias)],
                 armedWith: "none", helperProgram: nil),
             HelperVariant(
                 name: "vcs=none, alias.remote-none",
-                config: [("remote.origin.url", sandbox.root + "/nowhere.git"), ("remote.origin.vcs", "none"),
-                         ("alias.remote-none", alias)],
+                config: [
+                    ("remote.origin.url", sandbox.root + "/nowhere.git"), ("remote.origin.vcs", "none"),
+                    ("alias.remote-none", alias),
+                ],
                 armedWith: "none", helperProgram: nil),
             HelperVariant(
                 name: "vcs= (empty), alias.remote-",
-                config: [("remote.origin.url", sandbox.root + "/nowhere.git"), ("remote.origin.vcs", ""),
-                         ("alias.remote-", alias)],
+                config: [
+                    ("remote.origin.url", sandbox.root + "/nowhere.git"), ("remote.origin.vcs", ""),
+                    ("alias.remote-", alias),
+                ],
                 armedWith: "", helperProgram: nil),
             HelperVariant(
                 name: "vcs=<Keyway's own token>, git-remote-<token> at the root, empty PATH entry",
@@ -79,7 +86,9 @@ extension GitChildTests {
             try? FileManager.default.removeItem(atPath: marker)
             _ = try runProcess(
                 "/usr/bin/git", ["ls-files", "--", "secrets/credentials.json"],
-                environment: GitFixture.plainEnvironment.merging(["PATH": path, "GIT_ALLOW_PROTOCOL": variant.armedWith]) { $1 },
+                environment: GitFixture.plainEnvironment.merging([
+                    "PATH": path, "GIT_ALLOW_PROTOCOL": variant.armedWith,
+                ]) { $1 },
                 directory: root)
             #expect(FileManager.default.fileExists(atPath: marker), "\(variant.name): the fixture is not armed")
             try? FileManager.default.removeItem(atPath: marker)
@@ -91,8 +100,10 @@ extension GitChildTests {
             ]) { $1 }
             for arguments in gitCommands(root) {
                 let result = try sandbox.run(arguments, env: env, directory: root + "/docs")
-                #expect(!FileManager.default.fileExists(atPath: marker),
-                        "\(variant.name): keyway \(arguments.joined(separator: " ")) ran the repository's command: \(result)")
+                #expect(
+                    !FileManager.default.fileExists(atPath: marker),
+                    "\(variant.name): keyway \(arguments.joined(separator: " ")) ran the repository's command: \(result)"
+                )
                 try? FileManager.default.removeItem(atPath: marker)
                 if arguments[0] == "get" { #expect(result.stdout == key + "\n", "\(result)") }
             }
@@ -119,7 +130,9 @@ extension GitChildTests {
         let reflowKey = "rfl_0123456789abcdef0123"
         try makeFile(root + "/reflow.key", reflowKey + "\n")
         // An empty entry and a relative one, before the real directories.
-        let env = GitFixture.plainEnvironment.merging(["PATH": ":bin:" + (sandbox.environment["PATH"] ?? "/usr/bin:/bin")]) { $1 }
+        let env = GitFixture.plainEnvironment.merging([
+            "PATH": ":bin:" + (sandbox.environment["PATH"] ?? "/usr/bin:/bin")
+        ]) { $1 }
         let get = try sandbox.run(["get", "reflow"], env: env, directory: root + "/docs")
         #expect(get.stdout == reflowKey + "\n", "\(get)")
         #expect(get.stderr.contains("would pick it up"), "the git check ran and answered: \(get)")
@@ -131,8 +144,9 @@ extension GitChildTests {
             (["leak-check", "--staged"], root),
         ] {
             let result = try sandbox.run(arguments, env: env, directory: directory)
-            #expect(!FileManager.default.fileExists(atPath: marker),
-                    "keyway \(arguments.joined(separator: " ")) ran the repository's git: \(result)")
+            #expect(
+                !FileManager.default.fileExists(atPath: marker),
+                "keyway \(arguments.joined(separator: " ")) ran the repository's git: \(result)")
             try? FileManager.default.removeItem(atPath: marker)
         }
     }
@@ -149,7 +163,9 @@ extension GitChildTests {
         return (result, Date().timeIntervalSince(start))
     }
 
-    @Test("a git that never answers (.git/config is a FIFO): get gives the key and a warning within the bound; leak-check exits 2")
+    @Test(
+        "a git that never answers (.git/config is a FIFO): get gives the key and a warning within the bound; leak-check exits 2"
+    )
     func gitThatNeverAnswers() throws {
         let sandbox = try Sandbox(backend: "plaintext")
         let root = sandbox.root + "/fifo"

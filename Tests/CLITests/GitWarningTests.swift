@@ -29,13 +29,20 @@ import Testing
         let env = try reflexFile(s, in: repo + "/conf dir/ünï")
         let file = repo + "/conf dir/ünï/credentials.json"
         let untracked = try s.run(["get", "reflex"], env: env)
-        #expect(untracked.stderr == "Warning: \(file) holds an API key and is inside the git repository \(repo), which would pick it up (it is not ignored). Add this line to \(repo)/.gitignore: /conf dir/ünï/credentials.json\n")
+        #expect(
+            untracked.stderr
+                == "Warning: \(file) holds an API key and is inside the git repository \(repo), which would pick it up (it is not ignored). Add this line to \(repo)/.gitignore: /conf dir/ünï/credentials.json\n"
+        )
         try makeFile(repo + "/.gitignore", "/conf dir/ünï/credentials.json\n")
         #expect(try s.run(["get", "reflex"], env: env).stderr == "", "the suggested line silences it")
         try git(["add", "-f", "conf dir/ünï/credentials.json"], in: repo)
         let tracked = try s.run(["get", "reflex"], env: env)
-        #expect(tracked.stderr.contains("is TRACKED by git in the repository \(repo)"), "ignored but tracked is still tracked")
-        #expect(tracked.stderr.contains("git -C \(repo) rm --cached -- 'conf dir/ünï/credentials.json'"), "\(tracked.stderr)")
+        #expect(
+            tracked.stderr.contains("is TRACKED by git in the repository \(repo)"),
+            "ignored but tracked is still tracked")
+        #expect(
+            tracked.stderr.contains("git -C \(repo) rm --cached -- 'conf dir/ünï/credentials.json'"),
+            "\(tracked.stderr)")
         #expect(tracked.stderr.contains("rotate the key"))
         let silenced = try s.run(["get", "reflex"], env: env.merging(["KEYWAY_NO_GIT_WARNING": "1"]) { $1 })
         #expect(silenced.stderr == "")
@@ -53,7 +60,8 @@ import Testing
         try git(["worktree", "add", "-q", s.root + "/wt"], in: repo)
         let env = try reflexFile(s, in: s.root + "/wt/config")
         let result = try s.run(["get", "reflex"], env: env)
-        #expect(result.stderr.contains("is inside the git repository \(s.root)/wt, which would pick it up"), "\(result)")
+        #expect(
+            result.stderr.contains("is inside the git repository \(s.root)/wt, which would pick it up"), "\(result)")
     }
 
     @Test func submodule() throws {
@@ -70,7 +78,9 @@ import Testing
         try git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", library, "vendor/library"], in: app)
         let env = try reflexFile(s, in: app + "/vendor/library/secrets")
         let result = try s.run(["get", "reflex"], env: env)
-        #expect(result.stderr.contains("is inside the git repository \(app)/vendor/library, which would pick it up"), "\(result)")
+        #expect(
+            result.stderr.contains("is inside the git repository \(app)/vendor/library, which would pick it up"),
+            "\(result)")
     }
 
     @Test func gitDirAndWorkTreeVariables() throws {
@@ -95,7 +105,10 @@ import Testing
         let store = s.home + "/.config/keyway/credentials.json"
         let login = try s.run(["login", "reflex", "--api-key", key], removing: ["KEYWAY_CONFIG_DIR"])
         #expect(login.status == 0)
-        #expect(login.stderr == "Warning: \(store) holds an API key and is inside the git repository \(s.home), which would pick it up (it is not ignored). Add this line to \(s.home)/.gitignore: /.config/keyway/credentials.json\n")
+        #expect(
+            login.stderr
+                == "Warning: \(store) holds an API key and is inside the git repository \(s.home), which would pick it up (it is not ignored). Add this line to \(s.home)/.gitignore: /.config/keyway/credentials.json\n"
+        )
         let get = try s.run(["get", "reflex"], removing: ["KEYWAY_CONFIG_DIR"])
         #expect(get.stdout == key + "\n")
         #expect(get.stderr.contains("/.config/keyway/credentials.json"), "reads warn too")
@@ -134,11 +147,15 @@ import Testing
 
     @Test func userSpecOverridesAndAdds() throws {
         let s = try Sandbox(backend: "plaintext")
-        try makeFile(s.configDirectory + "/apps/reflex.json", """
+        try makeFile(
+            s.configDirectory + "/apps/reflex.json",
+            """
             {"name": "reflex", "env": ["MY_REFLEX_KEY"], "sources": [{"type": "raw", "path": "~/reflex.key"}, {"type": "store"}],
              "not_found": "No Reflex key: run `{login}`."}
             """)
-        try makeFile(s.configDirectory + "/apps/acme.json", """
+        try makeFile(
+            s.configDirectory + "/apps/acme.json",
+            """
             {"name": "acme", "env": ["ACME_TOKEN"], "sources": [{"type": "store"}], "required_prefixes": ["acme_"]}
             """)
         try makeFile(s.home + "/reflex.key", "rfx_fromrawfile0000\n")
@@ -162,13 +179,34 @@ import Testing
 
     @Test(arguments: [
         ("{\"name\": \"x\", \"sources\": [{\"type\": \"store\"}]}", "\"env\" is missing"),
-        ("{\"name\": \"x\", \"env\": [], \"sources\": []}", "\"sources\" must contain exactly one {\"type\": \"store\"}"),
-        ("{\"name\": \"x\", \"env\": [\"1BAD\"], \"sources\": [{\"type\": \"store\"}]}", "\"env\"[0] is not a valid environment variable name"),
-        ("{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"json\", \"path\": \"~/f\"}, {\"type\": \"store\"}]}", "sources[0].key_field is missing"),
-        ("{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"ftp\"}]}", "sources[0].type must be one of json, raw, yaml-profiles, git-root, store."),
-        ("{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\", \"path\": \"p\"}]}", "sources[0].path is not a field of a store source"),
-        ("{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\"}], \"colour\": 1}", "\"colour\" is not a known field"),
-        ("{\"name\": \"x\", \"env\": [], ", "is not valid JSON: unexpected end of file inside an object at line 1, column 26"),
+        (
+            "{\"name\": \"x\", \"env\": [], \"sources\": []}",
+            "\"sources\" must contain exactly one {\"type\": \"store\"}"
+        ),
+        (
+            "{\"name\": \"x\", \"env\": [\"1BAD\"], \"sources\": [{\"type\": \"store\"}]}",
+            "\"env\"[0] is not a valid environment variable name"
+        ),
+        (
+            "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"json\", \"path\": \"~/f\"}, {\"type\": \"store\"}]}",
+            "sources[0].key_field is missing"
+        ),
+        (
+            "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"ftp\"}]}",
+            "sources[0].type must be one of json, raw, yaml-profiles, git-root, store."
+        ),
+        (
+            "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\", \"path\": \"p\"}]}",
+            "sources[0].path is not a field of a store source"
+        ),
+        (
+            "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\"}], \"colour\": 1}",
+            "\"colour\" is not a known field"
+        ),
+        (
+            "{\"name\": \"x\", \"env\": [], ",
+            "is not valid JSON: unexpected end of file inside an object at line 1, column 26"
+        ),
     ])
     func malformedSpecNamesFileAndField(text: String, message: String) throws {
         let s = try Sandbox(backend: "plaintext")
@@ -190,17 +228,25 @@ import Testing
         }
         let missing = try example(["deploy"])
         #expect(missing.status == 1)
-        #expect(missing.stderr == "Error: API key is required. Run `reflex-example login` or set REFLEX_EXAMPLE_API_KEY.\n")
+        #expect(
+            missing.stderr == "Error: API key is required. Run `reflex-example login` or set REFLEX_EXAMPLE_API_KEY.\n")
         let login = try example(["login"], stdin: "rfx_example000011112222\n")
         #expect(login.status == 0, "\(login)")
         #expect(login.stdout == "Logged in to reflex-example (profile default) with rfx_...2222.\n")
-        #expect(try example(["deploy"]).stdout == "Deploying with key rfx_...2222 from the plaintext store \(s.credentialsFile).\n")
+        #expect(
+            try example(["deploy"]).stdout
+                == "Deploying with key rfx_...2222 from the plaintext store \(s.credentialsFile).\n")
         #expect(try s.run(["get", "reflex-example"]).stdout == "rfx_example000011112222\n", "the same store as keyway")
         let env = try example(["deploy"], env: ["REFLEX_EXAMPLE_API_KEY": "rfx_fromenvironment99"])
         #expect(env.stdout == "Deploying with key rfx_...nt99 from the environment variable REFLEX_EXAMPLE_API_KEY.\n")
-        try makeFile(s.home + "/.config/reflex-example/credentials.json", "{\"api_key\": \"rfx_fromfile000033334444\", \"account\": \"ci@acme.io\"}")
+        try makeFile(
+            s.home + "/.config/reflex-example/credentials.json",
+            "{\"api_key\": \"rfx_fromfile000033334444\", \"account\": \"ci@acme.io\"}")
         let whoami = try example(["whoami"])
-        #expect(whoami.stdout == "ci@acme.io — key rfx_...4444 from the credentials file \(s.home)/.config/reflex-example/credentials.json\n")
+        #expect(
+            whoami.stdout
+                == "ci@acme.io — key rfx_...4444 from the credentials file \(s.home)/.config/reflex-example/credentials.json\n"
+        )
         let warned = try example(["login", "--api-key", "not-a-reflex-key-1234"])
         #expect(warned.stderr.hasPrefix("Warning: This key does not start with rfx_"))
         #expect(try example(["logout"]).status == 0)

@@ -67,7 +67,8 @@ final class Sandbox: Sendable {
     ) throws -> RunResult {
         var environment = self.environment.merging(env) { $1 }
         for name in removing { environment[name] = nil }
-        return try runProcess(binary, arguments, environment: environment, stdin: stdin, umask: mask, directory: directory)
+        return try runProcess(
+            binary, arguments, environment: environment, stdin: stdin, umask: mask, directory: directory)
     }
 }
 

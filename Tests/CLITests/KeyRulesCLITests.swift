@@ -80,7 +80,8 @@ func plantedKeys() -> [PlantedKey] {
                         .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t")
                         // A raw NEL is a line break in YAML (folded into a space): plant the character itself.
                         .replacingOccurrences(of: "\u{85}", with: "\\u0085")
-                    try makeFile(s.home + "/.fluxloop/credentials", "profiles:\n  default:\n    api_key: \"\(escaped)\"\n")
+                    try makeFile(
+                        s.home + "/.fluxloop/credentials", "profiles:\n  default:\n    api_key: \"\(escaped)\"\n")
                     return [:]
                 }, mentions: [".fluxloop/credentials", "profiles.default.api_key", rule]))
         // A raw key file: surrounding whitespace is removed by definition, and several lines have their own error.
@@ -155,7 +156,8 @@ func plantedKeys() -> [PlantedKey] {
         #expect(try s.run(["login", "reflex", "--api-key", reflexKey]).status == 0)
         let get = try s.run(["get", "reflex"], env: ["REFLEX_API_KEY": ""])
         #expect(get.status == 0 && get.stdout == reflexKey + "\n", "\(get)")
-        let run = try s.run(["run", "reflex", "--", "/bin/sh", "-c", "printf %s \"$REFLEX_API_KEY\""], env: ["REFLEX_API_KEY": ""])
+        let run = try s.run(
+            ["run", "reflex", "--", "/bin/sh", "-c", "printf %s \"$REFLEX_API_KEY\""], env: ["REFLEX_API_KEY": ""])
         #expect(run.status == 0 && run.stdout == reflexKey, "\(run)")
     }
 
@@ -204,7 +206,9 @@ func plantedKeys() -> [PlantedKey] {
     @Test(arguments: ["   ", "\u{A0}\u{200B}", " \t "])
     func whitespaceOnlyKeyIsRefused(_ key: String) throws {
         let s = try Sandbox(backend: "plaintext")
-        for run in [try s.run(["login", "reflex"], stdin: key + "\n"), try s.run(["login", "reflex", "--api-key", key])] {
+        for run in [
+            try s.run(["login", "reflex"], stdin: key + "\n"), try s.run(["login", "reflex", "--api-key", key]),
+        ] {
             #expect(run.status == 2, "\(run)")
             #expect(run.stderr.hasPrefix("Error: The API key "), "\(run)")
             #expect(run.stderr.contains(key.contains("\t") ? "control character" : "is only whitespace"), "\(run)")
@@ -235,7 +239,8 @@ func plantedKeys() -> [PlantedKey] {
 
     @Test func keyOverTheLimitIsRefused() throws {
         let s = try Sandbox(backend: "plaintext")
-        let message = "Error: The API key is longer than 65536 bytes (64 KiB), the most a key may be; nothing was stored.\n"
+        let message =
+            "Error: The API key is longer than 65536 bytes (64 KiB), the most a key may be; nothing was stored.\n"
         let atLimit = "rfx_" + String(repeating: "a", count: APIKeyRules.maximumBytes - 4)
         let over = atLimit + "b"
         let flag = try s.run(["login", "reflex", "--api-key", over])
@@ -254,10 +259,14 @@ func plantedKeys() -> [PlantedKey] {
         let s = try Sandbox(backend: "plaintext")
         let start = Date()
         let result = try runProcess(
-            "/bin/sh", ["-c", "ulimit -v 1000000; exec timeout -s KILL 20 \"$0\" login reflex < /dev/zero", keywayBinary],
+            "/bin/sh",
+            ["-c", "ulimit -v 1000000; exec timeout -s KILL 20 \"$0\" login reflex < /dev/zero", keywayBinary],
             environment: s.environment)
         #expect(result.status == 2, "\(result)")
-        #expect(result.stderr == "Error: The API key is longer than 65536 bytes (64 KiB), the most a key may be; nothing was stored.\n")
+        #expect(
+            result.stderr
+                == "Error: The API key is longer than 65536 bytes (64 KiB), the most a key may be; nothing was stored.\n"
+        )
         #expect(Date().timeIntervalSince(start) < 20)
     }
 
@@ -301,29 +310,40 @@ func plantedKeys() -> [PlantedKey] {
         ] {
             let result = try s.run(arguments)
             #expect(result.status == 64 || result.status == 2, "\(arguments): \(result)")
-            #expect(!result.stderr.contains("S3cret") && !result.stdout.contains("S3cret"), "\(arguments): \(result.stderr)")
+            #expect(
+                !result.stderr.contains("S3cret") && !result.stdout.contains("S3cret"), "\(arguments): \(result.stderr)"
+            )
             #expect(result.stderr.hasPrefix("Error: "), "\(arguments): \(result.stderr)")
         }
         let login = try s.run(["login", "reflex", key])
         #expect(
             login.stderr.hasPrefix(
                 "Error: Unexpected argument (not shown): it may be a key. Give a key with --api-key, or to "
-                    + "`keyway login` on standard input or at its prompt.\nUsage: keyway login <app>"), "\(login.stderr)")
+                    + "`keyway login` on standard input or at its prompt.\nUsage: keyway login <app>"),
+            "\(login.stderr)")
         // Typos that cannot be keys are still shown.
         #expect(try s.run(["logn", "reflex"]).stderr.hasPrefix("Error: 2 unexpected arguments: 'logn', 'reflex'\n"))
-        #expect(try s.run(["login", "reflex", "--api-kye", "x"]).stderr.hasPrefix("Error: Unknown option '--api-kye'. Did you mean '--api-key'?\n"))
+        #expect(
+            try s.run(["login", "reflex", "--api-kye", "x"]).stderr.hasPrefix(
+                "Error: Unknown option '--api-kye'. Did you mean '--api-key'?\n"))
     }
 
     /// App spec errors name the field and the expected form, never a value from the file.
     @Test func appSpecErrorsDoNotQuoteValues() throws {
         let key = "rfx_S3cretValue9f8e7d6c5b4a"
         for (text, message) in [
-            ("{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"\(key)\"}]}",
-             "sources[0].type must be one of json, raw, yaml-profiles, git-root, store."),
-            ("{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\"}], \"\(key)\": 1}",
-             "a field whose name is not shown (it does not look like a field name) is not a known field"),
-            ("{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\", \"\(key)\": \"p\"}]}",
-             "sources[0]: a field whose name is not shown (it does not look like a field name) is not a field of a store source"),
+            (
+                "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"\(key)\"}]}",
+                "sources[0].type must be one of json, raw, yaml-profiles, git-root, store."
+            ),
+            (
+                "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\"}], \"\(key)\": 1}",
+                "a field whose name is not shown (it does not look like a field name) is not a known field"
+            ),
+            (
+                "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\", \"\(key)\": \"p\"}]}",
+                "sources[0]: a field whose name is not shown (it does not look like a field name) is not a field of a store source"
+            ),
         ] {
             let s = try Sandbox(backend: "plaintext")
             let file = s.configDirectory + "/apps/x.json"
@@ -342,7 +362,8 @@ func plantedKeys() -> [PlantedKey] {
     @Test func listAndResolveKeepTheKnownPrefix() throws {
         let s = try Sandbox(backend: "plaintext")
         for (app, profile, key) in [
-            ("fluxloop", "default", "flux_prod_Ab12Cd34Ef56Gh7j"), ("reminix", "default", "reminix_pat_Ab12Cd34Ef56Gh78k"),
+            ("fluxloop", "default", "flux_prod_Ab12Cd34Ef56Gh7j"),
+            ("reminix", "default", "reminix_pat_Ab12Cd34Ef56Gh78k"),
             ("reminix", "short", "reminix_pat_Ab1c2"),
         ] {
             let login = try s.run(["login", app, "--profile", profile, "--api-key", key])

@@ -67,7 +67,8 @@ struct KeyringCLITests {
             environment: ProcessInfo.processInfo.environment)
         try #require(stored.status == 0, "\(stored)")
         let list = try runProcess(
-            "/bin/sh", ["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", keywayBinary, "list", "--json", "--backend", "keyring"],
+            "/bin/sh",
+            ["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", keywayBinary, "list", "--json", "--backend", "keyring"],
             environment: sandbox.environment.merging(KeyringCLI.busEnvironment) { $1 })
         #expect(list.status == 0, "\(list)")
         guard let profiles = try KeyringCLI.listedProfiles(list, app: app) else { return }
@@ -79,7 +80,8 @@ struct KeyringCLITests {
         let sandbox = try Sandbox()
         let app = KeyringCLI.app("auto")
         let env = KeyringCLI.busEnvironment
-        let login = try sandbox.run(["login", app, "--account", "me@example.com"], env: env, stdin: "auto_key_0123456789")
+        let login = try sandbox.run(
+            ["login", app, "--account", "me@example.com"], env: env, stdin: "auto_key_0123456789")
         #expect(login.status == 0, "\(login)")
         #expect(login.stdout.contains("in the keyring store"), "\(login)")
         #expect(!login.stderr.contains("UNENCRYPTED"), "no plaintext warning when the keyring is used")
@@ -156,26 +158,35 @@ struct KeyringCLITests {
             #expect(get.stdout == "mig_\(profile)_0123456789\n", "\(get)")
         }
         // A different key already in the target is never overwritten.
-        #expect(try sandbox.run(["login", app, "--profile", "a", "--backend", "plaintext"], stdin: "other_0123456789").status == 0)
+        #expect(
+            try sandbox.run(["login", app, "--profile", "a", "--backend", "plaintext"], stdin: "other_0123456789")
+                .status == 0)
         let conflict = try sandbox.run(["migrate", "--to", "keyring", "--app", app], env: env)
         #expect(conflict.status == 1, "\(conflict)")
         #expect(conflict.stderr.contains("Left \(app) (profile a) in the plaintext store"), "\(conflict)")
-        #expect(try sandbox.run(["get", app, "--profile", "a", "--backend", "keyring"], env: env).stdout == "mig_a_0123456789\n")
-        #expect(try sandbox.run(["get", app, "--profile", "a", "--backend", "plaintext"]).stdout == "other_0123456789\n")
+        #expect(
+            try sandbox.run(["get", app, "--profile", "a", "--backend", "keyring"], env: env).stdout
+                == "mig_a_0123456789\n")
+        #expect(
+            try sandbox.run(["get", app, "--profile", "a", "--backend", "plaintext"]).stdout == "other_0123456789\n")
     }
 
     @Test func lockedCollectionWithoutAPromptIsAnErrorNotAMiss() throws {
         let keyring = try PrivateProvider("gnome-keyring")
         let sandbox = try Sandbox()
-        #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "lockapp", "username", "default"],
-                                stdin: "locked_key_0123456789").status == 0)
+        #expect(
+            try keyring.run(
+                ["secret-tool", "store", "--label=x", "service", "lockapp", "username", "default"],
+                stdin: "locked_key_0123456789"
+            ).status == 0)
         try keyring.lockDefaultCollection()
         let start = Date()
         let get = try sandbox.run(["get", "lockapp", "--backend", "keyring"], env: keyring.environment)
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(get.status == 2, "an error, not 'not found': \(get)")
         #expect(get.stderr.contains("is locked, and no unlock prompt can be shown here"), "\(get)")
-        let write = try sandbox.run(["login", "lockapp2", "--backend", "keyring"], env: keyring.environment, stdin: "k_0123456789")
+        let write = try sandbox.run(
+            ["login", "lockapp2", "--backend", "keyring"], env: keyring.environment, stdin: "k_0123456789")
         #expect(write.status == 2 && write.stderr.contains("is locked"), "\(write)")
         let auto = try sandbox.run(["login", "lockapp3"], env: keyring.environment, stdin: "k_0123456789")
         #expect(auto.status == 2, "auto does not fall back to plaintext behind a locked keyring: \(auto)")
@@ -189,8 +200,11 @@ struct KeyringCLITests {
     @Test func dismissedUnlockPromptIsReported() throws {
         let keyring = try PrivateProvider("gnome-keyring", activatable: PrivateBus.gnomeKeyringPrompter)
         let sandbox = try Sandbox()
-        #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "dismissapp", "username", "default"],
-                                stdin: "dismiss_key_0123456789").status == 0)
+        #expect(
+            try keyring.run(
+                ["secret-tool", "store", "--label=x", "service", "dismissapp", "username", "default"],
+                stdin: "dismiss_key_0123456789"
+            ).status == 0)
         try keyring.lockDefaultCollection()
         var env = keyring.environment
         env["DISPLAY"] = ":97"

@@ -26,15 +26,20 @@ struct KeyringLookupTests {
         #expect(get.stdout == "fast_key_0123456789\n", "\(get)")
         // The search carrying this test's app name tells keyway's connection; once the bus reports it closed, the
         // monitor has printed every call it made.
-        let search = { monitor.messages.first { $0.hasPrefix("method call") && $0.contains("member=SearchItems") && $0.contains(app) } }
+        let search = {
+            monitor.messages.first {
+                $0.hasPrefix("method call") && $0.contains("member=SearchItems") && $0.contains(app)
+            }
+        }
         try monitor.waitFor("keyway's search") { _ in search() != nil }
         let sender = try #require(search().flatMap { busMessageField($0, "sender") }, "keyway's search was seen")
         try monitor.waitForDisconnect(of: sender)
         let messages = monitor.messages
         monitor.stop()
-        let calls = messages.filter { $0.hasPrefix("method call") && busMessageField($0, "sender") == sender }.compactMap {
-            busMessageField($0, "member")
-        }
+        let calls = messages.filter { $0.hasPrefix("method call") && busMessageField($0, "sender") == sender }
+            .compactMap {
+                busMessageField($0, "member")
+            }
         #expect(!calls.contains("NameHasOwner"), "\(calls)")
         #expect(!calls.contains("ReadAlias"), "\(calls)")
         #expect(calls.filter { $0 == "SearchItems" }.count == 1, "\(calls)")
@@ -57,10 +62,14 @@ struct KeyringLookupTests {
     @Test func hitOnALockedCollectionReportsLocked() throws {
         let keyring = try PrivateProvider("gnome-keyring")
         let sandbox = try Sandbox()
-        #expect(try keyring.run(["secret-tool", "store", "--label=x", "service", "lockhit", "username", "work"],
-                                stdin: "lockhit_key_0123456789").status == 0)
+        #expect(
+            try keyring.run(
+                ["secret-tool", "store", "--label=x", "service", "lockhit", "username", "work"],
+                stdin: "lockhit_key_0123456789"
+            ).status == 0)
         try keyring.lockDefaultCollection()
-        let get = try sandbox.run(["get", "lockhit", "--profile", "work", "--backend", "keyring"], env: keyring.environment)
+        let get = try sandbox.run(
+            ["get", "lockhit", "--profile", "work", "--backend", "keyring"], env: keyring.environment)
         #expect(get.status == 2, "\(get)")
         #expect(get.stderr.contains("is locked, and no unlock prompt can be shown here"), "\(get)")
         #expect(!get.stdout.contains("lockhit_key"), "\(get)")

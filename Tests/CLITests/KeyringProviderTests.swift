@@ -33,7 +33,8 @@ struct KeyringProviderTests {
         let sandbox = try Sandbox()
         let app = KeyringCLI.app("rt")
         let login = try sandbox.run(
-            ["login", app, "--backend", "keyring", "--account", "me@example.com"], env: env, stdin: "rt_key_0123456789\n")
+            ["login", app, "--backend", "keyring", "--account", "me@example.com"], env: env,
+            stdin: "rt_key_0123456789\n")
         #expect(login.status == 0, "\(Self.provider): \(login)")
         #expect(login.stdout.contains("in the keyring store"), "\(login)")
         let get = try sandbox.run(["get", app, "--backend", "keyring"], env: env)
@@ -53,7 +54,8 @@ struct KeyringProviderTests {
         let count = 100
         for index in 0..<count {
             let login = try sandbox.run(
-                ["login", app, "--profile", "p\(index)", "--backend", "plaintext"], stdin: "hundred_\(index)_0123456789\n")
+                ["login", app, "--profile", "p\(index)", "--backend", "plaintext"],
+                stdin: "hundred_\(index)_0123456789\n")
             try #require(login.status == 0, "\(login)")
         }
         let toKeyring = try sandbox.run(["migrate", "--to", "keyring"], env: env)
@@ -96,7 +98,9 @@ struct KeyringProviderTests {
     @Test func aDuplicateWrittenByPythonKeyring() throws {
         let sandbox = try Sandbox()
         let app = KeyringCLI.app("dup")
-        #expect(try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "dup_old_0123456789\n").status == 0)
+        #expect(
+            try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "dup_old_0123456789\n").status == 0
+        )
         try waitForTheNextSecond()  // item times have a resolution of one second
         let set = try python("keyring.set_password(sys.argv[1], 'default', 'dup_new_0123456789')", [app])
         try #require(set.status == 0, "\(set)")
@@ -106,7 +110,8 @@ struct KeyringProviderTests {
         #expect(get.stderr.contains("keyway login \(app) --profile default"), "says how to clean up: \(get)")
         #expect(!get.stderr.contains("dup_"), "no key in the warning")
         // Storing again leaves one item.
-        #expect(try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "dup_3_0123456789\n").status == 0)
+        #expect(
+            try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "dup_3_0123456789\n").status == 0)
         let again = try sandbox.run(["get", app, "--backend", "keyring"], env: env)
         #expect(again.stdout == "dup_3_0123456789\n" && !again.stderr.contains("keyring items hold"), "\(again)")
     }
@@ -119,8 +124,11 @@ struct KeePassXCLockedTests {
     @Test func aLockedDatabaseIsReportedLockedNotHung() throws {
         let provider = try PrivateProvider("keepassxc")
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["login", "kpxlocked", "--backend", "keyring"], env: provider.environment,
-                                stdin: "kpx_key_0123456789\n").status == 0)
+        #expect(
+            try sandbox.run(
+                ["login", "kpxlocked", "--backend", "keyring"], env: provider.environment,
+                stdin: "kpx_key_0123456789\n"
+            ).status == 0)
         try provider.lockDefaultCollection()
         for arguments in [["get", "kpxlocked"], ["login", "kpxlocked2"], ["list"], ["logout", "kpxlocked"]] {
             let started = Date()
@@ -162,8 +170,11 @@ struct KeyringProviderKillTests {
     @Test func aProviderKilledMidCommandIsReportedDisconnected() throws {
         let provider = try PrivateProvider(KeyringProviderTests.provider)
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["login", "killapp", "--backend", "keyring"], env: provider.environment,
-                                stdin: "kill_key_0123456789\n").status == 0)
+        #expect(
+            try sandbox.run(
+                ["login", "killapp", "--backend", "keyring"], env: provider.environment,
+                stdin: "kill_key_0123456789\n"
+            ).status == 0)
         kill(provider.pid, SIGSTOP)  // the next command's calls wait for it
         let monitor = try BusMonitor(address: provider.bus.address)
         let process = Process()
@@ -190,7 +201,8 @@ struct KeyringProviderKillTests {
         process.waitUntilExit()
         #expect(Date().timeIntervalSince(killed) < 3, "at once")
         #expect(process.terminationStatus == 2, "\(KeyringProviderTests.provider): \(stderr)")
-        #expect(stderr.contains("disconnected from the D-Bus session bus"), "\(KeyringProviderTests.provider): \(stderr)")
+        #expect(
+            stderr.contains("disconnected from the D-Bus session bus"), "\(KeyringProviderTests.provider): \(stderr)")
         #expect(!stderr.contains("nothing provides"), "\(stderr)")
     }
 }

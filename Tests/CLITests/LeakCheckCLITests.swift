@@ -114,7 +114,8 @@ struct LeakCheckCLITests {
         try GitFixture.write(root, "deploy/aws.txt", "id=\(Planted.aws)\n")
         try GitFixture.write(root, ".env", "FLUXLOOP_API_KEY=\(Planted.flux)\n")
         try GitFixture.commitAll(root, "oops")
-        let leakCommit = try GitFixture.git(["rev-parse", "HEAD"], in: root).trimmingCharacters(in: .whitespacesAndNewlines)
+        let leakCommit = try GitFixture.git(["rev-parse", "HEAD"], in: root).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         try GitFixture.git(["rm", "-q", "deploy/aws.txt", ".env"], in: root)
         try GitFixture.git(["commit", "-q", "-m", "remove"], in: root)
         try GitFixture.git(["checkout", "-q", "main"], in: root)
@@ -153,7 +154,8 @@ struct LeakCheckCLITests {
         try GitFixture.initialize(main)
         try GitFixture.write(main, "README", "x\n")
         try GitFixture.commitAll(main)
-        try GitFixture.git(["-c", "protocol.file.allow=always", "submodule", "add", "-q", library, "vendor/lib"], in: main)
+        try GitFixture.git(
+            ["-c", "protocol.file.allow=always", "submodule", "add", "-q", library, "vendor/lib"], in: main)
         try GitFixture.git(["commit", "-q", "-m", "submodule"], in: main)
         try GitFixture.git(["worktree", "add", "-q", tree + "/wt", "-b", "wt"], in: main)
         try GitFixture.write(tree + "/wt", "notes.txt", "slack \(Planted.slack)\n")
@@ -180,7 +182,8 @@ struct LeakCheckCLITests {
         let sandbox = try Sandbox(backend: "plaintext")
         let home = sandbox.home
         try GitFixture.git(["init", "-q", "-b", "main"], in: home)
-        try GitFixture.write(home, ".config/reflex/credentials.json", "{\"api_key\": \"\(Planted.reflex)\"}\n", mode: 0o600)
+        try GitFixture.write(
+            home, ".config/reflex/credentials.json", "{\"api_key\": \"\(Planted.reflex)\"}\n", mode: 0o600)
         try GitFixture.write(home, ".bashrc", "export GH=\(Planted.github)\n")
         try GitFixture.git(["add", ".config/reflex/credentials.json", ".bashrc"], in: home)
         try GitFixture.git(["commit", "-q", "-m", "dotfiles"], in: home)
@@ -196,8 +199,11 @@ struct LeakCheckCLITests {
         #expect(tracked["path"]?.stringValue == home + "/.config/reflex/credentials.json")
         #expect(tracked["repository"]?.stringValue == home)
         #expect(finding(items, rule: "credentials-file-ignored")?["path"]?.stringValue == home + "/.netrc")
-        #expect(finding(items, rule: "credentials-file-untracked")?["path"]?.stringValue == home + "/.reactor/credentials")
-        let permissions = items.filter { $0["rule"]?.stringValue == "file-permissions" }.compactMap { $0["path"]?.stringValue }
+        #expect(
+            finding(items, rule: "credentials-file-untracked")?["path"]?.stringValue == home + "/.reactor/credentials")
+        let permissions = items.filter { $0["rule"]?.stringValue == "file-permissions" }.compactMap {
+            $0["path"]?.stringValue
+        }
         #expect(Set(permissions) == [home + "/.netrc", home + "/.reactor/credentials"])
         // The home repository's tracked files are scanned; its untracked files are not listed.
         #expect(finding(items, rule: "github-token")?["path"]?.stringValue == home + "/.bashrc")
@@ -221,7 +227,8 @@ struct LeakCheckCLITests {
         let json = try leakCheck(sandbox, [root, "--no-home", "--format", "json"])
         #expect(json.status == 1, "\(json)")
         let jsonItems = try findings(json)
-        #expect(finding(jsonItems, rule: "reflex-api-key")?["path"]?.stringValue == root + "/dossier à part/ré glages.txt")
+        #expect(
+            finding(jsonItems, rule: "reflex-api-key")?["path"]?.stringValue == root + "/dossier à part/ré glages.txt")
         let sarif = try leakCheck(sandbox, [root, "--no-home", "--format", "sarif"])
         let sarifResults = try Self.sarifResults(sarif)
         let result = try #require(sarifResults.first)
@@ -244,7 +251,9 @@ struct LeakCheckCLITests {
         let items = try findings(result).filter { $0["rule"]?.stringValue == "file-permissions" }
         #expect(Set(items.compactMap { $0["path"]?.stringValue }) == [dir + "/server.key", dir + "/.env"])
         #expect(items.allSatisfy { $0["kind"]?.stringValue == "permissions" && $0["git"] == .null })
-        #expect(items.first { $0["path"]?.stringValue == dir + "/.env" }?["message"]?.stringValue?.contains("others") == true)
+        #expect(
+            items.first { $0["path"]?.stringValue == dir + "/.env" }?["message"]?.stringValue?.contains("others")
+                == true)
         #expect(items.first?["fix"]?.stringValue?.hasPrefix("chmod 600 ") == true)
         if Sys.effectiveUserID == 0 {
             #expect(chown(dir + "/private.key", 65534, 65534) == 0)
@@ -344,14 +353,20 @@ struct LeakCheckCLITests {
         let results = try Self.sarifResults(result)
         let github = try #require(results.first { $0["ruleId"]?.stringValue == "github-token" })
         #expect(github["level"]?.stringValue == "error")
-        guard case .array(let locations)? = github["locations"] else { Issue.record("no locations"); return }
+        guard case .array(let locations)? = github["locations"] else {
+            Issue.record("no locations")
+            return
+        }
         let physical = locations.first?["physicalLocation"]
         #expect(physical?["artifactLocation"]?["uri"]?.stringValue == "src/app.js")
         #expect(physical?["region"]?["startLine"]?.intValue == 3)
         #expect(github["partialFingerprints"]?["keywayFingerprint/v1"]?.stringValue?.count == 64)
         let json = try JSON.parse(result.stdout)
         guard case .array(let runs)? = json["runs"], case .array(let rules)? = runs.first?["tool"]?["driver"]?["rules"]
-        else { Issue.record("no rules"); return }
+        else {
+            Issue.record("no rules")
+            return
+        }
         let ids = rules.compactMap { $0["id"]?.stringValue }
         #expect(Set(ids) == Set(results.compactMap { $0["ruleId"]?.stringValue }))
         for result in results {
@@ -365,7 +380,9 @@ struct LeakCheckCLITests {
             .appendingPathComponent("LeakCheckTests/Data/sarif-schema-2.1.0.json").path
         let validation = try runProcess(
             "/usr/bin/python3", ["-m", "jsonschema", "-i", file, schema], environment: ["PATH": "/usr/bin:/bin"])
-        #expect(validation.status == 0, "SARIF does not validate (python3-jsonschema comes from scripts/install-deps): \(validation)")
+        #expect(
+            validation.status == 0,
+            "SARIF does not validate (python3-jsonschema comes from scripts/install-deps): \(validation)")
 
         // The validator does reject a broken document (the check can fail).
         try writeFile(file, "{\"version\": \"2.1.0\", \"runs\": [{\"results\": []}]}", mode: 0o600)
@@ -459,10 +476,16 @@ struct LeakCheckCLITests {
         }
         try GitFixture.write(root, ".gitattributes", "* filter=evil diff=evil\n")
         try GitFixture.write(root, "a.txt", "k=\(Planted.github)\n")
-        try GitFixture.git(["-c", "filter.evil.clean=cat", "-c", "filter.evil.process=", "-c", "core.fsmonitor=false",
-                            "add", "-A"], in: root)
-        try GitFixture.git(["-c", "core.fsmonitor=false", "-c", "filter.evil.clean=cat", "-c", "filter.evil.process=",
-                            "commit", "-q", "--no-verify", "-m", "x"], in: root)
+        try GitFixture.git(
+            [
+                "-c", "filter.evil.clean=cat", "-c", "filter.evil.process=", "-c", "core.fsmonitor=false",
+                "add", "-A",
+            ], in: root)
+        try GitFixture.git(
+            [
+                "-c", "core.fsmonitor=false", "-c", "filter.evil.clean=cat", "-c", "filter.evil.process=",
+                "commit", "-q", "--no-verify", "-m", "x",
+            ], in: root)
         try? FileManager.default.removeItem(atPath: marker)
         if Sys.effectiveUserID == 0 {
             let chown = try runProcess("/bin/chown", ["-R", "65534:65534", root], environment: [:])
@@ -537,8 +560,9 @@ struct LeakCheckCLITests {
             let result = try sandbox.run(
                 ["leak-check", "--staged", "--format", "json"], env: GitFixture.plainEnvironment, directory: directory)
             #expect(result.status == 1, "from \(directory): \(result)")
-            #expect(try finding(findings(result), rule: "github-token", path: root + "/src/app.txt") != nil,
-                    "from \(directory): \(result)")
+            #expect(
+                try finding(findings(result), rule: "github-token", path: root + "/src/app.txt") != nil,
+                "from \(directory): \(result)")
         }
     }
 
@@ -546,7 +570,8 @@ struct LeakCheckCLITests {
     func preCommitHookWithCommitAll() throws {
         let sandbox = try Sandbox(backend: "plaintext")
         let root = try Self.docsAndSource(sandbox)
-        try GitFixture.write(root, ".git/hooks/pre-commit", "#!/bin/sh\nexec '\(keywayBinary)' leak-check --staged\n", mode: 0o755)
+        try GitFixture.write(
+            root, ".git/hooks/pre-commit", "#!/bin/sh\nexec '\(keywayBinary)' leak-check --staged\n", mode: 0o755)
         // Modified in the work tree only: `commit -a` stages it into the index it hands the hook.
         try GitFixture.write(root, "src/app.txt", "k=\(Planted.github)\n")
         for directory in [root, root + "/docs"] {

@@ -36,13 +36,16 @@ struct LeakCheckHiddenHistoryTests {
 
     /// Plain git no longer lists the first commit, and leak-check still finds the key it holds.
     @discardableResult
-    func expectFirstCommitScanned(_ sandbox: Sandbox, _ root: String, _ commits: [String],
-                                  sourceLocation: SourceLocation = #_sourceLocation) throws -> (RunResult, JSON) {
+    func expectFirstCommitScanned(
+        _ sandbox: Sandbox, _ root: String, _ commits: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (RunResult, JSON) {
         #expect(!(try log(root)).contains(commits[0]), "not armed", sourceLocation: sourceLocation)
         let (result, json) = try scan(sandbox, root)
         #expect(result.status == 1, "\(result)", sourceLocation: sourceLocation)
-        #expect(historyFindings(json).first?["commit"]?.stringValue == commits[0], "\(result)",
-                sourceLocation: sourceLocation)
+        #expect(
+            historyFindings(json).first?["commit"]?.stringValue == commits[0], "\(result)",
+            sourceLocation: sourceLocation)
         return (result, json)
     }
 
@@ -90,8 +93,11 @@ struct LeakCheckHiddenHistoryTests {
         }
         let oids = try #require(offset(of: "OIDL")), data = try #require(offset(of: "CDAT"))
         let second = Array(repo.commits[1].utf8)
-        let hex = stride(from: 0, to: second.count, by: 2).map { UInt8(String(decoding: second[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
-        let index = try #require((0..<((data - oids) / 20)).first { Array(bytes[(oids + 20 * $0)..<(oids + 20 * $0 + 20)]) == hex })
+        let hex = stride(from: 0, to: second.count, by: 2).map {
+            UInt8(String(decoding: second[$0..<($0 + 2)], as: UTF8.self), radix: 16)!
+        }
+        let index = try #require(
+            (0..<((data - oids) / 20)).first { Array(bytes[(oids + 20 * $0)..<(oids + 20 * $0 + 20)]) == hex })
         // The first parent of that commit's entry (after its 20-byte tree id) becomes "none" (0x70000000).
         let parent = data + 36 * index + 20
         bytes.replaceSubrange(parent..<(parent + 4), with: [0x70, 0, 0, 0])
@@ -107,8 +113,9 @@ struct LeakCheckHiddenHistoryTests {
         let repo = try GitFixture.keyThenClean(root, line: line)
         try writeFile(root + "/.git/shallow", repo.commits[1] + "\n", mode: 0o644)
         let (result, json) = try expectFirstCommitScanned(sandbox, root, repo.commits)
-        #expect(notes(json).contains { $0.contains("\(root) is a shallow repository") && $0.contains("present") },
-                "\(result)")
+        #expect(
+            notes(json).contains { $0.contains("\(root) is a shallow repository") && $0.contains("present") },
+            "\(result)")
         #expect(errors(json).isEmpty, "\(result)")
     }
 
@@ -129,12 +136,19 @@ struct LeakCheckHiddenHistoryTests {
         #expect(errors(json).isEmpty, "\(result)")
         // The commit made in the clone is scanned; the first commit is not on this machine.
         #expect(!historyFindings(json).contains { $0["commit"]?.stringValue == repo.commits[0] })
-        guard case .array(let items)? = json["findings"] else { Issue.record("no findings"); return }
-        #expect(items.contains { $0["rule"]?.stringValue == "reflex-api-key" && $0["path"]?.stringValue == clone + "/c.txt" })
-        #expect(notes(json).contains {
-            $0.contains("\(clone) is a shallow repository") && $0.contains("history beyond its shallow boundary")
-                && $0.contains("was not scanned")
-        }, "\(result)")
+        guard case .array(let items)? = json["findings"] else {
+            Issue.record("no findings")
+            return
+        }
+        #expect(
+            items.contains {
+                $0["rule"]?.stringValue == "reflex-api-key" && $0["path"]?.stringValue == clone + "/c.txt"
+            })
+        #expect(
+            notes(json).contains {
+                $0.contains("\(clone) is a shallow repository") && $0.contains("history beyond its shallow boundary")
+                    && $0.contains("was not scanned")
+            }, "\(result)")
         let text = try sandbox.run(
             ["leak-check", "--no-home", "--history", clone], env: GitFixture.plainEnvironment, directory: sandbox.root)
         #expect(text.stdout.contains("Note: \(clone) is a shallow repository"), "\(text)")

@@ -4,7 +4,7 @@ import KeywayTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a measured run of the `keyway` binary produced.
@@ -113,7 +113,8 @@ struct LeakCheckHostileInputTests {
         try GitFixture.write(root, "conf/app.txt", "nothing\n")
         try GitFixture.write(root, "a.txt", "k=\(Planted.github)\n")
         try GitFixture.commitAll(root)
-        let otherHead = try GitFixture.git(["rev-parse", "HEAD"], in: other).trimmingCharacters(in: .whitespacesAndNewlines)
+        let otherHead = try GitFixture.git(["rev-parse", "HEAD"], in: other).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         try GitFixture.git(["update-index", "--add", "--cacheinfo", "160000,\(otherHead),sub"], in: root)
         try GitFixture.git(["commit", "-q", "-m", "sub"], in: root)
         // The tracked directory replaced by a link outside; a link to a directory; a symlinked credentials file;
@@ -140,7 +141,10 @@ struct LeakCheckHostileInputTests {
         #expect(!items.contains { $0["rule"]?.stringValue == "file-permissions" }, "\(json)")
         #expect(Set(items.compactMap { $0["repository"]?.stringValue }) == [root], "\(json)")
         // The credentials file is still reported by name.
-        #expect(items.contains { $0["rule"]?.stringValue == "credentials-file-untracked" && $0["path"]?.stringValue == root + "/.env" })
+        #expect(
+            items.contains {
+                $0["rule"]?.stringValue == "credentials-file-untracked" && $0["path"]?.stringValue == root + "/.env"
+            })
     }
 
     @Test("file names with terminal escape sequences are escaped in the text report and on standard error")
@@ -178,8 +182,9 @@ struct LeakCheckHostileInputTests {
         try makeFile(repo + "/conf/credentials.json", "{\"api_key\": \"\(Planted.reflex)\"}")
         let result = try sandbox.run(["get", "reflex"], env: ["REFLEX_CONFIG_DIR": repo + "/conf"])
         #expect(result.stdout == Planted.reflex + "\n", "\(result)")
-        #expect(result.stderr.contains("inside the git repository \(sandbox.root)/clone\\x1b]0;owned\\x07\\u{9b}2J"),
-                "\(result)")
+        #expect(
+            result.stderr.contains("inside the git repository \(sandbox.root)/clone\\x1b]0;owned\\x07\\u{9b}2J"),
+            "\(result)")
         #expect(rawControls(result.stderr).isEmpty, "\(result)")
     }
 
@@ -199,9 +204,10 @@ struct LeakCheckHostileInputTests {
             Issue.record("no notes: \(run)")
             return
         }
-        #expect(items.contains {
-            $0.stringValue?.contains("larger than the 64 MiB limit: \(root)/huge.bin (100.0 GiB)") == true
-        }, "\(run)")
+        #expect(
+            items.contains {
+                $0.stringValue?.contains("larger than the 64 MiB limit: \(root)/huge.bin (100.0 GiB)") == true
+            }, "\(run)")
         // The key beside it is still found.
         #expect(run.stdout.contains("github-token"))
     }
@@ -277,25 +283,28 @@ struct LeakCheckHostileInputTests {
             else { return [] }
             return Array(lines[start...(start + 2)])
         }
-        #expect(block("committed.txt") == [
-            "  ERROR reflex-api-key: committed.txt:1 (tracked)",
-            "    reflex API key \(masked) at committed.txt:1, tracked by git in \(root).",
-            "    Fix: Remove the key from the file and rotate it: it is in the repository's history. Keep the "
-                + "replacement in Keyway (keyway login reflex) and pass it at run time (keyway run reflex -- CMD).",
-        ], "\(text)")
-        #expect(block("edited.txt") == [
-            "  ERROR reflex-api-key: edited.txt:1 (tracked)",
-            "    reflex API key \(masked) at edited.txt:1, in an uncommitted change to a file tracked by git in \(root).",
-            "    Fix: Remove the key from the file before committing (git commit -a would take it); keep it in Keyway "
-                + "(keyway login reflex) and pass it at run time (keyway run reflex -- CMD).",
-        ], "\(text)")
-        #expect(block("staged.txt") == [
-            "  ERROR reflex-api-key: staged.txt:1 (tracked)",
-            "    reflex API key \(masked) at staged.txt:1, in a change to a tracked file, staged for the next commit "
-                + "in \(root).",
-            "    Fix: Remove the key from the file and restage it (git add), or unstage the change; keep the key in "
-                + "Keyway (keyway login reflex) and pass it at run time (keyway run reflex -- CMD).",
-        ], "\(text)")
+        #expect(
+            block("committed.txt") == [
+                "  ERROR reflex-api-key: committed.txt:1 (tracked)",
+                "    reflex API key \(masked) at committed.txt:1, tracked by git in \(root).",
+                "    Fix: Remove the key from the file and rotate it: it is in the repository's history. Keep the "
+                    + "replacement in Keyway (keyway login reflex) and pass it at run time (keyway run reflex -- CMD).",
+            ], "\(text)")
+        #expect(
+            block("edited.txt") == [
+                "  ERROR reflex-api-key: edited.txt:1 (tracked)",
+                "    reflex API key \(masked) at edited.txt:1, in an uncommitted change to a file tracked by git in \(root).",
+                "    Fix: Remove the key from the file before committing (git commit -a would take it); keep it in Keyway "
+                    + "(keyway login reflex) and pass it at run time (keyway run reflex -- CMD).",
+            ], "\(text)")
+        #expect(
+            block("staged.txt") == [
+                "  ERROR reflex-api-key: staged.txt:1 (tracked)",
+                "    reflex API key \(masked) at staged.txt:1, in a change to a tracked file, staged for the next commit "
+                    + "in \(root).",
+                "    Fix: Remove the key from the file and restage it (git add), or unstage the change; keep the key in "
+                    + "Keyway (keyway login reflex) and pass it at run time (keyway run reflex -- CMD).",
+            ], "\(text)")
         #expect(!text.stdout.contains("APP"), "\(text)")
         #expect(text.stdout.hasSuffix("3 error(s), 0 warning(s), 0 info (1 repository, 3 files).\n"), "\(text)")
 
@@ -306,8 +315,9 @@ struct LeakCheckHostileInputTests {
         try GitFixture.initialize(other)
         try GitFixture.write(other, "deploy.sh", "curl -H 'X-Key: \(stored)' https://example.invalid\n")
         let storedRun = try leakCheck(sandbox, [other, "--no-home"])
-        #expect(storedRun.stdout.contains(
-            "    Fix: Remove the key from the file (keep it in Keyway: keyway login myapp) or ignore the file.\n"),
+        #expect(
+            storedRun.stdout.contains(
+                "    Fix: Remove the key from the file (keep it in Keyway: keyway login myapp) or ignore the file.\n"),
             "\(storedRun)")
 
         let clean = sandbox.root + "/clean"
@@ -336,9 +346,13 @@ struct LeakCheckHostileInputTests {
         let result = try leakCheck(sandbox, [root, "--no-home", "--history", "--format", "json"])
         #expect(result.status == 1, "\(result)")
         let items = try jsonFindings(result).filter { $0["rule"]?.stringValue == "github-token" }
-        #expect(items.contains { $0["git"]?.stringValue == "tracked"
-            && $0["message"]?.stringValue?.contains("uncommitted change") == true }, "\(result)")
-        #expect(items.contains { $0["git"]?.stringValue == "history" && $0["commit"]?.stringValue == leak }, "\(result)")
+        #expect(
+            items.contains {
+                $0["git"]?.stringValue == "tracked"
+                    && $0["message"]?.stringValue?.contains("uncommitted change") == true
+            }, "\(result)")
+        #expect(
+            items.contains { $0["git"]?.stringValue == "history" && $0["commit"]?.stringValue == leak }, "\(result)")
 
         // A key the last commit still holds is reported once, for the current file.
         try GitFixture.commitAll(root, "again")

@@ -9,7 +9,9 @@ private let vaultKey = Data((0..<32).map { UInt8($0 * 7 & 0xFF) }).base64Encoded
 /// A vault file's 108-byte header (format version 1, see SECURITY.md) declaring `length` bytes of ciphertext, followed
 /// by `body`. Nothing in it was produced by a key: it is what a hostile file may hold.
 private func craftedVault(method: UInt8, declaredLength length: UInt64, body: Int = 40) -> [UInt8] {
-    func littleEndian(_ value: UInt64, _ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) } }
+    func littleEndian(_ value: UInt64, _ count: Int) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
+    }
     var bytes: [UInt8] = [0x89, 0x4B, 0x57, 0x56, 0x41, 0x55, 0x4C, 0x54] + littleEndian(1, 2) + [method, 1]
     if method == 2 {
         bytes += littleEndian(1, 8) + littleEndian(8 << 10, 8) + [UInt8](repeating: 0x5A, count: 16)
@@ -23,7 +25,9 @@ private func craftedVault(method: UInt8, declaredLength length: UInt64, body: In
 }
 
 /// Whether the result is an orderly exit (0, 1 or 2), not a signal (Foundation reports a signal's number as the status).
-private func exitedCleanly(_ result: RunResult) -> Bool { [0, 1, 2].contains(result.status) && !result.stderr.contains("Fatal error") }
+private func exitedCleanly(_ result: RunResult) -> Bool {
+    [0, 1, 2].contains(result.status) && !result.stderr.contains("Fatal error")
+}
 
 /// Issue 10, item 5: a vault whose declared ciphertext length is near 2^64 made every command that reads its header
 /// trap (SIGILL) on an arithmetic overflow in the truncation message.
@@ -81,7 +85,9 @@ private func exitedCleanly(_ result: RunResult) -> Bool { [0, 1, 2].contains(res
         for arguments in [["status"], ["get", "reflex"], ["list"], ["backends"], ["leak-check"]] {
             let result = try sandbox.run(arguments, env: env, directory: sandbox.home)
             #expect(exitedCleanly(result), "\(arguments): \(result)")
-            #expect(result.stdout.contains("is truncated") || result.stderr.contains("is truncated"), "\(arguments): \(result)")
+            #expect(
+                result.stdout.contains("is truncated") || result.stderr.contains("is truncated"),
+                "\(arguments): \(result)")
         }
     }
 }
@@ -123,7 +129,8 @@ private func coreLimits(of pid: pid_t) -> (soft: String, hard: String)? {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             // Once keyway (not the shell any more) runs: /proc/PID/exe names it.
-            if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process.processIdentifier)/exe"),
+            if let exe = try? FileManager.default.destinationOfSymbolicLink(
+                atPath: "/proc/\(process.processIdentifier)/exe"),
                 exe.hasSuffix("/keyway"), let limits = coreLimits(of: process.processIdentifier)
             {
                 seen = limits
@@ -147,17 +154,22 @@ private func coreLimits(of pid: pid_t) -> (soft: String, hard: String)? {
         try #require(reference.status == 0 && reference.stdout.hasPrefix("4096\n"), "\(reference)")
         let run = try runProcess(
             "/bin/sh",
-            ["-c", Self.withSoftLimit, "sh", keywayBinary, "run", "reflex", "--", "/bin/sh", "-c",
-             "ulimit -c; ulimit -H -c; printf '%s\\n' \"$REFLEX_API_KEY\""],
+            [
+                "-c", Self.withSoftLimit, "sh", keywayBinary, "run", "reflex", "--", "/bin/sh", "-c",
+                "ulimit -c; ulimit -H -c; printf '%s\\n' \"$REFLEX_API_KEY\"",
+            ],
             environment: sandbox.environment.merging(env) { $1 })
         #expect(run.status == 0, "\(run)")
-        #expect(run.stdout == reference.stdout + "rfx_corelimit_0123456789\n", "CMD sees keyway's limits at start: \(run)")
+        #expect(
+            run.stdout == reference.stdout + "rfx_corelimit_0123456789\n", "CMD sees keyway's limits at start: \(run)")
     }
 }
 
 /// Issue 10, item 9: what `keyway run` hands to CMD besides the key.
 @Suite struct RunEnvironmentTests {
-    static let unlockVariables = ["KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE"]
+    static let unlockVariables = [
+        "KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE",
+    ]
 
     /// The names in `env` output.
     static func names(_ output: String) -> Set<String> {
@@ -220,14 +232,17 @@ struct RunSignalTests {
     @Test func sigpipeIsDefaultInTheCommandOnTheKeyringBackend() throws {
         let keyring = try PrivateProvider("gnome-keyring")
         let sandbox = try Sandbox(backend: "keyring")
-        let stored = try sandbox.run(["login", "reflex", "--api-key", "rfx_sigpipe_0123456789"], env: keyring.environment)
+        let stored = try sandbox.run(
+            ["login", "reflex", "--api-key", "rfx_sigpipe_0123456789"], env: keyring.environment)
         try #require(stored.status == 0, "\(stored)")
         let environment = sandbox.environment.merging(keyring.environment) { $1 }
         // Started with SIGPIPE at its default (whatever the test runner does with it).
         let run = try runProcess(
             "/usr/bin/env",
-            ["--default-signal=PIPE", keywayBinary, "run", "reflex", "--", "/bin/sh", "-c",
-             "cat /proc/self/status; printf 'key=%s\\n' \"$REFLEX_API_KEY\""],
+            [
+                "--default-signal=PIPE", keywayBinary, "run", "reflex", "--", "/bin/sh", "-c",
+                "cat /proc/self/status; printf 'key=%s\\n' \"$REFLEX_API_KEY\"",
+            ],
             environment: environment)
         #expect(run.status == 0, "\(run)")
         #expect(run.stdout.contains("key=rfx_sigpipe_0123456789\n"), "the key came from the keyring: \(run)")
@@ -253,7 +268,9 @@ struct RunSignalTests {
             let result = try sandbox.run(arguments, env: env)
             #expect(result.status == 2, "\(arguments): \(result)")
             #expect(result.stderr.contains("it did not answer within 1 s"), "\(arguments): \(result)")
-            #expect(!result.stdout.contains("store auto: missing") && !result.stdout.contains("No key found"), "\(arguments): \(result)")
+            #expect(
+                !result.stdout.contains("store auto: missing") && !result.stdout.contains("No key found"),
+                "\(arguments): \(result)")
         }
         let json = try sandbox.run(["resolve", "reflex", "--json"], env: env)
         #expect(json.status == 2, "\(json)")
@@ -261,7 +278,8 @@ struct RunSignalTests {
         // A write must not go elsewhere either.
         let login = try sandbox.run(["login", "reflex", "--api-key", "rfx_silentbus_0123456789"], env: env)
         #expect(login.status == 2, "\(login)")
-        #expect(!FileManager.default.fileExists(atPath: sandbox.credentialsFile), "nothing written to the plaintext file")
+        #expect(
+            !FileManager.default.fileExists(atPath: sandbox.credentialsFile), "nothing written to the plaintext file")
         let backends = try sandbox.run(["backends", "--json"], env: env)
         #expect(backends.stdout.contains(#""auto_writes_to": "keyring""#), "\(backends)")
     }
@@ -293,8 +311,10 @@ struct RunSignalTests {
         try #require(created.status == 0, "\(created)")
         #expect(try Self.cost(vault) == (5, 2 << 20))
         try #require(
-            try sandbox.run(["login", "reflex", "--api-key", "rfx_rekeycost_0123456789"], env: ["KEYWAY_PASSPHRASE": "first"])
-                .status == 0)
+            try sandbox.run(
+                ["login", "reflex", "--api-key", "rfx_rekeycost_0123456789"], env: ["KEYWAY_PASSPHRASE": "first"]
+            )
+            .status == 0)
 
         let kept = try sandbox.run(
             ["vault", "rekey"], env: ["KEYWAY_PASSPHRASE": "first", "KEYWAY_NEW_PASSPHRASE": "second"])
@@ -304,15 +324,18 @@ struct RunSignalTests {
         #expect(kept.stdout.contains("opslimit 5, memlimit 2 MiB"), "\(kept)")
 
         let lowered = try sandbox.run(
-            ["vault", "rekey", "--argon2-ops", "2"], env: ["KEYWAY_PASSPHRASE": "second", "KEYWAY_NEW_PASSPHRASE": "third"])
+            ["vault", "rekey", "--argon2-ops", "2"],
+            env: ["KEYWAY_PASSPHRASE": "second", "KEYWAY_NEW_PASSPHRASE": "third"])
         #expect(lowered.status == 0, "\(lowered)")
         #expect(try Self.cost(vault) == (2, 2 << 20), "only the option given changes")
         #expect(
-            lowered.stderr.contains("lowers its Argon2id cost from opslimit 5, memlimit 2 MiB to opslimit 2, memlimit 2 MiB"),
+            lowered.stderr.contains(
+                "lowers its Argon2id cost from opslimit 5, memlimit 2 MiB to opslimit 2, memlimit 2 MiB"),
             "\(lowered)")
 
         let raised = try sandbox.run(
-            ["vault", "rekey", "--argon2-mem-mib", "3"], env: ["KEYWAY_PASSPHRASE": "third", "KEYWAY_NEW_PASSPHRASE": "fourth"])
+            ["vault", "rekey", "--argon2-mem-mib", "3"],
+            env: ["KEYWAY_PASSPHRASE": "third", "KEYWAY_NEW_PASSPHRASE": "fourth"])
         #expect(raised.status == 0, "\(raised)")
         #expect(try Self.cost(vault) == (2, 3 << 20))
         #expect(!raised.stderr.contains("lowers"), "a raise is not warned about as a decrease: \(raised)")
@@ -325,8 +348,10 @@ struct RunSignalTests {
         let sandbox = try Sandbox(backend: "encrypted")
         let vault = sandbox.configDirectory + "/credentials.vault"
         try #require(
-            try sandbox.run(["vault", "init", "--argon2-ops", "1", "--argon2-mem-mib", "1"], env: ["KEYWAY_PASSPHRASE": "a"])
-                .status == 0)
+            try sandbox.run(
+                ["vault", "init", "--argon2-ops", "1", "--argon2-mem-mib", "1"], env: ["KEYWAY_PASSPHRASE": "a"]
+            )
+            .status == 0)
         let before = try readFile(vault)
         let refused = try sandbox.run(
             ["vault", "rekey", "--argon2-ops", "11"], env: ["KEYWAY_PASSPHRASE": "a", "KEYWAY_NEW_PASSPHRASE": "b"])

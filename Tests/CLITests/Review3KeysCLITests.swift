@@ -52,10 +52,13 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
         let json = try s.run(["whoami", "reflex", "--profile", secretName, "--json"])
         #expect(try JSON.parse(json.stdout)["profile"] == .string(APIKeyRules.notShown), "\(json)")
         // Ordinary names still print.
-        for name in ["reflex", "default", "prod", "my-app", "team_a", "Reflex", "MyApp2", "keyway-cli-migrate-22930-2"] {
+        for name in ["reflex", "default", "prod", "my-app", "team_a", "Reflex", "MyApp2", "keyway-cli-migrate-22930-2"]
+        {
             #expect(APIKeyRules.shownName(name) == name)
         }
-        for name in [secretName, "SECRETq9fK2mQ7xLp4", "0123456789abcdef0123", "sk-live", "GHP_abc", "caf\u{E9}", "a\u{1B}b"] {
+        for name in [
+            secretName, "SECRETq9fK2mQ7xLp4", "0123456789abcdef0123", "sk-live", "GHP_abc", "caf\u{E9}", "a\u{1B}b",
+        ] {
             #expect(APIKeyRules.shownName(name) == APIKeyRules.notShown, "\(name)")
         }
         let login = try s.run(["login", "reflex", "--profile", "team_a", "--api-key", goodKey])
@@ -74,7 +77,8 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
         for arguments in [["list"], ["status"], ["status", "reflex"], ["whoami", "reflex"], ["list", "--json"]] {
             let r = try s.run(arguments)
             #expect(r.status == 0, "\(arguments): \(r)")
-            #expect(!r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B },
+            #expect(
+                !r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B },
                 "\(arguments): \(r.stdout.debugDescription)")
             if !arguments.contains("--json") { #expect(r.stdout.contains("me\\x1b]0;PWN\\x07"), "\(arguments): \(r)") }
         }
@@ -82,8 +86,12 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
         #expect(get.stdout == goodKey + "\n")
         // Columns stay aligned: the escaped account is measured as printed.
         let lines = try s.run(["list"]).stdout.split(separator: "\n").map(String.init)
-        func column(_ word: String, _ line: String) -> Int? { line.firstRange(of: word).map { line.distance(from: line.startIndex, to: $0.lowerBound) } }
-        #expect(lines.count == 2 && column("BACKEND", lines[0]) != nil && column("BACKEND", lines[0]) == column("plaintext", lines[1]), "\(lines)")
+        func column(_ word: String, _ line: String) -> Int? {
+            line.firstRange(of: word).map { line.distance(from: line.startIndex, to: $0.lowerBound) }
+        }
+        #expect(
+            lines.count == 2 && column("BACKEND", lines[0]) != nil
+                && column("BACKEND", lines[0]) == column("plaintext", lines[1]), "\(lines)")
     }
 
     /// D7: a key of combining marks shows at most a third of its scalars in list.
@@ -106,8 +114,14 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
         let s = try Sandbox(backend: "plaintext")
         let bad = "$(printf 'rfx_q9fK2mQ7\\377xLp4abcdefgh')"
         for (script, message) in [
-            ("REFLEX_API_KEY=\"\(bad)\" exec \"$0\" get reflex", "The environment variable REFLEX_API_KEY is not valid UTF-8."),
-            ("REFLEX_API_KEY=\"\(bad)\" exec \"$0\" run reflex -- true", "The environment variable REFLEX_API_KEY is not valid UTF-8."),
+            (
+                "REFLEX_API_KEY=\"\(bad)\" exec \"$0\" get reflex",
+                "The environment variable REFLEX_API_KEY is not valid UTF-8."
+            ),
+            (
+                "REFLEX_API_KEY=\"\(bad)\" exec \"$0\" run reflex -- true",
+                "The environment variable REFLEX_API_KEY is not valid UTF-8."
+            ),
             ("exec \"$0\" get reflex --api-key \"\(bad)\"", "The key given with --api-key is not valid UTF-8."),
             ("exec \"$0\" get reflex --api-key=\"\(bad)\"", "The key given with --api-key is not valid UTF-8."),
             ("exec \"$0\" run reflex --api-key \"\(bad)\" -- true", "The key given with --api-key is not valid UTF-8."),
@@ -119,7 +133,8 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
             #expect(!r.stdout.contains("xLp4") && !r.stderr.contains("xLp4"))
         }
         // After `--` the command's own arguments are its business.
-        let after = try shell(s, "exec \"$0\" run reflex --api-key \(goodKey) -- /bin/sh -c 'exit 0' \"$(printf '\\377')\"")
+        let after = try shell(
+            s, "exec \"$0\" run reflex --api-key \(goodKey) -- /bin/sh -c 'exit 0' \"$(printf '\\377')\"")
         #expect(after.status == 0, "\(after)")
     }
 
@@ -134,11 +149,13 @@ private func shell(_ s: Sandbox, _ script: String) throws -> RunResult {
         try makeFile(path, goodKey + "\u{FEFF}\n")
         let inside = try s.run(["get", "reflex", "-k", path])
         #expect(inside.status == 2 && inside.stderr.contains("invisible formatting character"), "\(inside)")
-        for key in [String(repeating: "\u{3164}", count: 6), String(repeating: "\u{2800}", count: 6),
-            String(repeating: "\u{34F}", count: 4)]
-        {
+        for key in [
+            String(repeating: "\u{3164}", count: 6), String(repeating: "\u{2800}", count: 6),
+            String(repeating: "\u{34F}", count: 4),
+        ] {
             let login = try s.run(["login", "tool", "--api-key", key])
-            #expect(login.status == 2 && login.stderr.contains("is only whitespace or invisible characters"), "\(login)")
+            #expect(
+                login.status == 2 && login.stderr.contains("is only whitespace or invisible characters"), "\(login)")
         }
         let bidi = try s.run(["login", "tool", "--api-key", "rfx_abc\u{202E}def0123"])
         #expect(bidi.status == 2 && bidi.stderr.contains("invisible formatting character"), "\(bidi)")

@@ -25,9 +25,10 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         let env = ["KEYWAY_CONFIG_DIR": sandbox.home + "/.config/keyway"]
         let login = try sandbox.run(["login", "reflex", "--api-key", "rfx_KEYaaaa1111bbbb2222"], env: env)
         #expect(login.status == 0, "\(login)")
-        #expect(login.stderr.contains(
-            "Warning: The directory \(sandbox.home)/.config (it holds the symbolic link \(sandbox.home)/.config/keyway) "
-                + "has permissions 0777"), "\(login)")
+        #expect(
+            login.stderr.contains(
+                "Warning: The directory \(sandbox.home)/.config (it holds the symbolic link \(sandbox.home)/.config/keyway) "
+                    + "has permissions 0777"), "\(login)")
         let strict = try sandbox.run(["get", "reflex", "--strict"], env: env)
         #expect(strict.status == 2 && strict.stdout == "", "\(strict)")
         #expect(strict.stderr.contains("Strict mode refuses it"), "\(strict)")
@@ -44,11 +45,13 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         try Sys.mkdir(open, 0o700)
         #expect(chmod(open, 0o777) == 0)
         #expect(rename(sandbox.credentialsFile, open + "/c.json") == 0)
-        try FileManager.default.createSymbolicLink(atPath: sandbox.credentialsFile, withDestinationPath: open + "/c.json")
+        try FileManager.default.createSymbolicLink(
+            atPath: sandbox.credentialsFile, withDestinationPath: open + "/c.json")
         let strict = try sandbox.run(["get", "reflex", "--strict"])
         #expect(strict.status == 2 && strict.stdout == "", "\(strict)")
-        #expect(strict.stderr.contains(
-            "The directory \(open) (where \(sandbox.credentialsFile) leads) has permissions 0777"), "\(strict)")
+        #expect(
+            strict.stderr.contains(
+                "The directory \(open) (where \(sandbox.credentialsFile) leads) has permissions 0777"), "\(strict)")
         let login = try sandbox.run(["login", "reflex", "--api-key", "rfx_NEWaaaa1111bbbb2222", "--strict"])
         #expect(login.status == 2, "\(login)")
         #expect(try readFile(open + "/c.json.lock") == nil, "nothing created there under --strict")
@@ -126,9 +129,11 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
             stdin: entries.joined(separator: "\n") + "\n")
         #expect(result.status == 0, "\(result)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.filter { $0.hasPrefix("REFLEX_API_KEY=") } == ["REFLEX_API_KEY=rfx_STOREDkey1111aaaa2222"],
+        #expect(
+            lines.filter { $0.hasPrefix("REFLEX_API_KEY=") } == ["REFLEX_API_KEY=rfx_STOREDkey1111aaaa2222"],
             "\(result)")
-        #expect(!lines.contains { $0.hasPrefix("KEYWAY_PASSPHRASE=") || $0.hasPrefix("KEYWAY_VAULT_KEY=") }, "\(result)")
+        #expect(
+            !lines.contains { $0.hasPrefix("KEYWAY_PASSPHRASE=") || $0.hasPrefix("KEYWAY_VAULT_KEY=") }, "\(result)")
         #expect(lines.contains("OTHER=kept"))
     }
 }
@@ -194,7 +199,8 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         let env = ["KEYWAY_BACKEND": "encrypted", "KEYWAY_VAULT_FILE": vault, "KEYWAY_PASSPHRASE": "p"]
         let get = try bounded(sandbox, ["get", "reflex"], env: env)
         #expect(get.status == 2, "\(get)")
-        #expect(get.stderr.contains("\(vault) is 3221225472 bytes, which is more than 64 MiB, the most Keyway reads"),
+        #expect(
+            get.stderr.contains("\(vault) is 3221225472 bytes, which is more than 64 MiB, the most Keyway reads"),
             "\(get)")
         let keyFile = sandbox.root + "/big.key"
         try sparse(keyFile)
@@ -203,7 +209,8 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         let tool = sandbox.home + "/.config/reflex/credentials.json"
         try sparse(tool)
         let own = try bounded(sandbox, ["get", "reflex"], env: ["KEYWAY_BACKEND": "plaintext"])
-        #expect(own.status == 2 && own.stderr.contains("\(tool) is 3221225472 bytes, which is more than 16 MiB"),
+        #expect(
+            own.status == 2 && own.stderr.contains("\(tool) is 3221225472 bytes, which is more than 16 MiB"),
             "\(own)")
         #expect(Date().timeIntervalSince(start) < 10, "refused from fstat, nothing read")
     }
@@ -244,8 +251,9 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         for value in ["abc", "0", "-1", "inf", "nan", "3601"] {
             let result = try sandbox.run(["list"], env: ["KEYWAY_KEYRING_TIMEOUT": value])
             #expect(result.status == 2, "\(value): \(result)")
-            #expect(result.stderr.contains(
-                "KEYWAY_KEYRING_TIMEOUT must be a number of seconds greater than 0 and at most 3600"), "\(value)")
+            #expect(
+                result.stderr.contains(
+                    "KEYWAY_KEYRING_TIMEOUT must be a number of seconds greater than 0 and at most 3600"), "\(value)")
         }
         #expect(try sandbox.run(["list"], env: ["KEYWAY_KEYRING_TIMEOUT": "0.5"]).status == 0)
     }
@@ -282,8 +290,9 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         #expect(empty.status == 2, "\(empty)")
         #expect(empty.stderr.contains("is corrupted or was modified"), "\(empty)")
         #expect(!empty.stdout.contains("Nothing to move"), "\(empty)")
-        #expect(try sandbox.run(["login", "reflex", "--backend", "plaintext", "--api-key", "rfx_KEYaaaa1111bbbb2222"])
-            .status == 0)
+        #expect(
+            try sandbox.run(["login", "reflex", "--backend", "plaintext", "--api-key", "rfx_KEYaaaa1111bbbb2222"])
+                .status == 0)
         let migrate = try sandbox.run(["migrate", "--to", "encrypted"], env: env)
         #expect(migrate.status == 2, "\(migrate)")
         #expect(migrate.stderr.contains("is corrupted or was modified"), "\(migrate)")
@@ -318,7 +327,8 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         var caught: UInt64?
         // Wait until keyway is blocked reading its standard input (read(2) on fd 0), well past start-up.
         try waitUntil("keyway \(process.processIdentifier) to block reading its standard input", timeout: 20) {
-            guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            guard
+                let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
                 let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
                 let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16)
             else { return false }
@@ -329,7 +339,8 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
         }
         let mask = try #require(caught)
         for signal in [SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV] {
-            #expect(mask & (1 << UInt64(signal - 1)) == 0, "signal \(signal) is caught (SigCgt \(String(mask, radix: 16)))")
+            #expect(
+                mask & (1 << UInt64(signal - 1)) == 0, "signal \(signal) is caught (SigCgt \(String(mask, radix: 16)))")
         }
     }
 }

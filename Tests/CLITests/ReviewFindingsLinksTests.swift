@@ -48,12 +48,16 @@ struct LeakCheckPathLinkTests {
             #expect(json.status == 1, "\(typed): \(json)")
             let report = try JSON.parse(json.stdout)
             #expect(findingPaths(report).contains(expected), "\(typed): \(json)")
-            #expect(strings(report, "notes").contains {
-                $0.contains("\(sandbox.root)/\(typed) is, or goes through, a symbolic link: its target \(target) was scanned")
-            }, "\(typed): \(json)")
+            #expect(
+                strings(report, "notes").contains {
+                    $0.contains(
+                        "\(sandbox.root)/\(typed) is, or goes through, a symbolic link: its target \(target) was scanned"
+                    )
+                }, "\(typed): \(json)")
             let text = try leakCheck(sandbox, [typed], directory: sandbox.root)
             #expect(text.status == 1 && !text.stdout.contains("No leaks found"), "\(typed): \(text)")
-            #expect(text.stdout.contains("Note: \(sandbox.root)/\(typed) is, or goes through, a symbolic link"), "\(text)")
+            #expect(
+                text.stdout.contains("Note: \(sandbox.root)/\(typed) is, or goes through, a symbolic link"), "\(text)")
         }
         // A link beneath the root a PATH names is still not followed: only r's own files are scanned once.
         let whole = try leakCheck(sandbox, [root, "--format", "json"])
@@ -78,19 +82,25 @@ struct LeakCheckPathLinkTests {
 
     /// Checks that `dir`'s untracked key file is found as a file outside any repository, with the not-scanned note
     /// in text, JSON and SARIF, and no "No leaks found".
-    func expectScannedWithoutGit(_ sandbox: Sandbox, _ dir: String, workTree: String,
-                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let noteStart = "Not scanned as a repository: git's work tree for the repository at \(dir) is \(workTree), not \(dir)"
+    func expectScannedWithoutGit(
+        _ sandbox: Sandbox, _ dir: String, workTree: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let noteStart =
+            "Not scanned as a repository: git's work tree for the repository at \(dir) is \(workTree), not \(dir)"
         let json = try leakCheck(sandbox, [dir, "--format", "json"])
         #expect(json.status == 1, "\(json)", sourceLocation: sourceLocation)
         let report = try JSON.parse(json.stdout)
         #expect(findingPaths(report).contains(dir + "/key.txt"), "\(json)", sourceLocation: sourceLocation)
-        #expect(strings(report, "notes").contains { $0.hasPrefix(noteStart) }, "\(json)", sourceLocation: sourceLocation)
+        #expect(
+            strings(report, "notes").contains { $0.hasPrefix(noteStart) }, "\(json)", sourceLocation: sourceLocation)
         #expect(report["summary"]?["not_scanned"] == .int(1), "\(json)", sourceLocation: sourceLocation)
         #expect(report["summary"]?["repositories"] == .array([]), "\(json)", sourceLocation: sourceLocation)
         let text = try leakCheck(sandbox, [dir])
         #expect(text.stdout.contains("Note: \(noteStart)"), "\(text)", sourceLocation: sourceLocation)
-        #expect(text.stdout.contains("; NOT SCANNED: 1 item, see the notes above."), "\(text)", sourceLocation: sourceLocation)
+        #expect(
+            text.stdout.contains("; NOT SCANNED: 1 item, see the notes above."), "\(text)",
+            sourceLocation: sourceLocation)
         let sarif = try JSON.parse(try leakCheck(sandbox, [dir, "--format", "sarif"]).stdout)
         guard case .array(let runs)? = sarif["runs"], case .array(let invocations)? = runs.first?["invocations"],
             case .array(let notifications)? = invocations.first?["toolExecutionNotifications"]
@@ -98,17 +108,20 @@ struct LeakCheckPathLinkTests {
             Issue.record("no SARIF notifications: \(sarif.serialized())", sourceLocation: sourceLocation)
             return
         }
-        #expect(notifications.contains {
-            $0["level"]?.stringValue == "warning" && $0["message"]?["text"]?.stringValue?.hasPrefix(noteStart) == true
-        }, sourceLocation: sourceLocation)
+        #expect(
+            notifications.contains {
+                $0["level"]?.stringValue == "warning"
+                    && $0["message"]?["text"]?.stringValue?.hasPrefix(noteStart) == true
+            }, sourceLocation: sourceLocation)
         // Without the key, no all-clear either.
         try FileManager.default.removeItem(atPath: dir + "/key.txt")
         let clean = try leakCheck(sandbox, [dir])
         #expect(clean.status == 0, "\(clean)", sourceLocation: sourceLocation)
         #expect(!clean.stdout.contains("No leaks found"), "\(clean)", sourceLocation: sourceLocation)
-        #expect(clean.stdout.hasSuffix(
-            "Incomplete scan: nothing found in what was scanned (0 repositories, 0 files); NOT SCANNED: 1 item, see "
-                + "the notes above.\n"), "\(clean)", sourceLocation: sourceLocation)
+        #expect(
+            clean.stdout.hasSuffix(
+                "Incomplete scan: nothing found in what was scanned (0 repositories, 0 files); NOT SCANNED: 1 item, see "
+                    + "the notes above.\n"), "\(clean)", sourceLocation: sourceLocation)
     }
 
     @Test("a repository whose core.worktree is elsewhere: its files are scanned as plain files, with a note")
@@ -145,22 +158,27 @@ struct GitRootLinkTests {
         try makeFile(sandbox.home + "/.gh-token", Planted.github + "\n")
         let root = sandbox.root + "/cloned"
         try GitFixture.initialize(root)
-        try FileManager.default.createSymbolicLink(atPath: root + "/reflow.key", withDestinationPath: sandbox.home + "/.gh-token")
+        try FileManager.default.createSymbolicLink(
+            atPath: root + "/reflow.key", withDestinationPath: sandbox.home + "/.gh-token")
         let marker = sandbox.root + "/ran"
-        for arguments in [["get", "reflow"], ["run", "reflow", "--env", "K", "--", "/bin/sh", "-c", "echo \"$K\" > \(marker)"]] {
+        for arguments in [
+            ["get", "reflow"], ["run", "reflow", "--env", "K", "--", "/bin/sh", "-c", "echo \"$K\" > \(marker)"],
+        ] {
             let result = try sandbox.run(arguments, directory: root + "/")
             #expect(result.status == 2, "\(arguments): \(result)")
             #expect(!result.stdout.contains(Planted.github) && !result.stderr.contains(Planted.github), "\(result)")
-            #expect(result.stderr.contains(
-                "\(root)/reflow.key is a symbolic link to \(sandbox.home)/.gh-token, outside the repository \(root): "
-                    + "Keyway does not follow it"), "\(arguments): \(result)")
+            #expect(
+                result.stderr.contains(
+                    "\(root)/reflow.key is a symbolic link to \(sandbox.home)/.gh-token, outside the repository \(root): "
+                        + "Keyway does not follow it"), "\(arguments): \(result)")
         }
         #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
         // A link whose target cannot be resolved is refused too.
         try FileManager.default.removeItem(atPath: sandbox.home + "/.gh-token")
         let dangling = try sandbox.run(["get", "reflow"], directory: root)
-        #expect(dangling.status == 2 && dangling.stderr.contains("is a symbolic link whose target cannot be resolved"),
-                "\(dangling)")
+        #expect(
+            dangling.status == 2 && dangling.stderr.contains("is a symbolic link whose target cannot be resolved"),
+            "\(dangling)")
         // A link to a file inside the repository is the repository's own file.
         try makeFile(root + "/keys/reflow.key", "reflow-inside-key-4444\n")
         try FileManager.default.removeItem(atPath: root + "/reflow.key")
@@ -180,15 +198,20 @@ struct DuplicateFieldTests {
         for (spec, field) in [
             (#"{"name": "acme", "name": "other", "env": [], "sources": [{"type": "store"}]}"#, "\"name\""),
             (#"{"name": "acme", "env": [], "sources": [{"type": "store", "type": "store"}]}"#, "sources[0].type"),
-            (#"{"name": "acme", "env": [], "sources": [{"type": "store"}], "token_kinds": [{"prefix": "a_", "name": "x", "name": "y"}]}"#,
-             "token_kinds[0].name"),
-            (#"{"name": "acme", "env": [], "sources": [{"type": "store"}], "token_kinds": [{"prefix": "a_", "name": "x", "\#(hidden)": 1, "\#(hidden)": 2}]}"#,
-             "token_kinds[0]: a field whose name is not shown (it does not look like a field name)"),
+            (
+                #"{"name": "acme", "env": [], "sources": [{"type": "store"}], "token_kinds": [{"prefix": "a_", "name": "x", "name": "y"}]}"#,
+                "token_kinds[0].name"
+            ),
+            (
+                #"{"name": "acme", "env": [], "sources": [{"type": "store"}], "token_kinds": [{"prefix": "a_", "name": "x", "\#(hidden)": 1, "\#(hidden)": 2}]}"#,
+                "token_kinds[0]: a field whose name is not shown (it does not look like a field name)"
+            ),
         ] {
             try makeFile(file, spec)
             let result = try sandbox.run(["get", "acme"])
             #expect(result.status == 2, "\(spec): \(result)")
-            #expect(result.stderr.contains("App spec \(file): \(field) is written more than once."), "\(spec): \(result)")
+            #expect(
+                result.stderr.contains("App spec \(file): \(field) is written more than once."), "\(spec): \(result)")
             #expect(!result.stderr.contains(hidden) && !result.stderr.contains("other"), "\(result)")
         }
     }

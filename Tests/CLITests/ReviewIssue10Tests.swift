@@ -27,8 +27,10 @@ private func givenToNobody(_ path: String) -> Bool {
         let get = try sandbox.run(["get", "app"])
         #expect(get.status == 0, "\(get)")
         #expect(get.stdout == "key-0123456789ab\n")
-        #expect(get.stderr.contains(
-            "Warning: The directory \(sandbox.configDirectory) has permissions 0770, which let group or others write it"),
+        #expect(
+            get.stderr.contains(
+                "Warning: The directory \(sandbox.configDirectory) has permissions 0770, which let group or others write it"
+            ),
             "\(get)")
         #expect(get.stderr.contains("chmod go-w \(sandbox.configDirectory)"))
         for (arguments, env) in [(["get", "app", "--strict"], [:]), (["list"], ["KEYWAY_STRICT": "1"])] {
@@ -71,8 +73,9 @@ private func givenToNobody(_ path: String) -> Bool {
         try FileManager.default.createSymbolicLink(atPath: sandbox.configDirectory, withDestinationPath: other)
         let list = try sandbox.run(["list"])
         #expect(list.status == 0, "\(list)")
-        #expect(list.stderr.contains(
-            "Warning: The directory \(other) (where \(sandbox.configDirectory) leads) is owned by user 65534"),
+        #expect(
+            list.stderr.contains(
+                "Warning: The directory \(other) (where \(sandbox.configDirectory) leads) is owned by user 65534"),
             "\(list)")
         let strict = try sandbox.run(["login", "app", "--api-key", "key-0123456789ab", "--strict"])
         #expect(strict.status == 2, "\(strict)")
@@ -124,19 +127,22 @@ private func givenToNobody(_ path: String) -> Bool {
         try makeFile(file, "{\"api_key\": \"rp_oldoldoldoldold1234\"}\n")
         let login = try sandbox.run(["login", "reactor", "--api-key", "rp_newnewnewnewnew5678"])
         #expect(login.status == 0, "\(login)")
-        #expect(login.stderr.contains(
-            "Warning: \(file) (reactor's own credentials file) holds another key for reactor (profile default) and "
-                + "wins over Keyway's store"), "\(login)")
+        #expect(
+            login.stderr.contains(
+                "Warning: \(file) (reactor's own credentials file) holds another key for reactor (profile default) and "
+                    + "wins over Keyway's store"), "\(login)")
         #expect(login.stderr.contains("rm \(file)"))
         #expect(!login.stderr.contains("rp_newnew") && !login.stderr.contains("rp_oldold"))
         #expect(try sandbox.run(["get", "reactor"]).stdout == "rp_oldoldoldoldold1234\n", "the file still wins")
         let logout = try sandbox.run(["logout", "reactor"])
         #expect(logout.status == 0, "\(logout)")
-        #expect(logout.stderr.contains(
-            "Warning: keyway get reactor still returns a key for reactor (profile default): \(file)"), "\(logout)")
+        #expect(
+            logout.stderr.contains(
+                "Warning: keyway get reactor still returns a key for reactor (profile default): \(file)"), "\(logout)")
         // The same key in both: the advice is to move it into the store.
         let same = try sandbox.run(["login", "reactor", "--api-key", "rp_oldoldoldoldold1234"])
-        #expect(same.stderr.contains("holds the same key") && same.stderr.contains("keyway import reactor --remove"),
+        #expect(
+            same.stderr.contains("holds the same key") && same.stderr.contains("keyway import reactor --remove"),
             "\(same)")
         // No file: nothing to say.
         try FileManager.default.removeItem(atPath: file)
@@ -160,9 +166,10 @@ private func givenToNobody(_ path: String) -> Bool {
         try makeFile(file, "profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n    expires: \(yesterday)\n")
         let get = try sandbox.run(["get", "fluxloop"])
         #expect(get.status == 0, "\(get)")
-        #expect(get.stderr.contains(
-            "This key expired on \(yesterday); put a new one in \(file), or remove \(file) and store a new one with "
-                + "keyway login (\(file) wins over Keyway's store)."), "\(get)")
+        #expect(
+            get.stderr.contains(
+                "This key expired on \(yesterday); put a new one in \(file), or remove \(file) and store a new one with "
+                    + "keyway login (\(file) wins over Keyway's store)."), "\(get)")
     }
 }
 
@@ -170,8 +177,9 @@ private func givenToNobody(_ path: String) -> Bool {
     /// A plaintext copy, then a vault (auto chooses it: no keyring here) with another key for the same credential.
     func twoCopies() throws -> (Sandbox, [String: String]) {
         let sandbox = try Sandbox()
-        #expect(try sandbox.run(["login", "app", "--api-key", "plain-key-0123456789", "--backend", "plaintext"])
-            .status == 0)
+        #expect(
+            try sandbox.run(["login", "app", "--api-key", "plain-key-0123456789", "--backend", "plaintext"])
+                .status == 0)
         let keyFile = sandbox.root + "/vault.key"
         #expect(try sandbox.run(["vault", "init", "--key-file", keyFile]).status == 0)
         let env = ["KEYWAY_VAULT_KEY_FILE": keyFile]
@@ -185,12 +193,13 @@ private func givenToNobody(_ path: String) -> Bool {
         for extra in [[:], ["KEYWAY_BACKEND": "encrypted"]] {
             let text = try sandbox.run(["list"], env: env.merging(extra) { $1 })
             #expect(text.status == 0, "\(text)")
-            #expect(text.stdout == """
-                APP  PROFILE  KEY        ACCOUNT  EXPIRES  BACKEND    IN USE
-                app  default  vau...210                    encrypted  yes
-                app  default  pla...789                    plaintext  no
+            #expect(
+                text.stdout == """
+                    APP  PROFILE  KEY        ACCOUNT  EXPIRES  BACKEND    IN USE
+                    app  default  vau...210                    encrypted  yes
+                    app  default  pla...789                    plaintext  no
 
-                """, "\(text)")
+                    """, "\(text)")
             let json = try JSON.parse(try sandbox.run(["list", "--json"], env: env.merging(extra) { $1 }).stdout)
             guard case .array(let items)? = json["credentials"] else {
                 Issue.record("\(json)")
@@ -215,10 +224,12 @@ private func givenToNobody(_ path: String) -> Bool {
         #expect(entries.map { $0["source"]?["name"] } == [.string("encrypted"), .string("plaintext")])
         #expect(entries.map { $0["in_use"] } == [.bool(true), .bool(false)])
         let warning = entries[1]["warnings"].flatMap { if case .array(let a) = $0 { a.first } else { nil } }
-        #expect(warning?["message"]?.stringValue?.contains("keyway logout app --profile default --backend plaintext")
-            == true, "\(status)")
+        #expect(
+            warning?["message"]?.stringValue?.contains("keyway logout app --profile default --backend plaintext")
+                == true, "\(status)")
         let text = try sandbox.run(["status", "app"], env: env.merging(["KEYWAY_BACKEND": "encrypted"]) { $1 })
-        #expect(text.stdout.contains("  Source:       plaintext store \(sandbox.credentialsFile)\n  In use:       no"),
+        #expect(
+            text.stdout.contains("  Source:       plaintext store \(sandbox.credentialsFile)\n  In use:       no"),
             "\(text)")
     }
 }
@@ -228,7 +239,9 @@ private func givenToNobody(_ path: String) -> Bool {
         let sandbox = try Sandbox(backend: "plaintext")
         let file = sandbox.home + "/.fluxloop/credentials"
         try makeFile(
-            file, "profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n  production:\n    api_key: flux_prod_cccc2222dddd\n")
+            file,
+            "profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n  production:\n    api_key: flux_prod_cccc2222dddd\n"
+        )
         let first = try sandbox.run(["import", "fluxloop", "--remove"])
         #expect(first.status == 2, "the production profile is not in the store yet: \(first)")
         #expect(first.stderr.contains("also holds the profile production"), "\(first)")
@@ -245,9 +258,12 @@ private func givenToNobody(_ path: String) -> Bool {
         let sandbox = try Sandbox(backend: "plaintext")
         let file = sandbox.home + "/.fluxloop/credentials"
         try makeFile(
-            file, "profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n  production:\n    api_key: flux_prod_cccc2222dddd\n")
-        #expect(try sandbox.run(["login", "fluxloop", "--profile", "production", "--api-key", "flux_prod_other9999"])
-            .status == 0)
+            file,
+            "profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n  production:\n    api_key: flux_prod_cccc2222dddd\n"
+        )
+        #expect(
+            try sandbox.run(["login", "fluxloop", "--profile", "production", "--api-key", "flux_prod_other9999"])
+                .status == 0)
         let result = try sandbox.run(["import", "fluxloop", "--remove"])
         #expect(result.status == 2 && result.stderr.contains("also holds the profile production"), "\(result)")
         #expect(FileManager.default.fileExists(atPath: file))

@@ -48,9 +48,13 @@ import Testing
         #expect(process.terminationStatus == 2, "\(stdout)\(stderr)")
         #expect(!stdout.contains("Removed"), "\(stdout)")
         #expect(stderr.contains("Not removing \(file): it changed while the key was being imported"), "\(stderr)")
-        #expect(stderr.contains("run keyway logout reflex --profile default --backend plaintext, then keyway import "
-            + "reflex --profile default --remove again"), "\(stderr)")
-        #expect(try readFile(file).map { String(decoding: $0, as: UTF8.self) }?.contains("rfx_ROTATEDnewKEY9999zzzz") == true, "the rotated key is kept")
+        #expect(
+            stderr.contains(
+                "run keyway logout reflex --profile default --backend plaintext, then keyway import "
+                    + "reflex --profile default --remove again"), "\(stderr)")
+        #expect(
+            try readFile(file).map { String(decoding: $0, as: UTF8.self) }?.contains("rfx_ROTATEDnewKEY9999zzzz")
+                == true, "the rotated key is kept")
         // Importing again stores the rotated key and then removes the file.
         let again = try sandbox.run(["import", "reflex", "--remove"])
         #expect(again.status == 1, "the store now holds the old key: a conflict, reported: \(again)")
@@ -69,11 +73,13 @@ import Testing
         let result = try sandbox.run(["import", "reflex", "--remove"])
         #expect(result.status == 1, "\(result)")
         #expect(result.stdout == "")
-        #expect(result.stderr.contains(
-            "Not imported: the plaintext store (\(sandbox.credentialsFile)) already holds a different key for reflex "
-                + "(profile default)"), "\(result)")
+        #expect(
+            result.stderr.contains(
+                "Not imported: the plaintext store (\(sandbox.credentialsFile)) already holds a different key for reflex "
+                    + "(profile default)"), "\(result)")
         #expect(result.stderr.contains("than \(file)") && result.stderr.contains("keyway logout reflex"), "\(result)")
-        #expect(!result.stderr.contains("rfx_NEWERstore9999zzzz8888") && !result.stderr.contains("rfx_OLDfile1111aaaa2222"))
+        #expect(
+            !result.stderr.contains("rfx_NEWERstore9999zzzz8888") && !result.stderr.contains("rfx_OLDfile1111aaaa2222"))
         #expect(FileManager.default.fileExists(atPath: file))
         #expect(try sandbox.run(["get", "reflex", "--backend", "plaintext"], removing: []).status == 0)
         #expect(try sandbox.run(["list", "--json"]).stdout.contains("rfx_...8888"))
@@ -95,8 +101,10 @@ import Testing
         let result = try sandbox.run(["import", "reflex", "--remove"])
         #expect(result.status == 2, "\(result)")
         #expect(result.stdout.contains("Imported the key for reflex (profile default) from \(link)"), "\(result)")
-        #expect(result.stderr.contains(
-            "Imported, but not removing \(link): it is a symbolic link to \(target), which holds the key"), "\(result)")
+        #expect(
+            result.stderr.contains(
+                "Imported, but not removing \(link): it is a symbolic link to \(target), which holds the key"),
+            "\(result)")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target, "the link stays")
         #expect(FileManager.default.fileExists(atPath: target), "the target stays")
         #expect(try sandbox.run(["get", "reflex", "--backend", "plaintext"]).stdout == "rfx_LINKEDkeyAAAA1111bbbb\n")
@@ -105,12 +113,18 @@ import Testing
     /// D4: a FluxLoop file holding anything besides the imported keys is kept, saying what else it holds.
     @Test(arguments: [
         ("# written by fluxloop\nprofiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n", "a '#'"),
-        ("default_profile: prod\nprofiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n",
-         "the top-level entry 'default_profile'"),
-        ("profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n    endpoint: https://eu.fluxloop.example\n",
-         "the field 'endpoint' of the profile default"),
-        ("profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n  staging:\n    account: ops@example.com\n",
-         "the profile staging, which holds no key"),
+        (
+            "default_profile: prod\nprofiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n",
+            "the top-level entry 'default_profile'"
+        ),
+        (
+            "profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n    endpoint: https://eu.fluxloop.example\n",
+            "the field 'endpoint' of the profile default"
+        ),
+        (
+            "profiles:\n  default:\n    api_key: flux_dev_aaaa1111bbbb\n  staging:\n    account: ops@example.com\n",
+            "the profile staging, which holds no key"
+        ),
     ])
     func aFluxLoopFileWithOtherDataIsKept(text: String, named: String) throws {
         let sandbox = try Sandbox(backend: "plaintext")
@@ -118,7 +132,8 @@ import Testing
         try makeFile(file, text)
         let result = try sandbox.run(["import", "fluxloop", "--remove"])
         #expect(result.status == 2, "\(result)")
-        #expect(result.stderr.contains("Imported, but not removing \(file): besides the key now in the plaintext store"),
+        #expect(
+            result.stderr.contains("Imported, but not removing \(file): besides the key now in the plaintext store"),
             "\(result)")
         #expect(result.stderr.contains(named), "\(result)")
         #expect(result.stderr.contains("Remove the key from \(file) by hand"), "\(result)")
@@ -162,8 +177,9 @@ import Testing
         let broken = try sandbox.run(["logout", "reflex"], env: vault)
         #expect(broken.status == 2, "\(broken)")
         #expect(broken.stderr.contains("Nothing was removed from any store"), "\(broken)")
-        #expect(try sandbox.run(["get", "reflex", "--backend", "encrypted"], env: vault).stdout
-            == "rfx_VAULTkeyAAAA1111bbbb\n", "the vault's copy (in use) stays")
+        #expect(
+            try sandbox.run(["get", "reflex", "--backend", "encrypted"], env: vault).stdout
+                == "rfx_VAULTkeyAAAA1111bbbb\n", "the vault's copy (in use) stays")
     }
 }
 
@@ -178,18 +194,20 @@ import Testing
         let login = try sandbox.run(
             ["login", "reflex", "--backend", "plaintext", "--api-key", "rfx_PLAINoldBBBB2222cccc"], env: env)
         #expect(login.status == 0, "\(login)")
-        #expect(login.stderr.contains(
-            "The encrypted store (\(sandbox.configDirectory)/credentials.vault) holds another key for reflex (profile "
-                + "default), and keyway get reflex without --backend reads that copy, not the plaintext store's"),
+        #expect(
+            login.stderr.contains(
+                "The encrypted store (\(sandbox.configDirectory)/credentials.vault) holds another key for reflex (profile "
+                    + "default), and keyway get reflex without --backend reads that copy, not the plaintext store's"),
             "\(login)")
         #expect(login.stderr.contains("keyway logout reflex --profile default --backend encrypted"), "\(login)")
         #expect(!login.stderr.contains("rfx_VAULT") && !login.stderr.contains("rfx_PLAIN"))
         #expect(try sandbox.run(["get", "reflex"], env: env).stdout == "rfx_VAULTnewAAAA1111bbbb\n")
         let logout = try sandbox.run(["logout", "reflex", "--backend", "encrypted"], env: env)
         #expect(logout.status == 0, "\(logout)")
-        #expect(logout.stderr.contains(
-            "keyway get reflex (without --backend) still returns a key for reflex (profile default): the plaintext "
-                + "store (\(sandbox.credentialsFile)) holds one, which is now the copy in use"), "\(logout)")
+        #expect(
+            logout.stderr.contains(
+                "keyway get reflex (without --backend) still returns a key for reflex (profile default): the plaintext "
+                    + "store (\(sandbox.credentialsFile)) holds one, which is now the copy in use"), "\(logout)")
         #expect(logout.stderr.contains("keyway logout reflex --profile default --backend plaintext"), "\(logout)")
         #expect(try sandbox.run(["get", "reflex"], env: env).stdout == "rfx_PLAINoldBBBB2222cccc\n")
         // Nothing shadowed: nothing said.
@@ -211,16 +229,24 @@ struct MultiBackendKeyringTests {
         let keyFile = sandbox.root + "/vault.key"
         #expect(try sandbox.run(["vault", "init", "--key-file", keyFile]).status == 0)
         let env = KeyringCLI.busEnvironment.merging(["KEYWAY_VAULT_KEY_FILE": keyFile]) { $1 }
-        #expect(try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "KEYRINGinUSEaaaa1111").status == 0)
-        #expect(try sandbox.run(["login", app, "--backend", "encrypted"], env: env, stdin: "VAULTshadowBBBB2222").status == 0)
+        #expect(
+            try sandbox.run(["login", app, "--backend", "keyring"], env: env, stdin: "KEYRINGinUSEaaaa1111").status == 0
+        )
+        #expect(
+            try sandbox.run(["login", app, "--backend", "encrypted"], env: env, stdin: "VAULTshadowBBBB2222").status
+                == 0)
         #expect(try sandbox.run(["get", app], env: env).stdout == "KEYRINGinUSEaaaa1111\n")
         let migrate = try sandbox.run(["migrate", "--to", "plaintext", "--app", app], env: env)
         #expect(migrate.status == 1, "\(migrate)")
-        #expect(migrate.stderr.contains("Left \(app) (profile default) in the keyring store: the encrypted store holds a "
-            + "different key"), "\(migrate)")
-        #expect(migrate.stderr.contains("Left \(app) (profile default) in the encrypted store: the keyring store"),
+        #expect(
+            migrate.stderr.contains(
+                "Left \(app) (profile default) in the keyring store: the encrypted store holds a "
+                    + "different key"), "\(migrate)")
+        #expect(
+            migrate.stderr.contains("Left \(app) (profile default) in the encrypted store: the keyring store"),
             "\(migrate)")
-        #expect(try sandbox.run(["get", app], env: env).stdout == "KEYRINGinUSEaaaa1111\n", "the key in use is unchanged")
+        #expect(
+            try sandbox.run(["get", app], env: env).stdout == "KEYRINGinUSEaaaa1111\n", "the key in use is unchanged")
         #expect(try sandbox.run(["get", app, "--backend", "encrypted"], env: env).stdout == "VAULTshadowBBBB2222\n")
         #expect(try sandbox.run(["get", app, "--backend", "plaintext"], env: env).status == 1, "nothing was moved")
         // With one copy left, it is moved, and the key in use stays the same.
@@ -240,16 +266,20 @@ struct MultiBackendKeyringTests {
         env["KEYWAY_PASSPHRASE"] = "right-passphrase"
         let initialized = try sandbox.run(["vault", "init", "--argon2-ops", "1", "--argon2-mem-mib", "8"], env: env)
         #expect(initialized.status == 0, "\(initialized)")
-        for (backend, key) in [("keyring", "KEYRINGkey0123456789"), ("encrypted", "VAULTkey0123456789"),
-                               ("plaintext", "PLAINkey0123456789")] {
+        for (backend, key) in [
+            ("keyring", "KEYRINGkey0123456789"), ("encrypted", "VAULTkey0123456789"),
+            ("plaintext", "PLAINkey0123456789"),
+        ] {
             #expect(try sandbox.run(["login", app, "--backend", backend], env: env, stdin: key).status == 0)
         }
         let wrong = try sandbox.run(["logout", app], env: env.merging(["KEYWAY_PASSPHRASE": "wrong"]) { $1 })
         #expect(wrong.status == 2, "\(wrong)")
         #expect(wrong.stderr.contains("Nothing was removed from any store"), "\(wrong)")
-        #expect(try sandbox.run(["get", app], env: env).stdout == "KEYRINGkey0123456789\n", "the key in use is unchanged")
+        #expect(
+            try sandbox.run(["get", app], env: env).stdout == "KEYRINGkey0123456789\n", "the key in use is unchanged")
         for backend in ["keyring", "encrypted", "plaintext"] {
-            #expect(try sandbox.run(["get", app, "--backend", backend], env: env).status == 0, "\(backend) keeps its copy")
+            #expect(
+                try sandbox.run(["get", app, "--backend", backend], env: env).status == 0, "\(backend) keeps its copy")
         }
         let all = try sandbox.run(["logout", app, "--all"], env: env.merging(["KEYWAY_PASSPHRASE": "wrong"]) { $1 })
         #expect(all.status == 2 && all.stderr.contains("Nothing was removed from any store"), "\(all)")

@@ -18,10 +18,13 @@ private func warningCodes(_ json: JSON?) -> [String]? {
 
 @Suite struct ReflexPageTests {
     let key = "rfx_4e1f9a7c2b8d3e6f0a5c9b2d7e4f1a8c"
-    func credentialsFile(_ sandbox: Sandbox, _ path: String? = nil, key: String? = nil, account: String = "me@acme.io") throws {
+    func credentialsFile(_ sandbox: Sandbox, _ path: String? = nil, key: String? = nil, account: String = "me@acme.io")
+        throws
+    {
         try makeFile(
             path ?? sandbox.home + "/.config/reflex/credentials.json",
-            "{\"api_key\": \"\(key ?? self.key)\", \"platform_url\": \"https://app.example\", \"account\": \"\(account)\", \"organization\": \"Acme\"}\n")
+            "{\"api_key\": \"\(key ?? self.key)\", \"platform_url\": \"https://app.example\", \"account\": \"\(account)\", \"organization\": \"Acme\"}\n"
+        )
     }
 
     /// "Resolution order: 1. an explicit flag (--api-key) 2. REFLEX_API_KEY 3. the credentials file written by login"
@@ -29,9 +32,13 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let sandbox = try Sandbox(backend: "plaintext")
         try credentialsFile(sandbox)
         #expect(try sandbox.run(["get", "reflex"]).stdout == key + "\n", "3. the credentials file")
-        #expect(try sandbox.run(["get", "reflex"], env: ["REFLEX_API_KEY": "rfx_fromenv0000"]).stdout == "rfx_fromenv0000\n", "2. the variable beats the file")
-        #expect(try sandbox.run(["get", "reflex", "--api-key", "rfx_flag1111"], env: ["REFLEX_API_KEY": "rfx_fromenv0000"]).stdout
-            == "rfx_flag1111\n", "1. the flag beats everything")
+        #expect(
+            try sandbox.run(["get", "reflex"], env: ["REFLEX_API_KEY": "rfx_fromenv0000"]).stdout
+                == "rfx_fromenv0000\n", "2. the variable beats the file")
+        #expect(
+            try sandbox.run(["get", "reflex", "--api-key", "rfx_flag1111"], env: ["REFLEX_API_KEY": "rfx_fromenv0000"])
+                .stdout
+                == "rfx_flag1111\n", "1. the flag beats everything")
         // Keyway's own store comes after the tool's file, so Keyway returns what Reflex itself would use.
         #expect(try sandbox.run(["login", "reflex", "--api-key", "rfx_stored2222"]).status == 0)
         #expect(try sandbox.run(["get", "reflex"]).stdout == key + "\n")
@@ -57,8 +64,9 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         try credentialsFile(sandbox, file, key: "rfx_fromfile4444")
         #expect(try sandbox.run(["get", "reflex"], env: ["REFLEX_CONFIG_DIR": dir]).stdout == "rfx_fromdir3333\n")
         #expect(try sandbox.run(["get", "reflex"], env: ["REFLEX_CONFIG_FILE": file]).stdout == "rfx_fromfile4444\n")
-        #expect(try sandbox.run(["get", "reflex"], env: ["REFLEX_CONFIG_DIR": dir, "REFLEX_CONFIG_FILE": file]).stdout
-            == "rfx_fromfile4444\n", "_FILE wins over _DIR")
+        #expect(
+            try sandbox.run(["get", "reflex"], env: ["REFLEX_CONFIG_DIR": dir, "REFLEX_CONFIG_FILE": file]).stdout
+                == "rfx_fromfile4444\n", "_FILE wins over _DIR")
         let resolve = try sandbox.run(["resolve", "reflex", "--json"], env: ["REFLEX_CONFIG_DIR": dir])
         let json = try JSON.parse(resolve.stdout)
         #expect(json["source"]?["kind"] == .string("file"))
@@ -75,11 +83,16 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let alias = try sandbox.run(["get", "reflex"], env: ["RFX_API_KEY": "rfx_legacy5555"])
         #expect(alias.status == 0)
         #expect(alias.stdout == "rfx_legacy5555\n")
-        #expect(alias.stderr == "Warning: RFX_API_KEY is a legacy alias; set REFLEX_API_KEY instead (it works the same and wins over RFX_API_KEY).\n")
-        let both = try sandbox.run(["get", "reflex"], env: ["RFX_API_KEY": "rfx_legacy5555", "REFLEX_API_KEY": "rfx_new6666"])
+        #expect(
+            alias.stderr
+                == "Warning: RFX_API_KEY is a legacy alias; set REFLEX_API_KEY instead (it works the same and wins over RFX_API_KEY).\n"
+        )
+        let both = try sandbox.run(
+            ["get", "reflex"], env: ["RFX_API_KEY": "rfx_legacy5555", "REFLEX_API_KEY": "rfx_new6666"])
         #expect(both.stdout == "rfx_new6666\n")
         #expect(both.stderr == "", "no note when the preferred variable wins")
-        let json = try JSON.parse(try sandbox.run(["resolve", "reflex", "--json"], env: ["RFX_API_KEY": "rfx_legacy5555"]).stdout)
+        let json = try JSON.parse(
+            try sandbox.run(["resolve", "reflex", "--json"], env: ["RFX_API_KEY": "rfx_legacy5555"]).stdout)
         #expect(warningCodes(json["warnings"]) == ["deprecated-variable"])
     }
 
@@ -101,9 +114,15 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         try credentialsFile(sandbox)
         let result = try sandbox.run(["whoami", "reflex"])
         #expect(result.status == 0)
-        #expect(result.stdout == "Account:      me@acme.io\nOrganization: Acme\nKey:          rfx_...1a8c (from the credentials file \(sandbox.home)/.config/reflex/credentials.json)\n")
+        #expect(
+            result.stdout
+                == "Account:      me@acme.io\nOrganization: Acme\nKey:          rfx_...1a8c (from the credentials file \(sandbox.home)/.config/reflex/credentials.json)\n"
+        )
         let env = try sandbox.run(["whoami", "reflex"], env: ["REFLEX_API_KEY": "rfx_fromenv0000aaaa"])
-        #expect(env.stdout.hasPrefix("No account or organization was recorded with this key (rfx_...aaaa, from the environment variable REFLEX_API_KEY)."))
+        #expect(
+            env.stdout.hasPrefix(
+                "No account or organization was recorded with this key (rfx_...aaaa, from the environment variable REFLEX_API_KEY)."
+            ))
         let none = try Sandbox(backend: "plaintext").run(["whoami", "reflex"])
         #expect(none.status == 1)
     }
@@ -126,7 +145,10 @@ private func warningCodes(_ json: JSON?) -> [String]? {
             return
         }
         let summary = layers.map { "\($0["kind"]!.stringValue!):\($0["status"]!.stringValue!)" }
-        #expect(summary == ["flag:missing", "key-file:missing", "env:found", "env:missing", "file:shadowed", "store:missing"])
+        #expect(
+            summary == [
+                "flag:missing", "key-file:missing", "env:found", "env:missing", "file:shadowed", "store:missing",
+            ])
         #expect(layers[4]["masked"] == .string("rfx_...1a8c"))
         #expect(!result.stdout.contains(key) && !result.stdout.contains("rfx_fromenv0000aaaa"))
         let text = try sandbox.run(["resolve", "reflex"])
@@ -144,7 +166,9 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let result = try sandbox.run(["run", "reflex", "--", "/bin/sh", "-c", script, "sh", "deploy", "--prod"])
         #expect(result.status == 7, "\(result)")
         #expect(result.stdout == "args:deploy --prod\n")
-        let named = try sandbox.run(["run", "reflex", "--env", "TOKEN", "--", "/bin/sh", "-c", "test \"$TOKEN\" = '\(key)'"])
+        let named = try sandbox.run([
+            "run", "reflex", "--env", "TOKEN", "--", "/bin/sh", "-c", "test \"$TOKEN\" = '\(key)'",
+        ])
         #expect(named.status == 0)
         let signalled = try sandbox.run(["run", "reflex", "--", "/bin/sh", "-c", "kill -KILL $$"])
         #expect(signalled.status == 9, "killed by SIGKILL, as the command itself was: \(signalled)")
@@ -186,7 +210,10 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let inRepo = try sandbox.run(["get", "reflow"], directory: root + "/myapp")
         #expect(inRepo.stdout == key + "\n", "\(inRepo)")
         // "It is recommended to not check in any personal API keys to git. A .gitignore rule on reflow.key can help."
-        #expect(inRepo.stderr.contains("Warning: \(root)/reflow.key holds an API key and is inside the git repository \(root), which would pick it up (it is not ignored). Add this line to \(root)/.gitignore: /reflow.key"), "\(inRepo.stderr)")
+        #expect(
+            inRepo.stderr.contains(
+                "Warning: \(root)/reflow.key holds an API key and is inside the git repository \(root), which would pick it up (it is not ignored). Add this line to \(root)/.gitignore: /reflow.key"
+            ), "\(inRepo.stderr)")
         try makeFile(root + "/.gitignore", "reflow.key\n")
         let ignored = try sandbox.run(["get", "reflow"], directory: root + "/myapp")
         #expect(ignored.stdout == key + "\n")
@@ -201,9 +228,13 @@ private func warningCodes(_ json: JSON?) -> [String]? {
     /// Reflow documents no environment variable: REFLOW_API_KEY is not read.
     @Test func noEnvironmentVariable() throws {
         let sandbox = try Sandbox(backend: "plaintext")
-        let result = try sandbox.run(["get", "reflow"], env: ["REFLOW_API_KEY": "should-not-be-used"], directory: sandbox.root)
+        let result = try sandbox.run(
+            ["get", "reflow"], env: ["REFLOW_API_KEY": "should-not-be-used"], directory: sandbox.root)
         #expect(result.status == 1)
-        #expect(result.stderr == "Error: API key is required. Pass a key file with --key-file (reflow's -k), put reflow.key at the root of the git repository or the key in ~/.reflow/api.key, or run `keyway login reflow`.\n")
+        #expect(
+            result.stderr
+                == "Error: API key is required. Pass a key file with --key-file (reflow's -k), put reflow.key at the root of the git repository or the key in ~/.reflow/api.key, or run `keyway login reflow`.\n"
+        )
         let run = try sandbox.run(["run", "reflow", "--", "/bin/true"], directory: sandbox.root)
         #expect(run.status == 2)
         #expect(run.stderr == "Error: reflow reads its key from no environment variable; name one with --env NAME.\n")
@@ -214,7 +245,9 @@ private func warningCodes(_ json: JSON?) -> [String]? {
     let key = "rp_7b3e9c1d5f2a8e4b6c0d9f3a"
 
     func credentials(_ sandbox: Sandbox, key: String? = nil) throws {
-        try makeFile(sandbox.home + "/.reactor/credentials", """
+        try makeFile(
+            sandbox.home + "/.reactor/credentials",
+            """
             {
               "api_key": "\(key ?? self.key)",
               "partner_id": "your-org",
@@ -232,7 +265,8 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         #expect(try sandbox.run(["get", "reactor"]).stdout == key + "\n")
         let whoami = try sandbox.run(["whoami", "reactor"])
         #expect(whoami.stdout.contains("Organization: your-org"), "partner_id is the organization")
-        #expect(try sandbox.run(["get", "reactor"], env: ["REACTOR_API_KEY": "rp_env"]).stdout == key + "\n",
+        #expect(
+            try sandbox.run(["get", "reactor"], env: ["REACTOR_API_KEY": "rp_env"]).stdout == key + "\n",
             "Reactor documents no variable, so none is read")
     }
 
@@ -241,7 +275,10 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let sandbox = try Sandbox(backend: "plaintext")
         let result = try sandbox.run(["login", "reactor", "--api-key", "sk_notreactor123"])
         #expect(result.status == 2)
-        #expect(result.stderr == "Error: Invalid API key: verify your key in the Dashboard. Keys start with rp_. Nothing was stored.\n")
+        #expect(
+            result.stderr
+                == "Error: Invalid API key: verify your key in the Dashboard. Keys start with rp_. Nothing was stored.\n"
+        )
         #expect(!FileManager.default.fileExists(atPath: sandbox.credentialsFile))
         #expect(try sandbox.run(["login", "reactor", "--api-key", key]).status == 0)
     }
@@ -261,10 +298,16 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let file = sandbox.home + "/.reactor/credentials"
         let untracked = try sandbox.run(["get", "reactor"])
         #expect(untracked.stdout == key + "\n")
-        #expect(untracked.stderr == "Warning: \(file) holds an API key and is inside the git repository \(sandbox.home), which would pick it up (it is not ignored). Add this line to \(sandbox.home)/.gitignore: /.reactor/credentials\n")
+        #expect(
+            untracked.stderr
+                == "Warning: \(file) holds an API key and is inside the git repository \(sandbox.home), which would pick it up (it is not ignored). Add this line to \(sandbox.home)/.gitignore: /.reactor/credentials\n"
+        )
         try git(["add", ".reactor/credentials"], in: sandbox.home)
         let tracked = try sandbox.run(["get", "reactor"])
-        #expect(tracked.stderr == "Warning: \(file) holds an API key and is TRACKED by git in the repository \(sandbox.home). Stop tracking it with: git -C \(sandbox.home) rm --cached -- .reactor/credentials and add this line to \(sandbox.home)/.gitignore: /.reactor/credentials If the file was ever committed and pushed, rotate the key now.\n")
+        #expect(
+            tracked.stderr
+                == "Warning: \(file) holds an API key and is TRACKED by git in the repository \(sandbox.home). Stop tracking it with: git -C \(sandbox.home) rm --cached -- .reactor/credentials and add this line to \(sandbox.home)/.gitignore: /.reactor/credentials If the file was ever committed and pushed, rotate the key now.\n"
+        )
     }
 }
 
@@ -274,8 +317,9 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let sandbox = try Sandbox(backend: "plaintext")
         let env = ["REMINIX_API_KEY": "reminix_sk_8f3a1c9e7b2d5f0a4c6e"]
         #expect(try sandbox.run(["get", "reminix"], env: env).stdout == "reminix_sk_8f3a1c9e7b2d5f0a4c6e\n")
-        #expect(try sandbox.run(["get", "reminix", "--api-key", "reminix_pat_x1y2z3w4v5u6t7s8r9q0"], env: env).stdout
-            == "reminix_pat_x1y2z3w4v5u6t7s8r9q0\n")
+        #expect(
+            try sandbox.run(["get", "reminix", "--api-key", "reminix_pat_x1y2z3w4v5u6t7s8r9q0"], env: env).stdout
+                == "reminix_pat_x1y2z3w4v5u6t7s8r9q0\n")
         let missing = try sandbox.run(["get", "reminix"])
         #expect(missing.stderr == "Error: API key is required. Run `keyway login reminix` or set REMINIX_API_KEY.\n")
     }
@@ -302,7 +346,10 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let sandbox = try Sandbox(backend: "plaintext")
         let login = try sandbox.run(["login", "reminix", "--api-key", "sk-something-else-123"])
         #expect(login.status == 0)
-        #expect(login.stderr == "Warning: This key does not start with reminix_sk_ or reminix_ct_ or reminix_pat_, as reminix keys do; check that it is the right key.\n")
+        #expect(
+            login.stderr
+                == "Warning: This key does not start with reminix_sk_ or reminix_ct_ or reminix_pat_, as reminix keys do; check that it is the right key.\n"
+        )
     }
 }
 
@@ -331,14 +378,20 @@ private func warningCodes(_ json: JSON?) -> [String]? {
     @Test func profilesFromTheCredentialsFile() throws {
         let s = try sandbox()
         #expect(try s.run(["get", "fluxloop"]).stdout == "flux_dev_abc123def456ghi789jkl012mno34\n")
-        #expect(try s.run(["get", "fluxloop", "--profile", "production"]).stdout == "flux_prod_xyz789uvw456rst123opq890lmn\n")
+        #expect(
+            try s.run(["get", "fluxloop", "--profile", "production"]).stdout
+                == "flux_prod_xyz789uvw456rst123opq890lmn\n")
         let missing = try s.run(["get", "fluxloop", "--profile", "staging"])
         #expect(missing.status == 1)
-        #expect(missing.stderr == "Error: API key is required. Run `keyway login fluxloop --profile staging` or set FLUXLOOP_API_KEY.\n")
+        #expect(
+            missing.stderr
+                == "Error: API key is required. Run `keyway login fluxloop --profile staging` or set FLUXLOOP_API_KEY.\n"
+        )
         let resolve = try JSON.parse(try s.run(["resolve", "fluxloop", "--profile", "staging", "--json"]).stdout)
         let file = elements(resolve["layers"])?.first { $0["kind"] == .string("file") }
         #expect(
-            file?["detail"] == .string(s.home + "/.fluxloop/credentials has no profile staging (profiles: default, production)"),
+            file?["detail"]
+                == .string(s.home + "/.fluxloop/credentials has no profile staging (profiles: default, production)"),
             "\(resolve)")
     }
 
@@ -349,17 +402,23 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         #expect(try s.run(["login", "fluxloop", "--api-key", "flux_dev_storedkey000000000000"]).status == 0)
         try makeFile(s.home + "/.fluxloop/credentials", yaml.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n")
         #expect(try s.run(["get", "fluxloop"]).stdout == "flux_dev_abc123def456ghi789jkl012mno34\n")
-        #expect(try s.run(["get", "fluxloop", "--profile", "production"]).stdout == "flux_prod_xyz789uvw456rst123opq890lmn\n")
+        #expect(
+            try s.run(["get", "fluxloop", "--profile", "production"]).stdout
+                == "flux_prod_xyz789uvw456rst123opq890lmn\n")
 
         // One CRLF line, the key's, in an LF file.
         let oneLine = yaml.replacingOccurrences(
-            of: "api_key: flux_dev_abc123def456ghi789jkl012mno34\n", with: "api_key: flux_dev_abc123def456ghi789jkl012mno34\r\n")
+            of: "api_key: flux_dev_abc123def456ghi789jkl012mno34\n",
+            with: "api_key: flux_dev_abc123def456ghi789jkl012mno34\r\n")
         #expect(oneLine != yaml)
         try makeFile(s.home + "/.fluxloop/credentials", oneLine)
         let get = try s.run(["get", "fluxloop"])
         #expect(get.stdout == "flux_dev_abc123def456ghi789jkl012mno34\n", "\(get)")
         let run = try s.run(
-            ["run", "fluxloop", "--", "/bin/sh", "-c", "test \"$FLUXLOOP_API_KEY\" = flux_dev_abc123def456ghi789jkl012mno34"])
+            [
+                "run", "fluxloop", "--", "/bin/sh", "-c",
+                "test \"$FLUXLOOP_API_KEY\" = flux_dev_abc123def456ghi789jkl012mno34",
+            ])
         #expect(run.status == 0, "the exported key has no trailing carriage return: \(run)")
         let status = try s.run(["status", "fluxloop", "--profile", "default"])
         #expect(status.stdout.contains("  Account:      john@example.com\n"), "\(status)")
@@ -368,7 +427,9 @@ private func warningCodes(_ json: JSON?) -> [String]? {
     /// YAML as other tools write it: a flow mapping, an empty `profiles: {}` (PyYAML's), anchors and merge keys.
     @Test func yamlWrittenByOtherTools() throws {
         let s = try Sandbox(backend: "plaintext")
-        try makeFile(s.home + "/.fluxloop/credentials", """
+        try makeFile(
+            s.home + "/.fluxloop/credentials",
+            """
             defaults: &defaults {account: john@example.com, expires: '2030-01-01'}
             profiles:
               default: {<<: *defaults, api_key: "flux_dev_\\x41flow"}
@@ -391,11 +452,15 @@ private func warningCodes(_ json: JSON?) -> [String]? {
     @Test func duplicateKeyErrorQuotesNothing() throws {
         let s = try Sandbox(backend: "plaintext")
         let file = s.home + "/.fluxloop/credentials"
-        try makeFile(file, "profiles:\n  flux_dev_pastedkey0000:\n    api_key: a\n  flux_dev_pastedkey0000:\n    api_key: b\n")
+        try makeFile(
+            file, "profiles:\n  flux_dev_pastedkey0000:\n    api_key: a\n  flux_dev_pastedkey0000:\n    api_key: b\n")
         let get = try s.run(["get", "fluxloop"])
         #expect(get.status == 2, "\(get)")
         #expect(get.stdout == "")
-        #expect(get.stderr.contains("\(file) is not valid YAML: a duplicate key in one mapping (first at line 2, column 3) at line 4, column 3."), "\(get)")
+        #expect(
+            get.stderr.contains(
+                "\(file) is not valid YAML: a duplicate key in one mapping (first at line 2, column 3) at line 4, column 3."
+            ), "\(get)")
         #expect(!get.stderr.contains("pastedkey"))
     }
 
@@ -404,7 +469,9 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let s = try sandbox()
         let env = ["FLUXLOOP_API_KEY": "flux_dev_fromenvironment0000000"]
         #expect(try s.run(["get", "fluxloop"], env: env).stdout == "flux_dev_fromenvironment0000000\n")
-        #expect(try s.run(["get", "fluxloop", "--profile", "production"], env: env).stdout == "flux_dev_fromenvironment0000000\n")
+        #expect(
+            try s.run(["get", "fluxloop", "--profile", "production"], env: env).stdout
+                == "flux_dev_fromenvironment0000000\n")
         #expect(try s.run(["get", "fluxloop", "--api-key", "flux_dev_flag"], env: env).stdout == "flux_dev_flag\n")
     }
 
@@ -433,7 +500,9 @@ private func warningCodes(_ json: JSON?) -> [String]? {
     @Test func rotationReminder() throws {
         let s = try Sandbox(backend: "plaintext")
         try FileManager.default.createDirectory(atPath: s.configDirectory, withIntermediateDirectories: true)
-        try writeFile(s.credentialsFile, """
+        try writeFile(
+            s.credentialsFile,
+            """
             {"format": "keyway-credentials", "version": 1, "credentials": [
               {"app": "fluxloop", "profile": "default", "api_key": "flux_dev_old0000000000000000",
                "created": "2020-01-01T00:00:00Z", "updated": "2020-01-01T00:00:00Z"},
@@ -455,8 +524,11 @@ private func warningCodes(_ json: JSON?) -> [String]? {
     @Test func logoutAll() throws {
         let s = try Sandbox(backend: "plaintext")
         #expect(try s.run(["login", "fluxloop", "--api-key", "flux_dev_one11111"]).status == 0)
-        #expect(try s.run(["login", "fluxloop", "--profile", "production", "--api-key", "flux_prod_two22222"]).status == 0)
-        #expect(try s.run(["logout", "fluxloop", "--all"]).stdout == "Removed 2 profiles of fluxloop: default, production.\n")
+        #expect(
+            try s.run(["login", "fluxloop", "--profile", "production", "--api-key", "flux_prod_two22222"]).status == 0)
+        #expect(
+            try s.run(["logout", "fluxloop", "--all"]).stdout
+                == "Removed 2 profiles of fluxloop: default, production.\n")
         #expect(try s.run(["get", "fluxloop"]).status == 1)
     }
 
@@ -466,8 +538,14 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         let file = s.home + "/.fluxloop/credentials"
         let imported = try s.run(["import", "fluxloop", "--profile", "production", "--remove"])
         #expect(imported.status == 2, "the file still holds the default profile: \(imported)")
-        #expect(imported.stdout == "Imported the key for fluxloop (profile production) from \(file) into the plaintext store: \(s.credentialsFile)\n")
-        #expect(imported.stderr == "Error: Not removing \(file): it also holds the profile default, whose key is not in the plaintext store. Import it too (keyway import fluxloop --profile NAME --remove: the file goes once the store holds every profile) or remove the file by hand.\n")
+        #expect(
+            imported.stdout
+                == "Imported the key for fluxloop (profile production) from \(file) into the plaintext store: \(s.credentialsFile)\n"
+        )
+        #expect(
+            imported.stderr
+                == "Error: Not removing \(file): it also holds the profile default, whose key is not in the plaintext store. Import it too (keyway import fluxloop --profile NAME --remove: the file goes once the store holds every profile) or remove the file by hand.\n"
+        )
         #expect(FileManager.default.fileExists(atPath: file))
         let list = try JSON.parse(try s.run(["list", "--json"]).stdout)
         let production = elements(list["credentials"])?.first {
@@ -477,7 +555,8 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         #expect(production?["account"] == .string("john@example.com"), "\(list)")
 
         let single = try Sandbox(backend: "plaintext")
-        try makeFile(single.home + "/.fluxloop/credentials", "profiles:\n  default:\n    api_key: flux_dev_only0000000000000\n")
+        try makeFile(
+            single.home + "/.fluxloop/credentials", "profiles:\n  default:\n    api_key: flux_dev_only0000000000000\n")
         let removed = try single.run(["import", "fluxloop", "--remove"])
         #expect(removed.status == 0, "\(removed)")
         #expect(removed.stdout.hasSuffix("Removed \(single.home)/.fluxloop/credentials.\n"))
@@ -501,6 +580,7 @@ private func warningCodes(_ json: JSON?) -> [String]? {
         #expect(nothing.status == 1)
         #expect(nothing.stderr.hasPrefix("No key for reflex (profile default) in reflex's own files (looked in: "))
         let noFiles = try Sandbox(backend: "plaintext").run(["import", "someapp"])
-        #expect(noFiles.stderr == "No key for someapp (profile default) in someapp's own files (its spec names none).\n")
+        #expect(
+            noFiles.stderr == "No key for someapp (profile default) in someapp's own files (its spec names none).\n")
     }
 }

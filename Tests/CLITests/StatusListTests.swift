@@ -17,8 +17,10 @@ func dayFromToday(_ days: Int) -> String {
         let sandbox = try Sandbox(backend: "plaintext")
         let expires = dayFromToday(84)
         let login = try sandbox.run(
-            ["login", "fluxloop", "--account", "john@example.com", "--org", "Acme Inc", "--scopes", "read, upload,",
-             "--expires", expires], stdin: "flux_dev_abc123def456ghi789jkl012mno34\n")
+            [
+                "login", "fluxloop", "--account", "john@example.com", "--org", "Acme Inc", "--scopes", "read, upload,",
+                "--expires", expires,
+            ], stdin: "flux_dev_abc123def456ghi789jkl012mno34\n")
         #expect(login.status == 0, "\(login)")
         let status = try sandbox.run(["status", "fluxloop"])
         #expect(status.status == 0, "\(status)")
@@ -37,8 +39,11 @@ func dayFromToday(_ days: Int) -> String {
     @Test func jsonFields() throws {
         let sandbox = try Sandbox(backend: "plaintext")
         let expires = dayFromToday(10)
-        #expect(try sandbox.run(["login", "reactor", "--api-key", "rp_0123456789abcdefghij", "--account", "ops",
-                                 "--org", "your-org", "--scopes", "push", "--expires", expires]).status == 0)
+        #expect(
+            try sandbox.run([
+                "login", "reactor", "--api-key", "rp_0123456789abcdefghij", "--account", "ops",
+                "--org", "your-org", "--scopes", "push", "--expires", expires,
+            ]).status == 0)
         let status = try sandbox.run(["status", "reactor", "--json"])
         #expect(status.status == 0, "\(status)")
         let json = try JSON.parse(status.stdout)
@@ -78,7 +83,9 @@ func dayFromToday(_ days: Int) -> String {
         let status = try sandbox.run(["status"])
         #expect(status.status == 1, "\(status)")
         #expect(status.stdout.contains("  Expires:      \(yesterday) (expired 1 day ago)"))
-        #expect(status.stdout.contains("  Warning:      This key expired on \(yesterday); store a new one with keyway login."))
+        #expect(
+            status.stdout.contains(
+                "  Warning:      This key expired on \(yesterday); store a new one with keyway login."))
         #expect(try sandbox.run(["status", "fresh"]).status == 0, "only the credentials shown count")
         let json = try sandbox.run(["status", "old", "--json"])
         #expect(json.status == 1)
@@ -156,12 +163,13 @@ func dayFromToday(_ days: Int) -> String {
         #expect(try sandbox.run(["login", "reflex", "--api-key", reflexKey, "--account", "me@x.io"]).status == 0)
         #expect(try sandbox.run(["login", "app", "--profile", "p2", "--api-key", "0123456789abcdef0123"]).status == 0)
         let text = try sandbox.run(["list"])
-        #expect(text.stdout == """
-            APP     PROFILE  KEY          ACCOUNT  EXPIRES  BACKEND    IN USE
-            app     p2       012...123                      plaintext  yes
-            reflex  default  rfx_...b1a0  me@x.io           plaintext  yes
+        #expect(
+            text.stdout == """
+                APP     PROFILE  KEY          ACCOUNT  EXPIRES  BACKEND    IN USE
+                app     p2       012...123                      plaintext  yes
+                reflex  default  rfx_...b1a0  me@x.io           plaintext  yes
 
-            """)
+                """)
         let listed = try sandbox.run(["list", "--json"])
         #expect(listed.status == 0, "\(listed)")
         let json = try JSON.parse(listed.stdout)

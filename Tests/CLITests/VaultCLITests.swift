@@ -24,7 +24,8 @@ import Testing
         #expect(try permissions(vaultFile(sandbox)) == 0o600)
         let withFile = ["KEYWAY_BACKEND": "encrypted", "KEYWAY_VAULT_KEY_FILE": keyFile]
         r = try sandbox.run(
-            ["login", "reflex", "--account", "cli-account@example.com"], env: withFile, stdin: "rfx_cli_secret_0123456789\n")
+            ["login", "reflex", "--account", "cli-account@example.com"], env: withFile,
+            stdin: "rfx_cli_secret_0123456789\n")
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("encrypted store"))
         r = try sandbox.run(["get", "reflex"], env: withFile)
@@ -75,15 +76,19 @@ import Testing
         #expect(r.status == 0, "\(r)")
         #expect(r.stderr.contains("below libsodium's MODERATE"), "a weak cost is warned about: \(r)")
         let encrypted = pass.merging(["KEYWAY_BACKEND": "encrypted"]) { $1 }
-        r = try sandbox.run(["login", "flux", "--profile", "prod", "--api-key", "flux_cli_secret_abcdef"], env: encrypted)
+        r = try sandbox.run(
+            ["login", "flux", "--profile", "prod", "--api-key", "flux_cli_secret_abcdef"], env: encrypted)
         #expect(r.status == 0, "\(r)")
         r = try sandbox.run(["get", "flux", "--profile", "prod"], env: encrypted)
         #expect(r.status == 0 && r.stdout == "flux_cli_secret_abcdef\n", "\(r)")
         r = try sandbox.run(["list", "--json"], env: encrypted)
-        #expect(r.status == 0 && r.stdout.contains("\"backend\": \"encrypted\"") && !r.stdout.contains("flux_cli_secret"), "\(r)")
+        #expect(
+            r.status == 0 && r.stdout.contains("\"backend\": \"encrypted\"") && !r.stdout.contains("flux_cli_secret"),
+            "\(r)")
         #expect(try !contains(vault, "flux_cli_secret") && !contains(vault, "flux"))
         // The wrong passphrase: exit 2, not printed.
-        r = try sandbox.run(["get", "flux", "--profile", "prod"], env: encrypted.merging(["KEYWAY_PASSPHRASE": "guess one"]) { $1 })
+        r = try sandbox.run(
+            ["get", "flux", "--profile", "prod"], env: encrypted.merging(["KEYWAY_PASSPHRASE": "guess one"]) { $1 })
         #expect(r.status == 2 && r.stderr.contains("Wrong passphrase") && !r.stderr.contains("guess one"), "\(r)")
         // A key for a passphrase vault: the method error even though KEYWAY_PASSPHRASE is right.
         r = try sandbox.run(
@@ -91,19 +96,25 @@ import Testing
             env: encrypted.merging(["KEYWAY_VAULT_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="]) { $1 })
         #expect(r.status == 2 && r.stderr.contains("created to be opened with a passphrase"), "\(r)")
         // Rekey to a new passphrase from KEYWAY_NEW_PASSPHRASE.
-        r = try sandbox.run(["vault", "rekey"] + cheap, env: pass.merging(["KEYWAY_NEW_PASSPHRASE": "second passphrase"]) { $1 })
+        r = try sandbox.run(
+            ["vault", "rekey"] + cheap, env: pass.merging(["KEYWAY_NEW_PASSPHRASE": "second passphrase"]) { $1 })
         #expect(r.status == 0, "\(r)")
         r = try sandbox.run(["get", "flux", "--profile", "prod"], env: encrypted)
         #expect(r.status == 2, "the old passphrase no longer opens it: \(r)")
-        r = try sandbox.run(["get", "flux", "--profile", "prod"], env: encrypted.merging(["KEYWAY_PASSPHRASE": "second passphrase"]) { $1 })
+        r = try sandbox.run(
+            ["get", "flux", "--profile", "prod"],
+            env: encrypted.merging(["KEYWAY_PASSPHRASE": "second passphrase"]) { $1 })
         #expect(r.status == 0 && r.stdout == "flux_cli_secret_abcdef\n", "\(r)")
         // Rekey with no new passphrase and no terminal: refused, vault unchanged.
         let before = try readFile(vault)
-        r = try sandbox.run(["vault", "rekey"] + cheap, env: ["KEYWAY_VAULT_FILE": vault, "KEYWAY_PASSPHRASE": "second passphrase"])
+        r = try sandbox.run(
+            ["vault", "rekey"] + cheap, env: ["KEYWAY_VAULT_FILE": vault, "KEYWAY_PASSPHRASE": "second passphrase"])
         #expect(r.status == 2 && r.stderr.contains("KEYWAY_NEW_PASSPHRASE"), "\(r)")
         #expect(try readFile(vault) == before)
         // A cost above the cap is refused, as a usage error (review item 22).
-        r = try sandbox.run(["vault", "init", "--argon2-mem-mib", "4096"], env: ["KEYWAY_VAULT_FILE": sandbox.root + "/x.vault", "KEYWAY_PASSPHRASE": "p"])
+        r = try sandbox.run(
+            ["vault", "init", "--argon2-mem-mib", "4096"],
+            env: ["KEYWAY_VAULT_FILE": sandbox.root + "/x.vault", "KEYWAY_PASSPHRASE": "p"])
         #expect(r.status == 64 && r.stderr.contains("accepted range"), "\(r)")
         #expect(try readFile(sandbox.root + "/x.vault") == nil)
     }

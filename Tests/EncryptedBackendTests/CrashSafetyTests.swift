@@ -5,7 +5,7 @@ import Testing
 @testable import KeywayEncrypted
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `keyway` executable built next to the test bundle (`<build>/keyway`).
@@ -27,7 +27,9 @@ func spawn(_ executable: String, _ arguments: [String], environment: [String: St
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+    for fd in Int32(0)...2 {
+        posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+    }
     var pid: pid_t = 0
     let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
     guard status == 0 else { throw Errno(status) }
@@ -74,13 +76,18 @@ func environmentValue(_ name: String) -> String? {
     /// left the new one, completed saves, kills in mid-write) are printed, and the test fails unless kills left the
     /// old value, saves took effect, and kills landed while the new file was being written.
     @Test func sigkillDuringSavesLeavesOldOrNewVault() throws {
-        let seed = try environmentValue("KEYWAY_CRASH_SEED").map { text in
-            try #require(UInt64(text), "KEYWAY_CRASH_SEED must be an unsigned integer, not \(text)")
-        } ?? UInt64.random(in: 0...UInt64.max)
-        let timeLimit = try environmentValue("KEYWAY_CRASH_TIME_LIMIT").map { text in
-            try #require(Int(text).flatMap { $0 > 0 ? $0 : nil }, "KEYWAY_CRASH_TIME_LIMIT must be a number of seconds")
-        } ?? 300
-        print("crash safety: seed \(seed) (KEYWAY_CRASH_SEED=\(seed) replays these kill timings), time limit \(timeLimit) s")
+        let seed =
+            try environmentValue("KEYWAY_CRASH_SEED").map { text in
+                try #require(UInt64(text), "KEYWAY_CRASH_SEED must be an unsigned integer, not \(text)")
+            } ?? UInt64.random(in: 0...UInt64.max)
+        let timeLimit =
+            try environmentValue("KEYWAY_CRASH_TIME_LIMIT").map { text in
+                try #require(
+                    Int(text).flatMap { $0 > 0 ? $0 : nil }, "KEYWAY_CRASH_TIME_LIMIT must be a number of seconds")
+            } ?? 300
+        print(
+            "crash safety: seed \(seed) (KEYWAY_CRASH_SEED=\(seed) replays these kill timings), time limit \(timeLimit) s"
+        )
         let directory = try TemporaryDirectory()
         let keyFile = directory.path + "/vault.key"
         let vault = directory.path + "/config/credentials.vault"
@@ -152,7 +159,9 @@ func environmentValue(_ name: String) -> String? {
                     "after iteration \(iteration) (seed \(seed)): old or new value, got \(value ?? "nil")")
             } else {
                 completed += 1
-                #expect(value == next, "after iteration \(iteration) (seed \(seed)): a completed login's value, got \(value ?? "nil")")
+                #expect(
+                    value == next,
+                    "after iteration \(iteration) (seed \(seed)): a completed login's value, got \(value ?? "nil")")
             }
             if value != current && value != next { break }
             if let value { current = value }

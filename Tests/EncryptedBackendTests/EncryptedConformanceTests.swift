@@ -23,7 +23,9 @@ let cheapCost = try! Argon2Cost(opslimit: 1, memlimit: 8 << 20)
         let directory = try TemporaryDirectory()
         let counter = Counter()
         try StoreConformance(
-            makeStore: { EncryptedStore(path: directory.path + "/store-\(counter.next())/v.vault", unlock: rawKeyUnlock) },
+            makeStore: {
+                EncryptedStore(path: directory.path + "/store-\(counter.next())/v.vault", unlock: rawKeyUnlock)
+            },
             makeBroken: {
                 let path = directory.path + "/broken-\(counter.next()).vault"
                 let store = EncryptedStore(path: path, unlock: rawKeyUnlock)
@@ -43,7 +45,8 @@ let cheapCost = try! Argon2Cost(opslimit: 1, memlimit: 8 << 20)
         try StoreConformance(
             makeStore: {
                 EncryptedStore(
-                    path: directory.path + "/store-\(counter.next())/v.vault", unlock: passphrase, newVaultCost: cheapCost)
+                    path: directory.path + "/store-\(counter.next())/v.vault", unlock: passphrase,
+                    newVaultCost: cheapCost)
             },
             makeBroken: {
                 let path = directory.path + "/broken-\(counter.next()).vault"

@@ -7,7 +7,7 @@ import Testing
 @testable import KeywayEncrypted
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The errors a damaged or foreign vault may produce.
@@ -65,12 +65,14 @@ func rejection(_ bytes: [UInt8], unlock: VaultUnlock = rawKeyUnlock) -> KeywayEr
             case 8..<10:
                 // Version 0 was never written by any Keyway: corruption; a higher one may be a newer Keyway's.
                 let version = Int(flipped[8]) | Int(flipped[9]) << 8
-                #expect(error.code == (version == 0 ? .vaultCorrupted : .unsupportedVersion), "bit \(bit) in the version")
+                #expect(
+                    error.code == (version == 0 ? .vaultCorrupted : .unsupportedVersion), "bit \(bit) in the version")
             case 10..<12: #expect(error.code == .unsupportedVersion, "bit \(bit) in the method or cipher id")
             case 12..<44: #expect(error.code == .vaultCorrupted, "bit \(bit) in raw-key KDF fields")
             case 44..<76: #expect(error.code == .vaultWrongKey, "bit \(bit) in the key check")
             case 76..<100: #expect(error.code == .vaultCorrupted, "bit \(bit) in the nonce")
-            case 100..<108: #expect([.vaultTruncated, .vaultCorrupted].contains(error.code), "bit \(bit) in the length")
+            case 100..<108:
+                #expect([.vaultTruncated, .vaultCorrupted].contains(error.code), "bit \(bit) in the length")
             default: #expect(error.code == .vaultCorrupted, "bit \(bit) in the ciphertext")
             }
         }
@@ -79,7 +81,8 @@ func rejection(_ bytes: [UInt8], unlock: VaultUnlock = rawKeyUnlock) -> KeywayEr
 
     @Test func everyTruncationIsRejected() throws {
         let directory = try TemporaryDirectory()
-        let bytes = try vaultBytes([sampleCredential("cutapp", key: "cut-secret-0123456789")], unlock: rawKeyUnlock, in: directory)
+        let bytes = try vaultBytes(
+            [sampleCredential("cutapp", key: "cut-secret-0123456789")], unlock: rawKeyUnlock, in: directory)
         for length in 0..<bytes.count {
             let error = rejection(Array(bytes[0..<length]))
             #expect(error?.code == .vaultTruncated, "cut at \(length) of \(bytes.count): \(String(describing: error))")
@@ -90,14 +93,17 @@ func rejection(_ bytes: [UInt8], unlock: VaultUnlock = rawKeyUnlock) -> KeywayEr
 
     @Test func bodySplicedOntoAnotherHeaderIsRejected() throws {
         let directory = try TemporaryDirectory()
-        let a = try vaultBytes([sampleCredential("alpha", key: "secret-aaaa-0000")], unlock: rawKeyUnlock, in: directory, name: "a")
-        let b = try vaultBytes([sampleCredential("bravo", key: "secret-bbbb-1111")], unlock: rawKeyUnlock, in: directory, name: "b")
+        let a = try vaultBytes(
+            [sampleCredential("alpha", key: "secret-aaaa-0000")], unlock: rawKeyUnlock, in: directory, name: "a")
+        let b = try vaultBytes(
+            [sampleCredential("bravo", key: "secret-bbbb-1111")], unlock: rawKeyUnlock, in: directory, name: "b")
         #expect(a.count == b.count, "same-length bodies, so only authentication can catch the splice")
         let spliced = Array(a[0..<VaultHeader.size] + b[VaultHeader.size...])
         #expect(rejection(spliced)?.code == .vaultCorrupted)
         // Onto a passphrase vault's header (same-length body): the key no longer matches the header.
         let passphrase = unlock(["KEYWAY_PASSPHRASE": "splice passphrase"])
-        let c = try vaultBytes([sampleCredential("charl", key: "secret-cccc-2222")], unlock: passphrase, in: directory, name: "c")
+        let c = try vaultBytes(
+            [sampleCredential("charl", key: "secret-cccc-2222")], unlock: passphrase, in: directory, name: "c")
         let spliced2 = Array(c[0..<VaultHeader.size] + b[VaultHeader.size...])
         #expect(rejection(spliced2, unlock: passphrase)?.code == .vaultCorrupted)
         #expect(rejection(spliced2)?.code == .vaultWrongMethod)
@@ -105,13 +111,15 @@ func rejection(_ bytes: [UInt8], unlock: VaultUnlock = rawKeyUnlock) -> KeywayEr
 
     @Test func wrongKeyAndWrongPassphraseAreTheirOwnError() throws {
         let directory = try TemporaryDirectory()
-        let raw = try vaultBytes([sampleCredential("k", key: "secret-k-123456")], unlock: rawKeyUnlock, in: directory, name: "r")
+        let raw = try vaultBytes(
+            [sampleCredential("k", key: "secret-k-123456")], unlock: rawKeyUnlock, in: directory, name: "r")
         let otherKey = unlock(["KEYWAY_VAULT_KEY": "//////////////////////////////////////////8="])
         let error = rejection(raw, unlock: otherKey)
         #expect(error?.code == .vaultWrongKey)
         #expect(error?.message.contains("Wrong key") == true)
         let right = unlock(["KEYWAY_PASSPHRASE": "right passphrase"])
-        let pass = try vaultBytes([sampleCredential("p", key: "secret-p-123456")], unlock: right, in: directory, name: "p")
+        let pass = try vaultBytes(
+            [sampleCredential("p", key: "secret-p-123456")], unlock: right, in: directory, name: "p")
         let wrong = rejection(pass, unlock: unlock(["KEYWAY_PASSPHRASE": "wrong passphrase"]))
         #expect(wrong?.code == .vaultWrongKey)
         #expect(wrong?.message.contains("Wrong passphrase") == true)
@@ -127,7 +135,9 @@ func rejection(_ bytes: [UInt8], unlock: VaultUnlock = rawKeyUnlock) -> KeywayEr
             Issue.record("the passphrase was asked for")
             return Array("right passphrase".utf8)
         }
-        for (ops, mem) in [(UInt64(11), UInt64(8 << 20)), (1, (1 << 30) + 1), (1, 4 << 30), (.max, .max), (0, 8 << 20), (1, 1024)] {
+        for (ops, mem) in [
+            (UInt64(11), UInt64(8 << 20)), (1, (1 << 30) + 1), (1, 4 << 30), (.max, .max), (0, 8 << 20), (1, 1024),
+        ] {
             var crafted = bytes
             crafted.replaceSubrange(12..<20, with: VaultHeader.littleEndian(ops, count: 8))
             crafted.replaceSubrange(20..<28, with: VaultHeader.littleEndian(mem, count: 8))
@@ -150,10 +160,15 @@ func rejection(_ bytes: [UInt8], unlock: VaultUnlock = rawKeyUnlock) -> KeywayEr
         credential.organization = "Greppable Organization"
         for (name, access) in [("raw", rawKeyUnlock), ("pass", unlock(["KEYWAY_PASSPHRASE": "greppable-passphrase"]))] {
             let bytes = try vaultBytes([credential], unlock: access, in: directory, name: name)
-            for needle in [secret, "greppable", "GREPPABLE", "example.com", "Organization", "keyway-credentials", "api_key"] {
+            for needle in [
+                secret, "greppable", "GREPPABLE", "example.com", "Organization", "keyway-credentials", "api_key",
+            ] {
                 let pattern = Array(needle.utf8)
-                let found = bytes.count >= pattern.count
-                    && (0...(bytes.count - pattern.count)).contains { Array(bytes[$0..<($0 + pattern.count)]) == pattern }
+                let found =
+                    bytes.count >= pattern.count
+                    && (0...(bytes.count - pattern.count)).contains {
+                        Array(bytes[$0..<($0 + pattern.count)]) == pattern
+                    }
                 #expect(!found, "\(name) vault contains \(needle) in clear")
             }
         }

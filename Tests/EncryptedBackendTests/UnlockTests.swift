@@ -6,7 +6,7 @@ import Testing
 @testable import KeywayEncrypted
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A prompt that answers from a list and counts how often it was asked.
@@ -70,7 +70,8 @@ final class ScriptedPrompt: Sendable {
         // A passphrase vault with a key in the environment: the method error, never the passphrase variable after it.
         let passPath = directory.path + "/p.vault"
         let passphrase = unlock(["KEYWAY_PASSPHRASE": "the passphrase"])
-        try EncryptedStore(path: passPath, unlock: passphrase, newVaultCost: cheapCost).write(sampleCredential("p", key: "secret-p-123"))
+        try EncryptedStore(path: passPath, unlock: passphrase, newVaultCost: cheapCost).write(
+            sampleCredential("p", key: "secret-p-123"))
         let keyFirst = unlock(["KEYWAY_VAULT_KEY": testKeyBase64, "KEYWAY_PASSPHRASE": "the passphrase"])
         #expect(throws: KeywayError.self) { _ = try EncryptedStore(path: passPath, unlock: keyFirst).list() }
         #expect(prompt.asked.isEmpty, "the prompt is never a fallback")
@@ -129,7 +130,8 @@ final class ScriptedPrompt: Sendable {
         #expect(try store.read(CredentialID(app: "a"))?.secret.reveal() == "secret-123456")
         try store.write(sampleCredential("b", key: "secret-b-123456"))
         #expect(later.asked.count == 1, "the derived key is reused for the write")
-        #expect(try EncryptedStore(path: path, unlock: unlock(["KEYWAY_PASSPHRASE": "typed passphrase"])).list().count == 2)
+        #expect(
+            try EncryptedStore(path: path, unlock: unlock(["KEYWAY_PASSPHRASE": "typed passphrase"])).list().count == 2)
     }
 
     @Test func createRefusesAnExistingVault() throws {
@@ -184,9 +186,14 @@ final class ScriptedPrompt: Sendable {
         #expect(try readFile(path).map { Array($0[10..<11]) } == [VaultMethod.rawKey.rawValue])
         // Key back to a passphrase asked at the prompt.
         let prompt = ScriptedPrompt(["prompted passphrase", "prompted passphrase"])
-        try EncryptedStore(path: path, unlock: unlock(["KEYWAY_VAULT_KEY_FILE": keyFile], prompt: prompt.prompt), newVaultCost: cheapCost)
-            .rekey(to: .passphrase(nil, prompt: prompt.prompt))
-        #expect(try EncryptedStore(path: path, unlock: unlock(["KEYWAY_PASSPHRASE": "prompted passphrase"])).list() == contents)
+        try EncryptedStore(
+            path: path, unlock: unlock(["KEYWAY_VAULT_KEY_FILE": keyFile], prompt: prompt.prompt),
+            newVaultCost: cheapCost
+        )
+        .rekey(to: .passphrase(nil, prompt: prompt.prompt))
+        #expect(
+            try EncryptedStore(path: path, unlock: unlock(["KEYWAY_PASSPHRASE": "prompted passphrase"])).list()
+                == contents)
     }
 
     @Test func failedRekeyLeavesTheOldFileIntact() throws {
@@ -200,7 +207,8 @@ final class ScriptedPrompt: Sendable {
         #expect(throws: KeywayError.self) { try store.rekey(to: .generatedKeyFile(directory.path + "/plain/new.key")) }
         #expect(try readFile(path) == before)
         // The current key is wrong: nothing changes and the new key file is not left behind.
-        let wrong = EncryptedStore(path: path, unlock: unlock(["KEYWAY_VAULT_KEY": "//////////////////////////////////////////8="]))
+        let wrong = EncryptedStore(
+            path: path, unlock: unlock(["KEYWAY_VAULT_KEY": "//////////////////////////////////////////8="]))
         #expect(throws: KeywayError.self) { try wrong.rekey(to: .generatedKeyFile(directory.path + "/new.key")) }
         #expect(try readFile(path) == before)
         #expect(try readFile(directory.path + "/new.key") == nil)

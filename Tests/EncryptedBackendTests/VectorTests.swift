@@ -58,9 +58,15 @@ import Testing
             ("raw-key.vault", raw),
             ("passphrase.vault", pass),
             ("contents.json", document.serialized()),
-            ("not-a-vault.vault", Array("{\"format\": \"keyway-credentials\", \"version\": 1, \"credentials\": []}\n".utf8)),
+            (
+                "not-a-vault.vault",
+                Array("{\"format\": \"keyway-credentials\", \"version\": 1, \"credentials\": []}\n".utf8)
+            ),
             ("version-2.vault", edited(raw) { $0[8] = 2 }),
-            ("cost-refused.vault", edited(pass) { $0.replaceSubrange(20..<28, with: VaultHeader.littleEndian(4 << 30, count: 8)) }),
+            (
+                "cost-refused.vault",
+                edited(pass) { $0.replaceSubrange(20..<28, with: VaultHeader.littleEndian(4 << 30, count: 8)) }
+            ),
             ("corrupted-body.vault", edited(raw) { $0[$0.count - 20] ^= 0x40 }),
             ("corrupted-nonce.vault", edited(pass) { $0[80] ^= 0x01 }),
             ("salt-altered.vault", edited(pass) { $0[30] ^= 0x01 }),

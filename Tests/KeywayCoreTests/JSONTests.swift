@@ -88,11 +88,14 @@ import Testing
         #expect(message("{}")?.message.contains("\"version\" is missing") == true)
         #expect(message("{\"version\":2,\"credentials\":[]}")?.code == .unsupportedVersion)
         #expect(message("{\"version\":1}")?.message.contains("\"credentials\" is missing") == true)
-        #expect(message("{\"version\":1,\"credentials\":[{\"app\":\"a\"}]}")?.message.contains("credentials[0].profile is missing") == true)
+        #expect(
+            message("{\"version\":1,\"credentials\":[{\"app\":\"a\"}]}")?.message.contains(
+                "credentials[0].profile is missing") == true)
         #expect(
             message("{\"version\":1,\"credentials\":[{\"app\":\"a\",\"profile\":\"p\",\"api_key\":5}]}")?.message
                 .contains("credentials[0].api_key must be a string, found a number") == true)
-        let duplicate = "{\"version\":1,\"credentials\":[{\"app\":\"a\",\"profile\":\"p\",\"api_key\":\"k\"},"
+        let duplicate =
+            "{\"version\":1,\"credentials\":[{\"app\":\"a\",\"profile\":\"p\",\"api_key\":\"k\"},"
             + "{\"app\":\"a\",\"profile\":\"p\",\"api_key\":\"k\"}]}"
         #expect(message(duplicate)?.message.contains("credentials[1] repeats a (profile p)") == true)
         #expect(message("{\"version\":1,\"credentials\":[]}") == nil)
@@ -102,7 +105,9 @@ import Testing
 /// `CredentialDocument.credential(_:parsing:source:)` (the fast path of `get`) must agree with the full decoder on
 /// every document: the same credential, and the same error for every broken one.
 @Suite struct CredentialLookupTests {
-    func both(_ text: String, _ id: CredentialID) -> (Result<Credential?, KeywayError>, Result<Credential?, KeywayError>) {
+    func both(_ text: String, _ id: CredentialID) -> (
+        Result<Credential?, KeywayError>, Result<Credential?, KeywayError>
+    ) {
         let bytes = Array(text.utf8)
         let fast = Result<Credential?, KeywayError> { () throws(KeywayError) in
             try CredentialDocument.credential(id, parsing: bytes, source: "/f")
@@ -198,15 +203,26 @@ import Testing
     @Test func agreesOnNestingDepth() {
         let id = CredentialID(app: "x", profile: "p")
         let good = "{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\"}"
-        func nested(_ levels: Int) -> String { String(repeating: "[", count: levels) + String(repeating: "]", count: levels) }
+        func nested(_ levels: Int) -> String {
+            String(repeating: "[", count: levels) + String(repeating: "]", count: levels)
+        }
         // Top level: the document object is level 1, so 511 arrays fit and 512 do not.
         // In an entry: document, credentials, entry are levels 1-3, so 509 arrays fit and 510 do not.
         let cases: [(String, Bool)] = [
             ("{\"x\": \(nested(511)), \"version\": 1, \"credentials\": [\(good)]}", true),
             ("{\"x\": \(nested(512)), \"version\": 1, \"credentials\": [\(good)]}", false),
-            ("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"e\": \(nested(509))}]}", true),
-            ("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"e\": \(nested(510))}]}", false),
-            ("{\"version\": 1, \"credentials\": [{\"app\": \"y\", \"profile\": \"p\", \"api_key\": \"k\", \"scopes\": \(nested(510))}, \(good)]}", false),
+            (
+                "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"e\": \(nested(509))}]}",
+                true
+            ),
+            (
+                "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"e\": \(nested(510))}]}",
+                false
+            ),
+            (
+                "{\"version\": 1, \"credentials\": [{\"app\": \"y\", \"profile\": \"p\", \"api_key\": \"k\", \"scopes\": \(nested(510))}, \(good)]}",
+                false
+            ),
         ]
         for (text, valid) in cases {
             let (fast, full) = both(text, id)
@@ -231,32 +247,46 @@ import Testing
             guard case .failure(let a) = fast, case .failure(let b) = full, a == b else { return nil }
             return a.message
         }
-        let entry = "{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"rfx_SECRET_one\", \"api_key\": \"rfx_SECRET_two\"}"
-        #expect(message("{\"version\": 1, \"credentials\": [\(entry)]}")
-            == "/f: credentials[0].api_key appears more than once. The file was left untouched; fix or move it.")
-        #expect(message("{\"version\": 1, \"credentials\": [], \"version\": 1}")
-            == "/f: \"version\" appears more than once. The file was left untouched; fix or move it.")
-        #expect(message("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"n\\n\": 1, \"n\\n\": 2}]}")
-            == "/f: credentials[0]: a field whose name is not shown (it may be a key) appears more than once. The file "
+        let entry =
+            "{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"rfx_SECRET_one\", \"api_key\": \"rfx_SECRET_two\"}"
+        #expect(
+            message("{\"version\": 1, \"credentials\": [\(entry)]}")
+                == "/f: credentials[0].api_key appears more than once. The file was left untouched; fix or move it.")
+        #expect(
+            message("{\"version\": 1, \"credentials\": [], \"version\": 1}")
+                == "/f: \"version\" appears more than once. The file was left untouched; fix or move it.")
+        #expect(
+            message(
+                "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"n\\n\": 1, \"n\\n\": 2}]}"
+            )
+                == "/f: credentials[0]: a field whose name is not shown (it may be a key) appears more than once. The file "
                 + "was left untouched; fix or move it.")
         // A key pasted as a field name is not echoed (review 3, D4), in the entry or at the top level.
-        #expect(message("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"rfx_SEKRIT9q8w7e\": 1, \"rfx_SEKRIT9q8w7e\": 2}]}")
-            == "/f: credentials[0]: a field whose name is not shown (it may be a key) appears more than once. The file "
+        #expect(
+            message(
+                "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"rfx_SEKRIT9q8w7e\": 1, \"rfx_SEKRIT9q8w7e\": 2}]}"
+            )
+                == "/f: credentials[0]: a field whose name is not shown (it may be a key) appears more than once. The file "
                 + "was left untouched; fix or move it.")
-        #expect(message("{\"version\": 1, \"credentials\": [], \"rfx_SEKRIT9q8w7e\": 1, \"rfx_SEKRIT9q8w7e\": 2}")
-            == "/f: a field whose name is not shown (it may be a key) appears more than once. The file was left "
+        #expect(
+            message("{\"version\": 1, \"credentials\": [], \"rfx_SEKRIT9q8w7e\": 1, \"rfx_SEKRIT9q8w7e\": 2}")
+                == "/f: a field whose name is not shown (it may be a key) appears more than once. The file was left "
                 + "untouched; fix or move it.")
         let many = (0..<5000).map { "\"f\($0)\": 1" }.joined(separator: ", ")
-        let ok = "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \(many)}]}"
+        let ok =
+            "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \(many)}]}"
         let (fast, full) = both(ok, CredentialID(app: "x", profile: "p"))
         #expect(try fast.get()?.secret.reveal() == "k")
         #expect(try full.get()?.secret.reveal() == "k")
-        #expect(message(String(ok.dropLast(3)) + ", \"f4999\": 2}]}")
-            == "/f: credentials[0][\"f4999\"] appears more than once. The file was left untouched; fix or move it.")
+        #expect(
+            message(String(ok.dropLast(3)) + ", \"f4999\": 2}]}")
+                == "/f: credentials[0][\"f4999\"] appears more than once. The file was left untouched; fix or move it.")
     }
 
     @Test func invalidUTF8AnywhereIsAnError() {
-        var bytes = Array("{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"account\": \"ab\"}]}".utf8)
+        var bytes = Array(
+            "{\"version\": 1, \"credentials\": [{\"app\": \"x\", \"profile\": \"p\", \"api_key\": \"k\", \"account\": \"ab\"}]}"
+                .utf8)
         for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
             var copy = bytes
             let at = copy.lastIndex(of: UInt8(ascii: "b"))!

@@ -108,8 +108,9 @@ import Testing
     }
 
     func engine(_ env: [String: String], _ store: MemoryStore) -> ResolutionEngine {
-        ResolutionEngine(spec: .defaultSpec(for: "reflex-like"), environment: Environment(env), store: store,
-                         workingDirectory: "/")
+        ResolutionEngine(
+            spec: .defaultSpec(for: "reflex-like"), environment: Environment(env), store: store,
+            workingDirectory: "/")
     }
 
     @Test func order() throws {

@@ -29,8 +29,10 @@ import Testing
     }
 
     @Test(arguments: [
-        "rfx_abc\u{202E}def", "rfx_\u{2066}abc\u{2069}", "rfx_abc\u{200B}def", "rfx_abc\u{00AD}def", "\u{FEFF}rfx_abcdef",
-        "rfx_abcdef\u{FEFF}", "rfx_abc\u{E0041}def", "rfx_abc\u{2067}\u{2068}def", "rfx_abc\u{202A}\u{202B}\u{202C}\u{202D}",
+        "rfx_abc\u{202E}def", "rfx_\u{2066}abc\u{2069}", "rfx_abc\u{200B}def", "rfx_abc\u{00AD}def",
+        "\u{FEFF}rfx_abcdef",
+        "rfx_abcdef\u{FEFF}", "rfx_abc\u{E0041}def", "rfx_abc\u{2067}\u{2068}def",
+        "rfx_abc\u{202A}\u{202B}\u{202C}\u{202D}",
     ])
     func formatCharactersAreRefused(key: String) {
         #expect(APIKeyRules.violation(key) == .formatCharacter)
@@ -46,7 +48,8 @@ import Testing
     /// G2: YAML keys are the same only when their scalars are (as PyYAML): NFC/NFD and Kelvin sign are distinct.
     @Test func yamlKeysAreComparedByScalars() throws {
         let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
-        let text = "profiles:\n  \(nfc):\n    api_key: one\n  \(nfd):\n    api_key: two\n  \u{212A}: {api_key: three}\n  K: {api_key: four}\n"
+        let text =
+            "profiles:\n  \(nfc):\n    api_key: one\n  \(nfd):\n    api_key: two\n  \u{212A}: {api_key: three}\n  K: {api_key: four}\n"
         let root = try YAML.parse(text)
         #expect(root["profiles"]?[nfc]?["api_key"] == .string("one"))
         #expect(root["profiles"]?[nfd]?["api_key"] == .string("two"))
@@ -84,14 +87,19 @@ import Testing
 
     /// G4: one period at the end of an unusable name's message.
     @Test func unusableNameMessageEndsWithOnePeriod() {
-        let text = "{\"version\": 1, \"credentials\": [{\"app\": \"a\\u0007b\", \"profile\": \"p\", \"api_key\": \"k\"}]}"
-        let document = Result { () throws(KeywayError) in try CredentialDocument(parsing: Array(text.utf8), source: "/f") }
+        let text =
+            "{\"version\": 1, \"credentials\": [{\"app\": \"a\\u0007b\", \"profile\": \"p\", \"api_key\": \"k\"}]}"
+        let document = Result { () throws(KeywayError) in
+            try CredentialDocument(parsing: Array(text.utf8), source: "/f")
+        }
         guard case .failure(let error) = document else {
             Issue.record("a name with a control character was accepted")
             return
         }
         #expect(!error.message.contains(".."), "\(error.message)")
-        #expect(error.message.contains("has an unusable name: the app name contains a control character. "), "\(error.message)")
+        #expect(
+            error.message.contains("has an unusable name: the app name contains a control character. "),
+            "\(error.message)")
         let spec = Result { () throws(KeywayError) in
             try AppSpecDecoder.decode(Array("{\"name\": \"a\\u0007b\", \"env\": []}".utf8), source: "/s")
         }

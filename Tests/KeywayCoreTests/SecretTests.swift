@@ -68,7 +68,8 @@ import Testing
             #expect(error.message.contains("line 1, column"), "\(error.message)")
         }
         // A key of the wrong type: the message names the field, not the value.
-        let wrongType = "{\"version\":1,\"credentials\":[{\"app\":\"a\",\"profile\":\"p\",\"api_key\":\"k\",\"expires\":\"\(raw)\"}]}"
+        let wrongType =
+            "{\"version\":1,\"credentials\":[{\"app\":\"a\",\"profile\":\"p\",\"api_key\":\"k\",\"expires\":\"\(raw)\"}]}"
         do {
             _ = try CredentialDocument(parsing: Array(wrongType.utf8), source: "/tmp/f.json")
             Issue.record("expected a field error")
@@ -135,7 +136,8 @@ extension String {
 
 @Suite struct APIKeyRulesTests {
     @Test(arguments: [
-        ("", APIKeyRules.Violation.empty), (" ", .blank), ("   ", .blank), ("\u{200B}", .blank), ("\u{A0}\u{FEFF}", .blank),
+        ("", APIKeyRules.Violation.empty), (" ", .blank), ("   ", .blank), ("\u{200B}", .blank),
+        ("\u{A0}\u{FEFF}", .blank),
         ("a\u{0}b", .controlCharacter), ("a\nb", .controlCharacter), ("a\rb", .controlCharacter),
         ("a\tb", .controlCharacter), ("a\u{7F}b", .controlCharacter), ("a\u{85}b", .controlCharacter),
         ("a\u{9F}b", .controlCharacter), ("a\u{2028}b", .controlCharacter), ("\u{200B}\n", .controlCharacter),
@@ -148,7 +150,8 @@ extension String {
 
     @Test(arguments: [
         "rfx_9f8e7d6c5b4a", "a", "key with spaces", " leading", "hangul\u{3164}filler", "ünïcödé",
-        String(repeating: "k", count: APIKeyRules.maximumBytes), String(repeating: "é", count: APIKeyRules.maximumBytes / 2),
+        String(repeating: "k", count: APIKeyRules.maximumBytes),
+        String(repeating: "é", count: APIKeyRules.maximumBytes / 2),
     ])
     func usable(key: String) {
         #expect(APIKeyRules.violation(key) == nil)
@@ -159,7 +162,9 @@ extension String {
         #expect(APIKeyRules.invisibleCharacters("rfx abc") == nil, "an inner ASCII space can be seen")
         #expect(APIKeyRules.invisibleCharacters("rfx_abc ") == "trailing whitespace")
         #expect(APIKeyRules.invisibleCharacters(" rfx_abc ") == "leading whitespace and trailing whitespace")
-        #expect(APIKeyRules.invisibleCharacters("rfx\u{FE0F}abc") == "an invisible character (such as U+3164, U+034F or a variation selector)")
+        #expect(
+            APIKeyRules.invisibleCharacters("rfx\u{FE0F}abc")
+                == "an invisible character (such as U+3164, U+034F or a variation selector)")
         #expect(APIKeyRules.invisibleCharacters("rfx\u{2060}abc") != nil)
         #expect(APIKeyRules.invisibleCharacters("rfx\u{A0}abc") == "a non-breaking or other non-ASCII space")
         #expect(
@@ -196,7 +201,8 @@ extension String {
             full?.message.hasPrefix("f.json: credentials[1].api_key (b (profile default)) holds a key that ") == true
                 && full?.message.hasSuffix(
                     "The file was left untouched; remove the entry with `keyway logout b` (the other credentials stay "
-                        + "usable) or fix the file.") == true, "\(String(describing: full))")
+                        + "usable) or fix the file.") == true,
+            "\(String(describing: full))")
         #expect(full?.code == .malformedFile)
         #expect(throws: KeywayError.self) { try document.usableCredentials() }
         #expect(throws: KeywayError.self) { try document.usableCredentials(app: "b") }
@@ -205,7 +211,9 @@ extension String {
         var scanned: KeywayError?
         do { _ = try CredentialDocument.credential(b, parsing: bytes, source: "f.json") } catch { scanned = error }
         #expect(scanned == full, "the scanner gives the full decoder's error")
-        #expect(try CredentialDocument.credential(a, parsing: bytes, source: "f.json")?.secret.reveal() == "fine_0123456789")
+        #expect(
+            try CredentialDocument.credential(a, parsing: bytes, source: "f.json")?.secret.reveal() == "fine_0123456789"
+        )
         // Kept when the file is rewritten; removing the entry clears the error.
         #expect(try CredentialDocument(parsing: document.serialized(), source: "f.json") == document)
         document.remove(b)

@@ -22,6 +22,8 @@ import Testing
         #expect(Set(again.unusable.keys) == Set(document.unusable.keys))
         #expect(document.unusable.keys.map(\.app) == ["z"])
         let id = CredentialID(app: "z")
-        #expect(throws: KeywayError.self) { _ = try CredentialDocument.credential(id, parsing: Array(Self.text.utf8), source: source) }
+        #expect(throws: KeywayError.self) {
+            _ = try CredentialDocument.credential(id, parsing: Array(Self.text.utf8), source: source)
+        }
     }
 }

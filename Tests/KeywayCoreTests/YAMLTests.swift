@@ -41,66 +41,112 @@ func yamlError(_ text: String) -> YAML.SyntaxError? {
     }
 
     /// Every construct the review listed (issue 10, item 17), each as a vendor tool writes it.
-    @Test(arguments: [
-        ("profiles: {}\n", JSON.object([("profiles", .object([]))])),
-        ("profiles: {default: {api_key: k1, scopes: [r, w]}}\n",
-         .object([("profiles", .object([("default", .object([("api_key", .string("k1")), ("scopes", .array([.string("r"), .string("w")]))]))]))])),
-        ("note: >-\n  folded\n  text\n\n  para\n", .object([("note", .string("folded text\npara"))])),
-        ("note: |\n  literal\n    kept\n", .object([("note", .string("literal\n  kept\n"))])),
-        ("note: |-\n  no newline\n", .object([("note", .string("no newline"))])),
-        ("k: \"\\x41\\u00e9\\U0001F680\\t\\0\\a\\e\\N\\_\\L\\P\"\n",
-         .object([("k", .string("A\u{e9}\u{1F680}\t\0\u{07}\u{1B}\u{85}\u{A0}\u{2028}\u{2029}"))])),
-        ("a: &x {p: 1}\nb: *x\n", .object([("a", .object([("p", .string("1"))])), ("b", .object([("p", .string("1"))]))])),
-        ("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n",
-         .object([("base", .object([("x", .string("1")), ("y", .string("2"))])),
-                  ("m", .object([("x", .string("1")), ("y", .string("3"))]))])),
-        ("a: &a {x: 1}\nb: &b {x: 2, y: 2}\nm: {<<: [*a, *b]}\n",
-         .object([("a", .object([("x", .string("1"))])), ("b", .object([("x", .string("2")), ("y", .string("2"))])),
-                  ("m", .object([("x", .string("1")), ("y", .string("2"))]))])),
-        ("k: a plain scalar\n  over two lines\n", .object([("k", .string("a plain scalar over two lines"))])),
-        ("items:\n- key: v\n  other: w\n- key: v2\n",
-         .object([("items", .array([.object([("key", .string("v")), ("other", .string("w"))]), .object([("key", .string("v2"))])]))])),
-        ("s: ['a, b', \"c,d\", e]\n", .object([("s", .array([.string("a, b"), .string("c,d"), .string("e")]))])),
-        ("n: ~\ne:\nq: 'null'\nt: !!str null\nz: !!null ''\nb: true\ni: 0x1F\n",
-         .object([("n", .null), ("e", .null), ("q", .string("null")), ("t", .string("null")), ("z", .null),
-                  ("b", .string("true")), ("i", .string("0x1F"))])),
-        ("\u{FEFF}k: v # a comment\n# another\n", .object([("k", .string("v"))])),
-        ("--- \nk: v\n...\n", .object([("k", .string("v"))])),
-        ("k: v\rl: w\r", .object([("k", .string("v")), ("l", .string("w"))])),
-        ("", .null),
-        ("# only a comment\n", .null),
-    ] as [(String, JSON)])
+    @Test(
+        arguments: [
+            ("profiles: {}\n", JSON.object([("profiles", .object([]))])),
+            (
+                "profiles: {default: {api_key: k1, scopes: [r, w]}}\n",
+                .object([
+                    (
+                        "profiles",
+                        .object([
+                            (
+                                "default",
+                                .object([("api_key", .string("k1")), ("scopes", .array([.string("r"), .string("w")]))])
+                            )
+                        ])
+                    )
+                ])
+            ),
+            ("note: >-\n  folded\n  text\n\n  para\n", .object([("note", .string("folded text\npara"))])),
+            ("note: |\n  literal\n    kept\n", .object([("note", .string("literal\n  kept\n"))])),
+            ("note: |-\n  no newline\n", .object([("note", .string("no newline"))])),
+            (
+                "k: \"\\x41\\u00e9\\U0001F680\\t\\0\\a\\e\\N\\_\\L\\P\"\n",
+                .object([("k", .string("A\u{e9}\u{1F680}\t\0\u{07}\u{1B}\u{85}\u{A0}\u{2028}\u{2029}"))])
+            ),
+            (
+                "a: &x {p: 1}\nb: *x\n",
+                .object([("a", .object([("p", .string("1"))])), ("b", .object([("p", .string("1"))]))])
+            ),
+            (
+                "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n",
+                .object([
+                    ("base", .object([("x", .string("1")), ("y", .string("2"))])),
+                    ("m", .object([("x", .string("1")), ("y", .string("3"))])),
+                ])
+            ),
+            (
+                "a: &a {x: 1}\nb: &b {x: 2, y: 2}\nm: {<<: [*a, *b]}\n",
+                .object([
+                    ("a", .object([("x", .string("1"))])), ("b", .object([("x", .string("2")), ("y", .string("2"))])),
+                    ("m", .object([("x", .string("1")), ("y", .string("2"))])),
+                ])
+            ),
+            ("k: a plain scalar\n  over two lines\n", .object([("k", .string("a plain scalar over two lines"))])),
+            (
+                "items:\n- key: v\n  other: w\n- key: v2\n",
+                .object([
+                    (
+                        "items",
+                        .array([
+                            .object([("key", .string("v")), ("other", .string("w"))]),
+                            .object([("key", .string("v2"))]),
+                        ])
+                    )
+                ])
+            ),
+            ("s: ['a, b', \"c,d\", e]\n", .object([("s", .array([.string("a, b"), .string("c,d"), .string("e")]))])),
+            (
+                "n: ~\ne:\nq: 'null'\nt: !!str null\nz: !!null ''\nb: true\ni: 0x1F\n",
+                .object([
+                    ("n", .null), ("e", .null), ("q", .string("null")), ("t", .string("null")), ("z", .null),
+                    ("b", .string("true")), ("i", .string("0x1F")),
+                ])
+            ),
+            ("\u{FEFF}k: v # a comment\n# another\n", .object([("k", .string("v"))])),
+            ("--- \nk: v\n...\n", .object([("k", .string("v"))])),
+            ("k: v\rl: w\r", .object([("k", .string("v")), ("l", .string("w"))])),
+            ("", .null),
+            ("# only a comment\n", .null),
+        ] as [(String, JSON)])
     func construct(text: String, expected: JSON) throws {
         #expect(try YAML.parse(text) == expected, "\(text)")
     }
 
     /// CRLF everywhere, or on one line only: the same values, no carriage return in any of them.
     @Test func crlfLineEndings() throws {
-        let lf = "profiles:\n  default:\n    api_key: flux_dev_k1\n    account: me@example.com\n  other:\n    api_key: 'q'\n"
+        let lf =
+            "profiles:\n  default:\n    api_key: flux_dev_k1\n    account: me@example.com\n  other:\n    api_key: 'q'\n"
         let expected = try YAML.parse(lf)
         #expect(expected["profiles"]?["default"]?["api_key"] == .string("flux_dev_k1"))
         #expect(try YAML.parse(lf.replacingOccurrences(of: "\n", with: "\r\n")) == expected)
         #expect(try YAML.parse(lf.replacingOccurrences(of: "k1\n", with: "k1\r\n")) == expected)
         #expect(try YAML.parse(lf.replacingOccurrences(of: "'q'\n", with: "'q'\r\n")) == expected)
         // Line breaks inside scalars become "\n" (block scalars) or a space (folded plain and quoted scalars).
-        #expect(try YAML.parse("a: |\r\n  x\r\n  y\r\nb: plain\r\n  folded\r\nc: \"quoted\r\n  folded\"\r\n")
-            == .object([("a", .string("x\ny\n")), ("b", .string("plain folded")), ("c", .string("quoted folded"))]))
+        #expect(
+            try YAML.parse("a: |\r\n  x\r\n  y\r\nb: plain\r\n  folded\r\nc: \"quoted\r\n  folded\"\r\n")
+                == .object([("a", .string("x\ny\n")), ("b", .string("plain folded")), ("c", .string("quoted folded"))]))
     }
 
     /// Duplicate keys are refused with both places, in small and large mappings, block and flow; the key is never
     /// quoted.
     @Test func duplicateKeys() throws {
         let small = yamlError("profiles:\n  flux_dev_secret1:\n    api_key: a\n  flux_dev_secret1:\n    api_key: b\n")
-        #expect(small == YAML.SyntaxError(
-            line: 4, column: 3, reason: "a duplicate key in one mapping (first at line 2, column 3)"))
+        #expect(
+            small
+                == YAML.SyntaxError(
+                    line: 4, column: 3, reason: "a duplicate key in one mapping (first at line 2, column 3)"))
         #expect(small?.description == "a duplicate key in one mapping (first at line 2, column 3) at line 4, column 3")
 
         var large = "profiles:\n"
         for i in 0..<1000 { large += "  p\(i):\n    api_key: k\(i)\n" }
         #expect(try YAML.parse(large)["profiles"]?["p999"]?["api_key"] == .string("k999"))
         let duplicate = yamlError(large + "  p17:\n    api_key: again\n")
-        #expect(duplicate == YAML.SyntaxError(
-            line: 2002, column: 3, reason: "a duplicate key in one mapping (first at line 36, column 3)"))
+        #expect(
+            duplicate
+                == YAML.SyntaxError(
+                    line: 2002, column: 3, reason: "a duplicate key in one mapping (first at line 36, column 3)"))
 
         #expect(yamlError("{a: 1, b: 2, a: 3}")?.reason.hasPrefix("a duplicate key") == true)
         #expect(yamlError("- k: 1\n  k: 2\n")?.line == 2)
@@ -138,18 +184,28 @@ func yamlError(_ text: String) -> YAML.SyntaxError? {
     }
 
     @Test func errorsHavePositions() {
-        #expect(yamlError("a: 1\nb: \"open\n") == YAML.SyntaxError(
-            line: 3, column: 1,
-            reason: "found unexpected end of stream (while scanning a quoted scalar that starts at line 2, column 4)"))
+        #expect(
+            yamlError("a: 1\nb: \"open\n")
+                == YAML.SyntaxError(
+                    line: 3, column: 1,
+                    reason:
+                        "found unexpected end of stream (while scanning a quoted scalar that starts at line 2, column 4)"
+                ))
         #expect(yamlError("a: 1\n\tb: 2\n")?.line == 2)
-        #expect(yamlError("a: b\u{01}\n") == YAML.SyntaxError(line: 1, column: 5, reason: "control characters are not allowed"))
-        #expect(yamlError("a: 1\n---\nb: 2\n") == YAML.SyntaxError(
-            line: 2, column: 1, reason: "a second YAML document (a file holds one)"))
+        #expect(
+            yamlError("a: b\u{01}\n")
+                == YAML.SyntaxError(line: 1, column: 5, reason: "control characters are not allowed"))
+        #expect(
+            yamlError("a: 1\n---\nb: 2\n")
+                == YAML.SyntaxError(
+                    line: 2, column: 1, reason: "a second YAML document (a file holds one)"))
         #expect(yamlError("k: !!binary aGk=\n")?.reason == "an unsupported tag")
         #expect(yamlError("k: !custom v\n")?.reason == "an unsupported tag")
         #expect(yamlError("? {a: 1}\n: v\n")?.reason == "a mapping key that is not a scalar (not supported)")
         #expect(yamlError("k: *nowhere\n")?.line == 1)
-        #expect(yamlError("<<: [1]\n")?.reason == "the merge key '<<' must have a mapping or a list of mappings as its value")
+        #expect(
+            yamlError("<<: [1]\n")?.reason
+                == "the merge key '<<' must have a mapping or a list of mappings as its value")
     }
 
     /// An alias cannot refer to the collection it sits in, and aliases cannot multiply a small file into a huge tree.
@@ -172,8 +228,9 @@ func yamlError(_ text: String) -> YAML.SyntaxError? {
 
     @Test func nestingIsBounded() throws {
         #expect(try YAML.parse(String(repeating: "[", count: 512) + String(repeating: "]", count: 512)) != .null)
-        #expect(yamlError(String(repeating: "[", count: 513) + String(repeating: "]", count: 513))
-            == YAML.SyntaxError(line: 1, column: 513, reason: "nesting deeper than 512 levels"))
+        #expect(
+            yamlError(String(repeating: "[", count: 513) + String(repeating: "]", count: 513))
+                == YAML.SyntaxError(line: 1, column: 513, reason: "nesting deeper than 512 levels"))
         var block = ""
         for depth in 0..<600 { block += String(repeating: " ", count: depth) + "k:\n" }
         #expect(yamlError(block)?.reason == "nesting deeper than 512 levels")

@@ -1,3 +1,4 @@
+import Glibc
 import KeywayCore
 
 /// Builds git repositories for tests, independent of the machine's git configuration.
@@ -56,8 +57,6 @@ public enum GitFixture {
         try git(["commit", "-q", "-m", message], in: root)
     }
 }
-
-import Glibc
 
 // MARK: Hostile repositories
 

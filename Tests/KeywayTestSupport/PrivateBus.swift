@@ -9,7 +9,8 @@ public final class PrivateBus: @unchecked Sendable {
     public static let available = FileManager.default.isExecutableFile(atPath: "/usr/bin/dbus-daemon")
 
     /// Lets everyone send, receive and own names: an ordinary bus with no Secret Service on it.
-    public static let openPolicy = #"<allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>"#
+    public static let openPolicy =
+        #"<allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>"#
     /// Accepts connections but lets no one receive the reply to `Hello`: a bus that never answers.
     public static let silentPolicy = #"<allow send_destination="*"/><allow own="*"/>"#
     /// gnome-keyring's unlock prompter, which it asks the bus to start.
@@ -35,7 +36,9 @@ public final class PrivateBus: @unchecked Sendable {
             services = "<servicedir>\(serviceDirectory)</servicedir>"
         }
         let config = directory.path + "/bus.conf"
-        try writeFile(config, """
+        try writeFile(
+            config,
+            """
             <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
               "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
             <busconfig>
@@ -80,8 +83,10 @@ public final class PrivateBus: @unchecked Sendable {
     public func nameHasOwner(_ name: String) throws -> Bool {
         let reply = try captureOutput(
             "/usr/bin/dbus-send",
-            ["--bus=" + address, "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
-             "org.freedesktop.DBus.NameHasOwner", "string:" + name])
+            [
+                "--bus=" + address, "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner", "string:" + name,
+            ])
         return reply.status == 0 && reply.stdout.contains("boolean true")
     }
 }

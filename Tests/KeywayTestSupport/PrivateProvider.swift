@@ -43,7 +43,8 @@ public final class PrivateProvider: @unchecked Sendable {
         var environment = Self.stateEnvironment(directory.path, bus)
         environment["KEYWAY_PROVIDER_CONFIRM_ACCESS"] = confirmAccess ? "1" : "0"
         let started = try captureOutput(Self.script, [provider], environment: environment)
-        guard started.status == 0, let pid = pid_t(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard started.status == 0, let pid = pid_t(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
             throw KeywayError(.io, "\(provider) did not start: \(started); its log is in \(directory.path)")
         }
         self.pid = pid

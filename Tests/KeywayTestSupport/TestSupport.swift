@@ -1,7 +1,6 @@
+import Glibc
 import KeywayCore
 import Synchronization
-
-import Glibc
 
 /// A directory under /tmp removed when the value is released.
 public final class TemporaryDirectory: Sendable {
@@ -64,7 +63,7 @@ public func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
 /// The file's bytes, or nil when it does not exist.
 public func readFile(_ path: String) throws -> [UInt8]? {
     let fd: Int32
-    do { fd = try Sys.open(path, O_RDONLY) } catch where error == .noEntry { return nil }
+    do { fd = try Sys.open(path, O_RDONLY) } catch  where error == .noEntry { return nil }
     defer { Sys.close(fd) }
     return try Sys.readAll(fd)
 }

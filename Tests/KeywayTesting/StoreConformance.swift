@@ -46,7 +46,8 @@ public struct StoreConformance: Sendable {
     ///   - makeStore: Returns a fresh store with no `conformance-` credential.
     ///   - makeBroken: Returns a store whose reads fail; nil when the backend has no way to break.
     public init(
-        largeSecretSize: Int = APIKeyRules.maximumBytes, makeStore: @escaping @Sendable () throws -> any CredentialStore,
+        largeSecretSize: Int = APIKeyRules.maximumBytes,
+        makeStore: @escaping @Sendable () throws -> any CredentialStore,
         makeBroken: (@Sendable () throws -> any CredentialStore)? = nil
     ) {
         self.makeStore = makeStore
@@ -196,7 +197,8 @@ public struct StoreConformance: Sendable {
         let big = String((0..<largeSecretSize).map { pattern[$0 % pattern.count] })
         let credential = Self.sample("conformance-large", key: big)
         try store.write(credential)
-        #expect(try store.read(credential.id)?.secret.reveal() == big, "large: a \(largeSecretSize)-byte secret survives")
+        #expect(
+            try store.read(credential.id)?.secret.reveal() == big, "large: a \(largeSecretSize)-byte secret survives")
     }
 
     /// A key breaking `APIKeyRules` (one byte over the limit, a newline, NUL, empty, only spaces) is refused by
@@ -242,7 +244,9 @@ public struct StoreConformance: Sendable {
         try store.write(held)
         let variants = [
             Self.distinctiveSecret + "\n", "\n" + Self.distinctiveSecret, Self.distinctiveSecret + "\u{0}",
-            String(repeating: Self.distinctiveSecret, count: APIKeyRules.maximumBytes / Self.distinctiveSecret.utf8.count + 1),
+            String(
+                repeating: Self.distinctiveSecret,
+                count: APIKeyRules.maximumBytes / Self.distinctiveSecret.utf8.count + 1),
         ]
         for key in variants {
             #expect(throws: KeywayError.self, "unusable key: write refuses it") {
@@ -304,7 +308,9 @@ private struct RecordingStore: CredentialStore {
         }
     }
 
-    func read(_ id: CredentialID) throws(KeywayError) -> Credential? { try recorded { () throws(KeywayError) in try base.read(id) } }
+    func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        try recorded { () throws(KeywayError) in try base.read(id) }
+    }
 
     func write(_ credential: Credential) throws(KeywayError) {
         recorder.handed(credential)

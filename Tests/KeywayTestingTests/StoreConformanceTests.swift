@@ -80,13 +80,17 @@ func isSecretInError(_ issue: Issue) -> Bool {
     @Test func aStoreQuotingARefusedKeyInItsErrorFails() throws {
         try withKnownIssue("the refused key is in the error") {
             try conformance(.echoesRefusedKey).run()
-        } matching: { isSecretInError($0) }
+        } matching: {
+            isSecretInError($0)
+        }
     }
 
     @Test func aBrokenStoreNamingTheKeyInItsErrorFails() throws {
         try withKnownIssue("the key is in the broken store's error") {
             try conformance(.echoesKeyWhenBroken).run()
-        } matching: { isSecretInError($0) }
+        } matching: {
+            isSecretInError($0)
+        }
     }
 
     /// The issue names the credential, never the key (an issue showing it would not match, and the test would fail).

@@ -20,7 +20,8 @@ private struct Fixture {
                 .store,
             ],
             expectedPrefixes: ["tl_"], notFoundMessage: "No key for {app}; ask the tool team.", rotateAfterDays: 7)
-        environment = Environment(["HOME": directory.path, "KEYWAY_CONFIG_DIR": directory.path + "/config"].merging(extra) { $1 })
+        environment = Environment(
+            ["HOME": directory.path, "KEYWAY_CONFIG_DIR": directory.path + "/config"].merging(extra) { $1 })
         store = PlaintextStore(path: directory.path + "/config/credentials.json")
     }
 
@@ -106,7 +107,8 @@ private struct Fixture {
         let first = Timestamp(secondsSinceEpoch: 1_000_000)
         try f.store.logIn(
             id, secret: Secret("tl_key0000000001"),
-            details: LoginDetails(account: "a@acme.io", organization: "acme", scopes: ["read"], expires: day), now: first)
+            details: LoginDetails(account: "a@acme.io", organization: "acme", scopes: ["read"], expires: day),
+            now: first)
         let later = Timestamp(secondsSinceEpoch: 2_000_000)
         let again = try f.store.logIn(
             id, secret: Secret("tl_key0000000001"), details: LoginDetails(organization: "other"), now: later)
@@ -143,11 +145,15 @@ private struct Fixture {
             options: options, store: try openStore(options), specs: [f.spec], app: "tool",
             workingDirectory: f.directory.path)
         #expect(report.error == nil)
-        #expect(report.credentials.map(\.masked) == [f.spec.masked(Secret("tl_fromtheenvironment")), f.spec.masked(Secret("tl_storedkey000001"))])
+        #expect(
+            report.credentials.map(\.masked) == [
+                f.spec.masked(Secret("tl_fromtheenvironment")), f.spec.masked(Secret("tl_storedkey000001")),
+            ])
         #expect(report.credentials.map(\.inUse) == [true, false])
-        #expect(report.credentials.map(\.key.source) == [
-            .environment("TOOL_API_KEY"), .store(backend: "plaintext", location: f.store.location),
-        ])
+        #expect(
+            report.credentials.map(\.key.source) == [
+                .environment("TOOL_API_KEY"), .store(backend: "plaintext", location: f.store.location),
+            ])
         #expect(report.credentials[1].warnings.map(\.code) == [.environmentOverridesStore])
     }
 

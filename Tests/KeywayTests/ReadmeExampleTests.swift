@@ -9,7 +9,8 @@ import Testing
         .deletingLastPathComponent()
 
     @Test func theReadmeShowsTheCompiledExample() throws {
-        let example = try String(contentsOf: Self.root.appendingPathComponent("Examples/LibraryExample/main.swift"), encoding: .utf8)
+        let example = try String(
+            contentsOf: Self.root.appendingPathComponent("Examples/LibraryExample/main.swift"), encoding: .utf8)
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         let begin = "// README example begin\n"
         let end = "// README example end\n"
@@ -18,7 +19,8 @@ import Testing
         let code = String(example[start.upperBound..<stop.lowerBound])
         #expect(code.contains("import Keyway"))
         let shown = readme.contains("```swift\n" + code + "```\n")
-        #expect(shown, "README.md must show Examples/LibraryExample/main.swift's code between the markers as a swift block")
+        #expect(
+            shown, "README.md must show Examples/LibraryExample/main.swift's code between the markers as a swift block")
     }
 }
 
@@ -31,7 +33,8 @@ import Testing
         try writeFile(work + "/notes.txt", "token = mt_example0000111122223333\n", mode: 0o600)
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var binary = bundle.deletingLastPathComponent()
-        for _ in 0..<3 where !FileManager.default.isExecutableFile(atPath: binary.appendingPathComponent("LibraryExample").path) {
+        for _ in 0..<3
+        where !FileManager.default.isExecutableFile(atPath: binary.appendingPathComponent("LibraryExample").path) {
             binary = binary.deletingLastPathComponent()
         }
         let process = Process()

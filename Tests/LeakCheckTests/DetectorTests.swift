@@ -15,7 +15,8 @@ struct DetectorTests {
         let cases: [(String, String)] = [
             (Planted.github, "github-token"), (Planted.githubFineGrained, "github-fine-grained-token"),
             (Planted.aws, "aws-access-key-id"), (Planted.slack, "slack-token"), (Planted.stripe, "stripe-live-key"),
-            (Planted.reflex, "reflex-api-key"), (Planted.reactor, "reactor-api-key"), (Planted.reminix, "reminix-api-key"),
+            (Planted.reflex, "reflex-api-key"), (Planted.reactor, "reactor-api-key"),
+            (Planted.reminix, "reminix-api-key"),
             (Planted.flux, "fluxloop-api-key"), (Planted.privateKey, "private-key"),
         ]
         for (key, rule) in cases {
@@ -136,16 +137,27 @@ struct PrimitiveTests {
     @Test("fingerprints are byte-identical to the committed ones")
     func committedFingerprints() {
         let cases: [(rule: String, path: String, secret: String?, fingerprint: String)] = [
-            ("github-token", "src/a.py", "ghp" + "_0123456789abcdefghijABCDEFGHIJ012345",
-             "b4ec2e6336703c3445474bb9f5408dcfc55191b7d7e63f449f68fa7ea6d1664c"),
-            ("credentials-file", "config/.env", nil, "0ce82263f1f6b4bf38b1c6d6294b0361531bad9bf37865b2801895020af8f53a"),
-            ("stored-secret", "docs/clés é.md", "sk-" + "proj-Ünïcødé-key-0000",
-             "6664309cc63b3b51ca84398acb7546922bfdda0c2d35b441ac9505c353f42b8d"),
-            ("aws-access-key", "/outside/any/repository.txt", "AKIA" + "IOSFODNN7EXAMPLE",
-             "560837d3a3baf689ce8ef959f8cd0f32482f41b6cae53233c9796a694865fef8"),
+            (
+                "github-token", "src/a.py", "ghp" + "_0123456789abcdefghijABCDEFGHIJ012345",
+                "b4ec2e6336703c3445474bb9f5408dcfc55191b7d7e63f449f68fa7ea6d1664c"
+            ),
+            (
+                "credentials-file", "config/.env", nil,
+                "0ce82263f1f6b4bf38b1c6d6294b0361531bad9bf37865b2801895020af8f53a"
+            ),
+            (
+                "stored-secret", "docs/clés é.md", "sk-" + "proj-Ünïcødé-key-0000",
+                "6664309cc63b3b51ca84398acb7546922bfdda0c2d35b441ac9505c353f42b8d"
+            ),
+            (
+                "aws-access-key", "/outside/any/repository.txt", "AKIA" + "IOSFODNN7EXAMPLE",
+                "560837d3a3baf689ce8ef959f8cd0f32482f41b6cae53233c9796a694865fef8"
+            ),
             ("x", "", "s", "c533af0a24d2193c9d385d4e26f776bb5b706b87f2ebca8c1342c9d4c2064b58"),
-            ("long-path", "a/" + String(repeating: "b", count: 200) + "/c.txt", String(repeating: "k", count: 100),
-             "16773a2def3e57c7d5def11dcd2eb69ea1c47f07309fe5351ab9fe63f64cdeb1"),
+            (
+                "long-path", "a/" + String(repeating: "b", count: 200) + "/c.txt", String(repeating: "k", count: 100),
+                "16773a2def3e57c7d5def11dcd2eb69ea1c47f07309fe5351ab9fe63f64cdeb1"
+            ),
         ]
         for c in cases {
             #expect(

@@ -70,7 +70,10 @@ struct SpawnPathTests {
             guard let catFile = try environment("cat-file"), let other = try environment("ls-files") else { exit(4) }
             guard catFile == other else { exit(5) }
             guard catFile.contains("GIT_ALLOW_PROTOCOL=_"), catFile.contains("GIT_NO_LAZY_FETCH=1") else { exit(6) }
-            guard !catFile.contains(where: { $0.hasPrefix("KEYWAY_") || $0.hasPrefix("REFLEX_") || $0.hasPrefix("GIT_DIR=") })
+            guard
+                !catFile.contains(where: {
+                    $0.hasPrefix("KEYWAY_") || $0.hasPrefix("REFLEX_") || $0.hasPrefix("GIT_DIR=")
+                })
             else { exit(7) }
         }
     }

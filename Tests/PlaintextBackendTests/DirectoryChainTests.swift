@@ -3,7 +3,7 @@ import KeywayTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `DirectoryChain`: ssh's StrictModes for the directories leading to Keyway's files (review item 6).
@@ -36,7 +36,8 @@ import Glibc
         #expect(chmod(dir.path, 0o777) == 0)
         defer { chmod(dir.path, 0o700) }
         #expect(DirectoryChain.problems(for: home + "/.config", home: home) == [])
-        #expect(DirectoryChain.problems(for: home + "/.config", home: nil).map(\.path) == [dir.path], "up to / otherwise")
+        #expect(
+            DirectoryChain.problems(for: home + "/.config", home: nil).map(\.path) == [dir.path], "up to / otherwise")
     }
 
     @Test func everyDirectoryOnTheWayThroughLinksIsChecked() throws {

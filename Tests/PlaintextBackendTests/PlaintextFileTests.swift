@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Collects warnings for assertions.
@@ -53,7 +53,9 @@ let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_012
         #expect(try store.read(sample.id) == sample)
         let warning = try #require(log.warnings.first)
         #expect(warning.code == .insecurePermissions)
-        #expect(warning.message == "\(path) has permissions 0644, which let group or others access it. Fix with: chmod 600 \(path)")
+        #expect(
+            warning.message
+                == "\(path) has permissions 0644, which let group or others access it. Fix with: chmod 600 \(path)")
         #expect(!warning.message.contains("rfx_0123"))
     }
 
@@ -77,7 +79,9 @@ let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_012
         for mode: mode_t in [0o620, 0o602, 0o660] {
             chmod(path, mode)
             let log = WarningLog()
-            let error = try #require(throws: KeywayError.self) { try PlaintextStore(path: path, warn: log.handler).list() }
+            let error = try #require(throws: KeywayError.self) {
+                try PlaintextStore(path: path, warn: log.handler).list()
+            }
             #expect(error.code == .insecurePermissions)
             #expect(error.message.contains("write it") && error.message.contains("chmod 600 \(path)"))
             #expect(throws: KeywayError.self) { try PlaintextStore(path: path).write(sample) }
@@ -171,12 +175,16 @@ let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_012
     /// and the field but not the value, and the file stays as it is: last-one-wins would drop the other on the next
     /// write.
     @Test(arguments: [
-        ("{\"version\": 1, \"credentials\": [{\"app\": \"reflex\", \"profile\": \"default\", "
-            + "\"api_key\": \"rfx_first_SECRET_0000000000\", \"api_key\": \"rfx_second_SECRET_000000000\"}]}\n",
-         "credentials[0].api_key"),
-        ("{\"version\": 1, \"credentials\": [{\"app\": \"reflex\", \"profile\": \"default\", "
-            + "\"api_key\": \"rfx_SECRET_00000000000000000\"}], \"credentials\": []}\n",
-         "\"credentials\""),
+        (
+            "{\"version\": 1, \"credentials\": [{\"app\": \"reflex\", \"profile\": \"default\", "
+                + "\"api_key\": \"rfx_first_SECRET_0000000000\", \"api_key\": \"rfx_second_SECRET_000000000\"}]}\n",
+            "credentials[0].api_key"
+        ),
+        (
+            "{\"version\": 1, \"credentials\": [{\"app\": \"reflex\", \"profile\": \"default\", "
+                + "\"api_key\": \"rfx_SECRET_00000000000000000\"}], \"credentials\": []}\n",
+            "\"credentials\""
+        ),
     ])
     func duplicateFieldIsRefusedAndKept(text: String, field: String) throws {
         let dir = try TemporaryDirectory()

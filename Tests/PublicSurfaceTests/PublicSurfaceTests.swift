@@ -137,7 +137,8 @@ import Testing
             """)
         #expect(memberStatus != 0)
         for member in ["file", "json"] {
-            #expect(memberOutput.contains("'\(member)' is inaccessible") || memberOutput.contains("no member '\(member)'"),
+            #expect(
+                memberOutput.contains("'\(member)' is inaccessible") || memberOutput.contains("no member '\(member)'"),
                 "\(member) is visible through import Keyway:\n\(memberOutput)")
         }
     }

@@ -13,7 +13,10 @@ import Testing
         "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
     ))
 struct KeyRulesKeyringTests {
-    @Test(arguments: [("Vis1ble\nrfx_Second", "control character"), ("   ", "only whitespace"), ("Vis1ble\u{1}x", "control character")])
+    @Test(arguments: [
+        ("Vis1ble\nrfx_Second", "control character"), ("   ", "only whitespace"),
+        ("Vis1ble\u{1}x", "control character"),
+    ])
     func unusableKeyFromAnotherToolIsAnError(secret: String, rule: String) throws {
         let store = try KeyringTests.store()
         let app = KeyringTests.app("rules")
@@ -23,7 +26,9 @@ struct KeyRulesKeyringTests {
         for read in [{ _ = try store.read(CredentialID(app: app)) }, { _ = try store.list(app: app) }] {
             let error = #expect(throws: KeywayError.self) { try read() }
             #expect(error?.code == .keyringFailure)
-            #expect(error?.message.contains("holds a key that") == true && error?.message.contains(rule) == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains("holds a key that") == true && error?.message.contains(rule) == true,
+                "\(String(describing: error))")
             #expect(error?.message.contains("Vis1ble") == false)
         }
         _ = try run(["secret-tool", "clear", "service", app, "username", "default"])
@@ -41,8 +46,10 @@ struct KeyRulesKeyringTests {
         try store.write(Credential(id: CredentialID(app: good), secret: Secret("rfx_listed0123456789")))
         // Bytes as printf writes them (a binary secret cannot pass through a Swift String).
         let (status, _) = try run(
-            ["sh", "-c", "printf \"$0\" | secret-tool store --label='from another tool' service \"$1\" username bob",
-             printfSecret, bad])
+            [
+                "sh", "-c", "printf \"$0\" | secret-tool store --label='from another tool' service \"$1\" username bob",
+                printfSecret, bad,
+            ])
         try #require(status == 0)
         defer {
             _ = try? run(["secret-tool", "clear", "service", bad, "username", "bob"])

@@ -20,7 +20,8 @@ enum KeyringTests {
     static func store() throws -> SecretServiceStore {
         let store = SecretServiceStore(environment: .process())
         if case .unreachable(let error) = store.state() {
-            let message = "No Secret Service for the keyring tests (\(error.code): \(error.message)). Run them "
+            let message =
+                "No Secret Service for the keyring tests (\(error.code): \(error.message)). Run them "
                 + "with `scripts/with-keyring swift test`."
             Issue.record(Comment(rawValue: message))
             throw error
@@ -105,7 +106,8 @@ struct SecretServiceStoreTests {
         let store = try KeyringTests.store()
         let app = KeyringTests.app("py")
         let (status, _) = try run([
-            "/usr/bin/python3", "-c", "import keyring, sys; keyring.set_password(sys.argv[1], 'ci', 'py_key_0123456789')",
+            "/usr/bin/python3", "-c",
+            "import keyring, sys; keyring.set_password(sys.argv[1], 'ci', 'py_key_0123456789')",
             app,
         ])
         try #require(status == 0)

@@ -3,7 +3,7 @@
 import KeywayCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func seconds() -> Double {
@@ -24,7 +24,9 @@ var found = 0
 let iterations = 100_000
 var start = seconds()
 for _ in 0..<iterations {
-    if Git.repository(containingFile: arguments[1], environment: environment, workingDirectory: cwd) != nil { found += 1 }
+    if Git.repository(containingFile: arguments[1], environment: environment, workingDirectory: cwd) != nil {
+        found += 1
+    }
 }
 let outside = (seconds() - start) / Double(iterations)
 precondition(found == 0, "the first file is inside a repository")

@@ -115,7 +115,8 @@ public struct AppCatalog: Sendable {
     static func jsonFiles(in directory: String) throws(KeywayError) -> [String] {
         guard let dir = opendir(directory) else {
             if errno == ENOENT || errno == ENOTDIR { return [] }
-            throw KeywayError(.io, "Cannot read the app spec directory \(directory): \(Errno.current).", path: directory)
+            throw KeywayError(
+                .io, "Cannot read the app spec directory \(directory): \(Errno.current).", path: directory)
         }
         defer { closedir(dir) }
         var names: [String] = []

@@ -61,8 +61,10 @@ public struct AppSpec: Sendable, Equatable {
         public var expires: String?
         public var scopes: String?
 
-        public init(key: String, account: String? = nil, organization: String? = nil, expires: String? = nil,
-                    scopes: String? = nil) {
+        public init(
+            key: String, account: String? = nil, organization: String? = nil, expires: String? = nil,
+            scopes: String? = nil
+        ) {
             self.key = key
             self.account = account
             self.organization = organization
@@ -154,7 +156,8 @@ public struct AppSpec: Sendable, Equatable {
         if !requiredPrefixes.isEmpty, !requiredPrefixes.contains(where: { key.hasPrefix($0) }) {
             let list = requiredPrefixes.joined(separator: " or ")
             throw KeywayError(
-                .invalidKey, (prefixMessage ?? "Invalid API key: \(name) keys start with \(list).")
+                .invalidKey,
+                (prefixMessage ?? "Invalid API key: \(name) keys start with \(list).")
                     + " Nothing was stored.")
         }
         if !expectedPrefixes.isEmpty, !expectedPrefixes.contains(where: { key.hasPrefix($0) }) {

@@ -17,7 +17,8 @@ public enum AppSpecDecoder {
         // when it cannot be a key (`APIKeyRules.isQuotable`).
         func fieldName(_ name: String, under parent: String? = nil) -> String {
             guard APIKeyRules.isQuotable(name) else {
-                return (parent.map { "\($0): " } ?? "") + "a field whose name is not shown (it does not look like a field name)"
+                return (parent.map { "\($0): " } ?? "")
+                    + "a field whose name is not shown (it does not look like a field name)"
             }
             return parent.map { "\($0).\(name)" } ?? "\"\(name)\""
         }
@@ -54,7 +55,9 @@ public enum AppSpecDecoder {
             guard case .array(let items) = value else { throw bad(field, "must be an array of strings") }
             var result: [String] = []
             for (i, item) in items.enumerated() {
-                guard let s = item.stringValue, !s.isEmpty else { throw bad("\(field)[\(i)]", "must be a non-empty string") }
+                guard let s = item.stringValue, !s.isEmpty else {
+                    throw bad("\(field)[\(i)]", "must be a non-empty string")
+                }
                 result.append(s)
             }
             return result
@@ -83,11 +86,15 @@ public enum AppSpecDecoder {
             case "git-root": allowed = ["type", "file"]
             case "raw": allowed = ["type", "path", "dir_env", "file_env"]
             case "json":
-                allowed = ["type", "path", "dir_env", "file_env", "key_field", "account_field", "organization_field",
-                           "expires_field", "scopes_field"]
+                allowed = [
+                    "type", "path", "dir_env", "file_env", "key_field", "account_field", "organization_field",
+                    "expires_field", "scopes_field",
+                ]
             case "yaml-profiles":
-                allowed = ["type", "path", "dir_env", "file_env", "profiles_field", "key_field", "account_field",
-                           "organization_field", "expires_field", "scopes_field"]
+                allowed = [
+                    "type", "path", "dir_env", "file_env", "profiles_field", "key_field", "account_field",
+                    "organization_field", "expires_field", "scopes_field",
+                ]
             default:
                 throw bad("\(field).type", "must be one of json, raw, yaml-profiles, git-root, store")
             }
@@ -115,7 +122,9 @@ public enum AppSpecDecoder {
             case "store": sources.append(.store)
             case "git-root":
                 let file = try string(value["file"], "\(field).file", required: true)!
-                if file.contains("/") || file == "." || file == ".." { throw bad("\(field).file", "must be a file name") }
+                if file.contains("/") || file == "." || file == ".." {
+                    throw bad("\(field).file", "must be a file name")
+                }
                 sources.append(.gitRoot(fileName: file))
             case "raw": sources.append(.raw(try location()))
             case "json": sources.append(.json(try location(), try fields()))
@@ -126,7 +135,8 @@ public enum AppSpecDecoder {
         }
         let stores = sources.filter { $0 == .store }.count
         if stores != 1 {
-            throw bad("\"sources\"", "must contain exactly one {\"type\": \"store\"} (Keyway's own store), found \(stores)")
+            throw bad(
+                "\"sources\"", "must contain exactly one {\"type\": \"store\"} (Keyway's own store), found \(stores)")
         }
 
         var kinds: [AppSpec.TokenKind] = []
@@ -142,7 +152,9 @@ public enum AppSpecDecoder {
         }
         var rotate = 90
         if let value = root["rotate_after_days"], value != .null {
-            guard let days = value.intValue, days > 0 else { throw bad("\"rotate_after_days\"", "must be a positive whole number") }
+            guard let days = value.intValue, days > 0 else {
+                throw bad("\"rotate_after_days\"", "must be a positive whole number")
+            }
             rotate = days
         }
         return AppSpec(
@@ -157,7 +169,9 @@ public enum AppSpecDecoder {
     /// Whether `name` is a portable environment variable name: letters, digits and `_`, not starting with a digit.
     public static func isVariableName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
-        return name.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+        return name.unicodeScalars.allSatisfy {
+            ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+        }
     }
 }
 
@@ -169,16 +183,24 @@ extension AppSpec {
             ("env", .array(environmentVariables.map { .string($0) })),
             ("sources", .array(sources.map { $0.json() })),
         ]
-        if !requiredPrefixes.isEmpty { members.append(("required_prefixes", .array(requiredPrefixes.map { .string($0) }))) }
-        if !expectedPrefixes.isEmpty { members.append(("expected_prefixes", .array(expectedPrefixes.map { .string($0) }))) }
+        if !requiredPrefixes.isEmpty {
+            members.append(("required_prefixes", .array(requiredPrefixes.map { .string($0) })))
+        }
+        if !expectedPrefixes.isEmpty {
+            members.append(("expected_prefixes", .array(expectedPrefixes.map { .string($0) })))
+        }
         if let prefixMessage { members.append(("prefix_message", .string(prefixMessage))) }
         if !tokenKinds.isEmpty {
             members.append(
-                ("token_kinds", .array(tokenKinds.map { kind in
-                    .object(
-                        [("prefix", .string(kind.prefix)), ("name", .string(kind.name))]
-                            + (kind.warning.map { [("warning", JSON.string($0))] } ?? []))
-                })))
+                (
+                    "token_kinds",
+                    .array(
+                        tokenKinds.map { kind in
+                            .object(
+                                [("prefix", .string(kind.prefix)), ("name", .string(kind.name))]
+                                    + (kind.warning.map { [("warning", JSON.string($0))] } ?? []))
+                        })
+                ))
         }
         members.append(("not_found", .string(notFoundMessage)))
         members.append(("rotate_after_days", .int(rotateAfterDays)))
@@ -196,8 +218,10 @@ extension AppSpec.Source {
         }
         func add(_ fields: AppSpec.FieldNames) {
             members.append(("key_field", .string(fields.key)))
-            for (name, value) in [("account_field", fields.account), ("organization_field", fields.organization),
-                                  ("expires_field", fields.expires), ("scopes_field", fields.scopes)] {
+            for (name, value) in [
+                ("account_field", fields.account), ("organization_field", fields.organization),
+                ("expires_field", fields.expires), ("scopes_field", fields.scopes),
+            ] {
                 if let value { members.append((name, .string(value))) }
             }
         }

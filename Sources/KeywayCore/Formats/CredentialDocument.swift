@@ -43,7 +43,8 @@ public struct CredentialDocument: Sendable, Equatable {
     /// Every entry (or those of `app`); an error when one of them has a key that breaks `APIKeyRules`.
     public func usableCredentials(app: String? = nil) throws(KeywayError) -> [Credential] {
         let selected = app.map { app in credentials.filter { $0.id.app.utf8.elementsEqual(app.utf8) } } ?? credentials
-        if !unusable.isEmpty, let bad = selected.first(where: { unusable[$0.id] != nil }), let error = unusable[bad.id] {
+        if !unusable.isEmpty, let bad = selected.first(where: { unusable[$0.id] != nil }), let error = unusable[bad.id]
+        {
             throw error
         }
         return selected

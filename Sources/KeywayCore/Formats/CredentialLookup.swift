@@ -99,7 +99,9 @@ extension JSONParser {
     /// The string at `scanned`, decoded.
     func string(_ scanned: ScannedString) -> String {
         if !scanned.escaped {
-            return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[scanned.range]), as: UTF8.self) }
+            return bytes.withUnsafeBufferPointer {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[scanned.range]), as: UTF8.self)
+            }
         }
         var copy = self
         copy.index = scanned.range.lowerBound - 1
@@ -194,7 +196,8 @@ struct DocumentScanner {
             guard count >= 3, count <= 12, let base = buffer.baseAddress?.advanced(by: name.range.lowerBound) else {
                 return nil
             }
-            for (i, field) in DocumentScanner.fieldNames.enumerated() where field.count == count && field[0] == base[0] {
+            for (i, field) in DocumentScanner.fieldNames.enumerated() where field.count == count && field[0] == base[0]
+            {
                 if field.withUnsafeBufferPointer({ memcmp($0.baseAddress!, base, count) }) == 0 { return i }
             }
             return nil
@@ -205,7 +208,9 @@ struct DocumentScanner {
     /// checked in place.
     func keyIsUsable(_ key: ScannedString) -> Bool {
         if !key.escaped,
-            parser.bytes.withUnsafeBufferPointer({ APIKeyRules.isPlainUsable(UnsafeBufferPointer(rebasing: $0[key.range])) })
+            parser.bytes.withUnsafeBufferPointer({
+                APIKeyRules.isPlainUsable(UnsafeBufferPointer(rebasing: $0[key.range]))
+            })
         {
             return true
         }
@@ -326,8 +331,9 @@ struct DocumentScanner {
         }
         func time(_ text: ScannedString?) throws -> Timestamp? {
             guard let text else { return nil }
-            guard let time = text.escaped
-                ? Timestamp(parsing: parser.string(text)) : Timestamp(utf8: parser.bytes[text.range])
+            guard
+                let time = text.escaped
+                    ? Timestamp(parsing: parser.string(text)) : Timestamp(utf8: parser.bytes[text.range])
             else { throw Bail() }
             return time
         }

@@ -89,7 +89,9 @@ public enum GitCredentialProtocol {
         case "password": message.password = Secret(value)
         case "password_expiry_utc":
             // As git: a value that is not a positive number means no expiry.
-            if let seconds = Int64(value), seconds > 0 { message.passwordExpiryUTC = seconds } else {
+            if let seconds = Int64(value), seconds > 0 {
+                message.passwordExpiryUTC = seconds
+            } else {
                 message.passwordExpiryUTC = nil
             }
         case "oauth_refresh_token": message.oauthRefreshToken = Secret(value)

@@ -67,7 +67,9 @@ extension ResolutionEngine {
                         value, fields: fields, id: CredentialID(app: spec.name, profile: profile), path: path,
                         field: "\(profilesField).\(profile).")
                     contents.add(reading, what: "the profile \(profile), which holds no key")
-                    contents.others += Self.otherFields(value, fields).map { "the field \($0) of the profile \(profile)" }
+                    contents.others += Self.otherFields(value, fields).map {
+                        "the field \($0) of the profile \(profile)"
+                    }
                 }
                 // libyaml drops comments: a `#` anywhere may be one (or part of a value); either way it stays.
                 if bytes.contains(UInt8(ascii: "#")) {

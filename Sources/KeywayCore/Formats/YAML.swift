@@ -138,7 +138,8 @@ enum LibYAMLEvents {
         default:
             var reason = problem
             if let context = parser.context.map({ String(cString: $0) }) {
-                reason += " (\(context) that starts at line \(parser.context_mark.line + 1), column "
+                reason +=
+                    " (\(context) that starts at line \(parser.context_mark.line + 1), column "
                     + "\(parser.context_mark.column + 1))"
             }
             return YAML.SyntaxError(
@@ -236,11 +237,16 @@ struct YAMLTreeBuilder {
             }
         case .scalar(let text, let plain, let anchor, let tag):
             written += 1
-            var isNull = plain && tag == nil && (text.isEmpty || text == "~" || text == "null" || text == "Null"
-                || text == "NULL")
+            var isNull =
+                plain && tag == nil
+                && (text.isEmpty || text == "~" || text == "null" || text == "Null"
+                    || text == "NULL")
             if let tag {
-                guard tag == "!" || (tag.hasPrefix(Self.yamlTag)
-                    && (Self.scalarTags.contains(String(tag.dropFirst(Self.yamlTag.count))) || tag == Self.yamlTag + "merge"))
+                guard
+                    tag == "!"
+                        || (tag.hasPrefix(Self.yamlTag)
+                            && (Self.scalarTags.contains(String(tag.dropFirst(Self.yamlTag.count)))
+                                || tag == Self.yamlTag + "merge"))
                 else { throw SyntaxError(line: mark.line, column: mark.column, reason: "an unsupported tag") }
                 isNull = tag == Self.yamlTag + "null"
             }
@@ -257,8 +263,9 @@ struct YAMLTreeBuilder {
                 throw SyntaxError(
                     line: mark.line, column: mark.column, reason: "a mapping key that is not a scalar (not supported)")
             }
-            if let tag, tag != "!", !(tag.hasPrefix(Self.yamlTag)
-                && Self.collectionTags.contains(String(tag.dropFirst(Self.yamlTag.count))))
+            if let tag, tag != "!",
+                !(tag.hasPrefix(Self.yamlTag)
+                    && Self.collectionTags.contains(String(tag.dropFirst(Self.yamlTag.count))))
             {
                 throw SyntaxError(line: mark.line, column: mark.column, reason: "an unsupported tag")
             }
@@ -334,7 +341,8 @@ struct YAMLTreeBuilder {
             if let first = stack[top].mergeMark {
                 throw SyntaxError(
                     line: mark.line, column: mark.column,
-                    reason: "a second merge key '<<' in one mapping (first at line \(first.line), column \(first.column))")
+                    reason:
+                        "a second merge key '<<' in one mapping (first at line \(first.line), column \(first.column))")
             }
             stack[top].mergeMark = mark
         } else if let first = stack[top].firstMark(of: text) {

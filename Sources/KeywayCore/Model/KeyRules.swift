@@ -120,12 +120,21 @@ public enum APIKeyRules {
         }
         for byte in bytes {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): lower = true; run += 1
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): upper = true; run += 1
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits = true; run += 1
+            case UInt8(ascii: "a")...UInt8(ascii: "z"):
+                lower = true
+                run += 1
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                upper = true
+                run += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits = true
+                run += 1
             case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ":"):
                 if runLooksLikeKey() { return false }
-                run = 0; digits = false; lower = false; upper = false
+                run = 0
+                digits = false
+                lower = false
+                upper = false
             default: return false
             }
         }

@@ -94,7 +94,7 @@ package enum Masking {
             if c.isASCII, c.properties.isAlphabetic {
                 wordLength += 1
                 if wordLength > 8 { break }
-            } else if (c == "_" || c == "-"), wordLength > 0 {
+            } else if c == "_" || c == "-", wordLength > 0 {
                 best = index + 1
                 wordLength = 0
             } else {

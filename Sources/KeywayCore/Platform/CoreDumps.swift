@@ -1,5 +1,4 @@
 internal import CKeywayPlatform
-
 import Glibc
 
 /// Core dumps off for the rest of the process, done before the first secret is unlocked (the CLI does it first thing

@@ -72,7 +72,8 @@ public struct KeywayPaths: Sendable, Equatable {
         }
         self.init(
             configDirectory: directory, credentialsFile: environment.nonEmpty("KEYWAY_CREDENTIALS_FILE"),
-            vaultFile: environment.nonEmpty("KEYWAY_VAULT_FILE"), vaultKeyFile: environment.nonEmpty("KEYWAY_VAULT_KEY_FILE"))
+            vaultFile: environment.nonEmpty("KEYWAY_VAULT_FILE"),
+            vaultKeyFile: environment.nonEmpty("KEYWAY_VAULT_KEY_FILE"))
     }
 }
 
@@ -111,7 +112,9 @@ extension KeywayPaths {
 /// `variable` for a message about `app`: not shown when it is the default variable of an app name that may be a key
 /// (`RFX_..._API_KEY` for a key typed as the app name would echo the key).
 package func shownEnvironmentVariable(_ variable: String, for app: String) -> String {
-    if !APIKeyRules.isShowableName(app), variable == defaultEnvironmentVariable(for: app) { return APIKeyRules.notShown }
+    if !APIKeyRules.isShowableName(app), variable == defaultEnvironmentVariable(for: app) {
+        return APIKeyRules.notShown
+    }
     return variable
 }
 

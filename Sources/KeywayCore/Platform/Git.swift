@@ -85,7 +85,9 @@ package enum Git {
     ) -> [String: String] {
         var result: [String: String] = [:]
         for (name, value) in parent.values
-        where inheritedVariables.contains(name) || name.hasPrefix("LC_") || (keepingIndexFile && name == "GIT_INDEX_FILE") {
+        where inheritedVariables.contains(name) || name.hasPrefix("LC_")
+            || (keepingIndexFile && name == "GIT_INDEX_FILE")
+        {
             result[name] = value
         }
         // Only absolute PATH entries: an empty or relative one would be the directory git runs in.
@@ -101,7 +103,8 @@ package enum Git {
         containingFile path: String, environment: Environment, workingDirectory: String
     ) -> GitRepository? {
         let absolute = absolutePath(path, from: workingDirectory)
-        return repository(at: absolute, from: ProtectedFile.directoryName(realLocation(absolute)), environment, workingDirectory)
+        return repository(
+            at: absolute, from: ProtectedFile.directoryName(realLocation(absolute)), environment, workingDirectory)
     }
 
     /// The repository whose work tree contains the directory `path`: the search starts at the directory itself, so
@@ -120,7 +123,8 @@ package enum Git {
         at absolute: String, from start: String, _ environment: Environment, _ workingDirectory: String
     ) -> GitRepository? {
         if let gitDir = environment.nonEmpty("GIT_DIR") {
-            let workTree = absolutePath(environment.nonEmpty("GIT_WORK_TREE") ?? workingDirectory, from: workingDirectory)
+            let workTree = absolutePath(
+                environment.nonEmpty("GIT_WORK_TREE") ?? workingDirectory, from: workingDirectory)
             guard isInside(absolute, workTree) else { return nil }
             return GitRepository(
                 root: workTree, marker: .environment,
@@ -141,7 +145,8 @@ package enum Git {
     /// answer (not installed, a repository it distrusts...).
     public static func state(of path: String, in repository: GitRepository) throws(KeywayError) -> GitFileState {
         let relative = relativePath(realLocation(path), to: repository.root)
-        let tracked = try runGit(["--literal-pathspecs", "ls-files", "--error-unmatch", "--", relative], in: repository)
+        let tracked = try runGit(
+            ["--literal-pathspecs", "ls-files", "--error-unmatch", "--", relative], in: repository)
         if tracked.status == 0 { return .tracked }
         if tracked.status != 1 { throw gitFailure(tracked, repository) }
         let ignored = try runGit(["check-ignore", "-q", "--no-index", "--", relative], in: repository)
@@ -178,7 +183,9 @@ package enum Git {
         for path: String, environment: Environment, workingDirectory: String
     ) -> KeywayWarning? {
         if environment.flag("KEYWAY_NO_GIT_WARNING") { return nil }
-        guard let repository = repository(containingFile: path, environment: environment, workingDirectory: workingDirectory)
+        guard
+            let repository = repository(
+                containingFile: path, environment: environment, workingDirectory: workingDirectory)
         else { return nil }
         let file = realLocation(absolutePath(path, from: workingDirectory))
         let relative = relativePath(file, to: repository.root)

@@ -109,7 +109,9 @@ package struct ProtectedFile: Sendable {
     /// `unsafeFile`); nil when the file does not exist. For a caller that acts on the file later (`removeIfUnchanged`).
     public func snapshot() throws(KeywayError) -> FileSnapshot? {
         let st: FileStatus?
-        do throws(Errno) { st = try Sys.lstat(path) } catch { throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path) }
+        do throws(Errno) { st = try Sys.lstat(path) } catch {
+            throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path)
+        }
         guard let st else { return nil }
         guard !FileMode.isSymlink(st) else {
             throw KeywayError(.unsafeFile, "\(path) is a symbolic link; Keyway will not act on it.", path: path)
@@ -129,10 +131,12 @@ package struct ProtectedFile: Sendable {
     /// before the unlink. Returns false (and deletes nothing) when anything differs or the file is gone.
     public func removeIfUnchanged(_ snapshot: FileSnapshot) throws(KeywayError) -> Bool {
         let now: FileSnapshot?
-        do throws(KeywayError) { now = try self.snapshot() } catch where error.code == .unsafeFile { return false }
+        do throws(KeywayError) { now = try self.snapshot() } catch  where error.code == .unsafeFile { return false }
         guard let now, now == snapshot else { return false }
         let st: FileStatus?
-        do throws(Errno) { st = try Sys.lstat(path) } catch { throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path) }
+        do throws(Errno) { st = try Sys.lstat(path) } catch {
+            throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path)
+        }
         guard let st, FileIdentity(st) == snapshot.identity else { return false }
         do throws(Errno) { try Sys.unlink(path) } catch {
             throw KeywayError(.io, "Cannot remove \(path): \(error).", path: path)
@@ -145,7 +149,9 @@ package struct ProtectedFile: Sendable {
     /// Where writes go: the path itself, or for a symbolic link that passes the checks, its target.
     func resolvedTarget() throws(KeywayError) -> String {
         let st: FileStatus?
-        do throws(Errno) { st = try Sys.lstat(path) } catch { throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path) }
+        do throws(Errno) { st = try Sys.lstat(path) } catch {
+            throw KeywayError(.io, "Cannot examine \(path): \(error).", path: path)
+        }
         guard let st, FileMode.isSymlink(st) else { return path }
         try checkLinkTarget()
         do throws(Errno) { return try Sys.realpath(path) } catch {
@@ -180,7 +186,9 @@ package struct ProtectedFile: Sendable {
     /// before anything (the `.lock` file, a temporary file) is created next to it.
     static func refuseIfNotRegular(_ file: String) throws(KeywayError) {
         let st: FileStatus?
-        do throws(Errno) { st = try Sys.lstat(file) } catch { throw KeywayError(.io, "Cannot examine \(file): \(error).", path: file) }
+        do throws(Errno) { st = try Sys.lstat(file) } catch {
+            throw KeywayError(.io, "Cannot examine \(file): \(error).", path: file)
+        }
         if let st, !FileMode.isRegular(st) {
             throw KeywayError(.unsafeFile, "\(file) is not a regular file; Keyway refuses it.", path: file)
         }
@@ -189,7 +197,9 @@ package struct ProtectedFile: Sendable {
     /// Opens `file` for reading after the checks; nil when it does not exist.
     func openChecked(_ file: String) throws(KeywayError) -> Int32? {
         let st: FileStatus?
-        do throws(Errno) { st = try Sys.lstat(file) } catch { throw KeywayError(.io, "Cannot examine \(file): \(error).", path: file) }
+        do throws(Errno) { st = try Sys.lstat(file) } catch {
+            throw KeywayError(.io, "Cannot examine \(file): \(error).", path: file)
+        }
         guard let st else { return nil }
         var flags = O_RDONLY | O_NOCTTY | O_NONBLOCK
         if FileMode.isSymlink(st) {
@@ -214,7 +224,9 @@ package struct ProtectedFile: Sendable {
     /// Checks what was actually opened, so a file swapped between `lstat` and `open` is still caught.
     func check(descriptor fd: Int32, name: String) throws(KeywayError) {
         let st: FileStatus
-        do throws(Errno) { st = try Sys.fstat(fd) } catch { throw KeywayError(.io, "Cannot examine \(name): \(error).", path: name) }
+        do throws(Errno) { st = try Sys.fstat(fd) } catch {
+            throw KeywayError(.io, "Cannot examine \(name): \(error).", path: name)
+        }
         guard FileMode.isRegular(st) else {
             throw KeywayError(.unsafeFile, "\(name) is not a regular file; Keyway refuses it.", path: name)
         }
@@ -279,7 +291,8 @@ package struct ProtectedFile: Sendable {
         do throws(Errno) {
             try install(contents, at: target) { temporary throws(Errno) in try Sys.rename(temporary, target) }
         } catch {
-            throw KeywayError(.io, "Cannot write \(target): \(error). The previous file, if any, is unchanged.", path: target)
+            throw KeywayError(
+                .io, "Cannot write \(target): \(error). The previous file, if any, is unchanged.", path: target)
         }
     }
 
@@ -293,7 +306,8 @@ package struct ProtectedFile: Sendable {
             }
         } catch {
             if error == .exists {
-                throw KeywayError(.invalidInput, "\(target) already exists; Keyway will not overwrite it.", path: target)
+                throw KeywayError(
+                    .invalidInput, "\(target) already exists; Keyway will not overwrite it.", path: target)
             }
             throw KeywayError(.io, "Cannot create \(target): \(error). Nothing was created.", path: target)
         }
@@ -382,7 +396,8 @@ package struct ProtectedFile: Sendable {
     /// Quotes a path for a shell command shown to the user, only when it needs it.
     public static func shellQuoted(_ path: String) -> String {
         let safe = path.unicodeScalars.allSatisfy { scalar in
-            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/._-+,:@%".unicodeScalars.contains(scalar)
+            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                || "/._-+,:@%".unicodeScalars.contains(scalar)
         }
         if safe && !path.isEmpty { return path }
         return "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
@@ -470,7 +485,8 @@ package enum DirectoryChain {
                 lexical: ProtectedFile.directoryName(file), home: home, leadsFrom: file)
         }
         return problems(
-            of: walk, first: walk.current, firstIsTarget: walk.missingIsLast, lexical: ProtectedFile.directoryName(file),
+            of: walk, first: walk.current, firstIsTarget: walk.missingIsLast,
+            lexical: ProtectedFile.directoryName(file),
             home: home)
     }
 

@@ -121,7 +121,8 @@ package enum Subprocess {
         guard keyway_pipe2(&outPipe, O_CLOEXEC) == 0 else { throw .cannotStart(arguments[0], .current) }
         guard keyway_pipe2(&errPipe, O_CLOEXEC) == 0 else {
             let e = Errno.current
-            close(outPipe[0]); close(outPipe[1])
+            close(outPipe[0])
+            close(outPipe[1])
             throw .cannotStart(arguments[0], e)
         }
         var actions = posix_spawn_file_actions_t()
@@ -237,7 +238,6 @@ package enum Subprocess {
     }
 }
 
-
 extension Subprocess {
     /// A child that keeps running while this process talks to it (`git cat-file --batch`): requests are written to
     /// its standard input, answers read from its standard output, and what it writes to standard error goes to an
@@ -278,7 +278,8 @@ extension Subprocess {
             }
             guard keyway_pipe2(&fromChild, O_CLOEXEC) == 0 else {
                 let e = Errno.current
-                close(toChild[0]); close(toChild[1])
+                close(toChild[0])
+                close(toChild[1])
                 throw .cannotStart(name, e)
             }
             var wait = timeval(tv_sec: timeout, tv_usec: 0)
@@ -307,7 +308,8 @@ extension Subprocess {
             close(toChild[1])
             close(fromChild[1])
             guard let spawned else {
-                close(toChild[0]); close(fromChild[0])
+                close(toChild[0])
+                close(fromChild[0])
                 if errors >= 0 { close(errors) }
                 throw failure ?? .cannotStart(name, .current)
             }
@@ -376,7 +378,9 @@ extension Subprocess {
             var filled = 0
             while filled < limit {
                 // pread: the child shares this file's offset.
-                let n = result.withUnsafeMutableBytes { pread(errors, $0.baseAddress! + filled, limit - filled, off_t(filled)) }
+                let n = result.withUnsafeMutableBytes {
+                    pread(errors, $0.baseAddress! + filled, limit - filled, off_t(filled))
+                }
                 if n > 0 {
                     filled += n
                 } else if n < 0, errno == EINTR {

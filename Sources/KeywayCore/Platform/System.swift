@@ -1,5 +1,4 @@
 internal import CKeywayPlatform
-
 import Glibc
 
 /// A POSIX error number with a readable name, as swift-system's `Errno`.
@@ -47,7 +46,8 @@ package enum Sys {
         try retrying { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
-    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32 {
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(Errno) -> Int32
+    {
         try retrying { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
     }
 
@@ -166,7 +166,9 @@ package enum Sys {
             } catch {
                 // Linux answers ENOTDIR for a symbolic link opened with O_DIRECTORY | O_NOFOLLOW: say which it was.
                 var linked = false
-                if error == .notDirectory, let st = try? lstat(String(component), in: fd) { linked = FileMode.isSymlink(st) }
+                if error == .notDirectory, let st = try? lstat(String(component), in: fd) {
+                    linked = FileMode.isSymlink(st)
+                }
                 close(fd)
                 throw linked ? Errno.loop : error
             }
@@ -294,7 +296,9 @@ package enum Sys {
     public static func rawArguments() -> [[UInt8]] {
         (1..<Int(CommandLine.argc)).map { i in
             guard let argument = CommandLine.unsafeArgv[i] else { return [] }
-            return Array(UnsafeBufferPointer(start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
+            return Array(
+                UnsafeBufferPointer(
+                    start: UnsafeRawPointer(argument).assumingMemoryBound(to: UInt8.self), count: strlen(argument)))
         }
     }
 
@@ -309,7 +313,10 @@ package enum Sys {
                 let text = UnsafeBufferPointer(start: bytes, count: length)
                 if let eq = text.firstIndex(of: UInt8(ascii: "=")) {
                     result.append(
-                        (String(decoding: text[..<eq], as: UTF8.self), String(decoding: text[(eq + 1)...], as: UTF8.self)))
+                        (
+                            String(decoding: text[..<eq], as: UTF8.self),
+                            String(decoding: text[(eq + 1)...], as: UTF8.self)
+                        ))
                 }
             }
             pointer += 1

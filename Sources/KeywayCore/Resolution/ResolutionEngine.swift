@@ -67,7 +67,8 @@ public struct ResolutionEngine: Sendable {
                 if winner == nil && failure == nil {
                     winner = key
                     layers.append(
-                        ResolutionLayer(kind: kind, name: name, status: .found, detail: detail, masked: masked, key: key))
+                        ResolutionLayer(
+                            kind: kind, name: name, status: .found, detail: detail, masked: masked, key: key))
                 } else {
                     layers.append(
                         ResolutionLayer(
@@ -120,7 +121,8 @@ public struct ResolutionEngine: Sendable {
                     return .key(
                         ResolvedKey(
                             id: id, secret: credential.secret,
-                            source: .store(backend: store.backendName, location: store.location), credential: credential),
+                            source: .store(backend: store.backendName, location: store.location), credential: credential
+                        ),
                         "stored in \(store.location)")
                 }
             case .raw(let location):
@@ -171,7 +173,8 @@ public struct ResolutionEngine: Sendable {
                 collector.add(
                     KeywayWarning(
                         .deprecatedVariable,
-                        "\(variable) is a legacy alias; set \(preferred) instead (it works the same and wins over \(variable))."))
+                        "\(variable) is a legacy alias; set \(preferred) instead (it works the same and wins over \(variable))."
+                    ))
             }
             do throws(KeywayError) {
                 if let warning = try spec.checkPrefix(winner.secret) { collector.add(warning) }
@@ -200,7 +203,8 @@ public struct ResolutionEngine: Sendable {
         if let expires {
             let days = expires.days(since: today)
             if days < 0 {
-                warnings.append(KeywayWarning(.expired, "This key expired on \(expires); \(renewalAdvice(for: source))."))
+                warnings.append(
+                    KeywayWarning(.expired, "This key expired on \(expires); \(renewalAdvice(for: source))."))
             } else if days <= 14 {
                 let when = days == 0 ? "today" : "in \(days) day\(days == 1 ? "" : "s")"
                 warnings.append(KeywayWarning(.expiresSoon, "This key expires \(when) (\(expires)); rotate it soon."))

@@ -51,14 +51,16 @@ extension ResolutionEngine {
     }
 
     /// The key of a raw key file's contents.
-    func rawReading(_ bytes: [UInt8], path: String, id: CredentialID, source: KeySource) throws(KeywayError) -> Reading {
+    func rawReading(_ bytes: [UInt8], path: String, id: CredentialID, source: KeySource) throws(KeywayError) -> Reading
+    {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw KeywayError(.malformedFile, "\(path) is not valid UTF-8 text.", path: path)
         }
         let key = text.trimmingWhitespace()
         if key.isEmpty { return .empty("\(path) is empty") }
         if key.contains(where: { $0.isNewline }) {
-            throw KeywayError(.malformedFile, "\(path) holds more than one line; a key file holds only the key.", path: path)
+            throw KeywayError(
+                .malformedFile, "\(path) holds more than one line; a key file holds only the key.", path: path)
         }
         if let violation = APIKeyRules.violation(key) {
             throw KeywayError(.malformedFile, "\(path) holds a key that \(violation).", path: path)
@@ -130,7 +132,8 @@ extension ResolutionEngine {
         // A field Keyway reads written twice is ambiguous: the tool's own JSON reader may take the last one
         // (Python's and Node's do), another the first; a security tool does not guess.
         if case .object(let members) = value {
-            let read = Set([fields.key, fields.account, fields.organization, fields.expires, fields.scopes].compactMap { $0 })
+            let read = Set(
+                [fields.key, fields.account, fields.organization, fields.expires, fields.scopes].compactMap { $0 })
             var names = MemberNames()
             for (name, _) in members where read.contains(name) && !names.insert(name) {
                 throw KeywayError(
