@@ -114,9 +114,12 @@ let package = Package(
 // The libFuzzer targets (Fuzz/, run with scripts/fuzz): declared only when KEYWAY_FUZZ=1, so a normal build and test
 // never see them. scripts/fuzz builds them with -sanitize=fuzzer,address under --scratch-path .build-fuzz.
 if Context.environment["KEYWAY_FUZZ"] == "1" {
+    // libFuzzer's LLVMFuzzerRunDriver, declared in C (the symbol comes with -sanitize=fuzzer).
+    package.targets.append(.systemLibrary(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     package.targets.append(
         .executableTarget(
-            name: "KeywayFuzz", dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayLeakCheck", "CSodium"],
+            name: "KeywayFuzz",
+            dependencies: ["KeywayCore", "KeywayEncrypted", "KeywayLeakCheck", "CSodium", "CFuzzDriver"],
             path: "Fuzz/KeywayFuzz"))
     package.products.append(.executable(name: "keyway-fuzz", targets: ["KeywayFuzz"]))
 }

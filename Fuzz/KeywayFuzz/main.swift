@@ -1,3 +1,4 @@
+import CFuzzDriver
 import Glibc
 
 // The fuzz driver: one binary, one libFuzzer target per parser of untrusted input, chosen by KEYWAY_FUZZ_TARGET (an
@@ -17,13 +18,6 @@ let targets: [FuzzTarget] = [
     CredentialsFuzz.target, YAMLFuzz.target, AppSpecFuzz.target, VaultFileFuzz.target, VaultBodyFuzz.target,
     ScannerFuzz.target, BaselineFuzz.target, GitCredentialFuzz.target, DockerCredentialFuzz.target,
 ]
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
 
 nonisolated(unsafe) var selected: FuzzTarget?
 

@@ -5,8 +5,6 @@ import Testing
 
 // Regression tests for the second review's D1-D7 (import --remove, migrate, logout and login under several backends).
 
-@_silgen_name("flock") private func c_flock(_ fd: Int32, _ operation: Int32) -> Int32
-
 @Suite struct ImportRemoveSafetyTests {
     /// D1: the tool file is replaced (rotated) while import is writing the store: it is not removed.
     @Test func aFileReplacedDuringTheImportIsKept() throws {
@@ -17,7 +15,8 @@ import Testing
         try FileManager.default.createDirectory(
             atPath: sandbox.configDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let lock = open(sandbox.credentialsFile + ".lock", O_RDWR | O_CREAT, 0o600)
-        try #require(lock >= 0 && c_flock(lock, LOCK_EX) == 0)
+        try #require(lock >= 0)
+        try Sys.lockExclusive(lock)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: keywayBinary)
         process.arguments = ["import", "reflex", "--remove"]
