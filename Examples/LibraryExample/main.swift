@@ -16,7 +16,7 @@ func demo(app: String, key: String?) throws(KeywayError) {
     let store = try openStore(options)
 
     // Store a key as `keyway login` does (the same key again keeps what was recorded with it), and read it back.
-    let id = CredentialID(app: app, profile: CredentialID.defaultProfile)
+    let id = CredentialID(app: app, profile: CredentialID.profile(from: environment))  // KEYWAY_PROFILE, else default
     if let key {
         let secret = Secret(key)
         try validateAPIKey(secret)

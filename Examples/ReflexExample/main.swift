@@ -74,7 +74,8 @@ func main() {
         fail("usage: reflex-example login|logout|whoami|deploy|import|status [--profile P] [--api-key KEY]", status: 64)
     }
     arguments.removeFirst()
-    let profile = option("--profile", from: &arguments) ?? CredentialID.defaultProfile
+    // --profile, else KEYWAY_PROFILE, else default (as keyway's --profile).
+    let profile = CredentialID.profile(from: Environment.process(), given: option("--profile", from: &arguments))
     let apiKey = option("--api-key", from: &arguments)
     if !arguments.isEmpty {
         fail("reflex-example: unexpected arguments: \(arguments.joined(separator: " "))", status: 64)
@@ -104,9 +105,14 @@ func run(_ command: String, profile: String, apiKey: String?) throws {
         if let warning = try spec.checkPrefix(secret) { warn(warning) }
         // The same key again keeps what was recorded with it (as keyway login does).
         try store.logIn(id, secret: secret)
+        // As keyway login: a store file git would pick up, and a key elsewhere that wins over the one just stored.
+        store.gitLeakWarning(environment: environment).map(warn)
+        storeOverrideWarning(for: id, spec: spec, store: store, stored: secret, options: options).map(warn)
         print("Logged in to \(spec.name) (profile \(profile)) with \(spec.masked(secret)).")
     case "logout":
         guard try store.delete(id) else { fail("Not logged in (profile \(profile)).", status: 1) }
+        // As keyway logout: a key still found elsewhere (the environment, the tool's file, another backend).
+        storeOverrideWarning(for: id, spec: spec, store: store, stored: nil, options: options).map(warn)
         print("Logged out (profile \(profile)).")
     case "whoami", "deploy":
         let resolution = try engine.resolve(profile: profile, apiKey: apiKey)

@@ -86,3 +86,78 @@ public struct ToolFileKey: Sendable {
         return .imported(credential)
     }
 }
+
+extension ToolFileKey {
+    /// The file as `find` left it, taken before `copy` so that `removeFile` deletes only that file, unchanged: a
+    /// snapshot of its bytes and identity, or the target it links to (a symbolic link is never removed).
+    public struct FileState: Sendable {
+        let strict: Bool
+        let linkTarget: String?
+        let before: FileSnapshot?
+    }
+
+    /// Takes the file's state for `removeFile` (`keyway import --remove`): call it right after `find`, before `copy`.
+    /// `strict` refuses a file that group or others can access. A file that cannot be read is thrown.
+    public func fileState(strict: Bool) throws(KeywayError) -> FileState {
+        if let st = try? Sys.lstat(path), FileMode.isSymlink(st) {
+            let target = (try? Sys.realpath(path)) ?? "(a target that cannot be resolved)"
+            return FileState(strict: strict, linkTarget: target, before: nil)
+        }
+        return FileState(
+            strict: strict, linkTarget: nil, before: try ProtectedFile(path: path, strict: strict).snapshot())
+    }
+
+    /// Deletes the file the key came from, as `keyway import --remove` does once `copy` stored the key in `store`,
+    /// and only when nothing would be lost: the file is the one `state` recorded (not a symbolic link), unchanged
+    /// since, still holds this key, every other profile in it is in `store` with the same key and details, and it
+    /// holds nothing else. Each refusal is a `KeywayError` (`unsafeFile`, `fileChanged`, `invalidInput`) naming the
+    /// file and what to do; the file is then left as it is.
+    public func removeFile(_ state: FileState, storedIn store: any CredentialStore) throws(KeywayError) {
+        if let linkTarget = state.linkTarget {
+            throw KeywayError(
+                .unsafeFile,
+                "Imported, but not removing \(path): it is a symbolic link to \(linkTarget), which holds the key "
+                    + "(removing the link would leave the key there). If you mean to, remove the key from "
+                    + "\(linkTarget) yourself, then the link.", path: path)
+        }
+        let app = id.app
+        let changed = KeywayError(
+            .fileChanged,
+            "Not removing \(path): it changed while the key was being imported. The \(store.backendName) store "
+                + "holds the key read before the change, which may be the old one. To store what the file holds "
+                + "now, run keyway logout \(app) --profile \(id.profile) --backend \(store.backendName), then "
+                + "keyway import \(app) --profile \(id.profile) --remove again.", path: path)
+        let file = ProtectedFile(path: path, strict: state.strict)
+        guard let before = state.before, let current = try file.snapshot(), current == before,
+            let contents = try engine.contents(ofFile: path, bytes: current.bytes),
+            contents.keys.contains(where: { $0.id == id && $0.secret == key.secret })
+        else { throw changed }
+        // A file of several profiles goes once the store holds every one of them with the key the file holds.
+        let (notInStore, otherDetails) = try contents.unstored(in: store)
+        if !notInStore.isEmpty {
+            let one = notInStore.count == 1
+            throw KeywayError(
+                .invalidInput,
+                "Not removing \(path): it also holds the profile\(one ? "" : "s") "
+                    + "\(notInStore.joined(separator: ", ")), whose key\(one ? " is" : "s are") not in the "
+                    + "\(store.backendName) store. Import \(one ? "it" : "them") too (keyway import \(app) "
+                    + "--profile NAME --remove: the file goes once the store holds every profile) or remove the "
+                    + "file by hand.")
+        }
+        // Only a file of nothing but keys the store now holds goes; anything else in it would be lost.
+        let others =
+            contents.others
+            + otherDetails.map {
+                "an account, organization, expiry or scopes of the profile \($0) that differ from the store's"
+            }
+        if !others.isEmpty {
+            throw KeywayError(
+                .invalidInput,
+                "Imported, but not removing \(path): besides the key\(contents.keys.count == 1 ? "" : "s") now in "
+                    + "the \(store.backendName) store it holds \(others.joined(separator: "; ")), which Keyway "
+                    + "does not store. Remove the key\(contents.keys.count == 1 ? "" : "s") from \(path) by hand "
+                    + "(or the whole file once you no longer need the rest).", path: path)
+        }
+        guard try file.removeIfUnchanged(current) else { throw changed }
+    }
+}

@@ -71,12 +71,12 @@ struct ProfileOption: ParsableArguments {
     var profile: String?
 
     func resolved(_ environment: Environment) -> String {
-        profile ?? environment.nonEmpty("KEYWAY_PROFILE") ?? CredentialID.defaultProfile
+        CredentialID.profile(from: environment, given: profile)
     }
 
     /// Whether a profile was chosen by flag or environment (for commands that otherwise show every profile).
     func explicit(_ environment: Environment) -> String? {
-        profile ?? environment.nonEmpty("KEYWAY_PROFILE")
+        CredentialID.explicitProfile(from: environment, given: profile)
     }
 }
 
@@ -125,23 +125,15 @@ struct Context {
     {
         warnIfUnknownApp(app)
         let resolution = try engine(app, store: try store()).resolve(
-            profile: profile ?? environment.nonEmpty("KEYWAY_PROFILE") ?? CredentialID.defaultProfile, apiKey: apiKey,
+            profile: CredentialID.profile(from: environment, given: profile), apiKey: apiKey,
             keyFile: keyFile, explain: explain)
         resolution.warnings.forEach(warnings.handle)
         return resolution
     }
 
-    /// Warns about an app name with no spec that is close to one with a spec (`Reflex` for `reflex`); the command
-    /// then goes on with the name as given, as an app without a spec.
+    /// Warns about an app name with no spec that is close to one with a spec (`AppCatalog.unknownAppWarning`).
     func warnIfUnknownApp(_ app: String) {
-        let names = catalog.suggestions(for: app)
-        guard !names.isEmpty, APIKeyRules.isShowableName(app) else { return }
-        warnings.handle(
-            KeywayWarning(
-                .unknownApp,
-                "Unknown app '\(app)'; did you mean \(names.map { "'\($0)'" }.joined(separator: " or "))? Going on "
-                    + "with '\(app)' as an app without a spec (\(defaultEnvironmentVariable(for: app)), then Keyway's "
-                    + "store)."))
+        catalog.unknownAppWarning(for: app).map(warnings.handle)
     }
 
     /// Prints the app's not-found message; returns the not-found status.
@@ -151,104 +143,18 @@ struct Context {
     }
 
     /// After a `login` or `logout` changed what the store holds for `id` (`stored`: the key now stored, nil after a
-    /// logout): warns when resolution does not end at the store — an environment variable, or one of the tool's own
-    /// files ahead of the store in its spec, holds a key that `keyway get` and the tool itself use instead — naming
-    /// it and how to change that.
-    ///
-    /// Resolution runs as `keyway get` without `--backend` does (`defaultReadStore`), so a copy in another backend
-    /// that comes first — after `login --backend plaintext` while the vault holds another key, or left after
-    /// `logout --backend encrypted` — is named too, with the command that removes it.
+    /// logout): warns when another layer or backend's copy is the key in use (`storeOverrideWarning`).
     func warnIfStoreDoesNotWin(_ id: CredentialID, store: any CredentialStore, stored: Secret?) {
-        func resolved(_ store: any CredentialStore) -> ResolvedKey?? {
-            guard let resolution = try? engine(id.app, store: store).resolve(profile: id.profile, explain: true),
-                resolution.error == nil
-            else { return nil }
-            return .some(resolution.key)
-        }
-        // The default store when it can be read; else (it fails, or would have to ask) the store written.
-        guard let found = defaultReadStore(options, selected: store).flatMap(resolved) ?? resolved(store),
-            let winner = found
-        else { return }
-        let code: KeywayWarning.Code
-        let place: String
-        let advice: String
-        switch winner.source {
-        case .store(let backend, let location) where backend != store.backendName:
-            // Another backend's copy is read first (or is all that is left).
-            guard winner.secret != stored else { return }
-            code = .otherBackendOverridesStore
-            place = "The \(backend) store (\(location))"
-            advice =
-                "remove that copy (keyway logout \(id.app) --profile \(id.profile) --backend \(backend))"
-                + (stored == nil
-                    ? ""
-                    : " or store the key there (keyway login \(id.app) --profile \(id.profile) "
-                        + "--backend \(backend))")
-            if stored != nil {
-                warnings.handle(
-                    KeywayWarning(
-                        code,
-                        "\(place) holds another key for \(id), and keyway get \(id.app) without --backend reads "
-                            + "that copy, not the \(store.backendName) store's: keyway get and keyway run use it, not "
-                            + "the key just stored. To make the key just stored the one in use, \(advice)."))
-            } else {
-                warnings.handle(
-                    KeywayWarning(
-                        code,
-                        "keyway get \(id.app) (without --backend) still returns a key for \(id): the \(backend) "
-                            + "store (\(location)) holds one, which is now the copy in use. To remove it too, run "
-                            + "keyway logout \(id.app) --profile \(id.profile) --backend \(backend)."))
-            }
-            return
-        case .environment(let variable):
-            code = .environmentOverridesStore
-            place = "The environment variable \(variable)"
-            advice = "unset \(variable)"
-        case .file(let path):
-            code = .fileOverridesStore
-            place = "\(path) (\(id.app)'s own credentials file)"
-            let quoted = ProtectedFile.shellQuoted(path)
-            if stored == nil {
-                advice = "remove the key from \(path) or the file itself (rm \(quoted))"
-            } else if winner.secret == stored {
-                advice = "move it into the store with keyway import \(id.app) --remove (or remove \(path) yourself)"
-            } else {
-                advice = "put the new key in \(path), or remove the file (rm \(quoted))"
-            }
-        default:
-            return
-        }
-        let message: String
-        if let stored {
-            let same = winner.secret == stored
-            message =
-                "\(place) holds \(same ? "the same key" : "another key") for \(id) and wins over Keyway's "
-                + "store, so keyway get \(id.app) and \(id.app) itself use \(same ? "that copy" : "it, not the key just stored")"
-                + ". To make the store's key the one in use, \(advice)."
-        } else {
-            message =
-                "keyway get \(id.app) still returns a key for \(id): \(place) holds one, and it comes before "
-                + "Keyway's store. To stop that, \(advice)."
-        }
-        warnings.handle(KeywayWarning(code, message))
+        storeOverrideWarning(
+            for: id, spec: catalog.spec(for: id.app), store: store, stored: stored, options: options,
+            workingDirectory: currentDirectory()
+        ).map(warnings.handle)
     }
 
     /// Warns when the store's file sits in a git work tree that tracks it or would pick it up (after a write).
     func checkStoreForGit(_ store: any CredentialStore) {
-        guard let path = store.filePath,
-            let warning = Git.leakWarning(for: path, environment: environment, workingDirectory: currentDirectory())
-        else { return }
-        warnings.handle(warning)
+        store.gitLeakWarning(environment: environment, workingDirectory: currentDirectory()).map(warnings.handle)
     }
-}
-
-extension KeywayWarning.Code {
-    /// One of the tool's own credentials files holds a key that wins over Keyway's store.
-    static let fileOverridesStore = KeywayWarning.Code(rawValue: "file-overrides-store")
-    /// Another backend's copy of the credential is the one `keyway get` without `--backend` returns.
-    static let otherBackendOverridesStore = KeywayWarning.Code(rawValue: "other-backend-overrides-store")
-    /// An app name with no spec, close to one with a spec.
-    static let unknownApp = KeywayWarning.Code(rawValue: "unknown-app")
 }
 
 /// Runs a command body: a `KeywayError` is printed as `Error: ...` on stderr and exits 2 — with `json` (a command's

@@ -53,8 +53,7 @@ struct LeakCheck: ParsableCommand {
                 keywayDirectories: context.options.paths.directories,
                 stored: stored.matcher)
             var report = LeakChecker(options).run()
-            report.notes = stored.notes + report.notes
-            report.errors = stored.errors + report.errors
+            stored.record(in: &report)
             if let baseline {
                 let path = Git.absolutePath(baseline, from: cwd)
                 if updateBaseline {

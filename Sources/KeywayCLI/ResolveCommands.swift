@@ -162,11 +162,6 @@ struct Run: ParsableCommand {
     @OptionGroup var store: StoreFlags
     @Argument(parsing: .postTerminator, help: "-- CMD ARGS...") var command: [String] = []
 
-    /// The variables that unlock Keyway's vault (and set a new passphrase for it), removed from CMD's environment.
-    static let withheldVariables = [
-        "KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE",
-    ]
-
     /// This process's environment without any entry (every duplicate included) for the variables in `names`,
     /// as C strings for execve.
     static func commandEnvironment(removing names: [String]) -> [UnsafeMutablePointer<CChar>?] {
@@ -207,7 +202,7 @@ struct Run: ParsableCommand {
             // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
             // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
             let entries =
-                Self.commandEnvironment(removing: Self.withheldVariables + [variable]) + [
+                Self.commandEnvironment(removing: childWithheldVariables + [variable]) + [
                     strdup(variable + "=" + key.secret.reveal())
                 ]
             // execvp's PATH search, in CMD's environment.
@@ -254,17 +249,8 @@ struct Import: ParsableCommand {
             }
             found.warnings.forEach(context.warnings.handle)
             let path = found.path
-            let fileEngine = found.engine
             // What --remove may delete later: the file as it is right after the read, never through a symbolic link.
-            var linkTarget: String?
-            var before: FileSnapshot?
-            if remove {
-                if let st = try? Sys.lstat(path), FileMode.isSymlink(st) {
-                    linkTarget = (try? Sys.realpath(path)) ?? "(a target that cannot be resolved)"
-                } else {
-                    before = try ProtectedFile(path: path, strict: context.options.strict).snapshot()
-                }
-            }
+            let state = remove ? try found.fileState(strict: context.options.strict) : nil
             // A different key already in use from the store is never replaced by an import: say where each is.
             if case .conflict(let existing) = try found.copy(into: backend, warn: context.warnings.handler) {
                 let mask = engine.spec.masked
@@ -279,52 +265,8 @@ struct Import: ParsableCommand {
             context.checkStoreForGit(backend)
             try output(
                 "Imported the key for \(id) from \(path) into the \(backend.backendName) store: \(backend.location)\n")
-            guard remove else { return ExitStatus.success }
-            if let linkTarget {
-                throw KeywayError(
-                    .unsafeFile,
-                    "Imported, but not removing \(path): it is a symbolic link to \(linkTarget), which holds the key "
-                        + "(removing the link would leave the key there). If you mean to, remove the key from "
-                        + "\(linkTarget) yourself, then the link.", path: path)
-            }
-            let changed = KeywayError(
-                .fileChanged,
-                "Not removing \(path): it changed while the key was being imported. The \(backend.backendName) store "
-                    + "holds the key read before the change, which may be the old one. To store what the file holds "
-                    + "now, run keyway logout \(app) --profile \(id.profile) --backend \(backend.backendName), then "
-                    + "keyway import \(app) --profile \(id.profile) --remove again.", path: path)
-            let file = ProtectedFile(path: path, strict: context.options.strict)
-            guard let before, let current = try file.snapshot(), current == before,
-                let contents = try fileEngine.contents(ofFile: path, bytes: current.bytes),
-                contents.keys.contains(where: { $0.id == id && $0.secret == found.key.secret })
-            else { throw changed }
-            // A file of several profiles goes once the store holds every one of them with the key the file holds.
-            let (notInStore, otherDetails) = try contents.unstored(in: backend)
-            if !notInStore.isEmpty {
-                let one = notInStore.count == 1
-                throw KeywayError(
-                    .invalidInput,
-                    "Not removing \(path): it also holds the profile\(one ? "" : "s") "
-                        + "\(notInStore.joined(separator: ", ")), whose key\(one ? " is" : "s are") not in the "
-                        + "\(backend.backendName) store. Import \(one ? "it" : "them") too (keyway import \(app) "
-                        + "--profile NAME --remove: the file goes once the store holds every profile) or remove the "
-                        + "file by hand.")
-            }
-            // Only a file of nothing but keys the store now holds goes; anything else in it would be lost.
-            let others =
-                contents.others
-                + otherDetails.map {
-                    "an account, organization, expiry or scopes of the profile \($0) that differ from the store's"
-                }
-            if !others.isEmpty {
-                throw KeywayError(
-                    .invalidInput,
-                    "Imported, but not removing \(path): besides the key\(contents.keys.count == 1 ? "" : "s") now in "
-                        + "the \(backend.backendName) store it holds \(others.joined(separator: "; ")), which Keyway "
-                        + "does not store. Remove the key\(contents.keys.count == 1 ? "" : "s") from \(path) by hand "
-                        + "(or the whole file once you no longer need the rest).", path: path)
-            }
-            guard try file.removeIfUnchanged(current) else { throw changed }
+            guard let state else { return ExitStatus.success }
+            try found.removeFile(state, storedIn: backend)
             try output("Removed \(path).\n")
             return ExitStatus.success
         }

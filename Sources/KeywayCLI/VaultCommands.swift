@@ -54,19 +54,8 @@ struct Argon2Options: ParsableArguments {
     }
 
     static func warnIfWeak(_ cost: Argon2Cost, _ warnings: WarningPrinter) {
-        if cost.isBelowModerate {
-            warnings.handle(
-                KeywayWarning(
-                    .weakKeyDerivation,
-                    "Argon2id cost \(cost) is below libsodium's MODERATE (opslimit 3, memlimit 256 MiB); a stolen "
-                        + "vault is cheaper to attack by guessing passphrases."))
-        }
+        cost.weaknessWarning.map(warnings.handle)
     }
-}
-
-extension KeywayWarning.Code {
-    /// A passphrase vault was created with an Argon2id cost below libsodium's MODERATE.
-    static let weakKeyDerivation = KeywayWarning.Code(rawValue: "weak-key-derivation")
 }
 
 /// The encrypted store the vault commands work on, from the environment.

@@ -3,7 +3,7 @@ import KeywayTestSupport
 import Testing
 
 /// A tool whose key lives in a JSON file (`<dir>/tool.json`) or in Keyway's store, read with a private environment.
-private struct Fixture {
+struct Fixture {
     let directory: TemporaryDirectory
     let file: String
     let spec: AppSpec
