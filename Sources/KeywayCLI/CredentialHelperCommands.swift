@@ -148,7 +148,8 @@ enum HelperImport {
         if remove {
             if let config, result.configRewritten {
                 printError(
-                    "Rewrote \(config): \"credsStore\": \"keyway\", and the \"auth\" values Keyway now holds removed.")
+                    "Rewrote \(config): \"credsStore\": \"keyway\", and the \"auth\" and \"identitytoken\" values Keyway now "
+                        + "holds removed.")
             }
             return ExitStatus.success
         }
