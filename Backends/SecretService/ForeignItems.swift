@@ -2,19 +2,19 @@ import KeywayCore
 
 /// An item another program stored in the keyring (git-credential-libsecret, docker-credential-secretservice), as
 /// it is: for Keyway's credential helpers, which read such items and `keyway import` copies.
-public struct ForeignKeyringItem: Sendable {
-    public let path: String
-    public let attributes: [String: String]
+package struct ForeignKeyringItem: Sendable {
+    package let path: String
+    package let attributes: [String: String]
     /// Seconds since the epoch of its last change.
-    public let modified: Int64
+    package let modified: Int64
     /// Its secret as text; nil when it is not UTF-8.
-    public let secret: Secret?
+    package let secret: Secret?
 }
 
 extension SecretServiceStore {
     /// The items whose attributes include `attributes` (whatever their schema), with their secrets; locked ones are
     /// unlocked first as for `list` (or the error says why they cannot be).
-    public func foreignItems(matching attributes: [String: String]) throws(KeywayError) -> [ForeignKeyringItem] {
+    package func foreignItems(matching attributes: [String: String]) throws(KeywayError) -> [ForeignKeyringItem] {
         try withSession { session throws(KeywayError) -> [ForeignKeyringItem] in
             try unlockDefaultCollection(session)
             let items = try searching(session) { () throws(KeywayError) in try session.search(attributes) }
@@ -31,7 +31,7 @@ extension SecretServiceStore {
     }
 
     /// Removes another program's item (after `keyway import` copied it).
-    public func deleteForeignItem(path: String) throws(KeywayError) {
+    package func deleteForeignItem(path: String) throws(KeywayError) {
         try withSession { session throws(KeywayError) in try session.delete(path: path) }
     }
 }

@@ -33,8 +33,7 @@ public struct DockerCredentialHelper: Sendable {
         do throws(Failure) { id = try Self.id(credentials.serverURL) } catch {
             throw KeywayError(.invalidInput, error.message)
         }
-        guard let (secret, scopes) = HelperSecret.encode([("secret", credentials.secret.reveal())], plainKey: "secret")
-        else { throw KeywayError(.invalidInput, "The secret is longer than 64 KiB once encoded; nothing was stored.") }
+        let (secret, scopes) = try HelperSecret.encode([("secret", credentials.secret.reveal())], plainKey: "secret")
         let now = Timestamp.now()
         let existing = try? store.read(id)
         try store.write(
@@ -72,14 +71,25 @@ public struct DockerCredentialHelper: Sendable {
         return entries.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
     }
 
-    /// Copies docker-credential-secretservice's items and the `auths` of `~/.docker/config.json` that hold a
-    /// base64 `auth` (`configFile`, when given) into Keyway's store; an entry Keyway already holds is kept. Returns
-    /// the server URLs imported, the keyring items and the config's `auths` copied or already held with the same
-    /// secret (to remove with `--remove`).
-    public func importExisting(configFile: String?) throws(KeywayError)
-        -> (imported: [String], itemPaths: [String], configServers: [String])
-    {
-        var imported: [String] = []
+    /// What `importExisting` did.
+    public struct ImportReport: Sendable {
+        /// The server URLs imported.
+        public var imported: [String] = []
+        /// How many docker-credential-secretservice items were deleted (with `remove`).
+        public var removedItems = 0
+        /// Whether `~/.docker/config.json` was rewritten (with `remove`).
+        public var configRewritten = false
+    }
+
+    /// docker's user name for an identity token (docker's `nativeStore` stores `<token>` and the token as secret).
+    public static let tokenUsername = "<token>"
+
+    /// Copies docker-credential-secretservice's items and the `auths` of `~/.docker/config.json` (`configFile`,
+    /// when given) that hold a base64 `auth` or an `identitytoken` into Keyway's store; an entry Keyway already
+    /// holds is kept. With `remove`, then deletes the keyring items copied or already held with the same secret, and
+    /// rewrites the config (`rewriteConfig`) whenever anything was copied, so docker asks Keyway from then on.
+    public func importExisting(configFile: String?, remove: Bool = false) throws(KeywayError) -> ImportReport {
+        var report = ImportReport()
         var paths: [String] = []
         var servers: [String] = []
         func add(_ credentials: DockerCredentialProtocol.Credentials) throws(KeywayError) -> Bool {
@@ -89,7 +99,7 @@ public struct DockerCredentialHelper: Sendable {
                 return Self.credentials(held).map { $0.secret == credentials.secret } ?? false
             }
             try store(credentials)
-            imported.append(credentials.serverURL)
+            report.imported.append(credentials.serverURL)
             return true
         }
         for item in try KeyringInterop.dockerItems(in: store) where try add(item.credentials) {
@@ -99,25 +109,51 @@ public struct DockerCredentialHelper: Sendable {
             case .object(let auths)? = try? JSON.parse(bytes)["auths"]
         {
             for (server, entry) in auths {
-                guard let auth = entry["auth"]?.stringValue, let decoded = Base64.decode(auth),
-                    let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
-                else { continue }
-                let credentials = DockerCredentialProtocol.Credentials(
-                    serverURL: server, username: String(text[..<colon]),
-                    secret: Secret(String(text[text.index(after: colon)...])))
+                guard let credentials = Self.configCredentials(server: server, entry: entry) else { continue }
                 if try add(credentials) { servers.append(server) }
             }
         }
-        return (imported, paths, servers)
+        guard remove else { return report }
+        for path in paths {
+            try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)
+            report.removedItems += 1
+        }
+        // docker with no credsStore uses docker-credential-secretservice when it is installed: the config is written
+        // even when it names none, or is missing, once the items are gone.
+        if let configFile, !paths.isEmpty || !servers.isEmpty {
+            try Self.rewriteConfig(configFile, removingAuthOf: servers)
+            report.configRewritten = true
+        }
+        return report
     }
 
-    /// Rewrites `~/.docker/config.json` once Keyway holds its `auths`: the `auth` value of each of `servers` is
-    /// removed (the entry stays, empty, as docker leaves it with a credential store) and `credsStore` is set to
-    /// `keyway`; every other field is kept as it was. Through `ProtectedFile` (locked, atomic, 0600).
-    public static func rewriteConfig(_ path: String, removingAuthOf servers: [String]) throws(KeywayError) {
+    /// The credentials one `auths` entry of docker's config holds: its `identitytoken` (as docker's `<token>`
+    /// user), else its base64 `user:secret` `auth`.
+    static func configCredentials(server: String, entry: JSON) -> DockerCredentialProtocol.Credentials? {
+        if let token = entry["identitytoken"]?.stringValue, !token.isEmpty {
+            return .init(serverURL: server, username: tokenUsername, secret: Secret(token))
+        }
+        guard let auth = entry["auth"]?.stringValue, var decoded = Base64.decode(auth) else { return nil }
+        defer { decoded.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        guard let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":") else {
+            return nil
+        }
+        return .init(
+            serverURL: server, username: String(text[..<colon]),
+            secret: Secret(String(text[text.index(after: colon)...])))
+    }
+
+    /// Rewrites `~/.docker/config.json` once Keyway holds its `auths`: the `auth` and `identitytoken` values of each
+    /// of `servers` are removed (the entry stays, empty, as docker leaves it with a credential store) and
+    /// `credsStore` is set to `keyway`; every other field is kept as it was. A missing file is written with
+    /// `credsStore` alone. Through `ProtectedFile` (locked, atomic, 0600).
+    static func rewriteConfig(_ path: String, removingAuthOf servers: [String]) throws(KeywayError) {
         try ProtectedFile(path: path, sizeLimit: 1 << 20).update {
             bytes throws(KeywayError) -> (contents: [UInt8]?, result: Void) in
-            guard let bytes, case .object(let fields)? = try? JSON.parse(bytes) else {
+            guard let bytes else {
+                return (Array(JSON.object([("credsStore", .string("keyway"))]).serialized().utf8) + [0x0A], ())
+            }
+            guard case .object(let fields)? = try? JSON.parse(bytes) else {
                 throw KeywayError(.malformedFile, "\(path) is not a JSON object; it was not changed.", path: path)
             }
             var out: [(String, JSON)] = []
@@ -132,7 +168,7 @@ public struct DockerCredentialHelper: Sendable {
                                     guard servers.contains(server), case .object(let inner) = entry else {
                                         return (server, entry)
                                     }
-                                    return (server, .object(inner.filter { $0.0 != "auth" }))
+                                    return (server, .object(inner.filter { $0.0 != "auth" && $0.0 != "identitytoken" }))
                                 })
                         ))
                 case ("credsStore", _): continue

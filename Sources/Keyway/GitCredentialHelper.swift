@@ -12,8 +12,8 @@
 ///   `authtype` capability.
 /// - `store`: needs protocol, host or path, username and a password (or, with `authtype`, a credential); an
 ///   incomplete, `ephemeral` or already expired credential is not stored (as git's own helpers do).
-/// - `erase`: removes the matching entries whose stored password equals the one git sends (git 2.42+), every
-///   matching entry when git sends none.
+/// - `erase`: needs a protocol and a host (or a path); removes the matching entries whose stored password (and
+///   `authtype` credential) equal the ones git sends (git 2.42+), every matching entry when git sends neither.
 public struct GitCredentialHelper: Sendable {
     public static let app = "git-credential"
 
@@ -219,12 +219,7 @@ public struct GitCredentialHelper: Sendable {
         }
         guard !fields.isEmpty else { return "The credential git approved has no password; nothing was stored." }
         if let token = request.oauthRefreshToken { fields.append(("oauth_refresh_token", token.reveal())) }
-        guard let encoded = HelperSecret.encode(fields, plainKey: "password") else {
-            throw KeywayError(
-                .invalidInput,
-                "The password and tokens git gave are too long together (over 64 KiB once encoded); nothing was stored."
-            )
-        }
+        let encoded = try HelperSecret.encode(fields, plainKey: "password")
         let secret = encoded.secret
         var scopes = encoded.scopes
         let host = request.host ?? ""
@@ -254,16 +249,22 @@ public struct GitCredentialHelper: Sendable {
 
     // MARK: - erase
 
-    /// Removes the matching entries whose password is the one git sends (all matching ones when it sends none);
-    /// returns how many went.
+    /// Removes the matching entries whose password and `authtype` credential are the ones git sends (all matching
+    /// ones when it sends neither); nothing without a protocol and a host or path. Returns how many went.
     @discardableResult
     public func erase(_ request: GitCredentialMessage) throws(KeywayError) -> Int {
-        guard request.protocolName != nil || request.host != nil else { return 0 }  // never "erase everything"
+        // Never "erase everything" (or every account of a host): a protocol, and a host (or a path) with it.
+        guard request.protocolName != nil, request.host != nil || request.path.map({ !$0.isEmpty }) == true else {
+            return 0
+        }
         var removed = 0
+        func same(_ stored: String?, _ sent: Secret) -> Bool {
+            stored.map { $0.utf8.elementsEqual(sent.reveal().utf8) } ?? false
+        }
         for entry in try entries(libsecretFor: request).entries where entry.matches(request) {
-            if let password = request.password {
-                guard let stored = entry.password, stored.utf8.elementsEqual(password.reveal().utf8) else { continue }
-            }
+            // What git sends is compared: the password, and the authtype credential (git 2.46+).
+            if let password = request.password, !same(entry.password, password) { continue }
+            if let credential = request.credential, !same(entry.fields["credential"], credential) { continue }
             switch entry.origin {
             case .keyway(let id): if try store.delete(id) { removed += 1 }
             case .libsecret(let path):
@@ -276,16 +277,33 @@ public struct GitCredentialHelper: Sendable {
 }
 
 extension GitCredentialHelper {
+    /// What `importExisting` did.
+    public struct ImportReport: Sendable {
+        /// The entries imported, as profiles.
+        public var imported: [String] = []
+        /// How many git-credential-libsecret items were deleted (with `remove`: those copied or already held with
+        /// the same password).
+        public var removedItems = 0
+        /// Lines of the file that are not `protocol://user:password@host` URLs.
+        public var unreadableLines = 0
+        /// Lines of the file not copied: Keyway holds a different password for the entry, or cannot store it.
+        public var uncopiedLines = 0
+        /// Whether the file exists, and whether it was removed (with `remove`).
+        public var fileFound = false
+        public var fileRemoved = false
+        /// Why the file was not removed though every line of it was copied (with `remove`): it is a symbolic link
+        /// (`unsafeFile`), or it changed since it was read (`fileChanged`).
+        public var removalRefused: KeywayError?
+    }
+
     /// Copies git-credential-libsecret's keyring items and the lines of git-credential-store's file
     /// (`gitCredentialsFile`, `~/.git-credentials`: one `protocol://user:password@host[/path]` URL a line) into
-    /// Keyway's store; an entry Keyway already holds is kept. Returns the entries imported (as profiles), the keyring
-    /// items copied or already held with the same password, and how many lines of the file could not be read.
-    public func importExisting(gitCredentialsFile: String?) throws(KeywayError)
-        -> (imported: [String], itemPaths: [String], unreadableLines: Int)
-    {
-        var imported: [String] = []
-        var paths: [String] = []
-        var unreadable = 0
+    /// Keyway's store; an entry Keyway already holds is kept. With `remove`, then deletes the items copied or already
+    /// held with the same password, and the file when every line of it was: never through a symbolic link and only
+    /// when it is still as it was read (a git with `credential.helper store` may have written it meanwhile); else
+    /// `removalRefused` says why it stays.
+    public func importExisting(gitCredentialsFile: String?, remove: Bool = false) throws(KeywayError) -> ImportReport {
+        var report = ImportReport()
         func add(_ request: GitCredentialMessage) throws(KeywayError) -> Bool {
             guard let protocolName = request.protocolName, let username = request.username else { return false }
             let id = CredentialID(
@@ -298,9 +316,10 @@ extension GitCredentialHelper {
                     ?? false
             }
             guard try store(request) == nil else { return false }
-            imported.append(id.profile)
+            report.imported.append(id.profile)
             return true
         }
+        var paths: [String] = []
         for entry in try KeyringInterop.allGitItems(in: store) {
             var request = GitCredentialMessage()
             request.protocolName = entry.protocolName
@@ -312,18 +331,56 @@ extension GitCredentialHelper {
             request.oauthRefreshToken = entry.fields["oauth_refresh_token"].map(Secret.init)
             if try add(request), case .libsecret(let path) = entry.origin { paths.append(path) }
         }
-        if let gitCredentialsFile, let bytes = try ProtectedFile(path: gitCredentialsFile).read() {
-            for line in bytes.split(separator: 0x0A) where !line.isEmpty {
+        // What `remove` may delete: the file as read, never through a symbolic link.
+        var snapshot: FileSnapshot?
+        var linkTarget: String?
+        if let gitCredentialsFile {
+            let file = ProtectedFile(path: gitCredentialsFile)
+            let bytes: [UInt8]?
+            if let st = try? Sys.lstat(gitCredentialsFile), FileMode.isSymlink(st) {
+                linkTarget = (try? Sys.realpath(gitCredentialsFile)) ?? "(a target that cannot be resolved)"
+                bytes = try file.read()
+            } else {
+                snapshot = try file.snapshot()
+                bytes = snapshot?.bytes
+            }
+            report.fileFound = bytes != nil
+            for line in (bytes ?? []).split(separator: 0x0A) where !line.isEmpty {
                 guard let request = try? GitCredentialProtocol.parse(Array("url=".utf8) + line),
                     request.password != nil
                 else {
-                    unreadable += 1
+                    report.unreadableLines += 1
                     continue
                 }
-                _ = try add(request)
+                if !(try add(request)) { report.uncopiedLines += 1 }
             }
         }
-        return (imported, paths, unreadable)
+        guard remove else { return report }
+        for path in paths {
+            try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)
+            report.removedItems += 1
+        }
+        guard let gitCredentialsFile, report.fileFound, report.unreadableLines == 0, report.uncopiedLines == 0 else {
+            return report
+        }
+        if let linkTarget {
+            report.removalRefused = KeywayError(
+                .unsafeFile,
+                "Imported, but not removing \(gitCredentialsFile): it is a symbolic link to \(linkTarget), which "
+                    + "holds the passwords (removing the link would leave them there). If you mean to, remove "
+                    + "\(linkTarget) yourself, then the link.", path: gitCredentialsFile)
+            return report
+        }
+        guard let snapshot, try ProtectedFile(path: gitCredentialsFile).removeIfUnchanged(snapshot) else {
+            report.removalRefused = KeywayError(
+                .fileChanged,
+                "Imported, but not removing \(gitCredentialsFile): it changed while it was being imported (is git's "
+                    + "credential.helper store still configured?). Run keyway import git --remove again.",
+                path: gitCredentialsFile)
+            return report
+        }
+        report.fileRemoved = true
+        return report
     }
 }
 

@@ -2,7 +2,8 @@
 ///
 /// - git-credential-libsecret (git's contrib/credential/libsecret): attributes `protocol`, `server` (the host without
 ///   its port), `port` (when there is one), `user`, `object` (the path); schema `org.gnome.keyring.NetworkPassword`
-///   (git 2.39, Debian 12) or `org.git.Password` (newer git, whose secret is the password, then after a newline
+///   (git 2.39, Debian 12; read only for `networkPasswordProtocols` and without GVfs's `domain`, since GVfs shares
+///   it) or `org.git.Password` (newer git, whose secret is the password, then after a newline
 ///   `password_expiry_utc=N` and `oauth_refresh_token=T` lines).
 /// - docker-credential-secretservice (docker-credential-helpers): schema `io.docker.Credentials`, attributes
 ///   `label=Docker Credentials`, `server` (the server URL), `username`, `docker_cli=1`; the secret is docker's secret.
@@ -12,6 +13,9 @@
 enum KeyringInterop {
     static let gitSchemas = ["org.gnome.keyring.NetworkPassword", "org.git.Password"]
     static let dockerSchema = "io.docker.Credentials"
+    /// git's protocols read from an `org.gnome.keyring.NetworkPassword` item: those of git's remotes over HTTP and
+    /// of git send-email; any other (GVfs's smb, sftp, ftp, dav) is another program's.
+    static let networkPasswordProtocols: Set<String> = ["http", "https", "smtp"]
 
     /// The keyring `store` reads: itself, or `auto`'s keyring candidate.
     static func keyring(of store: any CredentialStore) -> SecretServiceStore? {
@@ -70,6 +74,11 @@ enum KeyringInterop {
             return nil
         }
         if let schema = a["xdg:schema"], !gitSchemas.contains(schema) { return nil }
+        // The old schema is GNOME's network-password one, which GVfs (smb, sftp, ftp, dav; a `domain`) shares.
+        if a["xdg:schema"] != "org.git.Password", a["domain"] != nil || !networkPasswordProtocols.contains(protocolName)
+        {
+            return nil
+        }
         // The password, then (newer git) key=value lines.
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         var fields = ["password": String(lines[0])]

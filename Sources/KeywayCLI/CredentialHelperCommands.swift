@@ -108,50 +108,48 @@ enum HelperImport {
         let context = try Context(flags)
         let store = try context.store()
         let home = context.environment.home ?? ""
-        let keyring = remove ? SecretServiceStore(environment: context.environment) : nil
         if kind == "git" {
             let file = home.isEmpty ? nil : home + "/.git-credentials"
-            let result = try GitCredentialHelper(store: store).importExisting(gitCredentialsFile: file)
+            let result = try GitCredentialHelper(store: store).importExisting(gitCredentialsFile: file, remove: remove)
             try output(
                 "Imported \(result.imported.count) git \(result.imported.count == 1 ? "credential" : "credentials") "
                     + "into the \(store.backendName) store (app git-credential).\n")
             if result.unreadableLines > 0 {
                 printError(
-                    "Note: \(result.unreadableLines) lines of \(file ?? "") are not protocol://user:password@host URLs and were not imported."
-                )
+                    "Note: \(result.unreadableLines) lines of \(file ?? "") are not protocol://user:password@host URLs "
+                        + "and were not imported.")
+            }
+            if result.uncopiedLines > 0 {
+                printError(
+                    "Note: \(result.uncopiedLines) lines of \(file ?? "") were not imported: the \(store.backendName) "
+                        + "store already holds a different password for the same entry (see keyway list).")
             }
             guard remove else {
-                if let file, (try? Sys.lstat(file)) != nil {
+                if result.fileFound, let file {
                     printError(
                         "Note: \(file) still holds the passwords in plaintext; run keyway import git --remove to "
                             + "delete it (and the keyring items copied) once you use '!keyway git-credential'.")
                 }
                 return ExitStatus.success
             }
-            for path in result.itemPaths { try keyring?.deleteForeignItem(path: path) }
-            if let file, (try? Sys.lstat(file)) != nil {
-                guard result.unreadableLines == 0 else {
-                    printError("Note: \(file) was kept: some of its lines could not be imported.")
-                    return ExitStatus.success
-                }
-                do throws(Errno) { try Sys.unlink(file) } catch {
-                    throw KeywayError(.io, "Cannot remove \(file): \(error).", path: file)
-                }
+            if let refusal = result.removalRefused { throw refusal }
+            if let file, result.fileRemoved {
                 printError("Removed \(file).")
+            } else if let file, result.fileFound {
+                printError("Note: \(file) was kept: some of its lines could not be imported.")
             }
             return ExitStatus.success
         }
         let config = home.isEmpty ? nil : home + "/.docker/config.json"
-        let result = try DockerCredentialHelper(store: store).importExisting(configFile: config)
+        let result = try DockerCredentialHelper(store: store).importExisting(configFile: config, remove: remove)
         try output(
             "Imported \(result.imported.count) docker \(result.imported.count == 1 ? "credential" : "credentials") "
                 + "into the \(store.backendName) store (app docker-credential).\n")
         if remove {
-            for path in result.itemPaths { try keyring?.deleteForeignItem(path: path) }
-            if let config, !result.configServers.isEmpty {
-                try DockerCredentialHelper.rewriteConfig(config, removingAuthOf: result.configServers)
+            if let config, result.configRewritten {
                 printError(
-                    "Rewrote \(config): \"credsStore\": \"keyway\", and the \"auth\" values Keyway now holds removed.")
+                    "Rewrote \(config): \"credsStore\": \"keyway\", and the \"auth\" and \"identitytoken\" values Keyway now "
+                        + "holds removed.")
             }
             return ExitStatus.success
         }

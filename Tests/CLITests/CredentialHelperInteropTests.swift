@@ -3,27 +3,29 @@ import KeywayCore
 import KeywayTestSupport
 import Testing
 
+/// Builds the C program `source` against libsecret (gcc, libsecret-1-dev) into `output`.
+func buildLibsecretProgram(_ source: String, output: String) -> Result<String, GitFailure> {
+    do {
+        let flags = try runProcess(
+            "/usr/bin/pkg-config", ["--cflags", "--libs", "libsecret-1", "glib-2.0"],
+            environment: ["PATH": "/usr/bin:/bin"])
+        guard flags.status == 0 else { return .failure(GitFailure(description: "pkg-config: \(flags)")) }
+        let arguments =
+            ["-O2", "-o", output, source] + flags.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
+        let build = try runProcess("/usr/bin/gcc", arguments, environment: ["PATH": "/usr/bin:/bin"])
+        guard build.status == 0 else { return .failure(GitFailure(description: "gcc: \(build)")) }
+        return .success(output)
+    } catch {
+        return .failure(GitFailure(description: "\(error)"))
+    }
+}
+
 /// git-credential-libsecret, built from git's contrib sources (Debian's git ships them in
 /// /usr/share/doc/git/contrib/credential/libsecret) with gcc and libsecret-1-dev.
 enum LibsecretHelper {
-    static let binary: Result<String, GitFailure> = {
-        let source = "/usr/share/doc/git/contrib/credential/libsecret/git-credential-libsecret.c"
-        let output = NSTemporaryDirectory() + "keyway-git-credential-libsecret-\(getpid())"
-        do {
-            let flags = try runProcess(
-                "/usr/bin/pkg-config", ["--cflags", "--libs", "libsecret-1", "glib-2.0"],
-                environment: ["PATH": "/usr/bin:/bin"])
-            guard flags.status == 0 else { return .failure(GitFailure(description: "pkg-config: \(flags)")) }
-            let arguments =
-                ["-O2", "-o", output, source]
-                + flags.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
-            let build = try runProcess("/usr/bin/gcc", arguments, environment: ["PATH": "/usr/bin:/bin"])
-            guard build.status == 0 else { return .failure(GitFailure(description: "gcc: \(build)")) }
-            return .success(output)
-        } catch {
-            return .failure(GitFailure(description: "\(error)"))
-        }
-    }()
+    static let binary: Result<String, GitFailure> = buildLibsecretProgram(
+        "/usr/share/doc/git/contrib/credential/libsecret/git-credential-libsecret.c",
+        output: NSTemporaryDirectory() + "keyway-git-credential-libsecret-\(getpid())")
 }
 
 /// Keyway reads the keyring items of git-credential-libsecret and docker-credential-secretservice (Debian's

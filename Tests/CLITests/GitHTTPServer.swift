@@ -20,17 +20,18 @@ final class LoopbackPythonServer {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) {
-                port = value
-                return
+        var found: Int?
+        do {
+            try waitUntil("the test server \(path) to write its port", timeout: 20, interval: 0.02) {
+                found = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
+                return found != nil
             }
-            usleep(20_000)
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw error
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw KeywayError(.io, "the test server \(path) did not start")
+        port = found!
     }
 
     deinit {

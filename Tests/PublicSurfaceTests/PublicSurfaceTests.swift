@@ -104,6 +104,14 @@ import Testing
                 _ = report.sarifText(rules: SecretRule.wellKnown, sourceRoot: nil, version: "1")
                 _ = (LeakReportFormat.allCases, Baseline(findings: []).serialized())
                 _ = storedSecretsForLeakCheck(options).matcher
+                let git = GitCredentialHelper(store: store)
+                var message = GitCredentialMessage()
+                message.protocolName = "https"
+                _ = try git.get(message).message.map(GitCredentialProtocol.serialize)
+                _ = try git.importExisting(gitCredentialsFile: nil, remove: false).removalRefused
+                let docker = DockerCredentialHelper(store: store)
+                _ = try docker.get("r").map(DockerCredentialProtocol.serialize)
+                _ = try docker.importExisting(configFile: nil, remove: false).configRewritten
             }
             """)
         #expect(status == 0, "the public API type-checks for an outside client:\n\(output)")
@@ -114,7 +122,8 @@ import Testing
         let hidden = [
             "Sys", "Errno", "FileMode", "FileStatus", "Subprocess", "SubprocessError", "JSON", "YAML", "ProtectedFile",
             "DirectoryChain", "Git", "GitRepository", "SHA256", "GitRunner", "CatFileBatch", "ContentScanner",
-            "TerminalText", "CoreDumps", "Masking", "GError", "yaml_parser_t", "crypto_hash_sha256", "keyway_flock",
+            "TerminalText", "CoreDumps", "Masking", "Base64", "PercentEncoding", "ForeignKeyringItem", "HelperSecret",
+            "KeyringInterop", "GError", "yaml_parser_t", "crypto_hash_sha256", "keyway_flock",
         ]
         let functions = ["uriEncode", "shownEnvironmentVariable"]
         let body = hidden.map { "    _ = \($0).self" } + functions.map { "    _ = \($0)" }
@@ -129,14 +138,19 @@ import Testing
             """
             import Keyway
 
-            func use(_ store: PlaintextStore, _ document: CredentialDocument, _ report: LeakReport) {
+            func use(
+                _ store: PlaintextStore, _ document: CredentialDocument, _ report: LeakReport,
+                _ keyring: SecretServiceStore
+            ) {
                 _ = store.file
+                _ = keyring.foreignItems
+                _ = keyring.deleteForeignItem
                 _ = document.json()
                 _ = report.json(showSecrets: false)
             }
             """)
         #expect(memberStatus != 0)
-        for member in ["file", "json"] {
+        for member in ["file", "json", "foreignItems", "deleteForeignItem"] {
             #expect(
                 memberOutput.contains("'\(member)' is inaccessible") || memberOutput.contains("no member '\(member)'"),
                 "\(member) is visible through import Keyway:\n\(memberOutput)")

@@ -1,9 +1,9 @@
 /// Standard base64 (RFC 4648, with `=` padding), for the encoded secrets of credential-helper entries and the `auth`
 /// fields of `~/.docker/config.json`. (The vault's key uses libsodium's own codec in the encrypted backend.)
-public enum Base64 {
+package enum Base64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    public static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -21,7 +21,7 @@ public enum Base64 {
     }
 
     /// The bytes `text` encodes, or nil when it is not padded standard base64 (surrounding whitespace is allowed).
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var symbols = Array(text.utf8)
         while let last = symbols.last, last == 0x20 || last == 0x0A || last == 0x0D || last == 0x09 {
             symbols.removeLast()

@@ -37,7 +37,8 @@ public enum DockerCredentialProtocol {
     public static func parseStore(_ bytes: [UInt8]) throws(Failure) -> Credentials {
         let json: JSON
         do throws(JSONSyntaxError) { json = try JSON.parse(bytes) } catch {
-            throw Failure("The credentials are not valid JSON (\(error.description)).")
+            // Where, not what: the text may hold the secret, so no character of it is shown.
+            throw Failure("The credentials are not valid JSON (at line \(error.line), column \(error.column)).")
         }
         guard case .object(let fields) = json else { throw Failure("The credentials are not a JSON object.") }
         func field(_ name: String) throws(Failure) -> String? {

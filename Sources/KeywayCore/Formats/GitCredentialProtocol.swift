@@ -198,9 +198,9 @@ struct GitCredentialURL {
 }
 
 /// Percent-encoding of names built from credential attributes (Keyway's profile names for git and docker entries).
-public enum PercentEncoding {
+package enum PercentEncoding {
     /// `text` with every byte outside ASCII letters, digits, `-._~` and `kept` written as `%XX`.
-    public static func encode(_ text: String, keeping kept: String = "") -> String {
+    package static func encode(_ text: String, keeping kept: String = "") -> String {
         let keptBytes = Set(kept.utf8)
         var out: [UInt8] = []
         for byte in text.utf8 {
@@ -219,7 +219,7 @@ public enum PercentEncoding {
     }
 
     /// The bytes `%XX` escapes stand for; nil when one is malformed.
-    public static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {
+    package static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var iterator = bytes.makeIterator()
