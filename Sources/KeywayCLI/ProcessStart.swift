@@ -22,14 +22,21 @@ enum ProcessStart {
         sigemptyset(&ignoredAtStart)
         for signal in signals where disposition(signal) == .ignored { sigaddset(&ignoredAtStart, signal) }
         pthread_sigmask(SIG_SETMASK, nil, &maskAtStart)
+        // An inherited SIGCHLD ignore makes the kernel reap Keyway's children itself, so every wait for a git child
+        // would fail (ECHILD). Keyway runs with the default; `keyway run` gives CMD the ignore back.
+        if sigismember(&ignoredAtStart, SIGCHLD) != 0 { Glibc.signal(SIGCHLD, SIG_DFL) }
     }
 
-    /// Just before execve: the core-size soft limit, each signal Keyway came to ignore back to its default, and the
-    /// signal mask of this thread (the one that execs) as they were at start.
+    /// Just before execve: the core-size soft limit, each signal Keyway came to ignore back to its default, each signal
+    /// ignored at start ignored again (`nohup keyway run ...`: CMD keeps ignoring SIGHUP), and the signal mask of this
+    /// thread (the one that execs) as they were at start.
     static func restoreForExec() throws(KeywayError) {
         try CoreDumps.restoreLimitForExec()
-        for signal in signals where sigismember(&ignoredAtStart, signal) == 0 && disposition(signal) == .ignored {
-            Glibc.signal(signal, SIG_DFL)
+        for signal in signals {
+            let ignoredThen = sigismember(&ignoredAtStart, signal) != 0
+            let ignoredNow = disposition(signal) == .ignored
+            if ignoredNow && !ignoredThen { Glibc.signal(signal, SIG_DFL) }
+            if ignoredThen && !ignoredNow { Glibc.signal(signal, SIG_IGN) }
         }
         guard pthread_sigmask(SIG_SETMASK, &maskAtStart, nil) == 0 else {
             throw KeywayError(.io, "Cannot restore the signal mask before running the command: \(Errno.current).")

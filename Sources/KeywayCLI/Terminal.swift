@@ -81,11 +81,14 @@ enum KeyInput {
 enum TerminalRestore {
     nonisolated(unsafe) static var fd: Int32 = -1
     nonisolated(unsafe) static var settings = termios()
+    /// The signals `install` caught: a signal ignored when the prompt began (`nohup`) stays ignored.
+    nonisolated(unsafe) static var caught: [Int32] = []
 
     static func install(fd: Int32, settings: termios) {
         TerminalRestore.settings = settings
         TerminalRestore.fd = fd
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP] {
+        caught = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP].filter { ProcessStart.disposition($0) != .ignored }
+        for signal in caught {
             Glibc.signal(signal) { received in
                 if TerminalRestore.fd >= 0 { tcsetattr(TerminalRestore.fd, TCSAFLUSH, &TerminalRestore.settings) }
                 Glibc.signal(received, SIG_DFL)
@@ -98,6 +101,7 @@ enum TerminalRestore {
         guard fd >= 0 else { return }
         tcsetattr(fd, TCSAFLUSH, &settings)
         fd = -1
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP] { Glibc.signal(signal, SIG_DFL) }
+        for signal in caught { Glibc.signal(signal, SIG_DFL) }
+        caught = []
     }
 }

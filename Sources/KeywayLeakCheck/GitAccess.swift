@@ -276,13 +276,20 @@ package final class CatFileBatch {
         }
     }
 
+    /// The largest object size accepted from git (4 EiB): anything larger is a crafted header.
+    static let maximumObjectSize = 1 << 62
+
     /// `<oid> <type> <size>`, or nil for `<name> missing` / `<name> ambiguous`.
-    private func parse(_ header: ArraySlice<UInt8>) throws(KeywayError) -> (String, Int)? {
+    func parse(_ header: ArraySlice<UInt8>) throws(KeywayError) -> (String, Int)? {
         let fields = header.split(separator: 32)
         if fields.count == 2, fields[1] == Array("missing".utf8)[...] || fields[1] == Array("ambiguous".utf8)[...] {
             return nil
         }
-        guard fields.count == 3, let size = Int(String(decoding: fields[2], as: UTF8.self)), size >= 0 else {
+        // A size git prints for a crafted loose object can be anything up to ULONG_MAX: one past `maximumObjectSize`
+        // is refused as an unexpected answer, so that arithmetic on it (the contents plus their LF) cannot overflow.
+        guard fields.count == 3, let size = Int(String(decoding: fields[2], as: UTF8.self)), size >= 0,
+            size <= Self.maximumObjectSize
+        else {
             throw failure("unexpected answer from git cat-file: \(String(decoding: header.prefix(100), as: UTF8.self))")
         }
         return (String(decoding: fields[1], as: UTF8.self), size)

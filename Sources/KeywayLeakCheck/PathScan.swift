@@ -229,7 +229,8 @@ extension LeakChecker {
 
     static func sizeText(_ bytes: Int) -> String {
         if bytes >= 1 << 30 {
-            let tenths = (bytes * 10) >> 30
+            // Whole GiB and the tenths of the rest, so that no size (up to Int.max) overflows.
+            let tenths = (bytes >> 30) * 10 + ((bytes & (1 << 30 - 1)) * 10) >> 30
             return "\(tenths / 10).\(tenths % 10) GiB"
         }
         if bytes >= 1 << 20 { return "\(bytes >> 20) MiB" }

@@ -79,3 +79,24 @@ struct GitReadingTests {
         #expect(entries.first?.path == "a b/é.txt")
     }
 }
+
+/// Spawn-path review findings: sizes from a crafted loose object's header, or a sparse file, must not overflow.
+@Suite struct CraftedSizeTests {
+    @Test func aSizeTooLargeForArithmeticIsAnUnexpectedAnswer() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-crafted-size")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        let batch = try CatFileBatch(GitRunner(root: root))
+        defer { batch.finish() }
+        let header = Array("0123456789abcdef0123456789abcdef01234567 blob 9223372036854775807".utf8)[...]
+        #expect(throws: KeywayError.self) { _ = try batch.parse(header) }
+        let fine = Array("0123456789abcdef0123456789abcdef01234567 blob 12".utf8)[...]
+        #expect(try batch.parse(fine)?.1 == 12)
+    }
+
+    @Test func everySizeHasAText() {
+        #expect(LeakChecker.sizeText(Int.max) == "8589934591.9 GiB")
+        #expect(LeakChecker.sizeText(1 << 30 + 1 << 29) == "1.5 GiB")
+        #expect(LeakChecker.sizeText(1_000_000_000_000_000_000).hasSuffix(" GiB"))
+    }
+}
