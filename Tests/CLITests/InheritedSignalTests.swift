@@ -31,8 +31,10 @@ import Testing
         try #require(try sandbox.run(["login", "reflex", "--api-key", "rfx_sigchld_0123456789"]).status == 0)
         let run = try runProcess(
             "/usr/bin/env",
-            ["--ignore-signal=CHLD", "--ignore-signal=HUP", keywayBinary, "run", "reflex", "--", "/bin/cat",
-             "/proc/self/status"],
+            [
+                "--ignore-signal=CHLD", "--ignore-signal=HUP", keywayBinary, "run", "reflex", "--", "/bin/cat",
+                "/proc/self/status",
+            ],
             environment: sandbox.environment)
         #expect(run.status == 0, "\(run)")
         #expect(try Self.ignored(17, in: run.stdout), "SIGCHLD ignored at start is ignored in CMD: \(run)")
