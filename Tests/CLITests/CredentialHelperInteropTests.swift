@@ -30,7 +30,10 @@ enum LibsecretHelper {
 
 /// Keyway reads the keyring items of git-credential-libsecret and docker-credential-secretservice (Debian's
 /// golang-docker-credential-helpers), erases them as git and docker ask, and `keyway import git|docker` copies them.
+/// Serialized: `import ... --remove` takes every such item on the shared test keyring, so two of these tests at once
+/// would import (and delete) each other's items.
 @Suite(
+    .serialized,
     .enabled(
         if: KeyringCLI.enabled,
         "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
