@@ -9,12 +9,22 @@ import KeywayCore
 /// - `keyway:account`, `keyway:organization`, `keyway:scopes` (a JSON array), `keyway:expires` (YYYY-MM-DD),
 ///   `keyway:created`, `keyway:updated` (RFC 3339): the metadata, present only when known. Attributes are NOT secret:
 ///   the Secret Service stores them unencrypted and shows them to any client;
-/// - label: `Keyway: APP (PROFILE)`.
+/// - label: `Keyway: APP (PROFILE)`;
+/// - a git credential (app `git-credential`) whose secret is the password alone, with no expiry or other field (no
+///   scope), also carries git-credential-libsecret's attributes `protocol`, `server`, `port` (when the host has
+///   one), `user` and `object` (the path, when there is one), and that helper's schema name
+///   `org.gnome.keyring.NetworkPassword` instead of Keyway's (git 2.39's helper searches by schema name, newer
+///   ones by the attributes alone), so that helper finds it too (`gitAttributes`). One with a refresh token, an
+///   `authtype` credential or an expiry does not: libsecret's helper would read Keyway's encoded secret as the
+///   password, or use the password past its expiry. Keyway tells its own such items from libsecret's by their
+///   `service` attribute.
 enum ItemFormat {
     static let service = "service"
     static let username = "username"
     static let schemaAttribute = "xdg:schema"
     static let schemaName = "io.keyway.Credential"
+    /// The schema git-credential-libsecret (git 2.39) stores and searches its items with.
+    static let networkPasswordSchema = "org.gnome.keyring.NetworkPassword"
     static let account = "keyway:account"
     static let organization = "keyway:organization"
     static let scopes = "keyway:scopes"
@@ -39,6 +49,24 @@ enum ItemFormat {
         if let value = credential.expires { attributes[Self.expires] = value.description }
         attributes[Self.created] = credential.created.description
         attributes[Self.updated] = credential.updated.description
+        let git = gitAttributes(credential)
+        if !git.isEmpty {
+            attributes.merge(git) { keyway, _ in keyway }
+            attributes[Self.schemaAttribute] = Self.networkPasswordSchema
+        }
+        return attributes
+    }
+
+    /// git-credential-libsecret's attributes for a git credential it can read as it is (see the type's notes); none
+    /// for any other credential.
+    static func gitAttributes(_ credential: Credential) -> [String: String] {
+        guard credential.id.app == GitCredentialProfile.app, credential.scopes.isEmpty,
+            let parts = GitCredentialProfile.parts(credential.id.profile), let user = parts.username
+        else { return [:] }
+        let (server, port) = GitCredentialProfile.splitHost(parts.host)
+        var attributes = ["protocol": parts.protocolName, "server": server, "user": user]
+        if let port { attributes["port"] = port }
+        if let path = parts.path { attributes["object"] = path }
         return attributes
     }
 
@@ -107,7 +135,7 @@ enum ItemFormat {
         func rank(_ item: Item) -> (Int, Int, Int64, Int) {
             (
                 item.collectionPath == defaultCollection ? 0 : 1, item.isLocked ? 1 : 0, -item.modified,
-                item.attributes[schemaAttribute] == schemaName ? 0 : 1
+                item.attributes[schemaAttribute] == schemaName || item.attributes[created] != nil ? 0 : 1
             )
         }
         return items.sorted { rank($0) < rank($1) }

@@ -15,7 +15,7 @@
 /// - `erase`: needs a protocol and a host (or a path); removes the matching entries whose stored password (and
 ///   `authtype` credential) equal the ones git sends (git 2.42+), every matching entry when git sends neither.
 public struct GitCredentialHelper: Sendable {
-    public static let app = "git-credential"
+    public static let app = GitCredentialProfile.app
 
     public let store: any CredentialStore
 
@@ -74,44 +74,11 @@ public struct GitCredentialHelper: Sendable {
 
     /// The profile for an entry: `PROTOCOL://[USERNAME@]HOST[/PATH]`, percent-encoded.
     static func profile(protocolName: String, host: String, path: String?, username: String?) -> String {
-        var text = PercentEncoding.encode(protocolName, keeping: "+") + "://"
-        if let username { text += PercentEncoding.encode(username) + "@" }
-        text += PercentEncoding.encode(host, keeping: ":[]")
-        if let path, !path.isEmpty { text += "/" + PercentEncoding.encode(path, keeping: "/") }
-        return text
-    }
-
-    /// The parts of a profile written by `profile`; nil for any other name.
-    static func parts(ofProfile profile: String) -> (
-        protocolName: String, host: String, path: String?, username: String?
-    )? {
-        let bytes = Array(profile.utf8)
-        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: Array("://".utf8))
-        else { return nil }
-        func decoded(_ slice: ArraySlice<UInt8>) -> String? {
-            PercentEncoding.decode(slice).flatMap { String(validating: $0, as: UTF8.self) }
-        }
-        guard let protocolName = decoded(bytes[..<colon]), !protocolName.isEmpty else { return nil }
-        let rest = bytes[(colon + 3)...]
-        let slash = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
-        var authority = rest[..<slash]
-        var username: String?
-        if let at = authority.firstIndex(of: UInt8(ascii: "@")) {
-            guard let name = decoded(authority[..<at]) else { return nil }
-            username = name
-            authority = authority[(at + 1)...]
-        }
-        guard let host = decoded(authority) else { return nil }
-        var path: String?
-        if slash < rest.endIndex {
-            guard let text = decoded(rest[(slash + 1)...]) else { return nil }
-            path = text.isEmpty ? nil : text
-        }
-        return (protocolName, host, path, username)
+        GitCredentialProfile.make(protocolName: protocolName, host: host, path: path, username: username)
     }
 
     static func entry(_ credential: Credential) -> Entry? {
-        guard credential.id.app == app, let parts = parts(ofProfile: credential.id.profile),
+        guard credential.id.app == app, let parts = GitCredentialProfile.parts(credential.id.profile),
             let fields = HelperSecret.decode(credential, plainKey: "password")
         else { return nil }
         return Entry(

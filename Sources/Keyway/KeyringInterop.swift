@@ -46,7 +46,7 @@ enum KeyringInterop {
     {
         var attributes: [String: String] = [:]
         if let value = request.protocolName { attributes["protocol"] = value }
-        if let host = request.host { attributes["server"] = splitHost(host).server }
+        if let host = request.host { attributes["server"] = GitCredentialProfile.splitHost(host).server }
         if let value = request.username { attributes["user"] = value }
         guard !attributes.isEmpty else { return [] }
         return try items(in: store, matching: attributes).compactMap(gitEntry)
@@ -61,19 +61,16 @@ enum KeyringInterop {
         return entries
     }
 
-    static func splitHost(_ host: String) -> (server: String, port: String?) {
-        guard let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"),
-            host[host.index(after: colon)...].allSatisfy(\.isASCII), UInt16(host[host.index(after: colon)...]) != nil
-        else { return (host, nil) }
-        return (String(host[..<colon]), String(host[host.index(after: colon)...]))
-    }
-
     static func gitEntry(_ item: ForeignKeyringItem) -> GitCredentialHelper.Entry? {
         let a = item.attributes
         guard let protocolName = a["protocol"], let server = a["server"], let text = item.secret?.reveal() else {
             return nil
         }
         if let schema = a["xdg:schema"], !gitSchemas.contains(schema) { return nil }
+        // Keyway's own git credentials that libsecret's helper can read carry its attributes and schema too
+        // (ItemFormat): they are Keyway credentials (app `git-credential`), read as such, never as foreign items. An
+        // item with a `service` attribute is one of Keyway's (or python keyring's) credentials, never libsecret's.
+        if a["service"] != nil { return nil }
         // The old schema is GNOME's network-password one, which GVfs (smb, sftp, ftp, dav; a `domain`) shares.
         if a["xdg:schema"] != "org.git.Password", a["domain"] != nil || !networkPasswordProtocols.contains(protocolName)
         {

@@ -53,6 +53,54 @@ struct CredentialHelperInteropTests {
             program, arguments, environment: sandbox.environment.merging(env) { $1 }, stdin: stdin)
     }
 
+    /// The other way: git-credential-libsecret finds what Keyway stored where the formats allow (a bare password,
+    /// no expiry, no refresh token), and nothing where they do not (it would take Keyway's encoded secret for the
+    /// password, or use the password past its expiry); Keyway does not count its own items twice.
+    @Test func libsecretReadsWhatKeywayStored() throws {
+        let libsecret = try LibsecretHelper.binary.get()
+        let host = "kw-\(tag).example:8443"
+        var result = try sandbox.run(
+            ["git-credential", "store"], env: env,
+            stdin: "protocol=https\nhost=\(host)\npath=team/repo.git\nusername=kwuser\npassword=pw-kw-1\n")
+        #expect(result.status == 0 && result.stdout.isEmpty, "\(result)")
+        result = try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n")
+        #expect(result.stdout.contains("username=kwuser\npassword=pw-kw-1\n"), "\(result)")
+        result = try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\npath=team/repo.git\n")
+        #expect(result.stdout.contains("password=pw-kw-1\n"), "with the path: \(result)")
+        result = try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\nusername=other\n")
+        #expect(!result.stdout.contains("password="), "another user: \(result)")
+        // Keyway answers with its one entry, not a second copy of it read as libsecret's.
+        result = try sandbox.run(["git-credential", "get"], env: env, stdin: "protocol=https\nhost=\(host)\n")
+        #expect(
+            result.stdout == "protocol=https\nhost=\(host)\nusername=kwuser\npassword=pw-kw-1\n"
+                && result.stderr.isEmpty, "\(result)")
+
+        // A refresh token beside the password, or an expiry: not for libsecret's helper.
+        let tokenHost = "kwtok-\(tag).example"
+        result = try sandbox.run(
+            ["git-credential", "store"], env: env,
+            stdin: "protocol=https\nhost=\(tokenHost)\nusername=kwuser\npassword=pw-kw-2\noauth_refresh_token=rt-kw\n")
+        #expect(result.status == 0, "\(result)")
+        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(tokenHost)\n").stdout.isEmpty)
+        let expiryHost = "kwexp-\(tag).example"
+        result = try sandbox.run(
+            ["git-credential", "store"], env: env,
+            stdin: "protocol=https\nhost=\(expiryHost)\nusername=kwuser\npassword=pw-kw-3\n"
+                + "password_expiry_utc=\(Int(Date().timeIntervalSince1970) + 3600)\n")
+        #expect(result.status == 0, "\(result)")
+        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(expiryHost)\n").stdout.isEmpty)
+        result = try sandbox.run(["git-credential", "get"], env: env, stdin: "protocol=https\nhost=\(tokenHost)\n")
+        #expect(result.stdout.contains("password=pw-kw-2\noauth_refresh_token=rt-kw\n"), "\(result)")
+
+        // Keyway's erase removes the item libsecret's helper read.
+        for h in [host, tokenHost, expiryHost] {
+            result = try sandbox.run(
+                ["git-credential", "erase"], env: env, stdin: "protocol=https\nhost=\(h)\nusername=kwuser\n")
+            #expect(result.status == 0, "\(result)")
+        }
+        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n").stdout.isEmpty)
+    }
+
     @Test func gitReadsAndErasesLibsecretItemsAndImportsThem() throws {
         let libsecret = try LibsecretHelper.binary.get()
         let host = "lib-\(tag).example:8443"
@@ -87,9 +135,15 @@ struct CredentialHelperInteropTests {
         result = try sandbox.run(["import", "git", "--remove"], env: env)
         #expect(result.status == 0, "\(result)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.home + "/.git-credentials"))
-        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n").stdout.isEmpty)
+        // libsecret's item went; what is left for that server is Keyway's copy (which libsecret's helper reads).
+        let left = try other("/usr/bin/secret-tool", ["search", "--all", "server", "lib-\(tag).example"], stdin: "")
+        let items = left.stdout.split(separator: "\n").filter { $0.hasPrefix("[/") }
+        #expect(
+            items.count == 1 && (left.stdout + left.stderr).contains("attribute.service = git-credential"), "\(left)")
+        #expect(try other(libsecret, ["get"], stdin: "protocol=https\nhost=\(host)\n").stdout.contains("pw-lib-2"))
         result = try sandbox.run(["git-credential", "get"], env: env, stdin: "protocol=https\nhost=\(host)\n")
-        #expect(result.stdout.contains("password=pw-lib-2\n"), "Keyway's copy stays: \(result)")
+        #expect(
+            result.stdout.contains("password=pw-lib-2\n") && result.stderr.isEmpty, "Keyway's copy stays: \(result)")
         for (h, u) in [(host, "libuser"), (fileHost, "fileuser")] {
             try sandbox.run(["git-credential", "erase"], env: env, stdin: "protocol=https\nhost=\(h)\nusername=\(u)\n")
         }
@@ -107,8 +161,9 @@ struct CredentialHelperInteropTests {
             "\(result)")
         result = try sandbox.run(["docker-credential", "list"], env: env)
         #expect(result.stdout.contains(#""\#(server)":"duser""#), "\(result)")
-        // And the other way: what Keyway stored is not an io.docker.Credentials item (formats differ), so
-        // docker-credential-secretservice does not see it; Keyway's copy after import is its own.
+        // And the other way: what Keyway stored is not an io.docker.Credentials item, so docker-credential-secretservice
+        // does not see it (the formats do not allow it: both use the `username` attribute, Keyway for the profile,
+        // docker's helper for the registry user); Keyway's copy after import is its own.
         let configServer = "cfg-\(tag).example:5000"
         let auth = Data("cfguser:pw-cfg".utf8).base64EncodedString()
         try makeFile(sandbox.home + "/.docker/config.json", #"{"auths":{"\#(configServer)":{"auth":"\#(auth)"}}}"#)
