@@ -79,6 +79,9 @@ public struct DockerCredentialHelper: Sendable {
         public var removedItems = 0
         /// Whether `~/.docker/config.json` was rewritten (with `remove`).
         public var configRewritten = false
+        /// Whether `remove` has anything to do: keyring items to delete, or a config to rewrite (counted with or
+        /// without it).
+        public var removalPending = false
     }
 
     /// docker's user name for an identity token (docker's `nativeStore` stores `<token>` and the token as secret).
@@ -113,6 +116,7 @@ public struct DockerCredentialHelper: Sendable {
                 if try add(credentials) { servers.append(server) }
             }
         }
+        report.removalPending = !paths.isEmpty || !servers.isEmpty
         guard remove else { return report }
         for path in paths {
             try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)

@@ -251,6 +251,9 @@ extension GitCredentialHelper {
         /// How many git-credential-libsecret items were deleted (with `remove`: those copied or already held with
         /// the same password).
         public var removedItems = 0
+        /// How many git-credential-libsecret items `remove` deletes (those copied or already held with the same
+        /// password), counted with or without it.
+        public var removableItems = 0
         /// Lines of the file that are not `protocol://user:password@host` URLs.
         public var unreadableLines = 0
         /// Lines of the file not copied: Keyway holds a different password for the entry, or cannot store it.
@@ -322,6 +325,7 @@ extension GitCredentialHelper {
                 if !(try add(request)) { report.uncopiedLines += 1 }
             }
         }
+        report.removableItems = paths.count
         guard remove else { return report }
         for path in paths {
             try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)

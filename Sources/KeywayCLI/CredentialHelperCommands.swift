@@ -110,7 +110,8 @@ enum HelperImport {
         let home = context.environment.home ?? ""
         if kind == "git" {
             let file = home.isEmpty ? nil : home + "/.git-credentials"
-            let result = try GitCredentialHelper(store: store).importExisting(gitCredentialsFile: file, remove: remove)
+            let helper = GitCredentialHelper(store: store)
+            var result = try helper.importExisting(gitCredentialsFile: file, remove: remove)
             try output(
                 "Imported \(result.imported.count) git \(result.imported.count == 1 ? "credential" : "credentials") "
                     + "into the \(store.backendName) store (app git-credential).\n")
@@ -124,13 +125,32 @@ enum HelperImport {
                     "Note: \(result.uncopiedLines) lines of \(file ?? "") were not imported: the \(store.backendName) "
                         + "store already holds a different password for the same entry (see keyway list).")
             }
-            guard remove else {
-                if result.fileFound, let file {
-                    printError(
-                        "Note: \(file) still holds the passwords in plaintext; run keyway import git --remove to "
-                            + "delete it (and the keyring items copied) once you use '!keyway git-credential'.")
+            if !remove {
+                let originals = [
+                    result.fileFound ? file : nil,
+                    result.removableItems > 0
+                        ? "\(result.removableItems) git-credential-libsecret keyring "
+                            + (result.removableItems == 1 ? "item" : "items") : nil,
+                ].compactMap { $0 }
+                // At a terminal, Keyway offers to remove the originals now (the same as --remove).
+                guard !originals.isEmpty,
+                    Confirmation.ask(
+                        "Keyway now holds these credentials. Delete \(originals.joined(separator: " and ")) "
+                            + "(git then asks Keyway, through '!keyway git-credential')? [y/N] ")
+                else {
+                    if result.fileFound, let file {
+                        printError(
+                            "Note: \(file) still holds the passwords in plaintext; run keyway import git --remove to "
+                                + "delete it (and the keyring items copied) once you use '!keyway git-credential'.")
+                    }
+                    return ExitStatus.success
                 }
-                return ExitStatus.success
+                result = try helper.importExisting(gitCredentialsFile: file, remove: true)
+            }
+            if result.removedItems > 0 {
+                printError(
+                    "Removed \(result.removedItems) git-credential-libsecret keyring "
+                        + (result.removedItems == 1 ? "item." : "items."))
             }
             if let refusal = result.removalRefused { throw refusal }
             if let file, result.fileRemoved {
@@ -141,11 +161,26 @@ enum HelperImport {
             return ExitStatus.success
         }
         let config = home.isEmpty ? nil : home + "/.docker/config.json"
-        let result = try DockerCredentialHelper(store: store).importExisting(configFile: config, remove: remove)
+        let helper = DockerCredentialHelper(store: store)
+        var result = try helper.importExisting(configFile: config, remove: remove)
         try output(
             "Imported \(result.imported.count) docker \(result.imported.count == 1 ? "credential" : "credentials") "
                 + "into the \(store.backendName) store (app docker-credential).\n")
-        if remove {
+        // At a terminal, Keyway offers to do what --remove does now.
+        if !remove, result.removalPending,
+            Confirmation.ask(
+                "Keyway now holds these credentials. Set \"credsStore\": \"keyway\" in "
+                    + "\(config ?? "~/.docker/config.json"), remove the \"auth\" values Keyway holds from it and delete "
+                    + "the docker-credential-secretservice keyring items copied? [y/N] ")
+        {
+            result = try helper.importExisting(configFile: config, remove: true)
+        }
+        if remove || result.configRewritten || result.removedItems > 0 {
+            if result.removedItems > 0 {
+                printError(
+                    "Removed \(result.removedItems) docker-credential-secretservice keyring "
+                        + (result.removedItems == 1 ? "item." : "items."))
+            }
             if let config, result.configRewritten {
                 printError(
                     "Rewrote \(config): \"credsStore\": \"keyway\", and the \"auth\" and \"identitytoken\" values Keyway now "

@@ -77,6 +77,31 @@ enum KeyInput {
     }
 }
 
+/// A yes-or-no question, asked only of a person: when standard input and standard error are terminals.
+enum Confirmation {
+    /// Whether the question can be asked here.
+    static var canAsk: Bool { isatty(0) == 1 && isatty(2) == 1 }
+
+    /// Asks `question` (ending in `[y/N] `) on the controlling terminal and reads one line with echo on; true only
+    /// for `y` or `yes` (any case). No terminal, or anything else typed (or end of input), is no.
+    static func ask(_ question: String) -> Bool {
+        guard canAsk, let fd = try? Sys.open("/dev/tty", O_RDWR | O_NOCTTY) else { return false }
+        defer { Sys.close(fd) }
+        guard (try? Sys.writeAll(fd, Array(question.utf8))) != nil else { return false }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while line.count < 64 {
+            let n = read(fd, &byte, 1)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 || byte == UInt8(ascii: "\n") { break }
+            line.append(byte)
+        }
+        let answer = String(decoding: line.filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }, as: UTF8.self)
+            .lowercased()
+        return answer == "y" || answer == "yes"
+    }
+}
+
 /// Saved terminal settings, restored by a signal handler if the prompt is interrupted.
 enum TerminalRestore {
     nonisolated(unsafe) static var fd: Int32 = -1
