@@ -30,8 +30,10 @@ extension SecretServiceStore {
         }
     }
 
-    /// Removes another program's item (after `keyway import` copied it).
-    package func deleteForeignItem(path: String) throws(KeywayError) {
-        try withSession { session throws(KeywayError) in try session.delete(path: path) }
+    /// Removes another program's item (after `keyway import` copied it, or for git's `erase`); false when it was
+    /// already gone (that program, or another, deleted it meanwhile: what was wanted, and nothing is lost).
+    @discardableResult
+    package func deleteForeignItem(path: String) throws(KeywayError) -> Bool {
+        try withSession { session throws(KeywayError) -> Bool in try session.deleteIfPresent(path: path) }
     }
 }

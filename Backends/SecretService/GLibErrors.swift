@@ -59,6 +59,22 @@ extension Session {
         var isSecretLocked: Bool
     }
 
+    /// Whether a GError (left as it is) says the object called does not exist: the Secret Service's NoSuchObject,
+    /// D-Bus's UnknownObject, or GDBus's UnknownMethod for a path nothing is exported at (gnome-keyring: "Object does
+    /// not exist at path ...").
+    static func meansNoSuchObject(_ error: UnsafeMutablePointer<GError>?) -> Bool {
+        guard let error, let remote = g_dbus_error_get_remote_error(error) else { return false }
+        defer { g_free(remote) }
+        switch String(cString: remote) {
+        case "org.freedesktop.Secret.Error.NoSuchObject", "org.freedesktop.DBus.Error.UnknownObject":
+            return true
+        case "org.freedesktop.DBus.Error.UnknownMethod":
+            return error.pointee.message.map { String(cString: $0).contains("does not exist") } ?? false
+        default:
+            return false
+        }
+    }
+
     /// Reads and frees a GError.
     static func take(_ error: UnsafeMutablePointer<GError>?) -> ErrorDetail {
         guard let error else {

@@ -391,14 +391,30 @@ extension Session {
         try delete(path: item.path)
     }
 
+    /// Deletes the item at `path`, found just before: one that is gone already (another program, or another
+    /// Keyway, deleted it meanwhile) is what was wanted, not an error.
     func delete(path: String) throws(KeywayError) {
+        _ = try deleteIfPresent(path: path)
+    }
+
+    /// Deletes the item at `path`; false when there is no such item (another program deleted it meanwhile). Any
+    /// other failure throws.
+    func deleteIfPresent(path: String) throws(KeywayError) -> Bool {
         let service = self.service
         let deleted = try mayPrompt("Deleting the keyring item \(path)") { callback, data in
             secret_service_delete_item_dbus_path(service, path, cancellable, callback, data)
-        } finish: { result, error in
-            secret_service_delete_item_dbus_path_finish(service, result, &error)
+        } finish: { result, error -> Int32 in
+            let deleted = secret_service_delete_item_dbus_path_finish(service, result, &error)
+            if error != nil, Self.meansNoSuchObject(error) {
+                g_error_free(error)
+                error = nil
+                return -1
+            }
+            return deleted
         }
+        if deleted == -1 { return false }
         if deleted == 0 { throw KeywayError(.keyringFailure, "Deleting the keyring item \(path) failed.") }
+        return true
     }
 
 }

@@ -118,8 +118,7 @@ public struct DockerCredentialHelper: Sendable {
         }
         report.removalPending = !paths.isEmpty || !servers.isEmpty
         guard remove else { return report }
-        for path in paths {
-            try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)
+        for path in paths where try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path) == true {
             report.removedItems += 1
         }
         // docker with no credsStore uses docker-credential-secretservice when it is installed: the config is written

@@ -235,8 +235,7 @@ public struct GitCredentialHelper: Sendable {
             switch entry.origin {
             case .keyway(let id): if try store.delete(id) { removed += 1 }
             case .libsecret(let path):
-                try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)
-                removed += 1
+                if try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path) == true { removed += 1 }
             }
         }
         return removed
@@ -327,8 +326,7 @@ extension GitCredentialHelper {
         }
         report.removableItems = paths.count
         guard remove else { return report }
-        for path in paths {
-            try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path)
+        for path in paths where try KeyringInterop.keyring(of: store)?.deleteForeignItem(path: path) == true {
             report.removedItems += 1
         }
         guard let gitCredentialsFile, report.fileFound, report.unreadableLines == 0, report.uncopiedLines == 0 else {

@@ -174,3 +174,27 @@ struct SecretServiceStoreTests {
         #expect(reason.contains("No Secret Service"))
     }
 }
+
+/// Deleting an item another program deleted a moment before (between Keyway's search and its delete) is what was
+/// wanted, not an error: `keyway import --remove` and git's `erase` used to fail (exit 2) on it, on every provider.
+@Suite(
+    .enabled(
+        if: KeyringTests.enabled,
+        "Keyring tests need a private Secret Service: run `scripts/with-keyring swift test` (they never use your own keyring)."
+    ))
+struct SecretServiceVanishedItemTests {
+    @Test func deletingAnItemAlreadyGoneIsNoError() throws {
+        let store = try KeyringTests.store()
+        let server = KeyringTests.app("gone") + ".example"
+        let (status, output) = try run(
+            ["secret-tool", "store", "--label=vanishing", "protocol", "https", "server", server, "user", "u"],
+            stdin: "pw-gone")
+        #expect(status == 0, "\(output)")
+        let items = try store.foreignItems(matching: ["server": server])
+        #expect(items.count == 1)
+        let path = try #require(items.first).path
+        #expect(try store.deleteForeignItem(path: path))
+        #expect(try store.deleteForeignItem(path: path) == false)
+        #expect(try store.foreignItems(matching: ["server": server]).isEmpty)
+    }
+}
