@@ -145,7 +145,15 @@ package enum Subprocess {
         }
         close(outPipe[1])
         close(errPipe[1])
-        let drained = drain(outPipe[0], errPipe[0], until: deadline)
+        let drained: ([UInt8], [UInt8])?
+        do {
+            drained = try drain(outPipe[0], errPipe[0], until: deadline)
+        } catch {
+            close(outPipe[0])
+            close(errPipe[0])
+            stop(pid)
+            throw error
+        }
         close(outPipe[0])
         close(errPipe[0])
         guard let (out, err) = drained, let waitStatus = try wait(pid, until: deadline) else {
@@ -192,8 +200,11 @@ package enum Subprocess {
     }
 
     /// Reads two descriptors to end of file without letting either pipe fill up; nil when `deadline` (monotonic
-    /// seconds) passes first.
-    static func drain(_ a: Int32, _ b: Int32, until deadline: Double? = nil) -> ([UInt8], [UInt8])? {
+    /// seconds) passes first. A failed `poll` or `read` throws `readFailed`: output cut short is never taken for the
+    /// whole of it.
+    static func drain(_ a: Int32, _ b: Int32, until deadline: Double? = nil) throws(SubprocessError) -> (
+        [UInt8], [UInt8]
+    )? {
         var outputs: [[UInt8]] = [[], []]
         var fds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
         var open = 2
@@ -207,16 +218,18 @@ package enum Subprocess {
             }
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 {
-                if errno == EINTR { continue }
-                break
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw .readFailed(.current)
             }
             for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
                 if n > 0 {
                     outputs[i].append(contentsOf: buffer[0..<n])
-                } else if n == 0 || errno != EINTR {
+                } else if n == 0 {
                     fds[i].fd = -1
                     open -= 1
+                } else if errno != EINTR && errno != EAGAIN {
+                    throw .readFailed(.current)
                 }
             }
         }
@@ -404,8 +417,14 @@ extension Subprocess {
                 stop(pid)
                 return
             }
-            let exited = try? Subprocess.wait(pid, until: monotonicSeconds() + Double(timeout))
-            if exited == nil { stop(pid) }
+            // Killed only when the wait runs out. A wait that fails (ECHILD: something else in this process reaped
+            // the child, as a program embedding Keyway with its own SIGCHLD reaper may) leaves it alone: its pid, and
+            // so its process group id, may already be another program's.
+            do throws(SubprocessError) {
+                if try Subprocess.wait(pid, until: monotonicSeconds() + Double(timeout)) == nil { stop(pid) }
+            } catch {
+                return
+            }
         }
     }
 }
