@@ -104,7 +104,9 @@ extension LeakChecker {
                 report.allowed += 1
                 continue
             }
-            let severity: Finding.Severity = (git == nil || git == .untracked) ? .warning : .error
+            // A rule's own severity (a test key, a JWT) caps the finding's.
+            let severity = max(
+                (git == nil || git == .untracked) ? Finding.Severity.warning : .error, match.rule.severity)
             // The app the key belongs to, when the rule knows it: the commands name it.
             let app = match.rule.app.map(ProtectedFile.shellQuoted) ?? "APP"
             let login = "keyway login \(app)", run = "keyway run \(app) -- CMD"
