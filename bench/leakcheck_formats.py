@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Key formats from the providers' documentation (prefix, length, alphabet, checksum), and decoys that must not fire.
 
-  leakcheck_formats.py corpus DIR PLANTED.json [COMMITS]   a coverage corpus: one file per provider format (key in a
-                                                           realistic line), decoy files, and a repository DIR/repo
-                                                           whose history alone holds a second key of each family
+  leakcheck_formats.py corpus DIR PLANTED.json   a coverage corpus: DIR/tree, one file per provider format (the key
+                                                 in a realistic line) and the decoy files, committed once; DIR/repo,
+                                                 whose history alone holds a second key of each family
   leakcheck_formats.py swift                               the positive cases of Tests/LeakCheckTests/RuleTableTests
                                                            (prefix and body apart, so the test source holds no key)
 
@@ -296,7 +296,14 @@ def all_positives():
         out.append((rule, family, key, line.format(k=key)))
     return out
 
-def corpus(directory, planted_path, commits=200):
+GIT_ENV = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@example.invalid", GIT_COMMITTER_NAME="b",
+               GIT_COMMITTER_EMAIL="b@example.invalid", GIT_AUTHOR_DATE="1700000000 +0000",
+               GIT_COMMITTER_DATE="1700000000 +0000", GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
+
+def corpus(top, planted_path):
+    """TOP/tree: one file per format and the decoys, committed once (so history-only tools can read it too);
+    TOP/repo: a second key of each family, each committed and removed again (history only)."""
+    directory = os.path.join(top, "tree")
     os.makedirs(directory, exist_ok=True)
     planted = []
     filler = ["import os", "def main():", "    return run(args)", "# settings", "timeout = 30", "retries = 3"]
@@ -311,13 +318,14 @@ def corpus(directory, planted_path, commits=200):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write("# example configuration\n" + d + "\n")
+    def git(repo, *args):
+        subprocess.run(["git", "-C", repo, *args], check=True, env=GIT_ENV, stdout=subprocess.DEVNULL)
+    subprocess.run(["git", "init", "-q", "-b", "main", directory], check=True, env=GIT_ENV)
+    git(directory, "add", "-A")
+    git(directory, "commit", "-q", "-m", "corpus")
     # History: one more key of each family, committed then removed.
-    repo = os.path.join(directory, "repo")
-    subprocess.run(["git", "init", "-q", "-b", "main", repo], check=True)
-    env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@example.invalid", GIT_COMMITTER_NAME="b",
-               GIT_COMMITTER_EMAIL="b@example.invalid", GIT_AUTHOR_DATE="1700000000 +0000", GIT_COMMITTER_DATE="1700000000 +0000")
-    def git(*args):
-        subprocess.run(["git", "-C", repo, *args], check=True, env=env, stdout=subprocess.DEVNULL)
+    repo = os.path.join(top, "repo")
+    subprocess.run(["git", "init", "-q", "-b", "main", repo], check=True, env=GIT_ENV)
     seen = set()
     history = [p for p in all_positives() if not (p[1] in seen or seen.add(p[1]))]
     for i, (rule, family, key, line) in enumerate(history):
@@ -325,10 +333,10 @@ def corpus(directory, planted_path, commits=200):
         os.makedirs(os.path.join(repo, "config"), exist_ok=True)
         with open(os.path.join(repo, name), "w") as f:
             f.write(line + "\n")
-        git("add", name)
-        git("commit", "-q", "-m", f"add {i}")
-        git("rm", "-q", name)
-        git("commit", "-q", "-m", f"remove {i}")
+        git(repo, "add", name)
+        git(repo, "commit", "-q", "-m", f"add {i}")
+        git(repo, "rm", "-q", name)
+        git(repo, "commit", "-q", "-m", f"remove {i}")
         planted.append({"rule": rule, "family": family, "key": key, "path": name, "where": "history"})
     json.dump(planted, open(planted_path, "w"), indent=1)
     print(f"{len(planted)} keys planted ({len(history)} in history only), {len(decoys())} decoys", file=sys.stderr)

@@ -97,6 +97,7 @@ extension LeakChecker {
     ) {
         if commit == nil { report.filesScanned += 1 }
         report.bytesScanned += bytes.count
+        noteProgress()
         guard !ContentScanner.isBinary(bytes) else { return }
         let relative = Finding.relative(path, to: repository)
         for match in scanner.scan(bytes) {

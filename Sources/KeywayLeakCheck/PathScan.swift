@@ -50,6 +50,10 @@ extension LeakChecker {
             scanRepository(path, prefix: nil)
             return
         }
+        if FileMode.isDirectory(st), Self.isBareRepository(path) {
+            scanBareRepository(path)
+            return
+        }
         let repository =
             FileMode.isDirectory(st)
             ? Git.repository(
@@ -122,6 +126,9 @@ extension LeakChecker {
                 if (try? Sys.lstat(".git", in: child)) != nil {
                     Sys.close(child)
                     scanRepository(path, prefix: nil)
+                } else if Self.isBareRepository(path) {
+                    Sys.close(child)
+                    scanBareRepository(path)
                 } else {
                     walk(child, path)
                 }
@@ -133,11 +140,62 @@ extension LeakChecker {
 
     /// A file outside any repository: `name` in the directory `parent`, whose `lstat` is `status`.
     func scanLooseFile(in parent: Int32, _ name: String, path: String, status: FileStatus) {
-        if isCredentialsFileName(name) {
+        let credentials = isCredentialsFileName(name)
+        if credentials {
             checkPermissions(status, path: path, repository: nil, git: nil)
         }
         guard let bytes = readRegularFile(in: parent, name, path: path, status: status) else { return }
+        if !credentials, Self.isCredentialsContent(bytes) {
+            checkPermissions(status, path: path, repository: nil, git: nil)
+        }
         scanContent(bytes, path: path, repository: nil, git: nil, commit: nil)
+    }
+
+    /// A bare repository (a mirror, a server's copy): `HEAD`, `config`, `objects/` and `refs/` at its top and no
+    /// `.git`.
+    static func isBareRepository(_ path: String) -> Bool {
+        guard let head = try? Sys.lstat(path + "/HEAD"), FileMode.isRegular(head),
+            let config = try? Sys.lstat(path + "/config"), FileMode.isRegular(config),
+            let objects = try? Sys.lstat(path + "/objects"), FileMode.isDirectory(objects),
+            let refs = try? Sys.lstat(path + "/refs"), FileMode.isDirectory(refs)
+        else { return false }
+        return true
+    }
+
+    /// A bare repository has no work tree and no index: with `--history` its history is scanned (every ref, as
+    /// for any repository); without, a note says it was not scanned; with `--staged` it is an error.
+    func scanBareRepository(_ root: String) {
+        guard seen.insert("repository\0" + root + "\0").inserted else { return }
+        if options.staged {
+            fail("\(root) is a bare repository (no index, no work tree): --staged has nothing to check there.")
+            return
+        }
+        guard options.history else {
+            report.notScanned.append(
+                "Not scanned: \(root) is a bare repository (a mirror or a server's copy): it has no work tree, only "
+                    + "history; run with --history to scan it.")
+            return
+        }
+        if let st = try? Sys.lstat(root), st.st_uid != Sys.effectiveUserID {
+            report.notes.append(
+                "\(root) belongs to uid \(st.st_uid), not to you: it was read with git's hooks, filters, fsmonitor "
+                    + "and external commands disabled.")
+        }
+        scannedRepositories.insert(root)
+        let runner = GitRunner(root: root, timeout: gitTimeout)
+        do throws(KeywayError) {
+            try scanHistory(runner, prefix: nil, tracked: [], bare: true)
+        } catch {
+            fail(error.message)
+        }
+    }
+
+    /// Whether a file's content makes it a credentials file whatever its name: a Google service-account key
+    /// (`"type": "service_account"` with a `"private_key"`).
+    static func isCredentialsContent(_ bytes: [UInt8]) -> Bool {
+        let head = Array(bytes.prefix(64 * 1024))
+        return Randomness.contains(head, Array("\"service_account\"".utf8))
+            && Randomness.contains(head, Array("\"private_key\"".utf8))
     }
 
     /// What `relative` is beneath the directory `reader` opens, examined without following a symbolic link in any
