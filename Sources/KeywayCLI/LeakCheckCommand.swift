@@ -53,6 +53,7 @@ struct LeakCheck: ParsableCommand {
                 keywayFiles: context.options.paths.files,
                 keywayDirectories: context.options.paths.directories,
                 stored: stored.matcher)
+            options.userRules = try UserRules.load(configDirectory: context.options.paths.configDirectory)
             // A progress line on a terminal's standard error, for scans past a second; never for JSON or SARIF.
             let progress: ProgressLine? = format == .text && Sys.isTerminal(2) ? ProgressLine() : nil
             if let progress {
@@ -77,7 +78,7 @@ struct LeakCheck: ParsableCommand {
             case .text: text = report.text(showSecrets: showSecrets)
             case .json: text = report.json(showSecrets: showSecrets).serialized() + "\n"
             case .sarif:
-                let rules = SecretRule.appRules(options.specs) + SecretRule.wellKnown
+                let rules = options.allRules
                 let root = Git.repository(
                     containingDirectory: cwd, environment: Environment([:]), workingDirectory: cwd)?.root
                 text =

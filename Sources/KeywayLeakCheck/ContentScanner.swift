@@ -33,7 +33,7 @@ package struct ContentScanner: Sendable {
         var actions: [[Action]] = []
         var patternIndex: [[UInt8]: Int] = [:]
         func add(_ pattern: [UInt8], _ action: Action) {
-            guard !pattern.isEmpty else { return }
+            guard pattern.count >= 2 else { return }
             if let known = patternIndex[pattern] {
                 if case .start = action, actions[known].contains(where: { if case .start = $0 { true } else { false } })
                 {
@@ -121,7 +121,7 @@ package struct ContentScanner: Sendable {
                 }
             }
             var lines = LineCounter()
-            for candidate in Self.resolveOverlaps(found) {
+            for candidate in Self.resolveOverlaps(found.filter { kept($0) }) {
                 matches.append(
                     ContentMatch(
                         rule: rules[candidate.rule], line: lines.line(at: candidate.start, base),
@@ -138,6 +138,13 @@ package struct ContentScanner: Sendable {
             }
         }
         return matches.sorted { $0.line < $1.line }
+    }
+
+    /// Whether a user rule's entropy floor and allowlist let a match through.
+    private func kept(_ candidate: Candidate) -> Bool {
+        let rule = rules[candidate.rule]
+        if let floor = rule.entropyFloor, Randomness.entropy(Array(candidate.secret.utf8)) < floor { return false }
+        return !rule.allowlist.contains { candidate.secret.contains($0) }
     }
 
     /// Overlapping matches: the rule listed first wins (a format rule over a context rule naming the same value);
@@ -347,12 +354,19 @@ package struct ContentScanner: Sendable {
     private func encodedPrivateKeyEnd(_ base: UnsafePointer<UInt8>, _ n: Int, start: Int) -> Int? {
         var k = start
         var text: [UInt8] = []
+        var lineLength = 0
         let limit = min(n, start + 256 * 1024)
         while k < limit {
             let b = base[k]
             if SecretRule.Alphabet.base64.contains(b) {
                 text.append(b)
-            } else if !(b == 10 || b == 13) || k + 1 >= n || !SecretRule.Alphabet.base64.contains(base[k + 1]) {
+                lineLength += 1
+            } else if b == 10, lineLength == 64 || lineLength == 76, k + 1 < n,
+                SecretRule.Alphabet.base64.contains(base[k + 1])
+            {
+                // A wrapped run (`base64` wraps at 76, PEM at 64) goes on at the next line.
+                lineLength = 0
+            } else {
                 break
             }
             k += 1
@@ -363,8 +377,6 @@ package struct ContentScanner: Sendable {
             guard let db = d.baseAddress, d.count > 11 else { return false }
             return privateKeyEnd(db, d.count, start: 0, afterBegin: 11) != nil
         }
-        // Trailing whitespace of a wrapped run is not part of the key.
-        while k > start, base[k - 1] == 10 || base[k - 1] == 13 { k -= 1 }
         return found ? k : nil
     }
 

@@ -268,12 +268,22 @@ package enum Randomness {
     }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
         guard haystack.count >= needle.count else { return false }
-        for start in 0...(haystack.count - needle.count) {
-            var k = 0
-            while k < needle.count, haystack[start + k] == needle[k] { k += 1 }
-            if k == needle.count { return true }
+        return haystack.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                let first = n[0], last = h.count - n.count
+                var i = 0
+                while i <= last {
+                    if h[i] == first {
+                        var k = 1
+                        while k < n.count, h[i + k] == n[k] { k += 1 }
+                        if k == n.count { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
         }
-        return false
     }
 }

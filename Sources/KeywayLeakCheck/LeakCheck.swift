@@ -25,6 +25,8 @@ public struct LeakCheckOptions: Sendable {
     public var keywayDirectories: [String] = []
     /// Digests of the values Keyway stores.
     public var stored: StoredSecretMatcher?
+    /// Rules of the user's own (`UserRules.load`), matched before the built-in ones.
+    public var userRules: [SecretRule] = []
     /// Files and blobs larger than this many bytes are not read (a note lists them): memory stays bounded by it
     /// whatever a repository holds.
     public var maximumFileSize: Int = LeakCheckOptions.defaultMaximumFileSize
@@ -35,6 +37,10 @@ public struct LeakCheckOptions: Sendable {
 
     /// 64 MiB.
     public static let defaultMaximumFileSize = 64 << 20
+
+    /// Every content rule in force, in the order they win over each other: the app specs' prefixes, the user's
+    /// rules, the built-in table.
+    public var allRules: [SecretRule] { SecretRule.appRules(specs) + userRules + SecretRule.wellKnown }
 
     public init(
         paths: [String], history: Bool = false, staged: Bool = false, machineAudit: Bool, environment: Environment,
@@ -150,7 +156,7 @@ public final class LeakChecker {
     public init(_ options: LeakCheckOptions) {
         self.options = options
         scanner = ContentScanner(
-            rules: SecretRule.appRules(options.specs) + SecretRule.wellKnown, stored: options.stored)
+            rules: options.allRules, stored: options.stored)
         var names = Set<String>()
         for spec in options.specs {
             for source in spec.sources {

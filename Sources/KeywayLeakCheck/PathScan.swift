@@ -193,6 +193,11 @@ extension LeakChecker {
     /// Whether a file's content makes it a credentials file whatever its name: a Google service-account key
     /// (`"type": "service_account"` with a `"private_key"`).
     static func isCredentialsContent(_ bytes: [UInt8]) -> Bool {
+        // A JSON object: the first byte that is not white space is `{`.
+        guard
+            bytes.first(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
+            ) == 123
+        else { return false }
         let head = Array(bytes.prefix(64 * 1024))
         return Randomness.contains(head, Array("\"service_account\"".utf8))
             && Randomness.contains(head, Array("\"private_key\"".utf8))

@@ -159,11 +159,18 @@ public struct SecretRule: Sendable, Equatable {
     /// keyword shapes, the keywords themselves.
     public let keywords: [String]
     public let check: Check
+    /// A user rule's floor: a key with fewer bits of entropy per character is not reported.
+    public let entropyFloor: Double?
+    /// A user rule's allowlist: a key holding one of these is not reported.
+    public let allowlist: [String]
 
     public init(
         id: String, name: String, prefixes: [String], shape: Shape, app: String? = nil, family: String = "",
-        severity: Finding.Severity = .error, remediation: String = "", keywords: [String] = [], check: Check = .none
+        severity: Finding.Severity = .error, remediation: String = "", keywords: [String] = [], check: Check = .none,
+        entropyFloor: Double? = nil, allowlist: [String] = []
     ) {
+        self.entropyFloor = entropyFloor
+        self.allowlist = allowlist
         self.id = id
         self.name = name
         self.prefixes = prefixes

@@ -89,3 +89,75 @@ final class Counter: @unchecked Sendable {
     private(set) var value = 0
     func add() { value += 1 }
 }
+
+@Suite("LeakCheck user rules")
+struct UserRuleTests {
+    func decode(_ text: String) throws(KeywayError) -> SecretRule {
+        try UserRules.decode(Array(text.utf8), source: "/c/leak-rules/acme.json")
+    }
+
+    @Test("a prefix rule and a keyword rule match, with their entropy floor and allowlist")
+    func matching() throws {
+        let prefix = try decode(
+            #"{"id": "acme-token", "prefixes": ["acme_"], "min_length": 24, "max_length": 24, "entropy": 4.0, "allowlist": ["acme_Test"]}"#
+        )
+        let keyword = try decode(
+            #"{"id": "acme-pass", "keywords": ["acme_pass"], "alphabet": "printable", "min_length": 10}"#)
+        let scanner = ContentScanner(rules: [prefix, keyword])
+        func ids(_ text: String) -> [String] { scanner.scan(Array(text.utf8)).map(\.rule.id) }
+        #expect(ids("k = acme_" + "Zq8Wc3Lm5Nv7Bx1Ty9UaPo2R\n") == ["acme-token"])
+        #expect(ids("k = acme_" + "Test3Lm5Nv7Bx1Ty9UaPo2R\n").isEmpty)  // allowlisted
+        #expect(ids("k = acme_" + "abababababababababababab\n").isEmpty)  // below the floor
+        #expect(ids("ACME_PASS=\"" + "r8Kz!2mQ-x7Lp\"\n") == ["acme-pass"])
+        #expect(prefix.severity == .error && prefix.family.contains("acme.json"))
+    }
+
+    @Test("errors name the file and the field, never a value")
+    func errors() {
+        let cases: [(String, String)] = [
+            (#"{"prefixes": ["acme_"]}"#, #""id" is missing"#),
+            (#"{"id": "Acme Token", "prefixes": ["acme_"]}"#, #""id" must be lower-case"#),
+            (#"{"id": "a", "regex": "acme_[a-z]+"}"#, #""regex" is not supported"#),
+            (#"{"id": "a"}"#, #"must be given one of them"#),
+            (#"{"id": "a", "prefixes": ["x"]}"#, #""prefixes"[0] must be a string of at least 2"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "alphabet": "emoji"}"#, #""alphabet" must be one of"#),
+            (
+                #"{"id": "a", "prefixes": ["acme_"], "min_length": 40, "max_length": 20}"#,
+                #""min_length" must not be larger"#
+            ),
+            (#"{"id": "a", "prefixes": ["acme_"], "entropy": "high"}"#, #""entropy" must be a number"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "colour": 1}"#, #""colour" is not a known field"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "severity": "fatal"}"#, #""severity" must be error or warning"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "id": "b"}"#, "is written more than once"),
+            ("[1]", "the top level must be an object"),
+        ]
+        for (text, message) in cases {
+            do {
+                _ = try decode(text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.message.hasPrefix("Leak rule /c/leak-rules/acme.json"), "\(error.message)")
+                #expect(error.message.contains(message), "\(error.message)")
+                #expect(!error.message.contains("acme_[a-z]"))
+            }
+        }
+    }
+
+    @Test("rules load from <config>/leak-rules/*.json; a built-in id or a duplicate is refused")
+    func loading() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-user-rules")
+        let dir = directory.path + "/leak-rules"
+        try GitFixture.write(directory.path, "leak-rules/a.json", #"{"id": "acme-token", "prefixes": ["acme_"]}"#)
+        #expect(try UserRules.load(configDirectory: directory.path).map(\.id) == ["acme-token"])
+        try GitFixture.write(directory.path, "leak-rules/b.json", #"{"id": "acme-token", "prefixes": ["acme2_"]}"#)
+        #expect(throws: KeywayError.self) { try UserRules.load(configDirectory: directory.path) }
+        try GitFixture.write(directory.path, "leak-rules/b.json", #"{"id": "github-token", "prefixes": ["acme2_"]}"#)
+        do {
+            _ = try UserRules.load(configDirectory: directory.path)
+            Issue.record("a built-in id was accepted")
+        } catch {
+            #expect(error.message.contains(dir + "/b.json") && error.message.contains("built-in"))
+        }
+        #expect(try UserRules.load(configDirectory: directory.path + "/none").isEmpty)
+    }
+}
