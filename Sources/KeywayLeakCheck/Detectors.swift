@@ -169,31 +169,11 @@ package enum Randomness {
     public static func looksLikeKey(_ body: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = body.count
         guard n >= 8 else { return false }
-        var lowered = [UInt8](repeating: 0, count: n)
-        var digits = 0, lower = 0, upper = 0, ascending = 0, run = 1
-        for k in 0..<n {
-            let b = body[k]
-            if b >= 48 && b <= 57 {
-                digits += 1
-            } else if b >= 97 && b <= 122 {
-                lower += 1
-            } else if b >= 65 && b <= 90 {
-                upper += 1
-            }
-            lowered[k] = (b >= 65 && b <= 90) ? b + 32 : b
-            if k > 0 {
-                if body[k] == body[k - 1] &+ 1 { ascending += 1 }
-                if body[k] == body[k - 1] {
-                    run += 1
-                    if run >= 5 { return false }
-                } else {
-                    run = 1
-                }
-            }
-        }
-        if ascending * 4 > n - 1 { return false }
-        if digits == 0, lower * 10 >= (lower + upper) * 8 { return false }
-        if digits == n { return false }
+        let counts = CharacterCounts(body)
+        if counts.longestRun >= 5 || counts.ascending * 4 > n - 1 { return false }
+        if counts.digits == 0, counts.lower * 10 >= (counts.lower + counts.upper) * 8 { return false }
+        if counts.digits == n { return false }
+        let lowered = ContentScanner.folded(Array(body))
         for word in placeholderWords where contains(lowered, word) { return false }
         return entropy(body) >= 3.0
     }
@@ -223,32 +203,12 @@ package enum Randomness {
         }
         if v.contains(40) || v.contains(32) { return false }
         if Formats.isUUID(v) { return false }
-        var lower = 0, upper = 0, digits = 0, other = 0, run = 1, ascending = 0
-        for k in 0..<n {
-            let b = v[k]
-            if k > 0, b == v[k - 1] &+ 1 { ascending += 1 }
-            if b >= 48 && b <= 57 {
-                digits += 1
-            } else if b >= 97 && b <= 122 {
-                lower += 1
-            } else if b >= 65 && b <= 90 {
-                upper += 1
-            } else {
-                other += 1
-            }
-            if k > 0 {
-                if b == v[k - 1] {
-                    run += 1
-                    if run >= 5 { return false }
-                } else {
-                    run = 1
-                }
-            }
-        }
-        if digits == n || ascending * 4 > n - 1 { return false }
+        let counts = CharacterCounts(v)
+        let digits = counts.digits
+        if counts.longestRun >= 5 || digits == n || counts.ascending * 4 > n - 1 { return false }
         // Words and identifiers (`my-db-password`, `this.props.token`, `Config.SECRET_KEY`).
         if digits == 0, v.allSatisfy({ isWordByte($0) || $0 == 46 || $0 == 45 || $0 == 36 }) { return false }
-        let classes = [lower, upper, digits, other].filter { $0 > 0 }.count
+        let classes = [counts.lower, counts.upper, digits, counts.other].filter { $0 > 0 }.count
         if classes < 2 || (n < 12 && classes < 3) { return false }
         return entropy(v) >= 3.0
     }
@@ -284,6 +244,31 @@ package enum Randomness {
                 }
                 return false
             }
+        }
+    }
+}
+
+/// Counts of a key's or value's characters, for the gates.
+struct CharacterCounts {
+    var lower = 0, upper = 0, digits = 0, other = 0
+    /// Bytes one more than the byte before them (`abc`, `123`).
+    var ascending = 0
+    /// The longest run of one byte repeated.
+    var longestRun = 0
+
+    init(_ v: UnsafeBufferPointer<UInt8>) {
+        var run = 0
+        for k in 0..<v.count {
+            let b = v[k]
+            switch b {
+            case 48...57: digits += 1
+            case 97...122: lower += 1
+            case 65...90: upper += 1
+            default: other += 1
+            }
+            if k > 0, b == v[k - 1] &+ 1 { ascending += 1 }
+            run = k > 0 && b == v[k - 1] ? run + 1 : 1
+            longestRun = max(longestRun, run)
         }
     }
 }
