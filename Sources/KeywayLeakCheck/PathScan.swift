@@ -103,13 +103,26 @@ extension LeakChecker {
         }
         defer { closedir(dir) }
         var names: [String] = []
+        // Names that are not valid UTF-8 are kept as bytes: opened by them, reported escaped.
+        var rawNames: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            let bytes = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: UInt8.self, capacity: 256) {
+                    Array(
+                        UnsafeBufferPointer(
+                            start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))))
+                }
+            }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                rawNames.append(bytes)
+                continue
             }
             if name != "." && name != ".." && !(skippingGit && name == ".git") { names.append(name) }
         }
         let parent = dirfd(dir)
+        for raw in rawNames.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            scanRawName(raw, in: parent, directory: directory)
+        }
         for name in names.sorted() {
             let path = directory == "/" ? "/" + name : directory + "/" + name
             guard let st = try? Sys.lstat(name, in: parent) else { continue }
@@ -136,6 +149,56 @@ extension LeakChecker {
                 scanLooseFile(in: parent, name, path: path, status: st)
             }
         }
+    }
+
+    /// An entry whose name is not valid UTF-8 (`raw`, in `parent`): a regular file is read and scanned, a directory
+    /// walked, both opened by the name's bytes without following a link; the path shown has the name's bytes that
+    /// are not ASCII escaped (`key\xff.txt`).
+    func scanRawName(_ raw: [UInt8], in parent: Int32, directory: String) {
+        let path = (directory == "/" ? "/" : directory + "/") + Self.escapedName(raw)
+        var st = stat()
+        let name = raw.map { CChar(bitPattern: $0) } + [0]
+        guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        let isDirectory = FileMode.isDirectory(st)
+        guard isDirectory || FileMode.isRegular(st) else { return }
+        let flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | (isDirectory ? O_DIRECTORY : O_NONBLOCK)
+        let fd = openat(parent, name, flags)
+        guard fd >= 0 else {
+            fail("Cannot read \(path): \(Errno.current).")
+            return
+        }
+        if isDirectory {
+            walk(fd, path)
+            return
+        }
+        defer { Sys.close(fd) }
+        guard Int(st.st_size) <= options.maximumFileSize else {
+            oversized.append((path, Int(st.st_size)))
+            return
+        }
+        do throws(Errno) {
+            guard let bytes = try Sys.readAll(fd, limit: options.maximumFileSize) else {
+                oversized.append((path, options.maximumFileSize + 1))
+                return
+            }
+            scanContent(bytes, path: path, repository: nil, git: nil, commit: nil)
+        } catch {
+            fail("Cannot read \(path): \(error).")
+        }
+    }
+
+    /// A file name's bytes with every byte that is not printable ASCII (or is a backslash) written `\xNN`.
+    static func escapedName(_ raw: [UInt8]) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in raw {
+            if b >= 32 && b < 127 && b != 92 {
+                out.append(b)
+            } else {
+                out += [92, 120, hex[Int(b >> 4)], hex[Int(b & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A file outside any repository: `name` in the directory `parent`, whose `lstat` is `status`.

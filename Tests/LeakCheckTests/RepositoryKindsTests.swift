@@ -1,3 +1,4 @@
+import Glibc
 import KeywayCore
 import KeywayTestSupport
 import Testing
@@ -35,6 +36,30 @@ struct RepositoryKindsTests {
         let without = check([mirror], in: directory.path)
         #expect(without.findings.isEmpty)
         #expect(without.notScanned.contains { $0.contains("bare repository") && $0.contains("--history") })
+    }
+
+    @Test("a file whose name is not valid UTF-8 is scanned, in a directory of such a name too, and shown escaped")
+    func nonUTF8Names() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-bytes")
+        func create(_ path: [UInt8], directory isDirectory: Bool = false, _ text: String = "") {
+            let name = path.map { CChar(bitPattern: $0) } + [0]
+            if isDirectory {
+                mkdir(name, 0o700)
+                return
+            }
+            let fd = open(name, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+            _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        let base = Array((directory.path + "/").utf8)
+        create(base + Array("key".utf8) + [0xFF] + Array(".txt".utf8), "TOKEN=\(Planted.github)\n")
+        create(base + [0xC3, 0x28], directory: true)
+        create(base + [0xC3, 0x28] + Array("/inner.env".utf8), "TOKEN=\(Planted.aws)\n")
+        let report = check([directory.path], in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        #expect(
+            Set(report.findings.filter { $0.kind == .secret }.map(\.path))
+                == [directory.path + "/key\\xff.txt", directory.path + "/\\xc3(/inner.env"])
     }
 
     @Test(
