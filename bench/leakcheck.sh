@@ -2,7 +2,10 @@
 # Leak-check benchmark: a generated corpus (>= 100 MB of source-like text, a repository with >= 5,000 commits, keys
 # planted at known places, decoys that must not fire). Reports, in one run, wall time, throughput and found/planted
 # (and false positives) for keyway leak-check (release build), detect-secrets (PyPI, throwaway venv), git-secrets
-# (Debian) and grep -rE over the same prefixes (the floor); then the --staged pre-commit time. Every tool starts from
+# (Debian) and grep -rE over the same prefixes (the floor); then the coverage run: a corpus generated from format
+# facts (bench/leakcheck_formats.py: every provider format, decoys, history-only keys), scored per tool (keyway,
+# trufflehog3 and trufflehog 2 from PyPI, detect-secrets, git-secrets) by recall per provider family, precision,
+# false positives and time (bench/leakcheck_score.py); then the --staged pre-commit time. Every tool starts from
 # the same warm page cache and, but for detect-secrets (minutes per run), is timed as the best of 3 runs.
 # Usage: bench/leakcheck.sh [MEGABYTES] [COMMITS]   (defaults 100 and 5000); work files in $BENCH_DIR (default /tmp).
 set -euo pipefail
@@ -19,6 +22,9 @@ command -v git-secrets >/dev/null || {
 keyway="$(bench_build_release)"
 venv_python="$(bench_venv "$work/venv" detect-secrets)"
 detect_secrets="$(dirname "$venv_python")/detect-secrets"
+# The peers of the coverage run, each in a throwaway venv of its own (PyPI): trufflehog3 and trufflehog 2.
+trufflehog3="$(dirname "$(bench_venv "$work/venv-trufflehog3" trufflehog3)")/trufflehog3"
+trufflehog2="$(dirname "$(bench_venv "$work/venv-trufflehog2" truffleHog)")/trufflehog"
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 HOME="$work/home" KEYWAY_CONFIG_DIR="$work/config"
 mkdir -p "$work/home" "$work/config"
 
@@ -95,6 +101,43 @@ grep -ohE "$pattern" "$out.err" "$out" | sort -u >"$out.found" || true
 read -r f fp < <(score "$work/history.json" "$out.found"); row "git secrets --scan-history" "$t" "$f" "$fp"; t_gs=$t
 echo "keyway --history vs git secrets --scan-history: $(echo "scale=1; $t_gs / $t_keyway" | bc)x faster (throughput over $((bytes / 1000000)) MB of blobs)"
 echo "detect-secrets: no history scan (not run)."
+
+echo
+echo "Coverage: every provider format of bench/leakcheck_formats.py, its decoys, and keys only history holds"
+cov="$work/coverage"
+if [ ! -f "$cov.json" ]; then
+  rm -rf "$cov" && python3 bench/leakcheck_formats.py corpus "$cov" "$cov.json"
+fi
+# Each tool's reported items, one a line, in $cov.TOOL.txt; its time in seconds (working tree + history) after it.
+t=$(seconds "$keyway" leak-check "$cov/tree" "$cov/repo" --history --no-home --format json --show-secrets)
+python3 -c "import json,sys; [print(f['secret']) for f in json.load(open(sys.argv[1]))['findings'] if f['kind']=='secret']" "$out" >"$cov.keyway.txt"
+scores=("keyway=$cov.keyway.txt:$t")
+t1=$(seconds "$trufflehog3" --no-history --format json --output "$cov.th3a.json" "$cov/tree")
+t2=$(seconds "$trufflehog3" --format json --output "$cov.th3b.json" "$cov/repo")
+python3 -c "
+import json,sys
+for p in sys.argv[1:]:
+    for i in json.load(open(p)): print(i.get('secret') or i.get('context', {}).get(str(i.get('line')), ''))" "$cov.th3a.json" "$cov.th3b.json" >"$cov.th3.txt"
+scores+=("trufflehog3=$cov.th3.txt:$(echo "$t1 + $t2" | bc)")
+t1=$(seconds "$trufflehog2" --json --regex --entropy=True "file://$cov/tree"); cp "$out" "$cov.th2a.json"
+t2=$(seconds "$trufflehog2" --json --regex --entropy=True "file://$cov/repo"); cp "$out" "$cov.th2b.json"
+python3 -c "
+import json,sys
+for p in sys.argv[1:]:
+    for l in open(p):
+        l = l.strip()
+        if l.startswith('{'): [print(s) for s in json.loads(l).get('stringsFound', [])]" "$cov.th2a.json" "$cov.th2b.json" >"$cov.th2.txt"
+scores+=("trufflehog2=$cov.th2.txt:$(echo "$t1 + $t2" | bc)")
+t=$(seconds bash -c "cd '$cov/tree' && '$detect_secrets' scan --all-files .")
+python3 -c "import json,sys; [print(s['hashed_secret']) for v in json.load(open(sys.argv[1]))['results'].values() for s in v]" "$out" >"$cov.ds.sha1"
+scores+=("detect-secrets=$cov.ds.sha1:$t")
+# git-secrets with its own AWS patterns (what a team gets from --register-aws); it prints the matching lines.
+rm -f "$work/gitsecrets-aws.cfg"; GIT_CONFIG_GLOBAL="$work/gitsecrets-aws.cfg" git secrets --register-aws --global >/dev/null
+t1=$(seconds bash -c "cd '$cov/tree' && GIT_CONFIG_GLOBAL='$work/gitsecrets-aws.cfg' git secrets --scan -r ."); cat "$out" "$out.err" >"$cov.gs.txt"
+t2=$(seconds bash -c "cd '$cov/repo' && GIT_CONFIG_GLOBAL='$work/gitsecrets-aws.cfg' git secrets --scan-history"); cat "$out" "$out.err" >>"$cov.gs.txt"
+grep -v '^\[ERROR\]\|^$\|Possible mitigations\|^- \|^\s' "$cov.gs.txt" >"$cov.gs.lines.txt" || true
+scores+=("git-secrets=$cov.gs.lines.txt:$(echo "$t1 + $t2" | bc)")
+python3 bench/leakcheck_score.py "$cov.json" "${scores[@]}"
 
 echo
 echo "Pre-commit (--staged) on the $commits-commit repository with one small staged change:"

@@ -7,17 +7,24 @@
 
 Decoys that must NOT be reported are mixed in: placeholders (rfx_xxxxxxxx, rfx_...), documentation examples
 (AKIAIOSFODNN7EXAMPLE, flux_dev_abc123def456...), and identifiers that share a prefix (rp_handler, sk_live_mode)."""
-import json, os, random, string, sys
+import json, os, random, string, sys, zlib
 
 rng = random.Random(20260601)
 ALNUM = string.ascii_letters + string.digits
 UPPER = string.ascii_uppercase + string.digits
+B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 def rand(alphabet, n):
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 def make_key(kind):
-    if kind == "github": return "ghp_" + rand(ALNUM, 36)
+    if kind == "github":
+        # GitHub's format: 30 random characters and their CRC32 in 6 base62 digits (the same random draws as
+        # before, so the rest of the corpus is unchanged).
+        body = rand(ALNUM, 36)[:30]
+        crc, tail = zlib.crc32(body.encode()), ""
+        while crc: crc, tail = crc // 62, B62[crc % 62] + tail
+        return "ghp_" + body + tail.rjust(6, "0")
     if kind == "aws": return rng.choice(["AKIA", "ASIA"]) + rand(UPPER, 16)
     if kind == "slack": return "xoxb-" + rand(string.digits, 11) + "-" + rand(string.digits, 12) + "-" + rand(ALNUM, 24)
     if kind == "stripe": return "sk_live_" + rand(ALNUM, 32)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Keyway
+import Synchronization
 
 struct LeakCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,13 +47,20 @@ struct LeakCheck: ParsableCommand {
             let cwd = currentDirectory()
             let format = LeakReportFormat(rawValue: format)!
             let stored = storedSecretsForLeakCheck(context.options)
-            let options = LeakCheckOptions(
+            var options = LeakCheckOptions(
                 paths: paths, history: history, staged: staged, machineAudit: !noHome && !staged,
                 environment: environment, workingDirectory: cwd, specs: context.catalog.entries.map(\.spec),
                 keywayFiles: context.options.paths.files,
                 keywayDirectories: context.options.paths.directories,
                 stored: stored.matcher)
+            options.userRules = try UserRules.load(configDirectory: context.options.paths.configDirectory)
+            // A progress line on a terminal's standard error, for scans past a second; never for JSON or SARIF.
+            let progress: ProgressLine? = format == .text && Sys.isTerminal(2) ? ProgressLine() : nil
+            if let progress {
+                options.progress = { @Sendable (state: LeakProgress) in progress.show(state) }
+            }
             var report = LeakChecker(options).run()
+            progress?.clear()
             stored.record(in: &report)
             if let baseline {
                 let path = Git.absolutePath(baseline, from: cwd)
@@ -70,7 +78,7 @@ struct LeakCheck: ParsableCommand {
             case .text: text = report.text(showSecrets: showSecrets)
             case .json: text = report.json(showSecrets: showSecrets).serialized() + "\n"
             case .sarif:
-                let rules = SecretRule.appRules(options.specs) + SecretRule.wellKnown
+                let rules = options.allRules
                 let root = Git.repository(
                     containingDirectory: cwd, environment: Environment([:]), workingDirectory: cwd)?.root
                 text =
@@ -87,5 +95,21 @@ struct LeakCheck: ParsableCommand {
             }
             return report.exitStatus
         }
+    }
+}
+
+/// The line `leak-check` keeps rewriting on a terminal's standard error while a scan takes more than a second.
+final class ProgressLine: Sendable {
+    private let shown = Mutex(false)
+
+    func show(_ progress: LeakProgress) {
+        guard progress.seconds >= 1 else { return }
+        shown.withLock { $0 = true }
+        try? Sys.writeAll(2, Array(("\r\u{1b}[K" + progress.line).utf8))
+    }
+
+    /// Erases the line, when one was shown.
+    func clear() {
+        if shown.withLock({ $0 }) { try? Sys.writeAll(2, Array("\r\u{1b}[K".utf8)) }
     }
 }

@@ -1,107 +1,6 @@
 import Glibc
 import KeywayCore
 
-/// A content rule: a key format recognised by a literal prefix followed by a body of known characters, or a
-/// private-key block. Matching is done on bytes by hand (no regular expressions): the scanner only looks further at
-/// positions whose byte can start a prefix and that begin a word.
-public struct SecretRule: Sendable, Equatable {
-    public enum Shape: Sendable, Equatable {
-        /// Prefix, then `minimum...maximum` body bytes from `alphabet`, then a byte that cannot continue a token.
-        case token(alphabet: Alphabet, minimum: Int, maximum: Int)
-        /// `-----BEGIN [...] PRIVATE KEY-----` followed by base64 key material.
-        case privateKeyBlock
-    }
-
-    public enum Alphabet: Sendable, Equatable {
-        /// A-Z a-z 0-9
-        case alphanumeric
-        /// A-Z 0-9
-        case upperAlphanumeric
-        /// A-Z a-z 0-9 _ -
-        case urlSafe
-        /// A-Z a-z 0-9 -
-        case alphanumericDash
-        /// A-Z a-z 0-9 _
-        case alphanumericUnderscore
-
-        func contains(_ b: UInt8) -> Bool {
-            let upper = b >= 65 && b <= 90, lower = b >= 97 && b <= 122, digit = b >= 48 && b <= 57
-            switch self {
-            case .alphanumeric: return upper || lower || digit
-            case .upperAlphanumeric: return upper || digit
-            case .urlSafe: return upper || lower || digit || b == 95 || b == 45
-            case .alphanumericDash: return upper || lower || digit || b == 45
-            case .alphanumericUnderscore: return upper || lower || digit || b == 95
-            }
-        }
-    }
-
-    /// Stable identifier (SARIF rule id, baseline key).
-    public let id: String
-    /// For people: "GitHub token".
-    public let name: String
-    public let prefixes: [String]
-    public let shape: Shape
-    /// The app spec the prefix comes from, for app keys.
-    public let app: String?
-
-    public init(id: String, name: String, prefixes: [String], shape: Shape, app: String? = nil) {
-        self.id = id
-        self.name = name
-        self.prefixes = prefixes
-        self.shape = shape
-        self.app = app
-    }
-
-    /// The well-known formats, each chosen for a low false-positive cost.
-    public static let wellKnown: [SecretRule] = [
-        SecretRule(
-            id: "github-token", name: "GitHub token", prefixes: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
-            shape: .token(alphabet: .alphanumeric, minimum: 36, maximum: 36)),
-        SecretRule(
-            id: "github-fine-grained-token", name: "GitHub fine-grained personal access token",
-            prefixes: ["github_pat_"], shape: .token(alphabet: .alphanumericUnderscore, minimum: 70, maximum: 100)),
-        SecretRule(
-            id: "aws-access-key-id", name: "AWS access key id", prefixes: ["AKIA", "ASIA"],
-            shape: .token(alphabet: .upperAlphanumeric, minimum: 16, maximum: 16)),
-        SecretRule(
-            id: "slack-token", name: "Slack token", prefixes: ["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
-            shape: .token(alphabet: .alphanumericDash, minimum: 10, maximum: 250)),
-        SecretRule(
-            id: "stripe-live-key", name: "Stripe live secret or restricted key", prefixes: ["sk_live_", "rk_live_"],
-            shape: .token(alphabet: .alphanumeric, minimum: 20, maximum: 250)),
-        SecretRule(
-            id: "gitlab-token", name: "GitLab personal access token", prefixes: ["glpat-"],
-            shape: .token(alphabet: .urlSafe, minimum: 20, maximum: 60)),
-        SecretRule(
-            id: "npm-token", name: "npm access token", prefixes: ["npm_"],
-            shape: .token(alphabet: .alphanumeric, minimum: 36, maximum: 36)),
-        SecretRule(
-            id: "pypi-token", name: "PyPI API token", prefixes: ["pypi-AgEIcHlwaS5vcmc"],
-            shape: .token(alphabet: .urlSafe, minimum: 50, maximum: 300)),
-        SecretRule(
-            id: "google-api-key", name: "Google API key", prefixes: ["AIza"],
-            shape: .token(alphabet: .urlSafe, minimum: 35, maximum: 35)),
-        SecretRule(id: "private-key", name: "Private key", prefixes: ["-----BEGIN "], shape: .privateKeyBlock),
-    ]
-
-    /// One rule per app spec that names key prefixes (`rfx_`, `rp_`, `reminix_sk_`...): the prefix, then at least
-    /// 16 letters and digits.
-    public static func appRules(_ specs: [AppSpec]) -> [SecretRule] {
-        specs.compactMap { spec in
-            var prefixes: [String] = []
-            for p in spec.requiredPrefixes + spec.expectedPrefixes + spec.tokenKinds.map(\.prefix)
-            where !p.isEmpty && !prefixes.contains(p) {
-                prefixes.append(p)
-            }
-            guard !prefixes.isEmpty else { return nil }
-            return SecretRule(
-                id: "\(spec.name)-api-key", name: "\(spec.name) API key", prefixes: prefixes,
-                shape: .token(alphabet: .alphanumeric, minimum: 16, maximum: 200), app: spec.name)
-        }
-    }
-}
-
 /// A key found in a buffer.
 package struct ContentMatch: Sendable {
     public let rule: SecretRule
@@ -144,96 +43,7 @@ public struct StoredSecretMatcher: Sendable {
     }
 }
 
-/// Finds keys in bytes.
-package struct ContentScanner: Sendable {
-    public let rules: [SecretRule]
-    public let stored: StoredSecretMatcher?
-    /// The rule used for a stored value.
-    public static let storedRule = SecretRule(
-        id: "keyway-stored-key", name: "A key Keyway stores", prefixes: [],
-        shape: .token(alphabet: .urlSafe, minimum: 8, maximum: 4096))
-
-    /// For each byte, the indices into `candidates` of the (rule, prefix) pairs starting with it.
-    private let firstByte: [[Int]]
-    /// 1 where `firstByte` is not empty: the hot loop reads only this.
-    private let starts: [UInt8]
-    private let candidates: [(rule: Int, prefix: [UInt8])]
-
-    public init(rules: [SecretRule], stored: StoredSecretMatcher? = nil) {
-        self.rules = rules
-        self.stored = stored?.isEmpty == true ? nil : stored
-        var candidates: [(Int, [UInt8])] = []
-        var table = [[Int]](repeating: [], count: 256)
-        for (index, rule) in rules.enumerated() {
-            for prefix in rule.prefixes {
-                let bytes = Array(prefix.utf8)
-                table[Int(bytes[0])].append(candidates.count)
-                candidates.append((index, bytes))
-            }
-        }
-        // Longer prefixes first, so `reminix_pat_` wins over a shorter overlapping one.
-        for i in 0..<256 { table[i].sort { candidates[$0].1.count > candidates[$1].1.count } }
-        self.firstByte = table
-        self.starts = table.map { $0.isEmpty ? 0 : 1 }
-        self.candidates = candidates
-    }
-
-    /// How many leading bytes `isBinary` looks at.
-    public static let binaryCheckLength = 8000
-
-    /// Whether a buffer looks binary (a NUL byte in its first 8000 bytes, as git decides).
-    public static func isBinary(_ bytes: [UInt8]) -> Bool {
-        bytes.prefix(binaryCheckLength).contains(0)
-    }
-
-    /// Every key in `bytes`, in order.
-    public func scan(_ bytes: [UInt8]) -> [ContentMatch] {
-        var matches: [ContentMatch] = []
-        bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            let n = buffer.count
-            var lines = LineCounter()
-            var i = 0
-            starts.withUnsafeBufferPointer { starts in
-                while i < n {
-                    let b = base[i]
-                    if starts[Int(b)] == 0 || (i > 0 && isWordByte(base[i - 1]))
-                        || (b == 45 && i > 0 && base[i - 1] == 45)
-                    {
-                        i += 1
-                        continue
-                    }
-                    let slots = firstByte[Int(b)]
-                    var advanced = false
-                    for slot in slots {
-                        let (ruleIndex, prefix) = candidates[slot]
-                        guard i + prefix.count <= n, startsWith(base + i, n - i, prefix) else { continue }
-                        let rule = rules[ruleIndex]
-                        if let end = matchEnd(rule.shape, base, n, start: i, bodyStart: i + prefix.count) {
-                            let line = lines.line(at: i, base)
-                            let secretBytes = UnsafeBufferPointer(start: base + i, count: end - i)
-                            let text = String(decoding: secretBytes, as: UTF8.self)
-                            let masked =
-                                rule.shape == .privateKeyBlock
-                                ? maskedBlock(secretBytes)
-                                : Masking.mask(text, knownPrefix: String(decoding: prefix, as: UTF8.self))
-                            matches.append(
-                                ContentMatch(
-                                    rule: rule, line: line, secret: Secret(text),
-                                    allowed: lineHasAllow(base, n, at: i), masked: masked))
-                            i = end
-                            advanced = true
-                            break
-                        }
-                    }
-                    if !advanced { i += 1 }
-                }
-            }
-            if let stored { matches += scanStored(stored, base, n, existing: matches) }
-        }
-        return matches.sorted { $0.line < $1.line }
-    }
-
+extension ContentScanner {
     /// The app of a stored value's label (`app/profile (store)`), when every store holding it files it under the
     /// same app.
     static func app(ofLabel label: String) -> String? {
@@ -246,7 +56,7 @@ package struct ContentScanner: Sendable {
 
     /// Tokens equal to a stored value. A token is a maximal run of bytes other than whitespace, quotes and
     /// `,;:=()[]{}<>@`.
-    private func scanStored(
+    func scanStored(
         _ stored: StoredSecretMatcher, _ base: UnsafePointer<UInt8>, _ n: Int, existing: [ContentMatch]
     ) -> [ContentMatch] {
         var found: [ContentMatch] = []
@@ -279,89 +89,27 @@ package struct ContentScanner: Sendable {
         return found
     }
 
-    /// Where the key ends, or nil when what follows the prefix is not a key (too short, wrong characters, a
-    /// placeholder, low entropy).
-    private func matchEnd(
-        _ shape: SecretRule.Shape, _ base: UnsafePointer<UInt8>, _ n: Int, start: Int, bodyStart: Int
-    ) -> Int? {
-        switch shape {
-        case .token(let alphabet, let minimum, let maximum):
-            var j = bodyStart
-            while j < n, j - bodyStart <= maximum, alphabet.contains(base[j]) { j += 1 }
-            let length = j - bodyStart
-            guard length >= minimum, length <= maximum else { return nil }
-            // The token must end here: not in the middle of a longer word.
-            if j < n, isWordByte(base[j]) || base[j] == 45 { return nil }
-            let body = UnsafeBufferPointer(start: base + bodyStart, count: length)
-            return Randomness.looksLikeKey(body) ? j : nil
-        case .privateKeyBlock:
-            return privateKeyEnd(base, n, start: start, afterBegin: bodyStart)
-        }
-    }
-
-    /// `-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----`, then at least 64 base64 characters of key material with high
-    /// entropy before `-----END` (or the end of the buffer). Returns the end of the END line (or of the material).
-    private func privateKeyEnd(_ base: UnsafePointer<UInt8>, _ n: Int, start: Int, afterBegin: Int) -> Int? {
-        var j = afterBegin
-        while j < n, j - afterBegin < 40, (base[j] >= 65 && base[j] <= 90) || base[j] == 32 { j += 1 }
-        let label = String(
-            decoding: UnsafeBufferPointer(start: base + afterBegin, count: j - afterBegin), as: UTF8.self)
-        guard label.hasSuffix("PRIVATE KEY") || label.hasSuffix("PRIVATE KEY BLOCK") else { return nil }
-        guard j + 5 <= n, startsWith(base + j, n - j, Array("-----".utf8)) else { return nil }
-        j += 5
-        var material: [UInt8] = []
-        let limit = min(n, j + 64 * 1024)
-        var k = j
-        while k < limit {
-            let b = base[k]
-            if b == 45, k + 8 <= n, startsWith(base + k, n - k, Array("-----END".utf8)) { break }
-            if (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 43 || b == 47 || b == 61 {
-                material.append(b)
-            } else if b != 10 && b != 13 && b != 32 && b != 9 && b != 58 && b != 44 && b != 45 {
-                // Header lines of encrypted PEM ("Proc-Type: 4,ENCRYPTED") have ':' ',' '-'; anything else (a
-                // quote, "...", a backslash-n) means this is not key material written out.
-                if material.count >= 64 { break }
-                return nil
-            }
-            k += 1
-        }
-        guard material.count >= 64, Randomness.entropy(material) >= 4.5 else { return nil }
-        // Include the END line.
-        if k < n, base[k] == 45 {
-            while k < n, base[k] != 10 { k += 1 }
-        }
-        return k
-    }
-
-    private func maskedBlock(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        var header: [UInt8] = []
-        for b in bytes {
-            if b == 10 || b == 13 { break }
-            header.append(b)
-        }
-        return String(decoding: header, as: UTF8.self) + " ... (\(bytes.count) bytes)"
-    }
 }
 
 @inline(__always) func isWordByte(_ b: UInt8) -> Bool {
     (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 95
 }
 
-@inline(__always) private func isDelimiter(_ b: UInt8) -> Bool {
+@inline(__always) func isDelimiter(_ b: UInt8) -> Bool {
     switch b {
     case 9, 10, 11, 12, 13, 32, 34, 39, 96, 44, 59, 58, 61, 40, 41, 91, 93, 123, 125, 60, 62, 64: return true
     default: return false
     }
 }
 
-@inline(__always) private func startsWith(_ p: UnsafePointer<UInt8>, _ available: Int, _ prefix: [UInt8]) -> Bool {
+@inline(__always) func startsWith(_ p: UnsafePointer<UInt8>, _ available: Int, _ prefix: [UInt8]) -> Bool {
     guard available >= prefix.count else { return false }
     for k in 0..<prefix.count where p[k] != prefix[k] { return false }
     return true
 }
 
 /// Whether the line holding `position` contains `keyway:allow`.
-private func lineHasAllow(_ base: UnsafePointer<UInt8>, _ n: Int, at position: Int) -> Bool {
+func lineHasAllow(_ base: UnsafePointer<UInt8>, _ n: Int, at position: Int) -> Bool {
     var start = position
     while start > 0, base[start - 1] != 10 { start -= 1 }
     var end = position
@@ -377,7 +125,7 @@ private func lineHasAllow(_ base: UnsafePointer<UInt8>, _ n: Int, at position: I
 }
 
 /// Line numbers computed lazily: only the bytes between two matches are counted.
-private struct LineCounter {
+struct LineCounter {
     var position = 0
     var line = 1
     mutating func line(at offset: Int, _ base: UnsafePointer<UInt8>) -> Int {
@@ -421,42 +169,106 @@ package enum Randomness {
     public static func looksLikeKey(_ body: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = body.count
         guard n >= 8 else { return false }
-        var lowered = [UInt8](repeating: 0, count: n)
-        var digits = 0, lower = 0, upper = 0, ascending = 0, run = 1
-        for k in 0..<n {
-            let b = body[k]
-            if b >= 48 && b <= 57 {
-                digits += 1
-            } else if b >= 97 && b <= 122 {
-                lower += 1
-            } else if b >= 65 && b <= 90 {
-                upper += 1
-            }
-            lowered[k] = (b >= 65 && b <= 90) ? b + 32 : b
-            if k > 0 {
-                if body[k] == body[k - 1] &+ 1 { ascending += 1 }
-                if body[k] == body[k - 1] {
-                    run += 1
-                    if run >= 5 { return false }
-                } else {
-                    run = 1
-                }
-            }
-        }
-        if ascending * 4 > n - 1 { return false }
-        if digits == 0, lower * 10 >= (lower + upper) * 8 { return false }
-        if digits == n { return false }
+        let counts = CharacterCounts(body)
+        if counts.longestRun >= 5 || counts.ascending * 4 > n - 1 { return false }
+        if counts.digits == 0, counts.lower * 10 >= (counts.lower + counts.upper) * 8 { return false }
+        if counts.digits == n { return false }
+        let lowered = ContentScanner.folded(Array(body))
         for word in placeholderWords where contains(lowered, word) { return false }
         return entropy(body) >= 3.0
     }
 
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard haystack.count >= needle.count else { return false }
-        for start in 0...(haystack.count - needle.count) {
-            var k = 0
-            while k < needle.count, haystack[start + k] == needle[k] { k += 1 }
-            if k == needle.count { return true }
+    /// Words that make a value a placeholder, a default or an example rather than a password.
+    static let placeholderValues = [
+        "example", "xxx", "placeholder", "your", "changeme", "change_me", "changeit", "dummy", "sample", "redacted",
+        "fake", "insert", "replace", "password", "passwd", "secret", "token", "apikey", "api_key", "todo", "fixme",
+        "foobar", "test", "default", "here", "none", "null", "undefined", "enter", "mypass", "1234", "abcd", "qwerty",
+        "***", "...", "${", "{{", "<", "%s", "%(", "env(", "getenv", "environ", "process.env", "vault:", "ref+",
+        "secretkeyref", "valuefrom",
+    ].map { Array($0.utf8) }
+
+    /// Whether a value assigned to `password`, `secret`, `api_key`, `token` looks like a secret rather than code,
+    /// a reference or a placeholder: not a variable, template, function call, path or URL; no placeholder word;
+    /// not a dotted identifier or words without digits; not a UUID or only digits; at least 3 bits of entropy per
+    /// character, two classes of characters (three below 12 characters).
+    public static func looksLikeSecretValue(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = v.count
+        guard n >= 8, let first = v.first else { return false }
+        // $VAR, %VAR%, {ref}, <placeholder>, [list], (call), @annotation, &anchor, *alias, !tag, ~home, /path
+        if "$%{<[(@&*!~/#\\".utf8.contains(first) { return false }
+        let lowered = ContentScanner.folded(Array(v))
+        for word in placeholderValues where contains(lowered, word) { return false }
+        for scheme in ["http:", "https:", "file:", "./", "../", "arn:"] where lowered.starts(with: Array(scheme.utf8)) {
+            return false
         }
-        return false
+        if v.contains(40) || v.contains(32) { return false }
+        if Formats.isUUID(v) { return false }
+        let counts = CharacterCounts(v)
+        let digits = counts.digits
+        if counts.longestRun >= 5 || digits == n || counts.ascending * 4 > n - 1 { return false }
+        // Words and identifiers (`my-db-password`, `this.props.token`, `Config.SECRET_KEY`).
+        if digits == 0, v.allSatisfy({ isWordByte($0) || $0 == 46 || $0 == 45 || $0 == 36 }) { return false }
+        let classes = [counts.lower, counts.upper, digits, counts.other].filter { $0 > 0 }.count
+        if classes < 2 || (n < 12 && classes < 3) { return false }
+        return entropy(v) >= 3.0
+    }
+
+    /// A password in a URL or basic credentials: at least 6 characters, no placeholder word or template, not a
+    /// single word of letters; at least 2.5 bits of entropy per character.
+    public static func looksLikePassword(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard v.count >= 6, let first = v.first, !"$%{<[*".utf8.contains(first) else { return false }
+        let lowered = ContentScanner.folded(Array(v))
+        for word in placeholderValues where contains(lowered, word) { return false }
+        for word in ["pass", "pwd", "user", "admin", "guest", "root", "postgres", "mysql", "redis", "rabbit"]
+        where contains(lowered, Array(word.utf8)) {
+            return false
+        }
+        if v.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 65 && $0 <= 90) }) { return false }
+        return entropy(v) >= 2.5
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard haystack.count >= needle.count else { return false }
+        return haystack.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                let first = n[0], last = h.count - n.count
+                var i = 0
+                while i <= last {
+                    if h[i] == first {
+                        var k = 1
+                        while k < n.count, h[i + k] == n[k] { k += 1 }
+                        if k == n.count { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
+        }
+    }
+}
+
+/// Counts of a key's or value's characters, for the gates.
+struct CharacterCounts {
+    var lower = 0, upper = 0, digits = 0, other = 0
+    /// Bytes one more than the byte before them (`abc`, `123`).
+    var ascending = 0
+    /// The longest run of one byte repeated.
+    var longestRun = 0
+
+    init(_ v: UnsafeBufferPointer<UInt8>) {
+        var run = 0
+        for k in 0..<v.count {
+            let b = v[k]
+            switch b {
+            case 48...57: digits += 1
+            case 97...122: lower += 1
+            case 65...90: upper += 1
+            default: other += 1
+            }
+            if k > 0, b == v[k - 1] &+ 1 { ascending += 1 }
+            run = k > 0 && b == v[k - 1] ? run + 1 : 1
+            longestRun = max(longestRun, run)
+        }
     }
 }

@@ -162,8 +162,9 @@ public enum FileRules {
             name: rule.id.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(),
             summary: rule.id == ContentScanner.storedRule.id
                 ? "A key that Keyway stores appears in a file." : "\(rule.name) in a file.",
-            help: "Remove the key from the file, rotate it (consider it leaked if it was ever committed or pushed), "
-                + "and read it at run time instead (keyway run \(rule.app.map(ProtectedFile.shellQuoted) ?? "APP") -- CMD).",
-            level: .error)
+            help: "Remove the key from the file and rotate it (consider it leaked if it was ever committed or "
+                + "pushed): \(rule.remediation) Read it at run time instead (keyway run "
+                + "\(rule.app.map(ProtectedFile.shellQuoted) ?? "APP") -- CMD).",
+            level: rule.severity)
     }
 }

@@ -97,6 +97,7 @@ extension LeakChecker {
     ) {
         if commit == nil { report.filesScanned += 1 }
         report.bytesScanned += bytes.count
+        noteProgress()
         guard !ContentScanner.isBinary(bytes) else { return }
         let relative = Finding.relative(path, to: repository)
         for match in scanner.scan(bytes) {
@@ -104,7 +105,9 @@ extension LeakChecker {
                 report.allowed += 1
                 continue
             }
-            let severity: Finding.Severity = (git == nil || git == .untracked) ? .warning : .error
+            // A rule's own severity (a test key, a JWT) caps the finding's.
+            let severity = max(
+                (git == nil || git == .untracked) ? Finding.Severity.warning : .error, match.rule.severity)
             // The app the key belongs to, when the rule knows it: the commands name it.
             let app = match.rule.app.map(ProtectedFile.shellQuoted) ?? "APP"
             let login = "keyway login \(app)", run = "keyway run \(app) -- CMD"

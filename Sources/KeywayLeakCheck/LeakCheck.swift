@@ -25,12 +25,22 @@ public struct LeakCheckOptions: Sendable {
     public var keywayDirectories: [String] = []
     /// Digests of the values Keyway stores.
     public var stored: StoredSecretMatcher?
+    /// Rules of the user's own (`UserRules.load`), matched before the built-in ones.
+    public var userRules: [SecretRule] = []
     /// Files and blobs larger than this many bytes are not read (a note lists them): memory stays bounded by it
     /// whatever a repository holds.
     public var maximumFileSize: Int = LeakCheckOptions.defaultMaximumFileSize
 
+    /// Called now and then during the scan (at most four times a second) with what was scanned so far: the CLI's
+    /// progress line. Nil: no calls.
+    public var progress: (@Sendable (LeakProgress) -> Void)?
+
     /// 64 MiB.
     public static let defaultMaximumFileSize = 64 << 20
+
+    /// Every content rule in force, in the order they win over each other: the app specs' prefixes, the user's
+    /// rules, the built-in table.
+    public var allRules: [SecretRule] { SecretRule.appRules(specs) + userRules + SecretRule.wellKnown }
 
     public init(
         paths: [String], history: Bool = false, staged: Bool = false, machineAudit: Bool, environment: Environment,
@@ -47,6 +57,36 @@ public struct LeakCheckOptions: Sendable {
         self.keywayFiles = keywayFiles
         self.keywayDirectories = keywayDirectories
         self.stored = stored
+    }
+}
+
+/// How far a scan has got.
+public struct LeakProgress: Sendable, Equatable {
+    public var files: Int
+    public var blobs: Int
+    public var commits: Int
+    public var bytes: Int
+    /// Since the scan started.
+    public var seconds: Double
+
+    /// `12,345 files, 6,789 blobs, 1,234 commits, 105 MB (210 MB/s)` (the parts that are not zero).
+    public var line: String {
+        func grouped(_ n: Int) -> String {
+            let digits = Array(String(n))
+            var out = ""
+            for (i, d) in digits.enumerated() {
+                if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+                out.append(d)
+            }
+            return out
+        }
+        var parts = ["\(grouped(files)) files"]
+        if blobs > 0 { parts.append("\(grouped(blobs)) blobs") }
+        if commits > 0 { parts.append("\(grouped(commits)) commits") }
+        let megabytes = Double(bytes) / 1_000_000
+        parts.append("\(grouped(Int(megabytes))) MB")
+        let rate = seconds > 0 ? Int(megabytes / seconds) : 0
+        return "leak-check: " + parts.joined(separator: ", ") + " (\(grouped(rate)) MB/s)"
     }
 }
 
@@ -108,11 +148,15 @@ public final class LeakChecker {
     var behindLinks: [String] = []
     /// Seconds each git command may take (`KEYWAY_GIT_TIMEOUT`).
     var gitTimeout = GitRunner.defaultTimeout
+    /// When the scan started and when progress was last reported (monotonic seconds).
+    var started = 0.0
+    var lastProgress = 0.0
+    var sinceProgressCheck = 0
 
     public init(_ options: LeakCheckOptions) {
         self.options = options
         scanner = ContentScanner(
-            rules: SecretRule.appRules(options.specs) + SecretRule.wellKnown, stored: options.stored)
+            rules: options.allRules, stored: options.stored)
         var names = Set<String>()
         for spec in options.specs {
             for source in spec.sources {
@@ -131,6 +175,8 @@ public final class LeakChecker {
     }
 
     public func run() -> LeakReport {
+        started = Subprocess.monotonicSeconds()
+        lastProgress = started
         do throws(KeywayError) {
             gitTimeout = try GitRunner.timeout(from: options.environment)
         } catch {
@@ -172,11 +218,30 @@ public final class LeakChecker {
 
     func fail(_ message: String) { report.errors.append(message) }
 
+    /// Calls `options.progress` when a quarter of a second has passed since the last call (the clock is read
+    /// every 16 files or blobs).
+    func noteProgress() {
+        guard let progress = options.progress else { return }
+        sinceProgressCheck += 1
+        guard sinceProgressCheck >= 16 else { return }
+        sinceProgressCheck = 0
+        let now = Subprocess.monotonicSeconds()
+        guard now - lastProgress >= 0.25 else { return }
+        lastProgress = now
+        progress(
+            LeakProgress(
+                files: report.filesScanned, blobs: report.blobsScanned, commits: report.commitsScanned,
+                bytes: report.bytesScanned, seconds: now - started))
+    }
+
     // MARK: Credentials files by name
 
     /// Whether a file name is that of a credentials or key file: `.env` and `.env.*` (not `.example`, `.sample`,
-    /// `.template`, `.dist`, `.defaults`), `*.key`, `credentials*.json`, `credentials`, `.netrc`, `.git-credentials`,
-    /// `.pypirc`, private SSH keys (`id_rsa`, `id_ed25519`...), and the file names the app specs read.
+    /// `.template`, `.dist`, `.defaults`), `*.key`, `credentials*.json`/`.yaml`/`.yml`, `credentials`, `.netrc`,
+    /// `.git-credentials`, `.pypirc`, private SSH keys (`id_rsa`, `id_ed25519`...), PuTTY keys (`*.ppk`), keystores
+    /// (`*.jks`, `*.keystore`, `*.p12`, `*.pfx`), `secrets.toml`/`.yaml`/`.yml`, `terraform.tfvars`, `*.auto.tfvars`,
+    /// `service-account.json`, and the file names the app specs read. (A Google service-account key is also
+    /// recognised by its content, see `isCredentialsContent`.)
     public func isCredentialsFileName(_ name: String) -> Bool {
         if credentialNames.contains(name) { return true }
         if name == ".env" { return true }
@@ -184,10 +249,21 @@ public final class LeakChecker {
             let exampleSuffixes = [".example", ".sample", ".template", ".dist", ".defaults", ".tmpl"]
             return !exampleSuffixes.contains { name.hasSuffix($0) }
         }
-        if name.hasSuffix(".key") && name.count > 4 { return true }
-        if name.hasPrefix("credentials") && (name == "credentials" || name.hasSuffix(".json")) { return true }
-        return [".netrc", "_netrc", ".git-credentials", ".pypirc", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"]
-            .contains(name)
+        for suffix in [".key", ".ppk", ".jks", ".keystore", ".p12", ".pfx", ".auto.tfvars"]
+        where name.hasSuffix(suffix) && name.count > suffix.count {
+            return true
+        }
+        if name.hasPrefix("credentials")
+            && (name == "credentials" || name.hasSuffix(".json") || name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
+        {
+            return true
+        }
+        return [
+            ".netrc", "_netrc", ".git-credentials", ".pypirc", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519",
+            "secrets.toml", "secrets.yaml", "secrets.yml", "terraform.tfvars", "service-account.json",
+            "service_account.json",
+        ]
+        .contains(name)
     }
 
 }

@@ -50,6 +50,10 @@ extension LeakChecker {
             scanRepository(path, prefix: nil)
             return
         }
+        if FileMode.isDirectory(st), Self.isBareRepository(path) {
+            scanBareRepository(path)
+            return
+        }
         let repository =
             FileMode.isDirectory(st)
             ? Git.repository(
@@ -99,13 +103,26 @@ extension LeakChecker {
         }
         defer { closedir(dir) }
         var names: [String] = []
+        // Names that are not valid UTF-8 are kept as bytes: opened by them, reported escaped.
+        var rawNames: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            let bytes = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: UInt8.self, capacity: 256) {
+                    Array(
+                        UnsafeBufferPointer(
+                            start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))))
+                }
+            }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                rawNames.append(bytes)
+                continue
             }
             if name != "." && name != ".." && !(skippingGit && name == ".git") { names.append(name) }
         }
         let parent = dirfd(dir)
+        for raw in rawNames.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            scanRawName(raw, in: parent, directory: directory)
+        }
         for name in names.sorted() {
             let path = directory == "/" ? "/" + name : directory + "/" + name
             guard let st = try? Sys.lstat(name, in: parent) else { continue }
@@ -122,6 +139,9 @@ extension LeakChecker {
                 if (try? Sys.lstat(".git", in: child)) != nil {
                     Sys.close(child)
                     scanRepository(path, prefix: nil)
+                } else if Self.isBareRepository(path) {
+                    Sys.close(child)
+                    scanBareRepository(path)
                 } else {
                     walk(child, path)
                 }
@@ -131,13 +151,119 @@ extension LeakChecker {
         }
     }
 
+    /// An entry whose name is not valid UTF-8 (`raw`, in `parent`): a regular file is read and scanned, a directory
+    /// walked, both opened by the name's bytes without following a link; the path shown has the name's bytes that
+    /// are not ASCII escaped (`key\xff.txt`).
+    func scanRawName(_ raw: [UInt8], in parent: Int32, directory: String) {
+        let path = (directory == "/" ? "/" : directory + "/") + Self.escapedName(raw)
+        var st = stat()
+        let name = raw.map { CChar(bitPattern: $0) } + [0]
+        guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        let isDirectory = FileMode.isDirectory(st)
+        guard isDirectory || FileMode.isRegular(st) else { return }
+        let flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | (isDirectory ? O_DIRECTORY : O_NONBLOCK)
+        let fd = openat(parent, name, flags)
+        guard fd >= 0 else {
+            fail("Cannot read \(path): \(Errno.current).")
+            return
+        }
+        if isDirectory {
+            walk(fd, path)
+            return
+        }
+        defer { Sys.close(fd) }
+        guard Int(st.st_size) <= options.maximumFileSize else {
+            oversized.append((path, Int(st.st_size)))
+            return
+        }
+        do throws(Errno) {
+            guard let bytes = try Sys.readAll(fd, limit: options.maximumFileSize) else {
+                oversized.append((path, options.maximumFileSize + 1))
+                return
+            }
+            scanContent(bytes, path: path, repository: nil, git: nil, commit: nil)
+        } catch {
+            fail("Cannot read \(path): \(error).")
+        }
+    }
+
+    /// A file name's bytes with every byte that is not printable ASCII (or is a backslash) written `\xNN`.
+    static func escapedName(_ raw: [UInt8]) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in raw {
+            if b >= 32 && b < 127 && b != 92 {
+                out.append(b)
+            } else {
+                out += [92, 120, hex[Int(b >> 4)], hex[Int(b & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// A file outside any repository: `name` in the directory `parent`, whose `lstat` is `status`.
     func scanLooseFile(in parent: Int32, _ name: String, path: String, status: FileStatus) {
-        if isCredentialsFileName(name) {
+        let credentials = isCredentialsFileName(name)
+        if credentials {
             checkPermissions(status, path: path, repository: nil, git: nil)
         }
         guard let bytes = readRegularFile(in: parent, name, path: path, status: status) else { return }
+        if !credentials, Self.isCredentialsContent(bytes) {
+            checkPermissions(status, path: path, repository: nil, git: nil)
+        }
         scanContent(bytes, path: path, repository: nil, git: nil, commit: nil)
+    }
+
+    /// A bare repository (a mirror, a server's copy): `HEAD`, `config`, `objects/` and `refs/` at its top and no
+    /// `.git`.
+    static func isBareRepository(_ path: String) -> Bool {
+        guard let head = try? Sys.lstat(path + "/HEAD"), FileMode.isRegular(head),
+            let config = try? Sys.lstat(path + "/config"), FileMode.isRegular(config),
+            let objects = try? Sys.lstat(path + "/objects"), FileMode.isDirectory(objects),
+            let refs = try? Sys.lstat(path + "/refs"), FileMode.isDirectory(refs)
+        else { return false }
+        return true
+    }
+
+    /// A bare repository has no work tree and no index: with `--history` its history is scanned (every ref, as
+    /// for any repository); without, a note says it was not scanned; with `--staged` it is an error.
+    func scanBareRepository(_ root: String) {
+        guard seen.insert("repository\0" + root + "\0").inserted else { return }
+        if options.staged {
+            fail("\(root) is a bare repository (no index, no work tree): --staged has nothing to check there.")
+            return
+        }
+        guard options.history else {
+            report.notScanned.append(
+                "Not scanned: \(root) is a bare repository (a mirror or a server's copy): it has no work tree, only "
+                    + "history; run with --history to scan it.")
+            return
+        }
+        if let st = try? Sys.lstat(root), st.st_uid != Sys.effectiveUserID {
+            report.notes.append(
+                "\(root) belongs to uid \(st.st_uid), not to you: it was read with git's hooks, filters, fsmonitor "
+                    + "and external commands disabled.")
+        }
+        scannedRepositories.insert(root)
+        let runner = GitRunner(root: root, timeout: gitTimeout)
+        do throws(KeywayError) {
+            try scanHistory(runner, prefix: nil, tracked: [], bare: true)
+        } catch {
+            fail(error.message)
+        }
+    }
+
+    /// Whether a file's content makes it a credentials file whatever its name: a Google service-account key
+    /// (`"type": "service_account"` with a `"private_key"`).
+    static func isCredentialsContent(_ bytes: [UInt8]) -> Bool {
+        // A JSON object: the first byte that is not white space is `{`.
+        guard
+            bytes.first(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
+            ) == 123
+        else { return false }
+        let head = Array(bytes.prefix(64 * 1024))
+        return Randomness.contains(head, Array("\"service_account\"".utf8))
+            && Randomness.contains(head, Array("\"private_key\"".utf8))
     }
 
     /// What `relative` is beneath the directory `reader` opens, examined without following a symbolic link in any

@@ -137,6 +137,10 @@ extension LeakChecker {
             if credentials { checkPermissions(entry.status, path: absolute, repository: root, git: state) }
             guard let bytes = readRegularFile(in: entry.parent, entry.name, path: absolute, status: entry.status)
             else { continue }
+            if !credentials, Self.isCredentialsContent(bytes) {
+                addCredentialsFileFinding(absolute, repository: root, state: state)
+                checkPermissions(entry.status, path: absolute, repository: root, git: state)
+            }
             scanContent(
                 bytes, path: absolute, repository: root, git: state, commit: nil,
                 committed: state == .tracked ? committed : nil)
@@ -181,7 +185,10 @@ extension LeakChecker {
         return shallow
     }
 
-    func scanHistory(_ runner: GitRunner, prefix: String?, tracked: Set<String>) throws(KeywayError) {
+    /// With `bare`, the repository has no work tree: a credentials file in its history may still be at HEAD.
+    func scanHistory(_ runner: GitRunner, prefix: String?, tracked: Set<String>, bare: Bool = false)
+        throws(KeywayError)
+    {
         let root = runner.root
         let (entries, commits) = try history(runner)
         report.commitsScanned += commits
@@ -198,7 +205,10 @@ extension LeakChecker {
                         kind: .credentialsFile, rule: FileRules.history, severity: .error, path: absolute,
                         repository: root, git: .history, commit: entry.commit,
                         message: "The credentials file \(entry.path) was committed in \(entry.commit.prefix(12)) of "
-                            + "\(root), though git no longer tracks it: whatever it held is in the history.",
+                            + "\(root)"
+                            + (bare
+                                ? " (a bare repository): whatever it held is in the history."
+                                : ", though git no longer tracks it: whatever it held is in the history."),
                         fix: "Rotate every key it held. Rewriting history (git filter-repo) does not un-leak a key "
                             + "that was pushed or cloned."))
             }

@@ -1,11 +1,11 @@
 /// The fake keys the tests plant (in files, repositories, history, the environment) and look for, one table for
 /// every suite. Each is assembled at run time, so no source file holds a key a scanner would flag.
 public enum Planted {
-    public static let github = "ghp" + "_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    public static let github = "ghp" + "_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW11ySowm"
     public static let githubFineGrained =
         "github" + "_pat_11ABCDEFG0aB3dE5fG7hJ9_kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3vW5xY7zA9bC1dE3fG5"
     /// A second GitHub token, planted outside the repository under scan.
-    public static let githubOutside = "ghp" + "_Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk9Lz8Xc7Vb6"
+    public static let githubOutside = "ghp" + "_Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk9Lz82Qvbwp"
     public static let aws = "AKIA" + "Q3RZ7T2VX9LMNB4K"
     public static let aws2 = "ASIA" + "M4K8P2XW7RZ3QV9T"
     public static let slack = "xoxb" + "-2049811744-9182736450-Zq8Wc3Lm5Nv7Bx1Ty9Ua"

@@ -112,11 +112,13 @@ public struct AppCatalog: Sendable {
         return previous[b.count]
     }
 
-    static func jsonFiles(in directory: String) throws(KeywayError) -> [String] {
+    /// The `*.json` files of `directory` (not hidden ones), sorted; none when it does not exist. `what` names the
+    /// directory in the error.
+    package static func jsonFiles(in directory: String, what: String = "app spec") throws(KeywayError) -> [String] {
         guard let dir = opendir(directory) else {
             if errno == ENOENT || errno == ENOTDIR { return [] }
             throw KeywayError(
-                .io, "Cannot read the app spec directory \(directory): \(Errno.current).", path: directory)
+                .io, "Cannot read the \(what) directory \(directory): \(Errno.current).", path: directory)
         }
         defer { closedir(dir) }
         var names: [String] = []

@@ -84,14 +84,14 @@ struct MemberNames {
 
 extension JSON {
     /// One step of the way to a value: an object member's name or an array element's index.
-    enum PathStep: Equatable {
+    package enum PathStep: Equatable {
         case member(String)
         case element(Int)
     }
 
     /// The way to the first member name written twice in one object, anywhere in this value (each object's own
     /// members first, then its values in document order): the last step is the repeated name. Nil when none is.
-    func firstRepeatedMember() -> [PathStep]? {
+    package func firstRepeatedMember() -> [PathStep]? {
         switch self {
         case .object(let members):
             var names = MemberNames()

@@ -1,0 +1,188 @@
+import Glibc
+import KeywayCore
+import KeywayTestSupport
+import Testing
+
+@testable import KeywayLeakCheck
+
+/// Repositories and files leak-check used to pass over in silence.
+@Suite("LeakCheck repository kinds and credentials files")
+struct RepositoryKindsTests {
+    func check(_ paths: [String], history: Bool = false, in directory: String) -> LeakReport {
+        LeakChecker(
+            LeakCheckOptions(
+                paths: paths, history: history, machineAudit: false, environment: .process(),
+                workingDirectory: directory, specs: AppCatalog.builtIn)
+        ).run()
+    }
+
+    @Test("a bare repository (a mirror) is scanned as a repository with --history, and noted without it")
+    func bareRepository() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-bare")
+        let source = directory.path + "/source"
+        _ = try GitFixture.keyThenClean(source, line: "TOKEN=\(Planted.github)")
+        let mirror = directory.path + "/mirror.git"
+        _ = try GitFixture.git(["clone", "-q", "--mirror", source, mirror], in: directory.path)
+        let report = check([mirror], history: true, in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        #expect(report.findings.map(\.rule) == ["github-token"])
+        #expect(report.findings.first?.git == .history)
+        #expect(report.commitsScanned == 3)
+        #expect(report.repositories == [mirror])
+        // Found under a directory too.
+        #expect(
+            check([directory.path], history: true, in: directory.path).findings.filter { $0.repository == mirror }.count
+                == 1)
+        let without = check([mirror], in: directory.path)
+        #expect(without.findings.isEmpty)
+        #expect(without.notScanned.contains { $0.contains("bare repository") && $0.contains("--history") })
+    }
+
+    @Test("a file whose name is not valid UTF-8 is scanned, in a directory of such a name too, and shown escaped")
+    func nonUTF8Names() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-bytes")
+        func create(_ path: [UInt8], directory isDirectory: Bool = false, _ text: String = "") {
+            let name = path.map { CChar(bitPattern: $0) } + [0]
+            if isDirectory {
+                mkdir(name, 0o700)
+                return
+            }
+            let fd = open(name, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+            _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        let base = Array((directory.path + "/").utf8)
+        create(base + Array("key".utf8) + [0xFF] + Array(".txt".utf8), "TOKEN=\(Planted.github)\n")
+        create(base + [0xC3, 0x28], directory: true)
+        create(base + [0xC3, 0x28] + Array("/inner.env".utf8), "TOKEN=\(Planted.aws)\n")
+        let report = check([directory.path], in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        #expect(
+            Set(report.findings.filter { $0.kind == .secret }.map(\.path))
+                == [directory.path + "/key\\xff.txt", directory.path + "/\\xc3(/inner.env"])
+    }
+
+    @Test(
+        "credentials files recognised by name (tfvars, ppk, keystores, secrets.toml) and by content (service account)")
+    func credentialsFiles() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-credfiles")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        let names = [
+            "terraform.tfvars", "prod.auto.tfvars", "deploy.ppk", "release.jks", "app.keystore", "cert.p12",
+            "secrets.toml", "credentials.yaml",
+        ]
+        for name in names { try GitFixture.write(root, name, "x = 1\n") }
+        try GitFixture.write(root, "gcp-prod.json", "{\"type\": \"service_account\", \"private_key\": \"\"}\n")
+        try GitFixture.write(root, "terraform.tfvars.example", "x = 1\n")
+        try GitFixture.commitAll(root)
+        let report = check([root], in: directory.path)
+        let tracked = Set(report.findings.filter { $0.rule == FileRules.tracked }.map(\.relativePath))
+        #expect(tracked == Set(names + ["gcp-prod.json"]))
+    }
+}
+
+@Suite("LeakCheck progress")
+struct ProgressTests {
+    @Test("the progress line counts files, blobs, commits, bytes and the rate")
+    func line() {
+        let p = LeakProgress(files: 12_345, blobs: 0, commits: 1_234, bytes: 105_000_000, seconds: 0.5)
+        #expect(p.line == "leak-check: 12,345 files, 1,234 commits, 105 MB (210 MB/s)")
+    }
+
+    @Test("progress is reported at most every quarter second, every 16 files at the earliest, and never unasked")
+    func calls() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-progress")
+        let seen = Counter()
+        var options = LeakCheckOptions(
+            paths: [], machineAudit: false, environment: .process(), workingDirectory: directory.path, specs: [])
+        options.progress = { @Sendable _ in seen.add() }
+        let checker = LeakChecker(options)
+        checker.started = Subprocess.monotonicSeconds() - 10
+        checker.lastProgress = checker.started
+        for _ in 0..<15 { checker.noteProgress() }
+        #expect(seen.value == 0)
+        checker.noteProgress()
+        #expect(seen.value == 1)
+        // Within the quarter second: no second call.
+        for _ in 0..<32 { checker.noteProgress() }
+        #expect(seen.value == 1)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private(set) var value = 0
+    func add() { value += 1 }
+}
+
+@Suite("LeakCheck user rules")
+struct UserRuleTests {
+    func decode(_ text: String) throws(KeywayError) -> SecretRule {
+        try UserRules.decode(Array(text.utf8), source: "/c/leak-rules/acme.json")
+    }
+
+    @Test("a prefix rule and a keyword rule match, with their entropy floor and allowlist")
+    func matching() throws {
+        let prefix = try decode(
+            #"{"id": "acme-token", "prefixes": ["acme_"], "min_length": 24, "max_length": 24, "entropy": 4.0, "allowlist": ["acme_Test"]}"#
+        )
+        let keyword = try decode(
+            #"{"id": "acme-pass", "keywords": ["acme_pass"], "alphabet": "printable", "min_length": 10}"#)
+        let scanner = ContentScanner(rules: [prefix, keyword])
+        func ids(_ text: String) -> [String] { scanner.scan(Array(text.utf8)).map(\.rule.id) }
+        #expect(ids("k = acme_" + "Zq8Wc3Lm5Nv7Bx1Ty9UaPo2R\n") == ["acme-token"])
+        #expect(ids("k = acme_" + "Test3Lm5Nv7Bx1Ty9UaPo2R\n").isEmpty)  // allowlisted
+        #expect(ids("k = acme_" + "abababababababababababab\n").isEmpty)  // below the floor
+        #expect(ids("ACME_PASS=\"" + "r8Kz!2mQ-x7Lp\"\n") == ["acme-pass"])
+        #expect(prefix.severity == .error && prefix.family.contains("acme.json"))
+    }
+
+    @Test("errors name the file and the field, never a value")
+    func errors() {
+        let cases: [(String, String)] = [
+            (#"{"prefixes": ["acme_"]}"#, #""id" is missing"#),
+            (#"{"id": "Acme Token", "prefixes": ["acme_"]}"#, #""id" must be lower-case"#),
+            (#"{"id": "a", "regex": "acme_[a-z]+"}"#, #""regex" is not supported"#),
+            (#"{"id": "a"}"#, #"must be given one of them"#),
+            (#"{"id": "a", "prefixes": ["x"]}"#, #""prefixes"[0] must be a string of at least 2"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "alphabet": "emoji"}"#, #""alphabet" must be one of"#),
+            (
+                #"{"id": "a", "prefixes": ["acme_"], "min_length": 40, "max_length": 20}"#,
+                #""min_length" must not be larger"#
+            ),
+            (#"{"id": "a", "prefixes": ["acme_"], "entropy": "high"}"#, #""entropy" must be a number"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "colour": 1}"#, #""colour" is not a known field"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "severity": "fatal"}"#, #""severity" must be error or warning"#),
+            (#"{"id": "a", "prefixes": ["acme_"], "id": "b"}"#, "is written more than once"),
+            ("[1]", "the top level must be an object"),
+        ]
+        for (text, message) in cases {
+            do {
+                _ = try decode(text)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.message.hasPrefix("Leak rule /c/leak-rules/acme.json"), "\(error.message)")
+                #expect(error.message.contains(message), "\(error.message)")
+                #expect(!error.message.contains("acme_[a-z]"))
+            }
+        }
+    }
+
+    @Test("rules load from <config>/leak-rules/*.json; a built-in id or a duplicate is refused")
+    func loading() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-user-rules")
+        let dir = directory.path + "/leak-rules"
+        try GitFixture.write(directory.path, "leak-rules/a.json", #"{"id": "acme-token", "prefixes": ["acme_"]}"#)
+        #expect(try UserRules.load(configDirectory: directory.path).map(\.id) == ["acme-token"])
+        try GitFixture.write(directory.path, "leak-rules/b.json", #"{"id": "acme-token", "prefixes": ["acme2_"]}"#)
+        #expect(throws: KeywayError.self) { try UserRules.load(configDirectory: directory.path) }
+        try GitFixture.write(directory.path, "leak-rules/b.json", #"{"id": "github-token", "prefixes": ["acme2_"]}"#)
+        do {
+            _ = try UserRules.load(configDirectory: directory.path)
+            Issue.record("a built-in id was accepted")
+        } catch {
+            #expect(error.message.contains(dir + "/b.json") && error.message.contains("built-in"))
+        }
+        #expect(try UserRules.load(configDirectory: directory.path + "/none").isEmpty)
+    }
+}
