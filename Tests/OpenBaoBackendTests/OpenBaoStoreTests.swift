@@ -1,0 +1,109 @@
+import KeywayCore
+import KeywayTestSupport
+import KeywayTesting
+import Testing
+
+@testable import KeywayOpenBao
+
+/// One dev server for the tests that leave it as they found it (each uses its own prefix); tests that seal or kill
+/// a server start their own.
+let sharedServer = Result { try OpenBaoServer() }
+
+func store(_ server: OpenBaoServer, prefix: String, extra: [String: String] = [:]) -> OpenBaoStore {
+    var values = server.clientEnvironment
+    values["KEYWAY_OPENBAO_PREFIX"] = prefix
+    values["HOME"] = server.directory.path
+    values.merge(extra) { $1 }
+    return OpenBaoStore(environment: Environment(values))
+}
+
+@Suite struct OpenBaoConformanceTests {
+    @Test func conformance() throws {
+        let server = try sharedServer.get()
+        let counter = Counter()
+        try StoreConformance(
+            makeStore: { store(server, prefix: "conformance-\(counter.next())") },
+            makeBroken: {
+                // A port nothing listens on: every read fails (unreachable), never "not found".
+                let port = try freePort()
+                return OpenBaoStore(
+                    environment: Environment(["BAO_ADDR": "http://127.0.0.1:\(port)", "BAO_TOKEN": "unused-token"]))
+            }
+        ).run()
+    }
+}
+
+@Suite struct OpenBaoLayoutTests {
+    /// Names that are not path segments are encoded and stay inside `<prefix>/<app>/`: `..`, `/`, `%2e`, `.`.
+    @Test func namesNeverClimbOutOfThePrefix() throws {
+        let server = try sharedServer.get()
+        // A mount of its own, so that nothing else writes to it meanwhile.
+        try server.baoOK(["secrets", "enable", "-path=layoutkv", "kv-v2"])
+        let kv = store(server, prefix: "layout/inner", extra: ["KEYWAY_OPENBAO_MOUNT": "layoutkv"])
+        let names = ["..", ".", "/", "../..", "a/../../b", "%2e%2e", "%2E", "%", "x%2fy", "..%2f..", "café", "a b"]
+        var ids: [CredentialID] = []
+        for (index, name) in names.enumerated() {
+            ids.append(CredentialID(app: name, profile: names[(index + 3) % names.count]))
+            ids.append(CredentialID(app: "plain", profile: name))
+        }
+        for (index, id) in ids.enumerated() {
+            try kv.write(Credential(id: id, secret: Secret("sk-layout-\(index)-abcdefghijklmnop")))
+        }
+        // Nothing was written outside layoutkv/layout/inner/: the mount holds only the folder "layout/", which holds
+        // only "inner/".
+        let top = try server.baoOK(["kv", "list", "-format=json", "layoutkv/"])
+        #expect(top.contains("\"layout/\"") && top.filter { $0 == "," }.isEmpty, "more than layout/: \(top)")
+        let middle = try server.baoOK(["kv", "list", "-format=json", "layoutkv/layout/"])
+        #expect(middle.contains("\"inner/\"") && middle.filter { $0 == "," }.isEmpty, "\(middle)")
+        for (index, id) in ids.enumerated() {
+            #expect(try kv.read(id)?.secret.reveal() == "sk-layout-\(index)-abcdefghijklmnop", "\(id)")
+        }
+        #expect(try kv.list().map(\.id) == ids.sorted())
+        for id in ids { #expect(try kv.delete(id)) }
+        #expect(try kv.list().isEmpty)
+    }
+
+    @Test func encodingRoundTripsAndIsStrict() {
+        for name in ["..", ".", "...", "/", "%", "%2e", "a/b", "café", "plain-name_1.2", "\u{1F600}", " "] {
+            let segment = KVPath.encode(name)
+            #expect(!segment.contains("/") && segment != "." && segment != "..")
+            #expect(KVPath.decode(segment) == name)
+        }
+        #expect(KVPath.encode("..") == "%2E%2E")
+        #expect(KVPath.encode("%2e") == "%252e")
+        // Not what encode writes: lower-case hex, an encoded plain byte, a raw space, a cut escape.
+        for segment in ["%2e", "%41", "a b", "%2", "%zz"] { #expect(KVPath.decode(segment) == nil, "\(segment)") }
+        #expect(!KVPath.isPlainPath("a/../b") && !KVPath.isPlainPath("") && !KVPath.isPlainPath("a//b"))
+        #expect(KVPath.isPlainPath("team-1/keyway.v2"))
+    }
+
+    /// account, organization, scopes and expiry live in custom_metadata; the key alone in the data.
+    @Test func keyInDataDetailsInCustomMetadata() throws {
+        let server = try sharedServer.get()
+        let kv = store(server, prefix: "layout-metadata")
+        let id = CredentialID(app: "openai", profile: "work")
+        try kv.write(
+            Credential(
+                id: id, secret: Secret("sk-metadata-abcdefghijklmnop"), account: "me@example.com",
+                organization: "Acme", scopes: ["read", "write"], expires: Day(parsing: "2030-01-31")))
+        let data = try server.baoOK(["kv", "get", "-format=json", "secret/layout-metadata/openai/work"])
+        #expect(data.contains("\"api_key\": \"sk-metadata-abcdefghijklmnop\""))
+        let metadata = try server.baoOK(["kv", "metadata", "get", "-format=json", "secret/layout-metadata/openai/work"])
+        #expect(metadata.contains("\"account\": \"me@example.com\"") && metadata.contains("\"organization\": \"Acme\""))
+        #expect(metadata.contains("\"expires\": \"2030-01-31\"") && !metadata.contains("sk-metadata"))
+    }
+
+    /// logout removes every version (the metadata), not just the latest.
+    @Test func deleteRemovesEveryVersion() throws {
+        let server = try sharedServer.get()
+        let kv = store(server, prefix: "layout-delete")
+        let id = CredentialID(app: "openai")
+        try kv.write(Credential(id: id, secret: Secret("sk-version-one-abcdefghijkl")))
+        try kv.write(Credential(id: id, secret: Secret("sk-version-two-abcdefghijkl")))
+        #expect(try server.baoOK(["kv", "metadata", "get", "secret/layout-delete/openai/default"]).contains("2"))
+        #expect(try kv.delete(id))
+        let after = try server.bao(["kv", "metadata", "get", "secret/layout-delete/openai/default"])
+        #expect(after.status != 0)
+        #expect(try kv.delete(id) == false)
+    }
+}
