@@ -1,5 +1,6 @@
 import Glibc
 import KeywayCore
+import Synchronization
 
 /// Stores credentials in an OpenBao (or HashiCorp Vault) KV version 2 secrets engine: one entry per (app, profile)
 /// at `<mount>/data/<prefix>/<app>/<profile>` holding the key as `api_key`; account, organization, scopes, expiry and
@@ -11,6 +12,9 @@ import KeywayCore
 public struct OpenBaoStore: CredentialStore {
     public let configuration: OpenBaoConfiguration
     let client: KVClient
+    /// The version of each entry as this store last read or wrote it (0: read as absent): the check-and-set version
+    /// of the next write (`login` reads, merges, writes).
+    private let versions = VersionCache()
 
     /// How many times a write is tried when check-and-set keeps losing.
     static let writeAttempts = 5
@@ -69,10 +73,16 @@ public struct OpenBaoStore: CredentialStore {
 
     private func read(_ id: CredentialID, deadline: Deadline) throws(KeywayError) -> Credential? {
         let answer = try client.send("GET", dataPath(id), deadline: deadline)
-        if answer.ok { return try credential(id, from: answer) }
+        if answer.ok {
+            let found = try credential(id, from: answer)
+            versions.set(id, answer.json?["data"]?["metadata"]?["version"]?.intValue)
+            return found
+        }
         if answer.isPlainNotFound {
             // A KV version 1 mount answers 404 too: the mount says which.
             try client.checkMount(deadline: deadline)
+            // Absent, or its latest version deleted (then the metadata's version is the one to replace).
+            versions.set(id, answer.json?["data"]?["metadata"]?["version"]?.intValue ?? 0)
             return nil
         }
         throw client.failure(answer, doing: "read \(id)", deadline: deadline)
@@ -159,7 +169,10 @@ public struct OpenBaoStore: CredentialStore {
         let key = credential.secret.reveal()
         var written = false
         for attempt in 0..<Self.writeAttempts {
-            let version = try currentVersion(credential.id, deadline: deadline)
+            // First the version this store read (what the caller based the write on), then the server's.
+            let known = attempt == 0 ? versions.get(credential.id) : nil
+            let version: Int
+            if let known { version = known } else { version = try currentVersion(credential.id, deadline: deadline) }
             let body = JSON.object([
                 ("options", .object([("cas", .int(version))])),
                 ("data", .object([("api_key", .string(key))])),
@@ -167,6 +180,7 @@ public struct OpenBaoStore: CredentialStore {
             let answer = try client.send("POST", dataPath(credential.id), body: body, deadline: deadline, redact: [key])
             if answer.ok {
                 written = true
+                versions.set(credential.id, answer.json?["data"]?["version"]?.intValue)
                 break
             }
             guard Self.isCASMismatch(answer) else {
@@ -241,6 +255,14 @@ public struct OpenBaoStore: CredentialStore {
         guard found.ok else { throw client.failure(found, doing: "read \(id)", deadline: deadline) }
         let answer = try client.send("DELETE", metadataPath(id), deadline: deadline)
         guard answer.ok else { throw client.failure(answer, doing: "remove \(id)", deadline: deadline) }
+        versions.set(id, 0)
         return true
     }
+}
+
+/// Entry versions by credential, shared by a store's copies.
+final class VersionCache: Sendable {
+    private let versions = Mutex<[CredentialID: Int]>([:])
+    func get(_ id: CredentialID) -> Int? { versions.withLock { $0[id] } }
+    func set(_ id: CredentialID, _ version: Int?) { versions.withLock { $0[id] = version } }
 }

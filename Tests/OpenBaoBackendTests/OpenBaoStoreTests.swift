@@ -107,3 +107,25 @@ func store(_ server: OpenBaoServer, prefix: String, extra: [String: String] = [:
         #expect(try kv.delete(id) == false)
     }
 }
+
+@Suite struct OpenBaoCheckAndSetTests {
+    /// A write based on a version another host has replaced since is retried on the new version: both updates are
+    /// versions of the entry, the later one is what is read.
+    @Test func staleReadIsRetriedNotLost() throws {
+        let server = try sharedServer.get()
+        let first = store(server, prefix: "cas-stale")
+        let second = store(server, prefix: "cas-stale")
+        let id = CredentialID(app: "openai")
+        try first.write(Credential(id: id, secret: Secret("sk-cas-version-one-abcdefgh")))
+        #expect(try first.read(id)?.secret.reveal() == "sk-cas-version-one-abcdefgh")
+        try second.write(Credential(id: id, secret: Secret("sk-cas-version-two-abcdefgh")))
+        try first.write(Credential(id: id, secret: Secret("sk-cas-version-three-abcdef")))
+        for (version, key) in [(1, "one-abcdefgh"), (2, "two-abcdefgh"), (3, "three-abcdef")] {
+            let stored = try server.baoOK([
+                "kv", "get", "-version=\(version)", "-field=api_key", "secret/cas-stale/openai/default",
+            ])
+            #expect(stored == "sk-cas-version-\(key)")
+        }
+        #expect(try second.read(id)?.secret.reveal() == "sk-cas-version-three-abcdef")
+    }
+}
