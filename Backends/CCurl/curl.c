@@ -208,6 +208,9 @@ int keyway_http_perform(void *client, const keyway_http_request *request, keyway
     if (connect_to) curl.easy_setopt(handle, CURLOPT_CONNECT_TO, connect_to);
 
     CURLcode code = curl.easy_perform(handle);
+    long redirects = 0;
+    curl.easy_getinfo(handle, CURLINFO_REDIRECT_COUNT, &redirects);
+    response->redirects = redirects;
     curl.slist_free_all(headers);
     if (connect_to) curl.slist_free_all(connect_to);
     if (code != CURLE_OK) {

@@ -35,8 +35,9 @@ enum HTTPFailure: Sendable, Equatable {
 
 enum HTTPOutcome: Sendable {
     case response(status: Int, body: [UInt8])
-    /// What went wrong before an HTTP status was had, and libcurl's (or dlerror's) words for it.
-    case failure(HTTPFailure, String)
+    /// What went wrong before an HTTP status was had, libcurl's (or dlerror's) words for it, and whether it
+    /// happened after following a redirect (a standby pointing at an active node that is gone).
+    case failure(HTTPFailure, String, redirected: Bool)
 }
 
 /// One libcurl handle (so connections stay open between the requests of one command), one request at a time.
@@ -62,7 +63,7 @@ final class HTTPClient: Sendable {
             if held == nil {
                 var message = [CChar](repeating: 0, count: 256)
                 guard let pointer = keyway_http_client_new(&message, message.count) else {
-                    return .failure(.noLibrary, Self.text(message))
+                    return .failure(.noLibrary, Self.text(message), redirected: false)
                 }
                 held = Handle(pointer: pointer)
             }
@@ -107,16 +108,17 @@ final class HTTPClient: Sendable {
         let message = withUnsafeBytes(of: response.message) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
+        let redirected = response.redirects > 0
         switch Int(failure) {
         case Int(KEYWAY_HTTP_OK):
             let body =
                 response.body.map { Array(UnsafeBufferPointer(start: $0, count: response.body_length)) } ?? []
             return .response(status: response.status, body: body)
-        case Int(KEYWAY_HTTP_NO_LIBRARY): return .failure(.noLibrary, message)
-        case Int(KEYWAY_HTTP_UNREACHABLE): return .failure(.unreachable, message)
-        case Int(KEYWAY_HTTP_TIMEOUT): return .failure(.timeout, message)
-        case Int(KEYWAY_HTTP_TLS): return .failure(.tls, message)
-        default: return .failure(.other, message)
+        case Int(KEYWAY_HTTP_NO_LIBRARY): return .failure(.noLibrary, message, redirected: redirected)
+        case Int(KEYWAY_HTTP_UNREACHABLE): return .failure(.unreachable, message, redirected: redirected)
+        case Int(KEYWAY_HTTP_TIMEOUT): return .failure(.timeout, message, redirected: redirected)
+        case Int(KEYWAY_HTTP_TLS): return .failure(.tls, message, redirected: redirected)
+        default: return .failure(.other, message, redirected: redirected)
         }
     }
 

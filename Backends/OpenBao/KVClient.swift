@@ -105,18 +105,27 @@ final class KVClient: Sendable {
             connectTo = name + ":" + target.port + ":" + target.host + ":" + target.port
         }
         var lastTransient: Answer?
+        var lastRedirectFailure: String?
         while true {
             let remaining = deadline.remaining
             guard remaining > 0 else {
                 if let lastTransient { throw failure(lastTransient, doing: "answer", deadline: nil, redact: secrets) }
+                if let lastRedirectFailure { throw noActiveNode(lastRedirectFailure) }
                 throw timedOut(deadline)
             }
             let request = HTTPRequest(
                 method: method, url: url, headers: headers, body: bytes, timeout: remaining, tls: configuration.tls,
                 connectTo: connectTo)
             switch http.perform(request) {
-            case .failure(let kind, let message):
+            case .failure(let kind, let message, let redirected):
                 let said = Self.redacted(message, secrets)
+                if redirected && kind == .unreachable {
+                    // A standby sent us to an active node that is gone (killed, an election under way): ask the
+                    // standby again until it knows the new one, or the time is up.
+                    lastRedirectFailure = said
+                    pause(deadline)
+                    continue
+                }
                 switch kind {
                 case .noLibrary:
                     throw KeywayError(
@@ -132,6 +141,7 @@ final class KVClient: Sendable {
                     if let lastTransient {
                         throw failure(lastTransient, doing: "answer", deadline: nil, redact: secrets)
                     }
+                    if let lastRedirectFailure { throw noActiveNode(lastRedirectFailure) }
                     throw timedOut(deadline)
                 case .tls:
                     throw KeywayError(
@@ -146,13 +156,25 @@ final class KVClient: Sendable {
                 let answer = Self.answer(status, body)
                 if Self.isTransient(answer) {
                     lastTransient = answer
-                    let pause = min(0.2, max(0, deadline.remaining - 0.01))
-                    if pause > 0 { usleep(UInt32(pause * 1e6)) }
+                    pause(deadline)
                     continue
                 }
                 return answer
             }
         }
+    }
+
+    /// A short wait before asking again, within the deadline.
+    private func pause(_ deadline: Deadline) {
+        let pause = min(0.2, max(0, deadline.remaining - 0.01))
+        if pause > 0 { usleep(UInt32(pause * 1e6)) }
+    }
+
+    private func noActiveNode(_ said: String) -> KeywayError {
+        KeywayError(
+            .openbaoNoActiveNode,
+            "\(serverAtStart) is a standby node whose active node could not be reached within the time allowed "
+                + "(KEYWAY_OPENBAO_TIMEOUT): \(said). The cluster may be electing a leader or have lost its quorum.")
     }
 
     private func timedOut(_ deadline: Deadline) -> KeywayError {
@@ -177,6 +199,8 @@ final class KVClient: Sendable {
 
     /// A standby that cannot reach an active node (an election in progress): worth retrying until the deadline.
     static func isTransient(_ answer: Answer) -> Bool {
+        // A KV v2 mount just mounted, or on a node that just became active, upgrades its storage first.
+        if answer.errors.contains(where: { $0.contains("Waiting for the primary to upgrade") }) { return true }
         guard answer.status >= 500 else { return false }
         return answer.errors.contains { error in
             let text = error.lowercased()

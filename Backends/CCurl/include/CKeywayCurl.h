@@ -46,6 +46,7 @@ typedef struct keyway_http_request {
 typedef struct keyway_http_response {
     int failure;                   // KEYWAY_HTTP_*
     long status;                   // the HTTP status when failure == KEYWAY_HTTP_OK
+    long redirects;                // redirects followed (a standby's 307 to the active node), also on failure
     unsigned char *body;           // owned; free with keyway_http_response_free
     size_t body_length;
     char message[256];             // libcurl's or dlerror's text on failure
