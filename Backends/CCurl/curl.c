@@ -38,7 +38,9 @@ static char load_error[256];
 static int loaded;
 
 static void load_curl(void) {
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    // RTLD_LAZY: libcurl pulls in some 28 libraries; binding only the symbols used keeps the first request cheap (every
+    // function Keyway calls is looked up with dlsym below, so a missing one is still an error here).
+    void *library = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
     if (library == NULL) {
         snprintf(load_error, sizeof load_error, "%s", dlerror());
         return;
