@@ -83,7 +83,8 @@ public func openStore(_ options: StoreOptions) throws(KeywayError) -> any Creden
     case .keyring:
         return keyringStore(options)
     case .openbao:
-        return openbaoStore(options)
+        let server = openbaoStore(options)
+        return try OpenBaoCachedStore.configured(options, server: server) ?? server
     case .auto:
         return AutoStore(options)
     }

@@ -41,7 +41,21 @@ private func makeCA(_ name: String, in directory: String) throws {
                 "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
                 "server.pem", "-days", "2", "-extfile", "ext.cnf",
             ], in: d)
+        // A client certificate for the listener that requires one.
+        try openssl(
+            [
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj",
+                "/CN=host-1",
+            ],
+            in: d)
+        try writeFile(d + "/client.cnf", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n", mode: 0o600)
+        try openssl(
+            [
+                "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                "client.pem", "-days", "2", "-extfile", "client.cnf",
+            ], in: d)
         let port = try freePort()
+        let mutualPort = try freePort()
         let server = try OpenBaoServer(
             extraConfig: """
                 listener "tcp" {
@@ -49,8 +63,17 @@ private func makeCA(_ name: String, in directory: String) throws {
                   tls_cert_file = "\(d)/server.pem"
                   tls_key_file = "\(d)/server.key"
                 }
+                listener "tcp" {
+                  address = "127.0.0.1:\(mutualPort)"
+                  tls_cert_file = "\(d)/server.pem"
+                  tls_key_file = "\(d)/server.key"
+                  tls_require_and_verify_client_cert = true
+                  tls_client_ca_file = "\(d)/ca.pem"
+                }
                 """)
-        try waitUntil("the TLS listener on port \(port)") { canConnect(port: port) }
+        try waitUntil("the TLS listeners on ports \(port), \(mutualPort)") {
+            canConnect(port: port) && canConnect(port: mutualPort)
+        }
         let sandbox = try openbaoSandbox(server)
         let key = "sk-openbao-tls-abcdefghijklmnop"
         // The right CA, the name on the certificate: works.
@@ -95,6 +118,18 @@ private func makeCA(_ name: String, in directory: String) throws {
                 ])
             #expect(r.status == 0 && r.stdout == key + "\n" && r.stderr.contains("NOT verified"), "\(r)")
         }
+        // A listener that requires a client certificate: refused without one, served with BAO_CLIENT_CERT/KEY.
+        let mutual = ["BAO_ADDR": "https://localhost:\(mutualPort)", "BAO_CACERT": d + "/ca.pem"]
+        r = try sandbox.run(["get", "openai"], env: mutual)
+        #expect(r.status == 2 && !r.stderr.contains("not found"), "\(r)")
+        r = try sandbox.run(
+            ["get", "openai"],
+            env: mutual.merging(["BAO_CLIENT_CERT": d + "/client.pem", "BAO_CLIENT_KEY": d + "/client.key"]) { $1 })
+        #expect(r.status == 0 && r.stdout == key + "\n", "\(r)")
+        r = try sandbox.run(
+            ["get", "openai"],
+            env: mutual.merging(["VAULT_CLIENT_CERT": d + "/client.pem", "VAULT_CLIENT_KEY": d + "/client.key"]) { $1 })
+        #expect(r.status == 0 && r.stdout == key + "\n", "\(r)")
         // A plain-HTTP client of the TLS port gets an error, not a hang or "not found".
         r = try sandbox.run(["get", "openai"], env: ["BAO_ADDR": "http://127.0.0.1:\(port)"])
         #expect(r.status == 2, "\(r)")

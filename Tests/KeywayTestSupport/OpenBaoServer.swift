@@ -121,9 +121,15 @@ public final class OpenBaoServer: @unchecked Sendable {
 
 /// A TCP port on 127.0.0.1 nobody listens on now (bound, read, closed).
 public func freePort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket()
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to 127.0.0.1 on a port the kernel chose, and that port.
+private func boundLoopbackSocket() throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw OpenBaoServer.Failure("socket failed") }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -134,8 +140,11 @@ public func freePort() throws -> Int {
             bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
         }
     }
-    guard bound else { throw OpenBaoServer.Failure("bind failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        close(fd)
+        throw OpenBaoServer.Failure("bind failed")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
@@ -160,25 +169,14 @@ public final class SilentListener: @unchecked Sendable {
     private let fd: Int32
 
     public init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        guard fd >= 0 else { throw OpenBaoServer.Failure("socket failed") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
+        let (fd, port) = try boundLoopbackSocket()
         // The kernel completes connections into the backlog; nobody ever accepts or reads them.
-        guard ok, listen(fd, 64) == 0 else {
+        guard listen(fd, 64) == 0 else {
             close(fd)
-            throw OpenBaoServer.Failure("bind/listen failed")
+            throw OpenBaoServer.Failure("listen failed")
         }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.fd = fd
+        self.port = port
     }
 
     deinit { close(fd) }
