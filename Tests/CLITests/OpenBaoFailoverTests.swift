@@ -32,5 +32,18 @@ import Testing
         let third = 3 - active - standby
         r = try sandbox.run(["get", "openai", "--profile", "after"], env: ["BAO_ADDR": cluster.nodes[third].address])
         #expect(r.status == 0 && r.stdout == key + "2\n", "\(r)")
+        // Kill the new active node too: the last one is a standby without a quorum, so no active node ever comes.
+        // A write through it is a distinct error, within the timeout, never "not found" (an OpenBao 2.x standby may
+        // still serve reads from its own copy).
+        let second = try #require(try cluster.activeIndex())
+        cluster.kill(second)
+        let survivor = [0, 1, 2].first { $0 != active && $0 != second }!
+        let lonely = Date()
+        r = try sandbox.run(
+            ["login", "openai", "--profile", "lonely"],
+            env: ["BAO_ADDR": cluster.nodes[survivor].address, "KEYWAY_OPENBAO_TIMEOUT": "3"], stdin: key + "3\n")
+        let waited = Date().timeIntervalSince(lonely)
+        #expect(r.status == 2 && r.stderr.contains("standby node"), "\(r)")
+        #expect(waited < 8, "took \(waited) s")
     }
 }

@@ -129,3 +129,37 @@ func store(_ server: OpenBaoServer, prefix: String, extra: [String: String] = [:
         #expect(try second.read(id)?.secret.reveal() == "sk-cas-version-three-abcdef")
     }
 }
+
+@Suite struct OpenBaoMessageTests {
+    /// What the server says is passed on with the token, a secret id and the key replaced, and control characters
+    /// (a forged line, a terminal escape) flattened.
+    @Test func serverWordsAreRedacted() {
+        let said = KVClient.redacted(
+            "token s.SECRET-TOKEN-1 was rejected for key sk-abc\n\u{1B}]0;title\u{07} done",
+            ["s.SECRET-TOKEN-1", "sk-abc"])
+        #expect(!said.contains("s.SECRET-TOKEN-1") && !said.contains("sk-abc") && said.contains("<redacted>"))
+        #expect(!said.unicodeScalars.contains { $0.properties.generalCategory == .control })
+    }
+
+    @Test func settingsAreChecked() throws {
+        for (name, value) in [
+            ("KEYWAY_OPENBAO_MOUNT", "../sys"), ("KEYWAY_OPENBAO_PREFIX", "a/../../b"), ("KEYWAY_OPENBAO_TIMEOUT", "0"),
+            ("BAO_ADDR", "ftp://example"),
+        ] {
+            var values = ["BAO_ADDR": "http://127.0.0.1:1", "BAO_TOKEN": "t"]
+            values[name] = value
+            let kv = OpenBaoStore(environment: Environment(values))
+            #expect(throws: KeywayError.self, "\(name)=\(value)") { try kv.read(CredentialID(app: "a")) }
+        }
+        // AppRole files win over the token variables; BAO_* over VAULT_*.
+        let config = OpenBaoConfiguration(
+            environment: Environment([
+                "VAULT_ADDR": "http://vault", "BAO_ADDR": "http://bao", "BAO_TOKEN": "t",
+                "KEYWAY_OPENBAO_ROLE_ID_FILE": "/r", "KEYWAY_OPENBAO_SECRET_ID_FILE": "/s",
+            ]))
+        #expect(config.address == "http://bao")
+        #expect(config.token == .appRole(roleIDFile: "/r", secretIDFile: "/s", mount: "approle"))
+        #expect(!OpenBaoConfiguration.isConfigured(Environment(["VAULT_ADDR": "http://vault", "VAULT_TOKEN": "t"])))
+        #expect(OpenBaoConfiguration.isConfigured(Environment(["KEYWAY_OPENBAO_PREFIX": "x"])))
+    }
+}
