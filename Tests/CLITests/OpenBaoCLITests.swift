@@ -201,3 +201,25 @@ func expectNotShown(_ run: RunResult, _ secrets: [String], sourceLocation: Sourc
         #expect(r.stdout.contains("no server address: set BAO_ADDR"), "\(r)")
     }
 }
+
+@Suite struct OpenBaoLeakCheckTests {
+    /// leak-check matches the keys the OpenBao store holds (when Keyway is configured for it), and reports a
+    /// server it cannot read with exit 2.
+    @Test func storedKeysAreMatched() throws {
+        let server = try openbaoServer.get()
+        let sandbox = try openbaoSandbox(server)
+        let value = "Hq4Zr8Kt2Mv6Px9Lb3Nc7Wd1Openbao"
+        #expect(try sandbox.run(["login", "deployer"], stdin: value + "\n").status == 0)
+        let root = sandbox.root + "/repo"
+        try GitFixture.initialize(root)
+        try GitFixture.write(root, "deploy.sh", "curl -H 'X-Key: \(value)' https://example.invalid\n")
+        var r = try sandbox.run(
+            ["leak-check", root, "--no-home", "--format", "json"], env: GitFixture.plainEnvironment)
+        #expect(r.status == 1 && r.stdout.contains("keyway-stored-key") && r.stdout.contains("deployer"), "\(r)")
+        expectNotShown(r, [value, server.rootToken])
+        r = try sandbox.run(
+            ["leak-check", root, "--no-home", "--format", "json"],
+            env: GitFixture.plainEnvironment.merging(["BAO_TOKEN": "not-a-token"]) { $1 })
+        #expect(r.status == 2 && r.stderr.contains("openbao store"), "\(r)")
+    }
+}
