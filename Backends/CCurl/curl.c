@@ -182,7 +182,9 @@ int keyway_http_perform(void *client, const keyway_http_request *request, keyway
     curl.easy_setopt(handle, CURLOPT_URL, request->url);
     curl.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl.easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    // A redirect never downgrades https to http (the token would then travel in clear).
+    curl.easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR,
+                     strncmp(request->url, "https:", 6) == 0 ? "https" : "http,https");
     // A standby answers 307 to the active node; a POST stays a POST.
     curl.easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L);
     curl.easy_setopt(handle, CURLOPT_MAXREDIRS, 3L);

@@ -62,6 +62,9 @@ public struct OpenBaoConfiguration: Sendable {
             addressVariable = nil
         }
         namespace = either("NAMESPACE")?.value
+        if let (name, value) = either("NAMESPACE"), Self.hasControlCharacter(value) {
+            problem = problem ?? KeywayError(.invalidInput, "\(name) contains a control character.")
+        }
         let skip = either("SKIP_VERIFY").flatMap { setting in
             ["", "0", "false", "no", "off"].contains(setting.value.lowercased()) ? nil : setting.name
         }
@@ -135,6 +138,11 @@ public struct OpenBaoConfiguration: Sendable {
                     + "can read and change what Keyway sends and receives (the token and your keys). Unset it and "
                     + "give the server's CA with BAO_CACERT instead.")
         }
+    }
+
+    /// A value sent in a header must hold no control character (a line break would add a header of its own).
+    static func hasControlCharacter(_ text: String) -> Bool {
+        text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
     }
 
     private static func trimmedSlashes(_ text: String) -> String {

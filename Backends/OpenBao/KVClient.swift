@@ -331,6 +331,12 @@ final class KVClient: Sendable {
         case .appRole(let roleFile, let secretFile, let mount)?:
             value = try appRoleLogin(roleFile: roleFile, secretFile: secretFile, mount: mount, deadline: deadline)
         }
+        guard !OpenBaoConfiguration.hasControlCharacter(value) else {
+            throw KeywayError(
+                .openbaoTokenInvalid,
+                "The token from \(tokenSourceName) contains a control character (a line break?); Keyway does not send "
+                    + "it.")
+        }
         token.withLock { $0 = value }
         return value
     }

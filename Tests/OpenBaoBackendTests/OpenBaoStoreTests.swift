@@ -141,6 +141,17 @@ func store(_ server: OpenBaoServer, prefix: String, extra: [String: String] = [:
         #expect(!said.unicodeScalars.contains { $0.properties.generalCategory == .control })
     }
 
+    /// A line break in the token or namespace would add a header of its own to the request: refused, not sent.
+    @Test func headerValuesWithLineBreaksAreRefused() throws {
+        let server = try sharedServer.get()
+        for (name, value) in [
+            ("BAO_TOKEN", server.rootToken + "\r\nX-Injected: 1"), ("BAO_NAMESPACE", "\r\nX-Injected: 1"),
+        ] {
+            let kv = store(server, prefix: "header-check", extra: [name: value])
+            #expect(throws: KeywayError.self, "\(name)") { try kv.read(CredentialID(app: "a")) }
+        }
+    }
+
     @Test func settingsAreChecked() throws {
         for (name, value) in [
             ("KEYWAY_OPENBAO_MOUNT", "../sys"), ("KEYWAY_OPENBAO_PREFIX", "a/../../b"), ("KEYWAY_OPENBAO_TIMEOUT", "0"),
