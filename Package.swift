@@ -39,8 +39,8 @@ let package = Package(
             name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService"),
 
         // OpenBao / HashiCorp Vault KV version 2 over HTTP. libcurl is not linked: the C shim dlopen()s libcurl.so.4
-        // at the first request (Debian: libcurl4; curl.h from libcurl4-openssl-dev at build time only), so no other
-        // backend or command loads it.
+        // when a command opens the OpenBao store (Debian: libcurl4; curl.h from libcurl4-openssl-dev at build time
+        // only), so no other backend or command loads it.
         .target(name: "CKeywayCurl", path: "Backends/CCurl"),
         .target(name: "KeywayOpenBao", dependencies: ["KeywayCore", "CKeywayCurl"], path: "Backends/OpenBao"),
 

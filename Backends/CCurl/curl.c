@@ -71,6 +71,22 @@ static void load_curl(void) {
     loaded = 1;
 }
 
+static void *preload_thread(void *unused) {
+    (void)unused;
+    pthread_once(&load_once, load_curl);
+    return NULL;
+}
+
+void keyway_http_preload(void) {
+    pthread_t thread;
+    pthread_attr_t attributes;
+    if (pthread_attr_init(&attributes) != 0) return;
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    // On failure the first request loads it itself.
+    (void)pthread_create(&thread, &attributes, preload_thread, NULL);
+    pthread_attr_destroy(&attributes);
+}
+
 void *keyway_http_client_new(char *message, size_t message_size) {
     pthread_once(&load_once, load_curl);
     if (!loaded) {

@@ -52,6 +52,9 @@ final class HTTPClient: Sendable {
 
     init() {}
 
+    /// Starts loading libcurl in the background (see `keyway_http_preload`).
+    static func preload() { keyway_http_preload() }
+
     deinit {
         handle.withLock { held in
             if let held { keyway_http_client_free(held.pointer) }

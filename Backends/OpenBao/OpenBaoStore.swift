@@ -30,6 +30,12 @@ public struct OpenBaoStore: CredentialStore {
         self.init(configuration: OpenBaoConfiguration(environment: environment), warn: warn)
     }
 
+    /// Starts loading the HTTP library in the background when a server is configured, so that it overlaps the rest
+    /// of the command's start-up: for a command about to use this store (never for `backends` or a listing).
+    public func prepare() {
+        if configuration.address != nil && configuration.problem == nil { HTTPClient.preload() }
+    }
+
     public var backendName: String { "openbao" }
 
     public var location: String {

@@ -84,6 +84,7 @@ public func openStore(_ options: StoreOptions) throws(KeywayError) -> any Creden
         return keyringStore(options)
     case .openbao:
         let server = openbaoStore(options)
+        server.prepare()
         return try OpenBaoCachedStore.configured(options, server: server) ?? server
     case .auto:
         return AutoStore(options)

@@ -55,6 +55,9 @@ typedef struct keyway_http_response {
 /// An opaque client (one libcurl easy handle: connections are kept alive between its requests). Nil when libcurl
 /// cannot be loaded; `message` (at least 256 bytes) then says why. Not thread-safe: one request at a time.
 void *keyway_http_client_new(char *message, size_t message_size);
+/// Starts loading libcurl on a thread of its own (detached), so that the loading overlaps the caller's other work;
+/// the first `keyway_http_client_new` waits for it. Called only when a request is sure to follow.
+void keyway_http_preload(void);
 void keyway_http_client_free(void *client);
 
 /// Performs the request; the response's `failure` says whether it got an HTTP status. Returns `failure`.
