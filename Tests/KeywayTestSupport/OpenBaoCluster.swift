@@ -13,7 +13,7 @@ public final class OpenBaoCluster: @unchecked Sendable {
     public let nodes: [Node]
     public private(set) var rootToken = ""
     private var unsealKey = ""
-    private var processes: [Process] = []
+    private var processes: [WatchedProcess] = []
     private let directory: TemporaryDirectory
 
     public init() throws {
@@ -46,17 +46,11 @@ public final class OpenBaoCluster: @unchecked Sendable {
                 disable_mlock = true
                 """
             try config.write(toFile: path + "/config.hcl", atomically: false, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["server", "-config=\(path)/config.hcl"]
-            process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path]
             FileManager.default.createFile(atPath: path + "/log", contents: nil)
-            let log = FileHandle(forWritingAtPath: path + "/log")
-            process.standardOutput = log
-            process.standardError = log
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            processes.append(process)
+            processes.append(
+                try WatchedProcess(
+                    binary, ["server", "-config=\(path)/config.hcl"],
+                    environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path], log: path + "/log"))
         }
         do {
             try setUp()
@@ -121,17 +115,10 @@ public final class OpenBaoCluster: @unchecked Sendable {
     }
 
     /// Kills node `index` (SIGKILL: a crash) and waits for it.
-    public func kill(_ index: Int) {
-        guard processes[index].isRunning else { return }
-        Glibc.kill(processes[index].processIdentifier, SIGKILL)
-        processes[index].waitUntilExit()
-    }
+    public func kill(_ index: Int) { processes[index].kill() }
 
     public func stop() {
-        for process in processes where process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        for process in processes { process.stop() }
     }
 
     deinit { stop() }

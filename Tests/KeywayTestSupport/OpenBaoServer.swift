@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// A real OpenBao server on loopback for one test or suite: `bao server -dev` (in-memory, unsealed, a known root
 /// token) on a free port, stopped when the value is released. The `bao` binary is `$KEYWAY_TEST_BAO`, else the one
@@ -10,7 +11,7 @@ public final class OpenBaoServer: @unchecked Sendable {
     public let port: Int
     public let rootToken: String
     public let directory: TemporaryDirectory
-    private let process: Process
+    private let process: WatchedProcess
     private let log: String
 
     /// The `bao` binary the tests run.
@@ -49,15 +50,9 @@ public final class OpenBaoServer: @unchecked Sendable {
             try extraConfig.write(toFile: path, atomically: false, encoding: .utf8)
             arguments.append("-config=\(path)")
         }
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path]
-        let handle = FileHandle(forWritingAtPath: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try WatchedProcess(
+            binary, arguments, environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path], log: log)
+        let process = process
         do {
             try waitUntil("the OpenBao dev server on port \(port) to be unsealed", timeout: 60, interval: 0.05) {
                 guard process.isRunning else {
@@ -104,17 +99,9 @@ public final class OpenBaoServer: @unchecked Sendable {
     }
 
     /// Ends the server (SIGKILL: a crashed node), and waits for it.
-    public func kill() {
-        guard process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    public func kill() { process.kill() }
 
-    public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
+    public func stop() { process.stop() }
 
     public var serverLog: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }
@@ -180,4 +167,70 @@ public final class SilentListener: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+}
+
+/// A server that cannot outlive the test process: a shell starts it and holds, on its standard input, a pipe whose
+/// other end only this object has; when that pipe closes (`stop`, or the test process ending, even by a crash) the
+/// shell ends the server (SIGTERM).
+public final class WatchedProcess: @unchecked Sendable {
+    private let shell: Process
+    private let lifeline: Pipe
+    /// The server's own process id.
+    public let pid: pid_t
+    private static let spawning = Mutex(())
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String], log: String) throws {
+        let pidFile = log + ".pid"
+        let shell = Process()
+        let lifeline = Pipe()
+        self.shell = shell
+        self.lifeline = lifeline
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments =
+            [
+                "-c",
+                #""$0" "$@" </dev/null & child=$!; echo $child > "$KEYWAY_TEST_PIDFILE"; read _; "#
+                    + #"kill -TERM $child 2>/dev/null"#, executable,
+            ] + arguments
+        shell.environment = environment.merging(["KEYWAY_TEST_PIDFILE": pidFile]) { $1 }
+        let handle = FileHandle(forWritingAtPath: log)
+        shell.standardOutput = handle
+        shell.standardError = handle
+        shell.standardInput = lifeline
+        // The pipe's ends are closed on exec, so no other child (another server's shell, above all) keeps this one's
+        // write end open: that would keep its shell from ever seeing the end of the pipe. Under one lock, so that no
+        // shell starts between another's pipe being made and marked.
+        try Self.spawning.withLock { _ in
+            for fd in [lifeline.fileHandleForWriting.fileDescriptor, lifeline.fileHandleForReading.fileDescriptor] {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
+            try shell.run()
+        }
+        var found: pid_t?
+        try waitUntil("the server's pid in \(pidFile)", timeout: 30) {
+            let text = (try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""
+            found = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            return found != nil
+        }
+        pid = found!
+    }
+
+    public var isRunning: Bool { !processHasEnded(pid) }
+
+    /// SIGKILL (a crash), then waits until it is gone.
+    public func kill() {
+        guard isRunning else { return }
+        Glibc.kill(pid, SIGKILL)
+        try? waitUntil("process \(pid) to end", timeout: 30) { processHasEnded(pid) }
+    }
+
+    /// Closes the pipe (the shell sends SIGTERM and exits; it does not wait, as a shell started with SIGCHLD blocked
+    /// would wait for ever), then waits until the server is gone.
+    public func stop() {
+        try? lifeline.fileHandleForWriting.close()
+        shell.waitUntilExit()
+        try? waitUntil("process \(pid) to end", timeout: 30) { processHasEnded(pid) }
+    }
+
+    deinit { stop() }
 }
