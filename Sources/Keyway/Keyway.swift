@@ -4,6 +4,7 @@
 @_exported import KeywayCore
 @_exported import KeywayEncrypted
 @_exported import KeywayLeakCheck
+@_exported import KeywayOpenBao
 @_exported import KeywayPlaintext
 @_exported import KeywaySecretService
 
@@ -12,6 +13,8 @@ public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible
     case plaintext
     case encrypted
     case keyring
+    /// OpenBao or HashiCorp Vault KV version 2 (never chosen by `auto`).
+    case openbao
     case auto
 
     public var description: String { rawValue }
@@ -22,7 +25,7 @@ public enum BackendName: String, Sendable, CaseIterable, CustomStringConvertible
             throw KeywayError(
                 .invalidInput,
                 "Unknown backend \(APIKeyRules.isQuotable(text) ? "'\(text)'" : "(the name given is not shown)"). "
-                    + "Backends: auto (the default), keyring, encrypted, plaintext.")
+                    + "Backends: auto (the default), keyring, encrypted, plaintext, openbao.")
         }
         self = name
     }
@@ -79,6 +82,10 @@ public func openStore(_ options: StoreOptions) throws(KeywayError) -> any Creden
         return encryptedStore(options)
     case .keyring:
         return keyringStore(options)
+    case .openbao:
+        let server = openbaoStore(options)
+        server.prepare()
+        return try OpenBaoCachedStore.configured(options, server: server) ?? server
     case .auto:
         return AutoStore(options)
     }

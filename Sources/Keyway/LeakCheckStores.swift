@@ -12,7 +12,7 @@ public struct StoredSecretsForLeakCheck: Sendable {
 
 /// Reads the stores usable without a prompt: the plaintext file when it exists; the encrypted vault when it exists
 /// and a key or passphrase is configured in the environment (never the passphrase prompt); the keyring when a
-/// Secret Service answers and its default collection is unlocked. Each value is digested (SHA-256) at once.
+/// Secret Service answers and its default collection is unlocked; the OpenBao store when configured. Each value is digested (SHA-256) at once.
 public func storedSecretsForLeakCheck(_ options: StoreOptions) -> StoredSecretsForLeakCheck {
     var secrets: [(label: String, secret: Secret)] = []
     var notes: [String] = []
@@ -36,5 +36,8 @@ public func storedSecretsForLeakCheck(_ options: StoreOptions) -> StoredSecretsF
     for (name, error) in readable.failed {
         errors.append("Cannot read the \(name.rawValue) store to match the keys it holds: \(error.message)")
     }
+    // The OpenBao store when Keyway is configured for it (KEYWAY_BACKEND=openbao or a KEYWAY_OPENBAO_* setting),
+    // never because VAULT_ADDR is set; a server that fails is an error like any store.
+    if OpenBaoConfiguration.isConfigured(options.environment) { collect(openbaoStore(options), "openbao") }
     return StoredSecretsForLeakCheck(matcher: StoredSecretMatcher(secrets: secrets), notes: notes, errors: errors)
 }

@@ -20,7 +20,8 @@ public func migrate(
     to target: BackendName, app: String?, options: StoreOptions, report: (MigrationEvent) -> Void
 ) throws(KeywayError) {
     guard target != .auto else {
-        throw KeywayError(.invalidInput, "migrate needs a concrete target backend: keyring, encrypted or plaintext.")
+        throw KeywayError(
+            .invalidInput, "migrate needs a concrete target backend: keyring, encrypted, plaintext or openbao.")
     }
     var targetOptions = options
     targetOptions.backend = target
@@ -41,6 +42,10 @@ public func migrate(
         }
     }
     if target != .plaintext { sources.append((.plaintext, plaintextStore(options))) }
+    // The OpenBao store only when Keyway is configured for it (never because VAULT_ADDR is set).
+    if target != .openbao && OpenBaoConfiguration.isConfigured(options.environment) {
+        sources.append((.openbao, openbaoStore(options)))
+    }
 
     // Every source's copies first: a credential is moved only when all its copies agree.
     var copies: [CredentialID: [(name: BackendName, store: any CredentialStore, credential: Credential)]] = [:]

@@ -54,7 +54,7 @@ struct Migrate: ParsableCommand {
             the copy in use stays in use, and reported; the exit status is then 1.
             """)
 
-    @Option(help: "The backend to move credentials into: keyring, encrypted or plaintext.") var to: String
+    @Option(help: "The backend to move credentials into: keyring, encrypted, plaintext or openbao.") var to: String
     @Option(help: "Only this app's credentials.") var app: String?
     @Flag(help: "Refuse a credentials file that group or others can access, instead of warning (also KEYWAY_STRICT=1).")
     var strict = false

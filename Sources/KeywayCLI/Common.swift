@@ -47,7 +47,7 @@ final class WarningPrinter: Sendable {
 
 /// Options every command that touches a store shares.
 struct StoreFlags: ParsableArguments {
-    @Option(help: "Storage backend: auto (default), keyring, encrypted or plaintext (also $KEYWAY_BACKEND).")
+    @Option(help: "Storage backend: auto (default), keyring, encrypted, plaintext or openbao (also $KEYWAY_BACKEND).")
     var backend: String?
 
     @Flag(help: "Refuse a credentials file that group or others can access, instead of warning (also KEYWAY_STRICT=1).")

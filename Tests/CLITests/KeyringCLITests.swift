@@ -131,7 +131,7 @@ struct KeyringCLITests {
             Issue.record("no backends array: \(json.stdout)")
             return
         }
-        #expect(backends.compactMap { $0["name"]?.stringValue } == ["keyring", "encrypted", "plaintext"])
+        #expect(backends.compactMap { $0["name"]?.stringValue } == ["keyring", "encrypted", "plaintext", "openbao"])
         #expect(backends[0]["usable"] == .bool(true))
         let without = try sandbox.run(["backends"])
         #expect(without.stdout.contains("No D-Bus session bus"), "says why the keyring cannot be used: \(without)")
