@@ -127,3 +127,77 @@ import Testing
         }
     }
 }
+
+/// Issue 16: `keyway inject`.
+@Suite struct InjectTests {
+    static let template =
+        "url: https://api.example.com\nkey: {{ keyway://reflex }}\nprod: {{keyway://reflex/prod}}\n"
+        + "who: {{ keyway://tool#account }}\nleft: {{ not a reference }}\n"
+    static var filled: String {
+        "url: https://api.example.com\nkey: \(RunReferenceTests.reflexKey)\nprod: \(RunReferenceTests.prodKey)\n"
+            + "who: ops@example.com\nleft: {{ not a reference }}\n"
+    }
+
+    @Test func toStandardOutputAndToA0600File() throws {
+        let s = try RunReferenceTests.sandbox()
+        let input = s.root + "/config.tmpl"
+        try makeFile(input, Self.template, mode: 0o644)
+        let out = try s.run(["inject", "-i", input])
+        #expect(out.status == 0, "\(out)")
+        #expect(out.stdout == Self.filled, "\(out)")
+        let target = s.root + "/config.yml"
+        let written = try s.run(["inject", "-i", input, "-o", target], umask: 0o022)
+        #expect(written.status == 0, "\(written)")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == Self.filled)
+        let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "mode \(String(mode ?? 0, radix: 8))")
+        // Replaced, not appended; still 0600 when the old file was 0644.
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: target)
+        #expect(try s.run(["inject", "-i", input, "-o", target]).status == 0)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == Self.filled)
+        #expect(try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int == 0o600)
+    }
+
+    @Test func refusedInAGitWorkTreeThatDoesNotIgnoreIt() throws {
+        let s = try RunReferenceTests.sandbox()
+        let repository = s.root + "/repo"
+        try GitFixture.initialize(repository)
+        try GitFixture.write(repository, ".gitignore", "/ignored.yml\n")
+        try GitFixture.write(repository, "tracked.yml", "old\n")
+        try GitFixture.commitAll(repository, "first")
+        let input = s.root + "/config.tmpl"
+        try makeFile(input, Self.template)
+        for name in ["new.yml", "tracked.yml"] {
+            let target = repository + "/" + name
+            for env in [[:], ["KEYWAY_NO_GIT_WARNING": "1"]] {
+                let run = try s.run(["inject", "-i", input, "-o", target], env: env)
+                #expect(run.status == 2, "\(name): \(run)")
+                #expect(run.stderr.contains("--force") && run.stderr.contains(repository), "\(name): \(run)")
+                #expect(!run.stderr.contains(RunReferenceTests.reflexKey))
+            }
+            let content = try? String(contentsOfFile: target, encoding: .utf8)
+            #expect(content == (name == "new.yml" ? nil : "old\n"), "\(name) untouched")
+            let forced = try s.run(["inject", "-i", input, "-o", target, "--force"])
+            #expect(forced.status == 0, "\(forced)")
+            #expect(try String(contentsOfFile: target, encoding: .utf8) == Self.filled)
+        }
+        let ignored = try s.run(["inject", "-i", input, "-o", repository + "/ignored.yml"])
+        #expect(ignored.status == 0, "\(ignored)")
+    }
+
+    @Test func anUnresolvableReferenceWritesNothing() throws {
+        let s = try RunReferenceTests.sandbox()
+        let input = s.root + "/t.tmpl"
+        try makeFile(input, "a\nb: {{ keyway://reflex/staging }}\nc: {{ keyway://reflex#nope }}\n")
+        let target = s.root + "/out"
+        let run = try s.run(["inject", "-i", input, "-o", target])
+        #expect(run.status == 2, "\(run)")
+        #expect(run.stderr.lowercased().contains("line 3"), "\(run)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        try makeFile(input, "a\nb: {{ keyway://reflex/staging }}\n")
+        let missing = try s.run(["inject", "-i", input, "-o", target])
+        #expect(missing.status == 1, "\(missing)")
+        #expect(missing.stderr.contains("line 2"), "\(missing)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+    }
+}
