@@ -5,6 +5,7 @@ import Keyway
 @main
 struct KeywayCommand: ParsableCommand {
     static func main() {
+        ProcessStart.execIgnoringSIGCHLDIfAsked()
         ProcessStart.begin()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let problem = invalidUTF8Argument() {

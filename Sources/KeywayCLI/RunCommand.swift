@@ -160,6 +160,13 @@ struct Run: ParsableCommand {
         help: "A dotenv file of variables for CMD; keyway:// references in it are resolved (repeatable).")
     var envFiles: [String] = []
     @Flag(help: "Start CMD with only the injected variables and PATH, HOME, USER, LANG, TERM.") var pristine = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Replace the injected keys (and their base64, base64url, URL-encoded and hex forms) with <keyway:APP> in \
+            CMD's output (also KEYWAY_MASK=1/0; default: on when standard output is not a terminal).
+            """)
+    var mask: Bool?
     @OptionGroup var store: StoreFlags
 
     /// What follows the first `--` of keyway's own command line.
@@ -294,6 +301,27 @@ struct Run: ParsableCommand {
         return result
     }
 
+    /// `--mask`/`--no-mask`, else `KEYWAY_MASK` (1/true/yes/on or 0/false/no/off), else on exactly when standard
+    /// output is not a terminal (a CI log, a file, a pipe).
+    func shouldMask(_ environment: Environment) -> Bool {
+        if let mask { return mask }
+        if let value = environment.nonEmpty("KEYWAY_MASK") {
+            return environment.flag("KEYWAY_MASK") || !["0", "false", "no", "off"].contains(value.lowercased())
+        }
+        return !Sys.isTerminal(1)
+    }
+
+    /// This process's environment as it is (the trampoline's exec).
+    static func currentEnvironment() -> [UnsafeMutablePointer<CChar>?] {
+        var result: [UnsafeMutablePointer<CChar>?] = []
+        var entry = environ
+        while let current = entry.pointee {
+            result.append(current)
+            entry += 1
+        }
+        return result
+    }
+
     func run() throws {
         try guarded {
             let context = try Context(store)
@@ -302,10 +330,13 @@ struct Run: ParsableCommand {
             case .success(let made): plan = made
             case .failure(let failure): return failure.problem.status
             }
+            let entries = Self.commandEnvironment(plan, pristine: pristine)
+            if shouldMask(context.environment), !plan.secrets.isEmpty {
+                return MaskedRun.run(command, environment: entries, secrets: plan.secrets)
+            }
             try ProcessStart.restoreForExec()
             // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
             // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
-            let entries = Self.commandEnvironment(plan, pristine: pristine)
             // execvp's PATH search, in CMD's environment.
             let error = Subprocess.exec(command, environment: entries)
             printError("Error: Cannot run \(command[0]): \(error).")
