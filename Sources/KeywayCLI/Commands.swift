@@ -102,6 +102,7 @@ struct KeywayCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Login.self, Logout.self, Get.self, Status.self, List.self, Resolve.self, Whoami.self, Run.self, Inject.self,
+            SystemdUnit.self,
             Import.self, Apps.self, Vault.self, Backends.self, Migrate.self, LeakCheck.self, GitCredential.self,
             DockerCredential.self,
         ]
