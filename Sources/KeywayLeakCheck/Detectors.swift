@@ -90,8 +90,12 @@ public struct SecretRule: Sendable, Equatable {
     public static func appRules(_ specs: [AppSpec]) -> [SecretRule] {
         specs.compactMap { spec in
             var prefixes: [String] = []
+            // A prefix a well-known rule already covers (gh's ghp_, npm's npm_) is left to that rule, so a key is
+            // reported once, under the rule that knows its exact shape.
+            let known = wellKnown.flatMap(\.prefixes)
             for p in spec.requiredPrefixes + spec.expectedPrefixes + spec.tokenKinds.map(\.prefix)
-            where !p.isEmpty && !prefixes.contains(p) {
+            where !p.isEmpty && !prefixes.contains(p) && !known.contains(where: { p.hasPrefix($0) || $0.hasPrefix(p) })
+            {
                 prefixes.append(p)
             }
             guard !prefixes.isEmpty else { return nil }

@@ -60,3 +60,47 @@ import Testing
         #expect(try s.run(["systemd-unit", "a/b"]).status == 2)
     }
 }
+
+/// Issue 16: built-in specs for the command-line tools people run.
+@Suite struct ToolSpecTests {
+    static let tools = [
+        "gh", "openai", "anthropic", "huggingface", "npm", "pypi", "stripe", "gitlab", "doctl", "sentry",
+    ]
+
+    @Test func appsListsThemAndAUserSpecStillOverrides() throws {
+        let s = try Sandbox(backend: "plaintext")
+        let apps = try s.run(["apps"])
+        for tool in Self.tools { #expect(apps.stdout.contains("\n\(tool)  (built-in)"), "\(tool): \(apps.stdout)") }
+        try makeFile(
+            s.configDirectory + "/apps/gh.json",
+            "{\"name\": \"gh\", \"env\": [\"MY_GH\"], \"sources\": [{\"type\": \"store\"}]}")
+        let overridden = try s.run(["apps"])
+        #expect(overridden.stdout.contains("overrides the built-in spec"), "\(overridden)")
+        #expect(try s.run(["get", "gh"], env: ["MY_GH": "ghp_" + String(repeating: "a", count: 36)]).status == 0)
+    }
+
+    @Test func resolvedAsEachToolDocuments() throws {
+        let s = try Sandbox(backend: "plaintext")
+        let gh = try s.run(["get", "gh"], env: ["GITHUB_TOKEN": "ghp_second", "GH_TOKEN": "ghp_first_one"])
+        #expect(gh.stdout == "ghp_first_one\n", "\(gh)")
+        let hf = "hf_" + String(repeating: "Ab1", count: 11)
+        try makeFile(s.home + "/.cache/huggingface/token", hf + "\n")
+        #expect(try s.run(["get", "huggingface"]).stdout == hf + "\n")
+        try makeFile(s.root + "/hfhome/token", hf + "X\n")
+        #expect(try s.run(["get", "huggingface"], env: ["HF_HOME": s.root + "/hfhome"]).stdout == hf + "X\n")
+        let kind = try s.run(
+            ["resolve", "stripe"], env: ["STRIPE_API_KEY": "sk_test_" + String(repeating: "z", count: 24)])
+        #expect(kind.stdout.contains("[test secret key]"), "\(kind)")
+    }
+
+    @Test func leakCheckFindsTheirKeys() throws {
+        let s = try Sandbox(backend: "plaintext")
+        let directory = s.root + "/scan"
+        try GitFixture.initialize(directory)
+        try GitFixture.write(directory, "notes.txt", "token = \"hf_kT3vQm9LxP2wZr7NbY5cJd8HsF4gA6eUq\"\n")
+        try GitFixture.commitAll(directory, "first")
+        let scan = try s.run(["leak-check", "--no-home", directory])
+        #expect(scan.status == 1, "\(scan)")
+        #expect(scan.stdout.contains("huggingface"), "\(scan)")
+    }
+}
