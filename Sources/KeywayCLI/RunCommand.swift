@@ -284,13 +284,11 @@ struct Run: ParsableCommand {
     static func commandEnvironment(_ plan: Plan, pristine: Bool) -> [UnsafeMutablePointer<CChar>?] {
         let names = Set(plan.injected.map(\.name))
         var result: [UnsafeMutablePointer<CChar>?] = []
-        var entry = environ
-        while let current = entry.pointee {
+        for case let current? in currentEnvironment() {
             // Only the name is copied (up to the first `=`), never the value.
             let length = strchr(current, 0x3D).map { $0 - current } ?? strlen(current)
             let name = String(decoding: UnsafeRawBufferPointer(start: current, count: length), as: UTF8.self)
             if childInherits(name, injected: names, pristine: pristine) { result.append(current) }
-            entry += 1
         }
         var last: [String: String] = [:]
         for (name, value) in plan.injected { last[name] = value }
