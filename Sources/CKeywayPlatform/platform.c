@@ -2,6 +2,11 @@
 #include "CKeywayPlatform.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -57,4 +62,88 @@ int keyway_disable_core_dumps(unsigned long *soft_before, unsigned long *hard_be
 
 int keyway_is_dumpable(void) {
     return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int keyway_pty_open(char *slave_name, unsigned long name_size) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    if (grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, slave_name, name_size) != 0) {
+        int error = errno;
+        close(master);
+        errno = error;
+        return -1;
+    }
+    return master;
+}
+
+int keyway_copy_window_size(int from, int to) {
+    struct winsize size;
+    if (ioctl(from, TIOCGWINSZ, &size) != 0) return -1;
+    return ioctl(to, TIOCSWINSZ, &size);
+}
+
+int keyway_get_window_size(int fd, unsigned short *rows, unsigned short *columns) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *rows = size.ws_row;
+    *columns = size.ws_col;
+    return 0;
+}
+
+int keyway_set_window_size(int fd, unsigned short rows, unsigned short columns) {
+    struct winsize size = { rows, columns, 0, 0 };
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+int keyway_copy_terminal_settings(int from, int to) {
+    struct termios settings;
+    if (tcgetattr(from, &settings) != 0) return -1;
+    return tcsetattr(to, TCSANOW, &settings);
+}
+
+static struct termios saved_settings;
+static int saved = 0;
+
+int keyway_terminal_make_raw(int fd) {
+    struct termios settings;
+    if (tcgetattr(fd, &settings) != 0) return -1;
+    saved_settings = settings;
+    saved = 1;
+    cfmakeraw(&settings);
+    return tcsetattr(fd, TCSAFLUSH, &settings);
+}
+
+int keyway_terminal_restore(int fd) {
+    if (!saved) return 0;
+    return tcsetattr(fd, TCSAFLUSH, &saved_settings);
+}
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void keyway_signal_handler(int signal, siginfo_t *info, void *context) {
+    (void)context;
+    int error = errno;
+    unsigned char message[2] = { (unsigned char)signal, info != NULL && info->si_code == SI_KERNEL ? 1 : 0 };
+    ssize_t written = write(signal_pipe[1], message, sizeof message);
+    (void)written;  // a full pipe drops the report: the signals already reported are still waiting to be read
+    errno = error;
+}
+
+int keyway_signal_pipe(void) {
+    if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    return signal_pipe[0];
+}
+
+int keyway_signal_catch(int signal) {
+    if (keyway_signal_pipe() < 0) return -1;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = keyway_signal_handler;
+    action.sa_flags = SA_RESTART | SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    return sigaction(signal, &action, NULL);
+}
+
+int keyway_spawn_setsid_flag(void) {
+    return POSIX_SPAWN_SETSID;
 }

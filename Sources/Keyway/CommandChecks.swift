@@ -144,13 +144,32 @@ public func storeOverrideWarning(
 /// (`KEYWAY_NEW_PASSPHRASE`). With them, the program could read every stored key.
 public let childWithheldVariables: [String] = VaultUnlock.variables + ["KEYWAY_NEW_PASSPHRASE"]
 
+/// The variables `keyway run --pristine` passes on from its own environment (besides the injected ones).
+public let pristineVariables: [String] = ["PATH", "HOME", "USER", "LANG", "TERM"]
+
+/// Whether `keyway run` passes this process's variable `name` on to the program it starts, where `injected` are the
+/// names it sets itself (a key, an env file's entry, a resolved reference): never `childWithheldVariables`, never an
+/// injected name (its new value replaces it), and with `pristine` only `pristineVariables`.
+public func childInherits(_ name: String, injected: Set<String>, pristine: Bool) -> Bool {
+    if injected.contains(name) || childWithheldVariables.contains(name) { return false }
+    return !pristine || pristineVariables.contains(name)
+}
+
 /// The environment for a program started with `key` in `variable`, as `keyway run` builds it: `environment`
 /// without `childWithheldVariables`, with `variable` set to the key (replacing any value it had). A value that was not
 /// valid UTF-8 is as `environment` holds it (repaired); `keyway run` itself copies its own entries byte for byte.
 public func childEnvironment(_ environment: Environment, variable: String, key: Secret) -> [String: String] {
-    var values = environment.values
-    for name in childWithheldVariables { values[name] = nil }
-    values[variable] = key.reveal()
+    childEnvironment(environment, injecting: [(variable, key.reveal())], pristine: false)
+}
+
+/// The environment for a program started with the `injected` variables (a later entry for a name wins), as
+/// `keyway run` builds it (`childInherits`).
+public func childEnvironment(_ environment: Environment, injecting injected: [(String, String)], pristine: Bool)
+    -> [String: String]
+{
+    let names = Set(injected.map(\.0))
+    var values = environment.values.filter { childInherits($0.key, injected: names, pristine: pristine) }
+    for (name, value) in injected { values[name] = value }
     return values
 }
 

@@ -5,6 +5,7 @@ import Keyway
 @main
 struct KeywayCommand: ParsableCommand {
     static func main() {
+        ProcessStart.execIgnoringSIGCHLDIfAsked()
         ProcessStart.begin()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let problem = invalidUTF8Argument() {
@@ -100,7 +101,8 @@ struct KeywayCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Login.self, Logout.self, Get.self, Status.self, List.self, Resolve.self, Whoami.self, Run.self,
+            Login.self, Logout.self, Get.self, Status.self, List.self, Resolve.self, Whoami.self, Run.self, Inject.self,
+            SystemdUnit.self,
             Import.self, Apps.self, Vault.self, Backends.self, Migrate.self, LeakCheck.self, GitCredential.self,
             DockerCredential.self,
         ]

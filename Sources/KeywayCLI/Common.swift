@@ -120,11 +120,14 @@ struct Context {
         try resolve(app, profile: profile.profile, apiKey: keys.apiKey, keyFile: keys.keyFile, explain: explain)
     }
 
-    func resolve(_ app: String, profile: String?, apiKey: String?, keyFile: String?, explain: Bool = false)
-        throws(KeywayError) -> Resolution
-    {
+    func resolve(
+        _ app: String, profile: String?, apiKey: String?, keyFile: String?, explain: Bool = false,
+        store opened: (any CredentialStore)? = nil
+    ) throws(KeywayError) -> Resolution {
         warnIfUnknownApp(app)
-        let resolution = try engine(app, store: try store()).resolve(
+        let backend: any CredentialStore
+        if let opened { backend = opened } else { backend = try store() }
+        let resolution = try engine(app, store: backend).resolve(
             profile: CredentialID.profile(from: environment, given: profile), apiKey: apiKey,
             keyFile: keyFile, explain: explain)
         resolution.warnings.forEach(warnings.handle)

@@ -27,6 +27,26 @@ enum ProcessStart {
         if sigismember(&ignoredAtStart, SIGCHLD) != 0 { Glibc.signal(SIGCHLD, SIG_DFL) }
     }
 
+    /// Whether `signal` was ignored when Keyway started.
+    static func ignoredAtStart(_ signal: Int32) -> Bool { sigismember(&ignoredAtStart, signal) != 0 }
+
+    /// The first argument of Keyway started as the trampoline `keyway run --mask` uses when SIGCHLD was ignored at
+    /// start: CMD must get that ignore back, which `posix_spawn` cannot give, and Keyway must not have it while it
+    /// waits for CMD (the kernel would reap CMD and its exit status would be lost). Keyway, started with it, ignores
+    /// SIGCHLD and execs the rest of its arguments (`execIgnoringSIGCHLD`), before anything else.
+    static let sigchldTrampoline = "--keyway-internal-exec-ignoring-sigchld"
+
+    /// The trampoline: first thing in `main` when asked for (see `sigchldTrampoline`); returns only when not asked.
+    static func execIgnoringSIGCHLDIfAsked() {
+        let arguments = CommandLine.arguments
+        guard arguments.count > 2, arguments[1] == sigchldTrampoline else { return }
+        let command = Array(arguments[2...])
+        Glibc.signal(SIGCHLD, SIG_IGN)
+        let error = Subprocess.exec(command, environment: Run.currentEnvironment())
+        printError("Error: Cannot run \(command[0]): \(error).")
+        Glibc.exit(error == .noEntry ? 127 : 126)
+    }
+
     /// Just before execve: the core-size soft limit, each signal Keyway came to ignore back to its default, each signal
     /// ignored at start ignored again (`nohup keyway run ...`: CMD keeps ignoring SIGHUP), and the signal mask of this
     /// thread (the one that execs) as they were at start.

@@ -207,11 +207,15 @@ public struct SecretRule: Sendable, Equatable {
 
     /// One rule per app spec that names key prefixes (`rfx_`, `rp_`, `reminix_sk_`...): the prefix, then at least
     /// 16 letters and digits.
+    /// A prefix a provider rule already covers (the gh spec's `ghp_`, npm's `npm_`) is left to that rule, so a key
+    /// is reported once, under the rule that knows its exact shape.
     public static func appRules(_ specs: [AppSpec]) -> [SecretRule] {
-        specs.compactMap { spec in
+        let known = providerRules.filter(\.startsAtPrefix).flatMap(\.prefixes)
+        return specs.compactMap { spec in
             var prefixes: [String] = []
             for p in spec.requiredPrefixes + spec.expectedPrefixes + spec.tokenKinds.map(\.prefix)
-            where !p.isEmpty && !prefixes.contains(p) {
+            where !p.isEmpty && !prefixes.contains(p) && !known.contains(where: { p.hasPrefix($0) || $0.hasPrefix(p) })
+            {
                 prefixes.append(p)
             }
             guard !prefixes.isEmpty else { return nil }

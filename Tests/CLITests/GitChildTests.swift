@@ -179,7 +179,7 @@ struct GitRootTests {
         let get = try sandbox.run(["get", "reflow"], directory: directory)
         #expect(get.stdout == expected + "\n", "get from \(directory): \(get)", sourceLocation: sourceLocation)
         let run = try sandbox.run(
-            ["run", "reflow", "--env", "REFLOW_KEY", "--", "/bin/sh", "-c", "printf %s \"$REFLOW_KEY\""],
+            ["run", "reflow", "--no-mask", "--env", "REFLOW_KEY", "--", "/bin/sh", "-c", "printf %s \"$REFLOW_KEY\""],
             directory: directory)
         #expect(run.stdout == expected, "run from \(directory): \(run)", sourceLocation: sourceLocation)
         let status = try sandbox.run(["status", "reflow"], directory: directory)

@@ -157,7 +157,8 @@ func plantedKeys() -> [PlantedKey] {
         let get = try s.run(["get", "reflex"], env: ["REFLEX_API_KEY": ""])
         #expect(get.status == 0 && get.stdout == reflexKey + "\n", "\(get)")
         let run = try s.run(
-            ["run", "reflex", "--", "/bin/sh", "-c", "printf %s \"$REFLEX_API_KEY\""], env: ["REFLEX_API_KEY": ""])
+            ["run", "reflex", "--no-mask", "--", "/bin/sh", "-c", "printf %s \"$REFLEX_API_KEY\""],
+            env: ["REFLEX_API_KEY": ""])
         #expect(run.status == 0 && run.stdout == reflexKey, "\(run)")
     }
 

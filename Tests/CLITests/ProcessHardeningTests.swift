@@ -155,7 +155,7 @@ private func coreLimits(of pid: pid_t) -> (soft: String, hard: String)? {
         let run = try runProcess(
             "/bin/sh",
             [
-                "-c", Self.withSoftLimit, "sh", keywayBinary, "run", "reflex", "--", "/bin/sh", "-c",
+                "-c", Self.withSoftLimit, "sh", keywayBinary, "run", "reflex", "--no-mask", "--", "/bin/sh", "-c",
                 "ulimit -c; ulimit -H -c; printf '%s\\n' \"$REFLEX_API_KEY\"",
             ],
             environment: sandbox.environment.merging(env) { $1 })
@@ -184,7 +184,7 @@ private func coreLimits(of pid: pid_t) -> (soft: String, hard: String)? {
             "KEYWAY_PASSPHRASE": "the vault passphrase", "KEYWAY_NEW_PASSPHRASE": "the next passphrase",
             "KEYWAY_BACKEND": "plaintext", "OTHER_VARIABLE": "kept",
         ]
-        let run = try sandbox.run(["run", "reflex", "--", "/usr/bin/env"], env: env)
+        let run = try sandbox.run(["run", "reflex", "--no-mask", "--", "/usr/bin/env"], env: env)
         #expect(run.status == 0, "\(run)")
         let names = Self.names(run.stdout)
         for name in Self.unlockVariables { #expect(!names.contains(name), "\(name) reached CMD") }
@@ -198,7 +198,7 @@ private func coreLimits(of pid: pid_t) -> (soft: String, hard: String)? {
         let sandbox = try Sandbox(backend: "encrypted")
         let env = ["KEYWAY_VAULT_KEY": vaultKey]
         try #require(try sandbox.run(["login", "reflex"], env: env, stdin: "rfx_runenv_vault_012345\n").status == 0)
-        let run = try sandbox.run(["run", "reflex", "--", "/usr/bin/env"], env: env)
+        let run = try sandbox.run(["run", "reflex", "--no-mask", "--", "/usr/bin/env"], env: env)
         #expect(run.status == 0, "\(run)")
         #expect(!Self.names(run.stdout).contains("KEYWAY_VAULT_KEY") && !run.stdout.contains(vaultKey), "\(run.stdout)")
         #expect(run.stdout.contains("REFLEX_API_KEY=rfx_runenv_vault_012345\n"))
@@ -209,7 +209,8 @@ private func coreLimits(of pid: pid_t) -> (soft: String, hard: String)? {
         let sandbox = try Sandbox(backend: "plaintext")
         try #require(try sandbox.run(["login", "reflex", "--api-key", "rfx_runenv_explicit_0123"]).status == 0)
         let run = try sandbox.run(
-            ["run", "reflex", "--env", "KEYWAY_PASSPHRASE", "--", "/usr/bin/env"], env: ["KEYWAY_PASSPHRASE": "old"])
+            ["run", "reflex", "--no-mask", "--env", "KEYWAY_PASSPHRASE", "--", "/usr/bin/env"],
+            env: ["KEYWAY_PASSPHRASE": "old"])
         #expect(run.stdout.contains("KEYWAY_PASSPHRASE=rfx_runenv_explicit_0123\n"), "\(run)")
     }
 }

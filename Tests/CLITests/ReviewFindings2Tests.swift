@@ -125,7 +125,7 @@ private func directoryFindings(_ result: RunResult) throws -> [String] {
             "KEYWAY_PASSPHRASE=two", "KEYWAY_VAULT_KEY=a", "KEYWAY_VAULT_KEY=b", "OTHER=kept",
         ]
         let result = try runProcess(
-            program, [keywayBinary, "run", "reflex", "--", "/usr/bin/env"], environment: [:],
+            program, [keywayBinary, "run", "reflex", "--no-mask", "--", "/usr/bin/env"], environment: [:],
             stdin: entries.joined(separator: "\n") + "\n")
         #expect(result.status == 0, "\(result)")
         let lines = result.stdout.split(separator: "\n").map(String.init)

@@ -151,7 +151,12 @@ import Testing
     /// Built-ins are looked up by their key and decoded only when used: each key must be its spec's name, and every
     /// built-in must decode (a broken one would crash the first command that asks for it).
     @Test func keysAreNamesAndEverySpecDecodes() throws {
-        #expect(AppCatalog.builtInJSON.map(\.key) == ["reflex", "reflow", "reactor", "reminix", "fluxloop"])
+        #expect(
+            AppCatalog.builtInJSON.map(\.key) == [
+                "reflex", "reflow", "reactor", "reminix", "fluxloop", "gh", "openai", "anthropic", "huggingface", "npm",
+                "pypi",
+                "stripe", "gitlab", "doctl", "sentry",
+            ])
         for (name, json) in AppCatalog.builtInJSON {
             #expect(try AppSpecDecoder.decode(Array(json.utf8), source: "built-in").name == name)
         }

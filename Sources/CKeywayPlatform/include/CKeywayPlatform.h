@@ -43,4 +43,36 @@ int keyway_disable_core_dumps(unsigned long *soft_before, unsigned long *hard_be
 /// Whether the process is dumpable (PR_GET_DUMPABLE: 1 or 0, -1 on error).
 int keyway_is_dumpable(void);
 
+// Pseudo-terminals and signals for `keyway run --mask` (wrapped by KeywayCore's `PseudoTerminal` and `SignalPipe`).
+
+/// A new pseudo-terminal: posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC), grantpt, unlockpt. The master's descriptor is
+/// returned (-1 with errno set on failure) and the slave's path written to `slave_name` (`name_size` bytes).
+int keyway_pty_open(char *slave_name, unsigned long name_size);
+
+/// Copies the window size (TIOCGWINSZ, TIOCSWINSZ) of the terminal `from` to the terminal `to`.
+int keyway_copy_window_size(int from, int to);
+
+/// The window size of the terminal `fd`, or sets it.
+int keyway_get_window_size(int fd, unsigned short *rows, unsigned short *columns);
+int keyway_set_window_size(int fd, unsigned short rows, unsigned short columns);
+
+/// Copies the terminal settings (tcgetattr, tcsetattr) of `from` to `to`.
+int keyway_copy_terminal_settings(int from, int to);
+
+/// Puts the terminal `fd` in raw mode (cfmakeraw), keeping its settings so that `keyway_terminal_restore` puts them
+/// back (one terminal at a time).
+int keyway_terminal_make_raw(int fd);
+int keyway_terminal_restore(int fd);
+
+/// The read end of a pipe (close-on-exec, non-blocking) that the handlers installed by `keyway_signal_catch` write
+/// to: two bytes per signal caught, its number and 1 when the kernel sent it (a terminal's ^C, a hangup; si_code
+/// SI_KERNEL) or 0 when a process did (kill). Created once; later calls return the same descriptor.
+int keyway_signal_pipe(void);
+
+/// POSIX_SPAWN_SETSID (a GNU extension Swift's Glibc module leaves out): the child leads a new session.
+int keyway_spawn_setsid_flag(void);
+
+/// Catches `signal` with that handler (SA_RESTART | SA_SIGINFO). Returns 0, or -1 with errno set.
+int keyway_signal_catch(int signal);
+
 #endif

@@ -35,6 +35,16 @@ public struct AppCatalog: Sendable {
         "reactor": reactorJSON,
         "reminix": reminixJSON,
         "fluxloop": fluxloopJSON,
+        "gh": githubCLIJSON,
+        "openai": openaiJSON,
+        "anthropic": anthropicJSON,
+        "huggingface": huggingfaceJSON,
+        "npm": npmJSON,
+        "pypi": pypiJSON,
+        "stripe": stripeJSON,
+        "gitlab": gitlabJSON,
+        "doctl": doctlJSON,
+        "sentry": sentryJSON,
     ]
 
     /// Every built-in spec, decoded.

@@ -82,29 +82,70 @@ package enum Subprocess {
         guard let program = executablePath(arguments[0], searchPath: environment["PATH"]) else {
             throw .cannotStart(arguments[0], .noEntry)
         }
+        let envStrings = environment.map { "\($0.key)=\($0.value)" }
+        let envp = envStrings.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+        return try spawn(
+            program: program, arguments, environment: envp, actions: &actions,
+            group: newProcessGroup ? .newGroup : .same, defaultSIGPIPE: true)
+    }
+
+    /// Where a child started by `spawn(program:...)` runs: in this process's group, leading a new group, or leading
+    /// a new session (for a child on a pseudo-terminal of its own, which its first open makes its controlling one).
+    public enum ProcessGroup: Sendable { case same, newGroup, newSession }
+
+    /// The one `posix_spawn` call: `program` (a path, used as it is) with `arguments` and exactly `environment`
+    /// (NULL-terminated `NAME=value` C strings). With `defaultSIGPIPE`, SIGPIPE is at its default disposition in the
+    /// child whatever this process did with it (GLib's sockets ignore it process-wide in the keyring backend): a git
+    /// writing to a reader that went away ends as git expects to, instead of inheriting the ignore. Without it the
+    /// child gets this process's dispositions (ignored stays ignored, caught becomes default) and signal mask.
+    public static func spawn(
+        program: String, _ arguments: [String], environment: [UnsafeMutablePointer<CChar>?],
+        actions: inout posix_spawn_file_actions_t, group: ProcessGroup, defaultSIGPIPE: Bool
+    ) throws(SubprocessError) -> pid_t {
+        precondition(!arguments.isEmpty && environment.last == .some(nil))
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // SIGPIPE at its default disposition in the child, whatever this process did with it (GLib's sockets
-        // ignore it process-wide in the keyring backend): a git writing to a reader that went away ends as git
-        // expects to, instead of inheriting the ignore.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var flags = Int32(POSIX_SPAWN_SETSIGDEF)
-        if newProcessGroup {
+        var flags: Int32 = 0
+        if defaultSIGPIPE {
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            sigaddset(&defaults, SIGPIPE)
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            flags |= Int32(POSIX_SPAWN_SETSIGDEF)
+        }
+        switch group {
+        case .same: break
+        case .newGroup:
             posix_spawnattr_setpgroup(&attributes, 0)
             flags |= Int32(POSIX_SPAWN_SETPGROUP)
+        case .newSession:
+            flags |= keyway_spawn_setsid_flag()
         }
         posix_spawnattr_setflags(&attributes, Int16(flags))
-        let envStrings = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let status = withCStrings(arguments) { argv in
-            withCStrings(envStrings) { envp in posix_spawn(&pid, program, &actions, &attributes, argv, envp) }
+            posix_spawn(&pid, program, &actions, &attributes, argv, environment)
         }
         guard status == 0 else { throw .cannotStart(arguments[0], Errno(status)) }
         return pid
+    }
+
+    /// The program `name` stands for as `execvp` finds it (what the user's shell would run): a name with a slash as
+    /// it is, else the first executable regular file in the entries of `searchPath` (an empty entry is the current
+    /// directory). `.accessDenied` when only non-executable candidates exist, `.noEntry` when none does.
+    public static func commandPath(_ name: String, searchPath: String?) -> Swift.Result<String, Errno> {
+        if name.contains("/") { return .success(name) }
+        guard !name.isEmpty else { return .failure(.noEntry) }
+        var denied = false
+        for entry in (searchPath ?? defaultSearchPath).split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = entry.isEmpty ? name : (entry.hasSuffix("/") ? String(entry) : entry + "/") + name
+            guard let st = try? Sys.statFollowingLinks(candidate), FileMode.isRegular(st) else { continue }
+            if access(candidate, X_OK) == 0 { return .success(candidate) }
+            denied = true
+        }
+        return .failure(denied ? .accessDenied : .noEntry)
     }
 
     /// Runs `arguments[0]` (see `spawn`: an absolute path, or looked up in the absolute entries of `environment`'s

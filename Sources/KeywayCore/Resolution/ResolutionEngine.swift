@@ -110,6 +110,12 @@ public struct ResolutionEngine: Sendable {
                 return .key(ResolvedKey(id: id, secret: Secret(value), source: .environment(variable)), detail)
             }
         }
+        // systemd credentials (LoadCredential=, LoadCredentialEncrypted=): right after the environment, for every app.
+        if let file = Self.systemdCredentialFile(for: id, environment: environment) {
+            try record(.file, file) { () throws(KeywayError) -> Reading in
+                try readRaw(file, id: id, source: .file(file), collector: collector)
+            }
+        }
         for source in spec.sources {
             switch source {
             case .store:
@@ -194,6 +200,23 @@ public struct ResolutionEngine: Sendable {
         return Resolution(
             id: id, spec: spec, key: failure == nil ? winner : nil, layers: layers, warnings: collector.warnings,
             error: failure)
+    }
+
+    /// The systemd credential `keyway.APP` (default profile) or `keyway.APP.PROFILE` in `$CREDENTIALS_DIRECTORY`
+    /// (an absolute path), read as a raw key file with the checks of the tools' own files; nil when that variable is
+    /// not set, or a name holds `/` or starts with `.` (it would not name a file in that directory).
+    public static func systemdCredentialFile(for id: CredentialID, environment: Environment) -> String? {
+        guard let directory = environment.nonEmpty("CREDENTIALS_DIRECTORY"), directory.hasPrefix("/"),
+            let name = systemdCredentialName(for: id)
+        else { return nil }
+        return (directory.hasSuffix("/") ? directory : directory + "/") + name
+    }
+
+    /// `keyway.APP`, or `keyway.APP.PROFILE` for a profile other than the default; nil for a name holding `/` or
+    /// starting with `.`.
+    public static func systemdCredentialName(for id: CredentialID) -> String? {
+        for name in [id.app, id.profile] where name.contains("/") || name.hasPrefix(".") || name.isEmpty { return nil }
+        return id.profile == CredentialID.defaultProfile ? "keyway.\(id.app)" : "keyway.\(id.app).\(id.profile)"
     }
 
     /// Expiry and rotation warnings for a key: expired, expiring within 14 days, stored longer than the spec's

@@ -1,0 +1,69 @@
+import Foundation
+import KeywayCore
+import Testing
+
+@Suite struct OutputMaskerTests {
+    static let key = "rfx_Mask+Key/0123456789=x"
+
+    static func masked(_ text: [UInt8], chunk: Int, secrets: [(String, String)] = [("reflex", key)]) -> String {
+        var masker = OutputMasker(secrets.map { (name: $0.0, key: Array($0.1.utf8)) })
+        var output: [UInt8] = []
+        var i = 0
+        while i < text.count {
+            masker.feed(Array(text[i..<min(i + chunk, text.count)]), into: &output)
+            i += chunk
+        }
+        masker.finish(into: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    static var encodings: [String] {
+        let data = Data(key.utf8)
+        let b64 = data.base64EncodedString()
+        let url = b64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        let percent = key.addingPercentEncoding(
+            withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))!
+        let hex = data.map { String(format: "%02x", $0) }.joined()
+        let basic = Data("user:\(key)".utf8).base64EncodedString()
+        let basic2 = Data("us:\(key)trailer".utf8).base64EncodedString()
+        let lowerPercent = percent.replacingOccurrences(of: "%2B", with: "%2b").replacingOccurrences(
+            of: "%2F", with: "%2f"
+        )
+        .replacingOccurrences(of: "%3D", with: "%3d")
+        return [key, b64, url, percent, lowerPercent, hex, hex.uppercased(), basic, basic2]
+    }
+
+    @Test func everyFormAtEveryChunkSize() throws {
+        let text = Array(Self.encodings.map { "<\($0)>" }.joined(separator: "\n").utf8)
+        for chunk in [1, 2, 3, 7, 64, 1 << 16] {
+            let out = Self.masked(text, chunk: chunk)
+            for form in Self.encodings { #expect(!out.contains(form), "chunk \(chunk): \(form) in \(out)") }
+            #expect(!out.contains("0123456789"), "chunk \(chunk): \(out)")
+            // What stays: base64 padding, and in `user:KEY` the characters that also depend on the bytes before it.
+            #expect(
+                out
+                    == "<<keyway:reflex>>\n<<keyway:reflex>==>\n<<keyway:reflex>>\n<<keyway:reflex>>\n<<keyway:reflex>>\n"
+                    + "<<keyway:reflex>>\n<<keyway:reflex>>\n<dXNlcjpy<keyway:reflex>>\n<dXM6<keyway:reflex>eHRyYWlsZXI=>",
+                "chunk \(chunk): \(out)")
+            #expect(out.hasPrefix("<<keyway:reflex>>\n"), "\(out)")
+        }
+    }
+
+    @Test func plainTextIsUnchangedAndNothingIsLost() {
+        var text: [UInt8] = []
+        for i in 0..<20000 { text += Array("line \(i) rfx_Mask+Ke almost a key rfx_ \(i % 7)\n".utf8) }
+        for chunk in [1, 5, 4096] {
+            #expect(Self.masked(text, chunk: chunk) == String(decoding: text, as: UTF8.self))
+        }
+        // A prefix of the key at the very end is written at the end, not dropped.
+        #expect(Self.masked(Array("tail rfx_Mask+Ke".utf8), chunk: 3) == "tail rfx_Mask+Ke")
+    }
+
+    @Test func severalKeysLongestFirst() {
+        let secrets = [("a", "abcdefghij"), ("b", "abcdefghijKLMNOP")]
+        #expect(
+            Self.masked(Array("x abcdefghijKLMNOP y abcdefghij z".utf8), chunk: 1, secrets: secrets)
+                == "x <keyway:b> y <keyway:a> z")
+    }
+}
