@@ -97,7 +97,7 @@ import Testing
         let s = try Sandbox(backend: "plaintext")
         let directory = s.root + "/scan"
         try GitFixture.initialize(directory)
-        try GitFixture.write(directory, "notes.txt", "token = \"hf_kT3vQm9LxP2wZr7NbY5cJd8HsF4gA6eUq\"\n")
+        try GitFixture.write(directory, "notes.txt", "token = \"hf_kT3vQm9LxP2wZr7NbY5cJd8HsF4gA6eUqR\"\n")
         try GitFixture.commitAll(directory, "first")
         let scan = try s.run(["leak-check", "--no-home", directory])
         #expect(scan.status == 1, "\(scan)")
