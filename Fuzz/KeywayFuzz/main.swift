@@ -17,6 +17,7 @@ struct FuzzTarget: Sendable {
 let targets: [FuzzTarget] = [
     CredentialsFuzz.target, YAMLFuzz.target, AppSpecFuzz.target, VaultFileFuzz.target, VaultBodyFuzz.target,
     ScannerFuzz.target, BaselineFuzz.target, GitCredentialFuzz.target, DockerCredentialFuzz.target,
+    DotEnvFuzz.target, MaskerFuzz.target,
 ]
 
 nonisolated(unsafe) var selected: FuzzTarget?

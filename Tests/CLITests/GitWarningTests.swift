@@ -137,7 +137,12 @@ import Testing
             Issue.record("no apps")
             return
         }
-        #expect(apps.map { $0["name"] } == ["reflex", "reflow", "reactor", "reminix", "fluxloop"].map { .string($0) })
+        // The five vendors of the seed pages, then the ten tools of issue 16.
+        let names = [
+            "reflex", "reflow", "reactor", "reminix", "fluxloop", "gh", "openai", "anthropic", "huggingface", "npm",
+            "pypi", "stripe", "gitlab", "doctl", "sentry",
+        ]
+        #expect(apps.map { $0["name"] } == names.map { .string($0) })
         #expect(apps.allSatisfy { $0["origin"] == .string("built-in") })
         #expect(apps[0]["env"] == .array([.string("REFLEX_API_KEY"), .string("RFX_API_KEY")]))
         let text = try s.run(["apps"])

@@ -237,17 +237,28 @@ struct RunSignalTests {
             ["login", "reflex", "--api-key", "rfx_sigpipe_0123456789"], env: keyring.environment)
         try #require(stored.status == 0, "\(stored)")
         let environment = sandbox.environment.merging(keyring.environment) { $1 }
-        // Started with SIGPIPE at its default (whatever the test runner does with it).
+        // Started with SIGPIPE at its default (whatever the test runner does with it). --no-mask: the exec path (stdout
+        // is a pipe here, where masking is on by default), and the key printed to show it came from the keyring.
         let run = try runProcess(
             "/usr/bin/env",
             [
-                "--default-signal=PIPE", keywayBinary, "run", "reflex", "--", "/bin/sh", "-c",
+                "--default-signal=PIPE", keywayBinary, "run", "reflex", "--no-mask", "--", "/bin/sh", "-c",
                 "cat /proc/self/status; printf 'key=%s\\n' \"$REFLEX_API_KEY\"",
             ],
             environment: environment)
         #expect(run.status == 0, "\(run)")
         #expect(run.stdout.contains("key=rfx_sigpipe_0123456789\n"), "the key came from the keyring: \(run)")
         #expect(try !sigpipeIgnored(run.stdout), "SIGPIPE is ignored in CMD")
+        // The masked path (CMD spawned, its output read through pipes) gives CMD the same default.
+        let masked = try runProcess(
+            "/usr/bin/env",
+            [
+                "--default-signal=PIPE", keywayBinary, "run", "reflex", "--mask", "--", "/bin/sh", "-c",
+                "cat /proc/self/status; printf 'key=%s\\n' \"$REFLEX_API_KEY\"",
+            ],
+            environment: environment)
+        #expect(masked.status == 0 && masked.stdout.contains("key=<keyway:reflex>\n"), "\(masked)")
+        #expect(try !sigpipeIgnored(masked.stdout), "SIGPIPE is ignored in CMD on the masked path")
         // A SIGPIPE that keyway was started with ignored stays ignored: CMD gets what keyway got.
         let ignoring = try runProcess(
             "/usr/bin/env",

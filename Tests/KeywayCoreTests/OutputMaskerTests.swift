@@ -60,6 +60,18 @@ import Testing
         #expect(Self.masked(Array("tail rfx_Mask+Ke".utf8), chunk: 3) == "tail rfx_Mask+Ke")
     }
 
+    /// Found by the `masker` fuzz target: a key that is the start of another key, at the very end of the stream,
+    /// was held back as the start of the longer one and then written out unmasked by `finish`.
+    @Test func aKeyThatStartsAnotherIsMaskedAtTheEndOfTheStream() {
+        let secrets = [("long", "AAAAAAAAHHHH"), ("short", "AAAAAAAA")]
+        for chunk in [1, 3, 100] {
+            #expect(Self.masked(Array("x:AAAAAAAA".utf8), chunk: chunk, secrets: secrets) == "x:<keyway:short>")
+            #expect(
+                Self.masked(Array("x:AAAAAAAAAAAAAAAAHH".utf8), chunk: chunk, secrets: secrets)
+                    == "x:<keyway:short><keyway:short>HH")
+        }
+    }
+
     @Test func severalKeysLongestFirst() {
         let secrets = [("a", "abcdefghij"), ("b", "abcdefghijKLMNOP")]
         #expect(

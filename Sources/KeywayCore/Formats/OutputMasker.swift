@@ -113,9 +113,10 @@ package struct OutputMasker: Sendable {
         }
     }
 
-    /// The end of the stream: what was held back, which can no longer be a match.
+    /// The end of the stream: what was held back is masked with no more to come (a longer form it began can no
+    /// longer complete, but a shorter one may lie whole inside it: another key that is the start of this one).
     public mutating func finish(into output: inout [UInt8]) {
-        output += held
+        if !held.isEmpty { _ = scan(held, into: &output, final: true) }
         held = []
     }
 
