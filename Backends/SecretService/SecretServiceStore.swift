@@ -93,10 +93,34 @@ public struct SecretServiceStore: CredentialStore {
     /// gnome-keyring; when it finds a single unlocked item, its secret is read together with its properties); the
     /// default collection is looked at only when it matters: on a miss (a locked collection may hide its items: then
     /// it is unlocked, or the error says why it cannot be, and the search repeated) and to rank several matches.
+    ///
+    /// Another program (or another Keyway) rewriting the credential meanwhile creates its new item, then deletes the
+    /// old one: a read that found the old item can then fail on it (KWallet answers the secrets call with "Can't find
+    /// item at path"). When a read fails and an item it found is gone, it is done again (three tries in all), and
+    /// finds the new item.
     public func read(_ id: CredentialID) throws(KeywayError) -> Credential? {
+        var attempt = 1
+        while true {
+            var seen: Set<String> = []
+            do throws(KeywayError) {
+                return try readOnce(id, seen: &seen)
+            } catch  where error.code == .keyringFailure && attempt < 3 {
+                // Done again only when the items are not those it found (or it failed before knowing them).
+                let present = try withSession { session throws(KeywayError) -> Set<String> in
+                    Set(try session.search(ItemFormat.lookup(id)).map(\.path))
+                }
+                guard seen.isEmpty || !seen.isSubset(of: present) else { throw error }
+                attempt += 1
+            }
+        }
+    }
+
+    /// One read, in one session; `seen` gets the paths of the items its search found.
+    private func readOnce(_ id: CredentialID, seen: inout Set<String>) throws(KeywayError) -> Credential? {
         try withSession { session throws(KeywayError) -> Credential? in
             let found = try searching(session) { () throws(KeywayError) in try session.searchOne(ItemFormat.lookup(id))
             }
+            seen = Set(found.items.map(\.path))
             var items = found.items.filter { ItemFormat.id($0) == id }
             if items.isEmpty {
                 let defaultCollection = try unlockDefaultCollection(session)

@@ -105,6 +105,10 @@ extension Session {
         let secret: [UInt8]??
         do {
             secret = try secrets(atPaths: [path]).first
+        } catch  where error.code == .keyringFailure {
+            // Not prefetched (the item may have been replaced since the search: KWallet fails the call then); the
+            // caller reads it again, and can tell whether it went.
+            secret = nil
         } catch {
             // The GetAll in flight is still awaited and freed.
             if let properties = try? finishProperties(pending, of: path) { g_variant_unref(properties) }
