@@ -3,6 +3,12 @@ import KeywayCore
 /// Where the OpenBao (or HashiCorp Vault) backend finds its server and what it may do there, read the way the `bao`
 /// and `vault` CLIs read it (`BAO_*` first, else `VAULT_*`), plus Keyway's own `KEYWAY_OPENBAO_*` settings.
 public struct OpenBaoConfiguration: Sendable {
+    /// The variables that hold (or name the files that hold) this backend's credentials: whoever has them reads
+    /// every key under the prefix. `keyway run` never passes them on to the program it starts.
+    public static let credentialVariables = [
+        "BAO_TOKEN", "VAULT_TOKEN", "KEYWAY_OPENBAO_ROLE_ID_FILE", "KEYWAY_OPENBAO_SECRET_ID_FILE",
+    ]
+
     /// `BAO_ADDR`, else `VAULT_ADDR`, without a trailing slash; nil when neither is set.
     public let address: String?
     /// Which variable the address came from (for messages).

@@ -142,7 +142,9 @@ public func storeOverrideWarning(
 /// The variables never passed on to a program Keyway starts (`keyway run`'s CMD): the vault's key and passphrase
 /// (`KEYWAY_VAULT_KEY_FILE`, `KEYWAY_VAULT_KEY`, `KEYWAY_PASSPHRASE`) and a new passphrase for it
 /// (`KEYWAY_NEW_PASSPHRASE`). With them, the program could read every stored key.
-public let childWithheldVariables: [String] = VaultUnlock.variables + ["KEYWAY_NEW_PASSPHRASE"]
+public let childWithheldVariables: [String] =
+    VaultUnlock.variables + ["KEYWAY_NEW_PASSPHRASE"] + OpenBaoConfiguration.credentialVariables
+    + ["KEYWAY_OPENBAO_CACHE_KEY_FILE"]
 
 /// The variables `keyway run --pristine` passes on from its own environment (besides the injected ones).
 public let pristineVariables: [String] = ["PATH", "HOME", "USER", "LANG", "TERM"]

@@ -29,6 +29,14 @@ struct Inject: ParsableCommand {
             } catch {
                 throw KeywayError(error.code, "\(template): \(error.message)", path: template)
             }
+            // A symbolic link is refused: the file written would replace the link where it is, while git would be
+            // asked about its target (a tracked link to an ignored file would become a tracked file of keys).
+            if let outputFile, let st = try? Sys.lstat(outputFile), FileMode.isSymlink(st) {
+                throw KeywayError(
+                    .unsafeFile,
+                    "Not written: \(outputFile) is a symbolic link; the keys would replace the link itself. Name the "
+                        + "file it points to, or remove the link.", path: outputFile)
+            }
             // Refused before any key is read when the output would land where git picks it up.
             if let outputFile, !force { try Self.refuseUnignored(outputFile, context) }
             let resolver = ReferenceResolver(context, profile: profile.profile)

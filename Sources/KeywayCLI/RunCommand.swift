@@ -142,8 +142,8 @@ struct Run: ParsableCommand {
             app, chooses another) of CMD's environment only: never on a command line or on disk. Env files \
             (--env-file) and variables already in the environment may hold keyway://APP[/PROFILE][#field] \
             references, which are resolved; plain values pass through. Nothing runs unless every key and reference \
-            resolves. KEYWAY_VAULT_KEY, KEYWAY_VAULT_KEY_FILE, KEYWAY_PASSPHRASE and KEYWAY_NEW_PASSPHRASE are removed \
-            from CMD's environment; with --pristine CMD gets only the injected variables and PATH, HOME, USER, LANG, \
+            resolves. KEYWAY_VAULT_KEY, KEYWAY_VAULT_KEY_FILE, KEYWAY_PASSPHRASE, KEYWAY_NEW_PASSPHRASE and the \
+            OpenBao credentials (BAO_TOKEN, VAULT_TOKEN, KEYWAY_OPENBAO_*_FILE) are removed from CMD's environment; with --pristine CMD gets only the injected variables and PATH, HOME, USER, LANG, \
             TERM. Unmasked, keyway becomes CMD (exec), so CMD's exit status is keyway's; CMD gets the core file size \
             limit and the signal dispositions keyway started with.
             """)

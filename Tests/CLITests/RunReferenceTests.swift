@@ -64,6 +64,16 @@ import Testing
         #expect(run.stdout == expected.joined(separator: "\n") + "\n", "\(run)")
     }
 
+    /// Review finding: a NUL in a value reached CMD cut short, silently. It is refused, naming the line.
+    @Test func aNulInAValueIsRefused() throws {
+        let s = try Self.sandbox()
+        let file = s.root + "/nul.env"
+        try makeFile(file, "OK=1\nTOKEN=\"abc\u{0}def\"\n")
+        let run = try s.run(["run", "--env-file", file, "--", "/bin/true"])
+        #expect(run.status == 2 && run.stderr.contains("Line 2") && run.stderr.contains("NUL"), "\(run)")
+        #expect(!run.stderr.contains("def"), "\(run)")
+    }
+
     @Test func malformedEnvFileNamesTheLineNotTheValue() throws {
         let s = try Self.sandbox()
         let file = s.root + "/bad.env"
@@ -118,6 +128,11 @@ import Testing
         let env = [
             "KEYWAY_VAULT_KEY": "vaultkeymaterial", "KEYWAY_PASSPHRASE": "passphrase1",
             "KEYWAY_VAULT_KEY_FILE": "/nonexistent/key", "KEYWAY_NEW_PASSPHRASE": "passphrase2",
+            // The OpenBao backend's token (each source) and the files naming its AppRole and offline-copy secrets.
+            "BAO_TOKEN": "s.baotoken", "VAULT_TOKEN": "s.vaulttoken",
+            "KEYWAY_OPENBAO_ROLE_ID_FILE": "/nonexistent/role",
+            "KEYWAY_OPENBAO_SECRET_ID_FILE": "/nonexistent/secret",
+            "KEYWAY_OPENBAO_CACHE_KEY_FILE": "/nonexistent/cache",
         ]
         for extra in [[], ["--pristine"]] {
             let run = try s.run(["run", "reflex"] + extra + ["--", "/bin/cat", "/proc/self/environ"], env: env)
@@ -183,6 +198,30 @@ import Testing
         }
         let ignored = try s.run(["inject", "-i", input, "-o", repository + "/ignored.yml"])
         #expect(ignored.status == 0, "\(ignored)")
+    }
+
+    /// Review finding: a tracked symbolic link to an ignored file passed the git check (asked about the target) and
+    /// was then replaced, in the work tree, by a file of keys. A link is refused, with or without --force.
+    @Test func aSymbolicLinkIsRefused() throws {
+        let s = try RunReferenceTests.sandbox()
+        let repository = s.root + "/repo"
+        try GitFixture.initialize(repository)
+        try GitFixture.write(repository, ".gitignore", "/cache/\n")
+        try FileManager.default.createDirectory(atPath: repository + "/cache", withIntermediateDirectories: true)
+        try makeFile(repository + "/cache/app.env", "old\n")
+        try FileManager.default.createSymbolicLink(
+            atPath: repository + "/app.env", withDestinationPath: "cache/app.env")
+        try GitFixture.commitAll(repository, "a tracked link")
+        let input = s.root + "/config.tmpl"
+        try makeFile(input, Self.template)
+        for extra in [[], ["--force"]] {
+            let run = try s.run(["inject", "-i", input, "-o", repository + "/app.env"] + extra)
+            #expect(run.status == 2 && run.stderr.contains("symbolic link"), "\(run)")
+            #expect(!run.stderr.contains(RunReferenceTests.reflexKey))
+            let link = try FileManager.default.destinationOfSymbolicLink(atPath: repository + "/app.env")
+            #expect(link == "cache/app.env", "the link is still a link")
+            #expect(try String(contentsOfFile: repository + "/cache/app.env", encoding: .utf8) == "old\n")
+        }
     }
 
     @Test func anUnresolvableReferenceWritesNothing() throws {

@@ -21,7 +21,15 @@ public enum DotEnv {
             throw KeywayError(.malformedFile, "It is not valid UTF-8.")
         }
         var parser = Parser(Array(text.unicodeScalars))
-        return try parser.entries()
+        let entries = try parser.entries()
+        // A NUL cannot be in an environment variable: the value would reach the program cut short, silently.
+        if let bad = entries.first(where: { $0.value.utf8.contains(0) }) {
+            throw KeywayError(
+                .malformedFile,
+                "Line \(bad.line): the value of \(bad.name) holds a NUL character, which no "
+                    + "environment variable can hold.")
+        }
+        return entries
     }
 
     struct Parser {
