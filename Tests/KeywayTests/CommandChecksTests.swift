@@ -167,7 +167,11 @@ private func code(_ body: () throws(KeywayError) -> Void) -> KeywayError.Code? {
         #expect(child == ["PATH": "/usr/bin", "TOOL_API_KEY": "tl_storedkey000001"])
         #expect(
             Set(childWithheldVariables)
-                == ["KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE"])
+                == [
+                    "KEYWAY_VAULT_KEY", "KEYWAY_VAULT_KEY_FILE", "KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE",
+                    "BAO_TOKEN", "VAULT_TOKEN", "KEYWAY_OPENBAO_ROLE_ID_FILE", "KEYWAY_OPENBAO_SECRET_ID_FILE",
+                    "KEYWAY_OPENBAO_CACHE_KEY_FILE",
+                ])
     }
 
     @Test func aCostBelowModerateIsWarnedAbout() {
