@@ -238,6 +238,11 @@ int keyway_http_perform(void *client, const keyway_http_request *request, keyway
         if (sink.overflow) {
             snprintf(response->message, sizeof response->message, "the answer is larger than %zu bytes",
                      request->max_body);
+        } else if (code == CURLE_UNSUPPORTED_PROTOCOL && redirects > 0 && strncmp(request->url, "https:", 6) == 0) {
+            // The only protocol refused after a redirect from https is plain http (see CURLOPT_REDIR_PROTOCOLS_STR).
+            snprintf(response->message, sizeof response->message,
+                     "the server redirected the request to a plain http:// address, which Keyway does not follow "
+                     "from https (the token would travel unencrypted)");
         } else {
             snprintf(response->message, sizeof response->message, "%s", error[0] ? error : curl.easy_strerror(code));
         }

@@ -197,10 +197,9 @@ enum MaskedRun {
                 return
             }
             output.removeAll(keepingCapacity: true)
-            if i == 0 {
-                outMasker.feed(Array(buffer[0..<n]), into: &output)
-            } else {
-                errMasker.feed(Array(buffer[0..<n]), into: &output)
+            buffer.withUnsafeBufferPointer { read in
+                let chunk = UnsafeBufferPointer(rebasing: read[0..<n])
+                if i == 0 { outMasker.feed(chunk, into: &output) } else { errMasker.feed(chunk, into: &output) }
             }
             write(i)
         }

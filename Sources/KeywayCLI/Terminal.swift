@@ -36,12 +36,13 @@ enum KeyInput {
 
     static let tooLong = KeywayError(.invalidInput, "The API key \(APIKeyRules.Violation.tooLong); nothing was stored.")
 
-    /// The line typed at the terminal with echo off, as bytes (without the newline), so a caller holding a secret
-    /// can wipe them. `noTerminalHint` says what to do instead when there is no terminal. A line longer than `limit`
-    /// is read to its end (so none of it is left for the shell), but no more than `limit + 2` bytes of it are kept.
-    static func bytesFromTerminal(prompt: String, noTerminalHint: String, limit: Int = Int.max) throws(KeywayError)
-        -> [UInt8]
-    {
+    /// The line typed at the terminal with echo off (or on, for an answer that is no secret), as bytes (without
+    /// the newline), so a caller holding a secret can wipe them. `noTerminalHint` says what to do instead when there
+    /// is no terminal. A line longer than `limit` is read to its end (so none of it is left for the shell), but no
+    /// more than `limit + 2` bytes of it are kept.
+    static func bytesFromTerminal(
+        prompt: String, noTerminalHint: String, limit: Int = Int.max, echo: Bool = false
+    ) throws(KeywayError) -> [UInt8] {
         let fd: Int32
         do { fd = try Sys.open("/dev/tty", O_RDWR | O_NOCTTY) } catch {
             throw KeywayError(.invalidInput, "No terminal to prompt on (\(error)); \(noTerminalHint).")
@@ -54,14 +55,18 @@ enum KeyInput {
         do { try Sys.writeAll(fd, Array(prompt.utf8)) } catch {
             throw KeywayError(.io, "Cannot write the prompt to the terminal: \(error).")
         }
-        var silent = original
-        silent.c_lflag &= ~tcflag_t(ECHO | ECHONL)
-        silent.c_lflag |= tcflag_t(ICANON)
-        TerminalRestore.install(fd: fd, settings: original)
-        defer { TerminalRestore.restore() }
-        guard tcsetattr(fd, TCSAFLUSH, &silent) == 0 else {
-            throw KeywayError(.io, "Cannot turn off terminal echo: \(Errno.current).")
+        if !echo {
+            var silent = original
+            silent.c_lflag &= ~tcflag_t(ECHO | ECHONL)
+            silent.c_lflag |= tcflag_t(ICANON)
+            TerminalRestore.install(fd: fd, settings: original)
+            guard tcsetattr(fd, TCSAFLUSH, &silent) == 0 else {
+                let error = Errno.current
+                TerminalRestore.restore()
+                throw KeywayError(.io, "Cannot turn off terminal echo: \(error).")
+            }
         }
+        defer { if !echo { TerminalRestore.restore() } }
         var line: [UInt8] = []
         line.reserveCapacity(4096)  // no reallocation leaving copies of a typed secret behind
         var byte: UInt8 = 0
@@ -71,7 +76,8 @@ enum KeyInput {
             if n <= 0 || byte == UInt8(ascii: "\n") { break }
             if line.count - 1 <= limit { line.append(byte) }  // at most limit + 2 bytes: the key, a CR, one more
         }
-        _ = try? Sys.writeAll(fd, Array("\n".utf8))
+        // The newline typed was not shown with echo off.
+        if !echo { _ = try? Sys.writeAll(fd, Array("\n".utf8)) }
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
         return line
     }
@@ -82,20 +88,13 @@ enum Confirmation {
     /// Whether the question can be asked here.
     static var canAsk: Bool { isatty(0) == 1 && isatty(2) == 1 }
 
-    /// Asks `question` (ending in `[y/N] `) on the controlling terminal and reads one line with echo on; true only
-    /// for `y` or `yes` (any case). No terminal, or anything else typed (or end of input), is no.
+    /// Asks `question` (ending in `[y/N] `) on the controlling terminal and reads one line with echo on, to its
+    /// end (none of it is left for the shell); true only for `y` or `yes` (any case). No terminal, or anything else
+    /// typed (or end of input), is no.
     static func ask(_ question: String) -> Bool {
-        guard canAsk, let fd = try? Sys.open("/dev/tty", O_RDWR | O_NOCTTY) else { return false }
-        defer { Sys.close(fd) }
-        guard (try? Sys.writeAll(fd, Array(question.utf8))) != nil else { return false }
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while line.count < 64 {
-            let n = read(fd, &byte, 1)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 || byte == UInt8(ascii: "\n") { break }
-            line.append(byte)
-        }
+        guard canAsk,
+            let line = try? KeyInput.bytesFromTerminal(prompt: question, noTerminalHint: "", limit: 64, echo: true)
+        else { return false }
         let answer = String(decoding: line.filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }, as: UTF8.self)
             .lowercased()
         return answer == "y" || answer == "yes"

@@ -67,4 +67,21 @@ import Testing
         let get = try sandbox.run(["docker-credential", "get"], stdin: "offer.example:5000")
         #expect(get.stdout.contains(#""Secret":"pw-offer-4""#), "\(get)")
     }
+
+    /// Found on the last read of issue 15's change: the question read at most 64 bytes of the answer line, so the
+    /// rest of a longer line stayed in the terminal's input and reached the next program reading it (the shell).
+    /// The whole line is the answer; what is typed after it is left for the next reader.
+    @Test func aLongAnswerIsReadToTheEndOfItsLine() throws {
+        try makeFile(gitCredentials, "https://fileuser:pw-offer-5@offer.example\n")
+        let command =
+            ([keywayBinary, "import", "git"]).map { "'\($0)'" }.joined(separator: " ")
+            + #"; read -r rest; echo "NEXT:[$rest]""#
+        let answer = "n" + String(repeating: "o", count: 100) + "\n" + "second line\n"
+        let result = try runProcess(
+            "/usr/bin/script", ["-qec", command, "/dev/null"], environment: sandbox.environment, stdin: answer)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("[y/N]"), "\(result)")
+        #expect(result.stdout.contains("NEXT:[second line]"), "\(result)")
+        #expect(FileManager.default.fileExists(atPath: gitCredentials))
+    }
 }

@@ -19,6 +19,25 @@ private func makeCA(_ name: String, in directory: String) throws {
         ], in: directory)
 }
 
+/// A server certificate (`server.pem`, `server.key`) signed by the CA `ca` in `directory`, naming `localhost` and
+/// `openbao.test` only.
+private func makeServerCertificate(in d: String) throws {
+    try openssl(
+        [
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj",
+            "/CN=openbao.test",
+        ], in: d)
+    try writeFile(
+        d + "/ext.cnf",
+        "subjectAltName=DNS:localhost,DNS:openbao.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        mode: 0o600)
+    try openssl(
+        [
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+            "server.pem", "-days", "2", "-extfile", "ext.cnf",
+        ], in: d)
+}
+
 @Suite struct OpenBaoTLSTests {
     /// A dev server with a second, TLS listener whose certificate (signed by a CA the test makes) names
     /// `localhost` and `openbao.test` only.
@@ -27,20 +46,7 @@ private func makeCA(_ name: String, in directory: String) throws {
         let d = directory.path
         try makeCA("ca", in: d)
         try makeCA("other-ca", in: d)
-        try openssl(
-            [
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj",
-                "/CN=openbao.test",
-            ], in: d)
-        try writeFile(
-            d + "/ext.cnf",
-            "subjectAltName=DNS:localhost,DNS:openbao.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-            mode: 0o600)
-        try openssl(
-            [
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-                "server.pem", "-days", "2", "-extfile", "ext.cnf",
-            ], in: d)
+        try makeServerCertificate(in: d)
         // A client certificate for the listener that requires one.
         try openssl(
             [
@@ -192,5 +198,75 @@ private func makeCA(_ name: String, in directory: String) throws {
         r = try sandbox.run(
             ["get", "openai"], env: ["KEYWAY_OPENBAO_ROLE_ID_FILE": sandbox.root + "/role-id"], removing: ["BAO_TOKEN"])
         #expect(r.status == 2 && r.stderr.contains("needs both"), "\(r)")
+    }
+}
+
+/// A redirect never takes the token from https to http (issue 14: the token would travel in the clear). The
+/// redirecting server is a stand-in for a hostile or misconfigured one (a Python https server that answers every
+/// request with 307 to the real dev server's plain-http address); the same redirect from an http address is
+/// followed, which shows the refusal is the downgrade's.
+@Suite struct OpenBaoRedirectTests {
+    static let redirector = """
+        import http.server, signal, ssl, sys
+        # The test process may block or ignore SIGTERM, and a child inherits that: the watcher's SIGTERM must end it.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        mode, port, target, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+        class Redirect(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                self.send_response(307)
+                self.send_header("Location", target + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            do_GET = do_POST = do_PUT = do_DELETE = do_LIST = answer
+            def log_message(self, *arguments):
+                pass
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Redirect)
+        if mode == "https":
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(directory + "/server.pem", directory + "/server.key")
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.serve_forever()
+        """
+
+    @Test func aRedirectFromHTTPSToHTTPIsRefused() throws {
+        let directory = try TemporaryDirectory(prefix: "keyway-redirect")
+        let d = directory.path
+        try makeCA("ca", in: d)
+        try makeServerCertificate(in: d)
+        try writeFile(d + "/redirect.py", Self.redirector, mode: 0o600)
+        let server = try openbaoServer.get()
+        let sandbox = try openbaoSandbox(server)
+        let key = "sk-openbao-redirect-abcdefghijklmnop"
+        var r = try sandbox.run(["login", "openai"], stdin: key + "\n")
+        #expect(r.status == 0, "\(r)")
+
+        // Watched: they end with the test, even a crashed one (their output goes to a log, not the test's pipes).
+        var redirectors: [WatchedProcess] = []
+        defer { for process in redirectors { process.kill() } }
+        var ports: [String: Int] = [:]
+        for mode in ["https", "http"] {
+            let port = try freePort()
+            redirectors.append(
+                try WatchedProcess(
+                    "/usr/bin/python3", [d + "/redirect.py", mode, "\(port)", server.address, d],
+                    environment: ["PATH": "/usr/bin:/bin"], log: d + "/redirect-\(mode).log"))
+            ports[mode] = port
+        }
+        try waitUntil("the redirecting servers") { ports.values.allSatisfy { canConnect(port: $0) } }
+
+        // From http: the redirect is followed to the dev server, which has the key.
+        r = try sandbox.run(["get", "openai"], env: ["BAO_ADDR": "http://127.0.0.1:\(ports["http"]!)"])
+        #expect(r.status == 0 && r.stdout == key + "\n", "\(r)")
+        // From https (a certificate the client trusts): the redirect to http is not followed.
+        r = try sandbox.run(
+            ["get", "openai"],
+            env: ["BAO_ADDR": "https://localhost:\(ports["https"]!)", "BAO_CACERT": d + "/ca.pem"])
+        #expect(
+            r.status == 2
+                && r.stderr.contains(
+                    "redirected the request to a plain http:// address, which Keyway does not follow from https"),
+            "\(r)")
+        expectNotShown(r, [server.rootToken, key])
     }
 }

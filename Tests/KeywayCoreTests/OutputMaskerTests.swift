@@ -78,4 +78,30 @@ import Testing
             Self.masked(Array("x abcdefghijKLMNOP y abcdefghij z".utf8), chunk: 1, secrets: secrets)
                 == "x <keyway:b> y <keyway:a> z")
     }
+
+    /// Review finding: a key whose start is the end of another key, printed right after it (A's suffix is B's
+    /// prefix), was left partly in the clear: after A's match the search went on after A, where B no longer starts.
+    @Test func aKeyOverlappingTheOneBeforeItIsMaskedWhole() {
+        let secrets = [("a", "abcdefghXYZW1234"), ("b", "XYZW1234mnopqrst"), ("c", "mnopqrstUVWXYZ99")]
+        for chunk in [1, 2, 5, 9, 100] {
+            #expect(
+                Self.masked(Array("x abcdefghXYZW1234mnopqrst y".utf8), chunk: chunk, secrets: secrets)
+                    == "x <keyway:a><keyway:b> y", "chunk \(chunk)")
+            // A chain: each key begins inside the one before it; c begins where a ends, so a and c cover b.
+            #expect(
+                Self.masked(Array("abcdefghXYZW1234mnopqrstUVWXYZ99!".utf8), chunk: chunk, secrets: secrets)
+                    == "<keyway:a><keyway:c>!", "chunk \(chunk)")
+            #expect(
+                Self.masked(Array("abcdefghXYZW1234mnopqrstUVWXYZ9".utf8), chunk: chunk, secrets: secrets)
+                    == "<keyway:a><keyway:b>UVWXYZ9", "chunk \(chunk)")
+            // B's start inside A, but the stream ends before B is whole: A alone is masked, the rest kept.
+            #expect(
+                Self.masked(Array("abcdefghXYZW1234mnop".utf8), chunk: chunk, secrets: secrets)
+                    == "<keyway:a>mnop", "chunk \(chunk)")
+            // One key twice, overlapping itself.
+            #expect(
+                Self.masked(Array("-abab1234abab1234abab-".utf8), chunk: chunk, secrets: [("k", "abab1234abab")])
+                    == "-<keyway:k><keyway:k>-", "chunk \(chunk)")
+        }
+    }
 }

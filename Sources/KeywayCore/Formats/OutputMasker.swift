@@ -10,8 +10,12 @@
 /// characters is left out (it would hide ordinary text). At one position the longest form wins; matching goes on
 /// after the replacement.
 ///
-/// Matching is a set-Horspool search on the shortest form's length: it skips over text that cannot hold a form,
-/// so a long output is scanned at close to memory speed.
+/// A key whose match overlaps another's (A's end is the start of B, printed back to back) is masked whole too: the
+/// masked stretch runs on to the end of every form that begins inside it (with that form's name after the first),
+/// so no part of B is left in the clear; a form that begins where a match ends is the next match, as before.
+///
+/// Matching is a Wu–Manber search (a Horspool shift by the last two bytes of a window the shortest form's length):
+/// it skips over text that cannot hold a form, so a long output is scanned at close to memory speed.
 package struct OutputMasker: Sendable {
     struct Pattern: Sendable {
         let bytes: [UInt8]
@@ -21,10 +25,15 @@ package struct OutputMasker: Sendable {
     let patterns: [Pattern]  // longest first
     let shortest: Int
     let longest: Int
-    /// Horspool's shift by the byte at the end of the window.
-    let shift: [Int]
-    /// By byte value: the patterns (indices, longest first) whose `shortest`-th byte it is.
-    let candidates: [[Int]]
+    /// How many bytes end the window the shift is looked up by: 2, or 1 when a key is a single byte.
+    let gram: Int
+    /// By the window's last `gram` bytes (the first one times 256 plus the second, or one byte): how far the next
+    /// window that can hold a form is (0: one may end here).
+    let shift: [UInt8]
+    /// By the same index: the patterns (indices, longest first) whose bytes `shortest - gram ..< shortest` they are.
+    let candidates: [Int: [Int]]
+    /// By first byte: the patterns (indices, longest first) that start with it.
+    let byFirstByte: [[Int]]
     private var held: [UInt8] = []
 
     /// The shortest derived form masked (the key itself always is).
@@ -45,23 +54,30 @@ package struct OutputMasker: Sendable {
         patterns = found
         shortest = found.map(\.bytes.count).min() ?? 0
         longest = found.first?.bytes.count ?? 0
-        var shift = [Int](repeating: max(shortest, 1), count: 256)
-        var candidates = [[Int]](repeating: [], count: 256)
+        gram = shortest >= 2 ? 2 : 1
+        let most = max(shortest - gram, 0)
+        var shift = [UInt8](repeating: UInt8(min(most + 1, 255)), count: gram == 2 ? 1 << 16 : 256)
+        var candidates: [Int: [Int]] = [:]
+        var byFirstByte = [[Int]](repeating: [], count: 256)
         for (index, pattern) in found.enumerated() {
-            for j in 0..<(shortest - 1) {
-                shift[Int(pattern.bytes[j])] = min(shift[Int(pattern.bytes[j])], shortest - 1 - j)
+            let bytes = pattern.bytes
+            byFirstByte[Int(bytes[0])].append(index)
+            for j in 0...most {
+                let g = gram == 2 ? Int(bytes[j]) << 8 | Int(bytes[j + 1]) : Int(bytes[j])
+                shift[g] = min(shift[g], UInt8(min(most - j, 255)))
+                if j == most { candidates[g, default: []].append(index) }
             }
-            candidates[Int(pattern.bytes[shortest - 1])].append(index)
         }
         self.shift = shift
         self.candidates = candidates
+        self.byFirstByte = byFirstByte
     }
 
     /// Whether there is anything to mask.
     public var isEmpty: Bool { patterns.isEmpty }
 
     /// K first, then its encoded forms (see the type's documentation).
-    static func forms(of key: [UInt8]) -> [[UInt8]] {
+    package static func forms(of key: [UInt8]) -> [[UInt8]] {
         var forms = [key]
         let standard = Array(Base64.encode(key).utf8.prefix { $0 != UInt8(ascii: "=") })
         forms.append(standard)
@@ -102,66 +118,116 @@ package struct OutputMasker: Sendable {
 
     /// Masks `chunk`, appending what can be written now to `output`; a possible partial match at its end is held back.
     public mutating func feed(_ chunk: [UInt8], into output: inout [UInt8]) {
+        chunk.withUnsafeBufferPointer { feed($0, into: &output) }
+    }
+
+    /// Masks `chunk` (read straight from a buffer, not copied first), as `feed(_:into:)` does.
+    public mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
         if patterns.isEmpty {
-            output += chunk
+            output.append(contentsOf: chunk)
             return
         }
         if held.isEmpty {
             held = scan(chunk, into: &output, final: false)
         } else {
-            held = scan(held + chunk, into: &output, final: false)
+            let joined = held + chunk
+            held = joined.withUnsafeBufferPointer { scan($0, into: &output, final: false) }
         }
     }
 
     /// The end of the stream: what was held back is masked with no more to come (a longer form it began can no
     /// longer complete, but a shorter one may lie whole inside it: another key that is the start of this one).
     public mutating func finish(into output: inout [UInt8]) {
-        if !held.isEmpty { _ = scan(held, into: &output, final: true) }
+        if !held.isEmpty { _ = held.withUnsafeBufferPointer { scan($0, into: &output, final: true) } }
         held = []
     }
 
     /// Appends `buffer` masked to `output`, except its longest end that begins some pattern (returned; empty when
     /// `final`).
-    func scan(_ buffer: [UInt8], into output: inout [UInt8], final: Bool) -> [UInt8] {
-        let count = buffer.count
+    func scan(_ text: UnsafeBufferPointer<UInt8>, into output: inout [UInt8], final: Bool) -> [UInt8] {
+        let count = text.count
         var start = 0
         // Where a longer pattern than one that matched might still match, once more of the stream is known.
         var undecided: Int?
-        buffer.withUnsafeBufferPointer { text in
+        do {
+            /// How many bytes of `pattern` agree with the text at `i` (at most what the text still holds).
+            func agreeing(_ pattern: [UInt8], at i: Int) -> (agreeing: Int, available: Int) {
+                let available = min(pattern.count, count - i)
+                return pattern.withUnsafeBufferPointer { pb in
+                    var k = 0
+                    while k < available, pb[k] == text[i + k] { k += 1 }
+                    return (k, available)
+                }
+            }
             var i = 0
-            let last = shortest - 1
+            let last = shortest - gram
             scanning: while i + shortest <= count {
-                let c = Int(text[i + last])
-                let list = candidates[c]
-                if !list.isEmpty {
-                    var matched: Pattern?
-                    for index in list {
-                        let p = patterns[index].bytes
-                        let available = min(p.count, count - i)
-                        let agreeing = p.withUnsafeBufferPointer { pb in
-                            var k = 0
-                            while k < available, pb[k] == text[i + k] { k += 1 }
-                            return k
+                let g = gram == 2 ? Int(text[i + last]) << 8 | Int(text[i + last + 1]) : Int(text[i + last])
+                let s = Int(shift[g])
+                if s > 0 {
+                    i += s
+                    continue
+                }
+                var matched: Pattern?
+                for index in candidates[g] ?? [] {
+                    let (k, available) = agreeing(patterns[index].bytes, at: i)
+                    if k == patterns[index].bytes.count {
+                        matched = patterns[index]
+                        break
+                    }
+                    if k == available, !final {
+                        // The buffer ends inside this (longer) pattern: decided by the next chunk.
+                        undecided = i
+                        break scanning
+                    }
+                }
+                guard let matched else {
+                    i += 1
+                    continue
+                }
+                // Forms that begin inside the match and run on past its end (A's end is the start of B): unless
+                // a match right at the end covers them (the next step takes it), the masked stretch runs on to the
+                // furthest such end, with that form's name, and so on from there.
+                var replacement = matched.replacement
+                var end = i + matched.bytes.count
+                var from = i + 1
+                extending: while true {
+                    var reach = end
+                    var furthest = -1
+                    var furthestStart = 0
+                    for p in from..<end {
+                        for index in byFirstByte[Int(text[p])] where p + patterns[index].bytes.count > reach {
+                            let (k, available) = agreeing(patterns[index].bytes, at: p)
+                            if k == patterns[index].bytes.count {
+                                (reach, furthest, furthestStart) = (p + k, index, p)
+                                break
+                            }
+                            if k == available, !final {
+                                undecided = i
+                                break scanning
+                            }
                         }
-                        if agreeing == p.count {
-                            matched = patterns[index]
+                    }
+                    guard furthest >= 0 else { break }
+                    for index in byFirstByte[Int(text[end])] {
+                        let (k, available) = agreeing(patterns[index].bytes, at: end)
+                        if k == patterns[index].bytes.count {
+                            if end + k >= reach { break extending }
                             break
                         }
-                        if agreeing == available, !final {
-                            // The buffer ends inside this (longer) pattern: decided by the next chunk.
+                        if k == available, !final {
                             undecided = i
                             break scanning
                         }
                     }
-                    if let matched {
-                        output.append(contentsOf: text[start..<i])
-                        output += matched.replacement
-                        i += matched.bytes.count
-                        start = i
-                        continue
-                    }
+                    replacement += patterns[furthest].replacement
+                    from = furthestStart + 1
+                    end = reach
                 }
-                i += shift[c]
+                output.append(contentsOf: text[start..<i])
+                output += replacement
+                i = end
+                start = i
             }
         }
         // The earliest position from which the rest of the buffer begins some pattern (it did not fit whole).
@@ -169,9 +235,9 @@ package struct OutputMasker: Sendable {
         if !final, undecided == nil {
             var position = max(start, count - longest + 1)
             search: while position < count {
-                let rest = buffer[position...]
-                for pattern in patterns where pattern.bytes.count > rest.count {
-                    if pattern.bytes.starts(with: rest) {
+                let rest = text[position...]
+                for index in byFirstByte[Int(text[position])] where patterns[index].bytes.count > rest.count {
+                    if patterns[index].bytes.starts(with: rest) {
                         hold = position
                         break search
                     }
@@ -179,7 +245,7 @@ package struct OutputMasker: Sendable {
                 position += 1
             }
         }
-        output.append(contentsOf: buffer[start..<hold])
-        return Array(buffer[hold...])
+        output.append(contentsOf: text[start..<hold])
+        return Array(text[hold...])
     }
 }
