@@ -42,10 +42,18 @@ public struct AppSpec: Sendable, Equatable {
             }
         }
 
-        /// The file name a credentials file of this source has (`leak-check` recognizes files by it).
+        /// The file name by which `leak-check` takes a file anywhere for a credentials file of this source. Nil for
+        /// `document` and `npmrc` sources: theirs are tools' config files (`config.yml`, `config.toml`, a project's
+        /// `.npmrc`) that hold other settings too and are often committed without a key, so their name says
+        /// nothing; leak-check finds the keys in them by content, and audits the files themselves at their paths
+        /// (`fileLocation`).
         public var credentialFileName: String? {
-            if case .gitRoot(let name) = self { return name }
-            return fileLocation.map { ProtectedFile.baseName($0.path) }
+            switch self {
+            case .gitRoot(let name): return name
+            case .document, .npmrc, .store: return nil
+            case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _):
+                return ProtectedFile.baseName(location.path)
+            }
         }
     }
 
