@@ -85,6 +85,7 @@ import Testing
         ("k = \"\"\"sk_secret\"\"\"\n", 1, "multi-line"),
         ("k = \"sk_secret\n", 1, "closing quote"),
         ("k = \"sk_\\qsecret\"\n", 1, "escape"),
+        ("k = \"sk_\\u+041secret\"\n", 1, "escape"),
         ("k = \"sk_secret\" x\n", 1, "text after the value"),
         ("k = sk_secret\n", 1, "does not read"),
         ("k \"sk_secret\"\n", 1, "neither"),
@@ -380,11 +381,11 @@ import Testing
     @Test func importContents() throws {
         try write(
             ".config/stripe/config.toml",
-            "[default]\ntest_mode_api_key = \"rk_test_a\"\n[work]\ntest_mode_api_key = \"rk_test_b\"\n")
+            "color = \"\"\n[default]\ntest_mode_api_key = \"rk_test_a\"\n[work]\ntest_mode_api_key = \"rk_test_b\"\n")
         let path = home + "/.config/stripe/config.toml"
         let contents = try #require(try engine("stripe").contents(ofFile: path, bytes: bytes(path)))
         #expect(contents.keys.map(\.id.profile) == ["default", "work"])
-        #expect(contents.others.isEmpty, "\(contents.others)")
+        #expect(contents.others == ["the entry 'color'"], "\(contents.others)")
         #expect(try engine("stripe").profilesInFiles().flatMap(\.profiles) == ["default", "work"])
         try write(".npmrc", "//registry.npmjs.org/:_authToken=npm_a\ncolor=false\n")
         let npmrc = home + "/.npmrc"

@@ -184,6 +184,7 @@ package enum TOML {
                 case "u", "U":
                     let count = e == "u" ? 4 : 8
                     guard index + count <= text.count,
+                        text[index..<index + count].allSatisfy({ $0.properties.isASCIIHexDigit }),
                         let value = UInt32(String(String.UnicodeScalarView(text[index..<index + count])), radix: 16),
                         let scalar = Unicode.Scalar(value)
                     else { throw error("an escape \\u or \\U that is not a Unicode scalar value") }

@@ -144,7 +144,11 @@ extension ResolutionEngine {
         }
         guard found || keyField.contains("{profile}") else { return result }
         guard case .object(let members)? = try Self.value(at: prefix, in: root, path: path) else { return result }
-        for (name, _) in members where !result.contains(name) { result.append(name) }
+        // Where {profile} names a mapping, the other members (Stripe's top-level `color`) are not profiles.
+        for (name, value) in members where !result.contains(name) {
+            if found, case .object = value {} else if found { continue }
+            result.append(name)
+        }
         return result
     }
 
