@@ -126,6 +126,8 @@ import Testing
         ("${npm_secret", "without its closing"),
         ("\\${TOKEN}", "escape"),
         ("${}", "does not name a variable"),
+        ("${npm_AbCdEf0123456789xYz}", "a variable whose name is not shown"),
+        ("${AKIAIOSFODNN7EXAMPLE}", "a variable whose name is not shown"),
     ])
     func npmExpansionRefuses(text: String, reason: String) throws {
         do throws(LineSyntaxError) {
@@ -233,6 +235,8 @@ import Testing
         #expect(try key("gh", profile: "hubot") == "gho_hubot")
         #expect(try key("gh", ["GH_HOST": "ghe.example"]) == "gho_enterprise")
         #expect(try key("gh", ["GH_HOST": "other.example"]) == nil)
+        let hosted = try engine("gh", ["GH_HOST": "ghe.example"]).resolve(explain: true)
+        #expect(hosted.layers.contains { $0.detail == "read from \(home)/.config/gh/hosts.yml (host from GH_HOST)" })
         #expect(try key("gh", ["GH_TOKEN": "ghp_env"]) == "ghp_env", "the environment wins over the file")
         // A token kept in the keyring: hosts.yml holds none, the store is used.
         try write(".config/gh/hosts.yml", "github.com:\n    users:\n        mona:\n    user: mona\n")

@@ -150,15 +150,7 @@ public enum AppSpecDecoder {
                         if required { throw bad("\(field).\(name)", "is missing (use [] for the top level)") }
                         return nil
                     }
-                    guard case .array(let items) = v else { throw bad("\(field).\(name)", "must be an array of names") }
-                    var result: [String] = []
-                    for (i, item) in items.enumerated() {
-                        guard let s = item.stringValue, !s.isEmpty else {
-                            throw bad("\(field).\(name)[\(i)]", "must be a non-empty string")
-                        }
-                        result.append(s)
-                    }
-                    return result
+                    return try strings(v, "\(field).\(name)")
                 }
                 let entry = try names("entry", required: true)!
                 let profileEntry = try names("profile_entry")

@@ -119,7 +119,8 @@ package enum NPMRC {
             if let value = environment[name] {
                 result.append(contentsOf: value.unicodeScalars)
             } else if !optional {
-                let shown = AppSpecDecoder.isVariableName(name) ? "$\(name)" : "a variable whose name is not shown"
+                let shown =
+                    isShownVariable(name) ? "$\(name)" : "a variable whose name is not shown (it could be a key)"
                 throw LineSyntaxError(
                     line: line,
                     "\(shown) is not set (npm would pass the text ${...} on as written); set it, or write ${NAME?} "
@@ -128,6 +129,18 @@ package enum NPMRC {
             i = close + 1
         }
         return String(result)
+    }
+
+    /// Whether a variable name from the file may be shown: a portable name of at most 40 characters, upper-case
+    /// letters, digits and `_`, no part between `_` mixing letters and digits over 8 characters (`NPM_TOKEN` is
+    /// shown; a lower-case or mixed-case token, or `AKIAIOSFODNN7EXAMPLE`, is not).
+    static func isShownVariable(_ name: String) -> Bool {
+        guard name.utf8.count <= 40, AppSpecDecoder.isVariableName(name), !name.contains(where: \.isLowercase) else {
+            return false
+        }
+        return name.split(separator: "_").allSatisfy { part in
+            part.count <= 8 || !(part.contains(where: \.isNumber) && part.contains(where: \.isLetter))
+        }
     }
 
     /// npm's "nerf dart" of a registry URL, the prefix of its credential settings: `https://registry.npmjs.org/`

@@ -37,8 +37,10 @@ extension ResolutionEngine {
         path: String
     ) throws(KeywayError) -> (reading: Reading, read: [[String]]) {
         let host = try documentHost(document)
+        // One pass: a profile name holding "{host}" (or a host holding "{profile}") stays as it is.
         func substitute(_ name: String, profile: String) -> String {
-            name.replacing("{profile}", with: profile).replacing("{host}", with: host?.host ?? "")
+            name.split(separator: "{profile}", omittingEmptySubsequences: false)
+                .map { $0.replacing("{host}", with: host?.host ?? "") }.joined(separator: profile)
         }
         var profile = id.profile
         var entry = document.entry
@@ -97,7 +99,7 @@ extension ResolutionEngine {
             value, fields: fields, id: id, path: path, field: dotted.isEmpty ? "" : dotted + ".")
         let read = [fields.key, fields.account, fields.organization, fields.expires, fields.scopes].compactMap { $0 }
             .map { names + [$0] }
-        return (annotate(reading, note.isEmpty ? nil : String(note.dropFirst(2).dropLast())), read)
+        return (noted(reading, note), read)
     }
 
     /// The value at `names` from the top of `root`; nil when a name is missing. A value on the way that is not a

@@ -20,7 +20,12 @@ extension ResolutionEngine {
 
     func annotate(_ reading: Reading, _ chosenBy: String?) -> Reading {
         guard let chosenBy else { return reading }
-        let note = " (location from \(chosenBy))"
+        return noted(reading, " (location from \(chosenBy))")
+    }
+
+    /// `reading` with `note` added to its detail.
+    func noted(_ reading: Reading, _ note: String) -> Reading {
+        if note.isEmpty { return reading }
         switch reading {
         case .missing(let d): return .missing(d + note)
         case .empty(let d): return .empty(d + note)
