@@ -242,6 +242,7 @@ import Testing
         try write(".config/gh/hosts.yml", "github.com:\n    users:\n        mona:\n    user: mona\n")
         let stored = MemoryStore(credentials: [Credential(id: CredentialID(app: "gh"), secret: Secret("ghp_stored"))])
         #expect(try engine("gh", store: stored).resolve().key?.secret.reveal() == "ghp_stored")
+        #expect(try key("gh", profile: "mona") == nil, "an account without a token in the file")
         // GH_CONFIG_DIR wins over XDG_CONFIG_HOME, which wins over ~/.config.
         try write("/\(directory.path)/xdg/gh/hosts.yml", "github.com:\n    oauth_token: gho_xdg\n")
         try write("/\(directory.path)/ghdir/hosts.yml", "github.com:\n    oauth_token: gho_dir\n")
@@ -289,6 +290,7 @@ import Testing
         #expect(found.key?.secret.reveal() == "pypi-main")
         #expect(found.key?.account == "__token__")
         #expect(try key("pypi", profile: "testpypi") == "pypi-test")
+        #expect(try engine("pypi").profilesInFiles().flatMap(\.profiles) == ["default", "testpypi"], "not distutils")
         #expect(try key("pypi", ["TWINE_PASSWORD": "pypi-env"]) == "pypi-env")
         try write(".pypirc", "[pypi]\nPassword = pypi-main\n")
         #expect(error("pypi")?.contains("other letter case") == true)

@@ -78,7 +78,7 @@ extension ResolutionEngine {
             case .document(let format, let location, let document) where location.resolve(environment).path == path:
                 let root = try documentRoot(format, Self.withoutByteOrderMark(bytes), path: path)
                 var read: [[String]] = []
-                for profile in try documentProfiles(root, document, path: path) {
+                for profile in try documentProfiles(root, format, document, path: path) {
                     let (reading, names) = try documentReading(
                         root, format, document, id: CredentialID(app: spec.name, profile: profile), path: path)
                     if case .skipped = reading { continue }

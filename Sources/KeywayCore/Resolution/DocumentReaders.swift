@@ -72,7 +72,7 @@ extension ResolutionEngine {
             fields[keyPath: keyPath] = fields[keyPath: keyPath].map { substitute($0, profile: profile) }
         }
         let dotted = names.joined(separator: ".")
-        guard let value = try Self.value(at: names, in: root, path: path) else {
+        guard let value = try Self.value(at: names, in: root, path: path), value != .null else {
             let what = format == .ini ? "section [\(dotted)]" : format == .toml ? "table [\(dotted)]" : dotted
             return (.missing("\(path) has no \(what)" + note), [])
         }
@@ -108,7 +108,9 @@ extension ResolutionEngine {
         var value = root
         for (i, name) in names.enumerated() {
             guard case .object = value else {
-                if i == 0 && value == .null { return nil }  // an empty YAML file
+                // An empty YAML file, or an empty value on the way (gh's `users: NAME:` for an account whose token
+                // is in the keyring): nothing there.
+                if value == .null { return nil }
                 throw KeywayError(
                     .malformedFile, "\(path): \(names[..<i].joined(separator: ".")) must be a mapping.", path: path)
             }
@@ -127,9 +129,11 @@ extension ResolutionEngine {
             .reading
     }
 
-    /// The profiles a `document` source's tree holds entries for (with the default profile first when it has one).
-    func documentProfiles(_ root: JSON, _ document: AppSpec.DocumentPath, path: String) throws(KeywayError) -> [String]
-    {
+    /// The profiles a `document` source's tree holds a key field for (the default profile first, always): pypirc's
+    /// `[distutils]` is not a profile.
+    func documentProfiles(
+        _ root: JSON, _ format: AppSpec.DocumentFormat, _ document: AppSpec.DocumentPath, path: String
+    ) throws(KeywayError) -> [String] {
         var result = [CredentialID.defaultProfile]
         let template = document.profileEntry ?? document.entry
         let keyField =
@@ -147,9 +151,20 @@ extension ResolutionEngine {
         guard found || keyField.contains("{profile}") else { return result }
         guard case .object(let members)? = try Self.value(at: prefix, in: root, path: path) else { return result }
         // Where {profile} names a mapping, the other members (Stripe's top-level `color`) are not profiles.
+        // The default profile's key field: a profile naming the same one (pypirc's [pypi]) is not another profile.
+        let defaultKey = try? documentReading(
+            root, format, document, id: CredentialID(app: spec.name), path: path
+        ).read.first
         for (name, value) in members where !result.contains(name) {
             if found, case .object = value {} else if found { continue }
-            result.append(name)
+            let id = CredentialID(app: spec.name, profile: name)
+            guard let (reading, read) = try? documentReading(root, format, document, id: id, path: path),
+                read.first != defaultKey || defaultKey == nil
+            else { continue }
+            switch reading {
+            case .key, .empty: result.append(name)
+            default: continue
+            }
         }
         return result
     }

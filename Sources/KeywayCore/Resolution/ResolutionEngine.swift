@@ -303,7 +303,7 @@ public struct ResolutionEngine: Sendable {
                 let path = location.resolve(environment).path
                 guard let bytes = try ProtectedFile(path: path, strict: strict).read() else { continue }
                 let root = try documentRoot(format, Self.withoutByteOrderMark(bytes), path: path)
-                result.append((path, try documentProfiles(root, document, path: path)))
+                result.append((path, try documentProfiles(root, format, document, path: path)))
                 continue
             }
             guard case .yamlProfiles(let location, let profilesField, _) = source else { continue }
