@@ -272,6 +272,11 @@ import Testing
         #expect(
             error("npm", ["npm_config_userconfig": "~/other/.npmrc", "NPM_CONFIG_USERCONFIG": "~/.npmrc"])?.contains(
                 "different values") == true)
+        // The usual CI line names the spec's own variable: unset, the file hands over no key, the store is next.
+        try write(".npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n")
+        let stored = MemoryStore(credentials: [Credential(id: CredentialID(app: "npm"), secret: Secret("npm_stored"))])
+        #expect(try engine("npm", store: stored).resolve().key?.secret.reveal() == "npm_stored")
+        #expect(try key("npm", ["NPM_TOKEN": "npm_env"]) == "npm_env")
         try write(".npmrc", "//registry.npmjs.org/:_authToken=npm_a\n//registry.npmjs.org/:_authToken=npm_b\n")
         #expect(error("npm")?.contains("more than once (lines 1, 2)") == true)
     }

@@ -246,6 +246,17 @@ extension ResolutionEngine {
             return (.missing("\(path) has no \(keyName) entry (the registry from \(registryFrom))"), entries, nil)
         }
         var value = entry.value
+        // `${NPM_TOKEN}`, the spec's own variable, not set: the file holds no key of its own but hands on that
+        // variable, which resolution has already found unset (`keyway run npm` sets it from the store).
+        if case .string(let raw) = value, raw.hasPrefix("${"), raw.hasSuffix("}"),
+            case let name = String(raw.dropFirst(2).dropLast()).replacing("?", with: ""),
+            spec.environmentVariables.contains(name), environment[name] == nil
+        {
+            return (
+                .missing("\(path): \(keyName) is ${\(name)}, which is not set (the key is that variable's)"),
+                entries, keyName
+            )
+        }
         if case .string(let raw) = value {
             do throws(LineSyntaxError) { value = .string(try NPMRC.expand(raw, environment, line: entry.line)) } catch {
                 throw syntax(error)
