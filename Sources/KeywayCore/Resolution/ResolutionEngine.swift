@@ -160,17 +160,17 @@ public struct ResolutionEngine: Sendable {
                     annotate(try readDocument(path, format, document, id: id, collector: collector), chosenBy)
                 }
             case .npmrc(let location, let defaultRegistry):
-                var where_: (path: String, chosenBy: String?) = (location.resolve(environment).path, nil)
+                var npmrcFile: (path: String, chosenBy: String?) = (location.resolve(environment).path, nil)
                 var pathError: KeywayError?
-                do throws(KeywayError) { where_ = try npmrcPath(location) } catch { pathError = error }
-                try record(.file, where_.path) { () throws(KeywayError) -> Reading in
+                do throws(KeywayError) { npmrcFile = try npmrcPath(location) } catch { pathError = error }
+                try record(.file, npmrcFile.path) { () throws(KeywayError) -> Reading in
                     if let pathError { throw pathError }
                     if profile != CredentialID.defaultProfile {
                         return .skipped("holds one key per registry, used for the default profile only")
                     }
                     return annotate(
-                        try readNPMRC(where_.path, defaultRegistry: defaultRegistry, id: id, collector: collector),
-                        where_.chosenBy)
+                        try readNPMRC(npmrcFile.path, defaultRegistry: defaultRegistry, id: id, collector: collector),
+                        npmrcFile.chosenBy)
                 }
             case .gitRoot(let fileName):
                 let root = Git.repository(
