@@ -17,7 +17,7 @@ struct FuzzTarget: Sendable {
 let targets: [FuzzTarget] = [
     CredentialsFuzz.target, YAMLFuzz.target, AppSpecFuzz.target, VaultFileFuzz.target, VaultBodyFuzz.target,
     ScannerFuzz.target, BaselineFuzz.target, GitCredentialFuzz.target, DockerCredentialFuzz.target,
-    DotEnvFuzz.target, MaskerFuzz.target,
+    DotEnvFuzz.target, MaskerFuzz.target, ToolFilesFuzz.target,
 ]
 
 nonisolated(unsafe) var selected: FuzzTarget?

@@ -269,6 +269,7 @@ struct Apps: ParsableCommand {
             var overrides: [String] = []
             if let v = l.fileVariable { overrides.append("$\(v)") }
             if let v = l.directoryVariable { overrides.append("$\(v)/\(ProtectedFile.baseName(l.path))") }
+            if let v = l.configHomeVariable { overrides.append("$\(v)\(l.path.dropFirst(9))") }
             if !overrides.isEmpty { text += " (overridden by \(overrides.joined(separator: ", then ")))" }
             return text
         }
@@ -277,6 +278,18 @@ struct Apps: ParsableCommand {
         case .raw(let l): return "key file \(location(l))"
         case .yamlProfiles(let l, let p, let f): return "yaml \(location(l)), key in \(p).<profile>.\(f.key)"
         case .gitRoot(let name): return "\(name) at the root of the current git repository"
+        case .document(let format, let l, let d):
+            func at(_ names: [String], _ key: String) -> String { (names + [key]).joined(separator: ".") }
+            var text = "\(format.rawValue) \(location(l)), key in \(at(d.entry, d.fields.key))"
+            if let p = d.profileEntry { text += " (other profiles: \(at(p, d.profileKeyField ?? d.fields.key)))" }
+            if let h = d.defaultHost {
+                let from = d.hostVariables.map { "$\($0)" } + [h]
+                text += ", {host} = \(from.joined(separator: ", else "))"
+            }
+            return text
+        case .npmrc(let l, let registry):
+            return "npmrc \(location(l)), key in //REGISTRY/:_authToken (REGISTRY: $npm_config_registry, else the "
+                + "file's registry, else \(registry))"
         case .store: return "Keyway's store"
         }
     }

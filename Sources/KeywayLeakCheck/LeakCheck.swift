@@ -160,12 +160,7 @@ public final class LeakChecker {
         var names = Set<String>()
         for spec in options.specs {
             for source in spec.sources {
-                switch source {
-                case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _):
-                    names.insert(ProtectedFile.baseName(location.path))
-                case .gitRoot(let name): names.insert(name)
-                case .store: break
-                }
+                if let name = source.credentialFileName { names.insert(name) }
             }
         }
         credentialNames = names

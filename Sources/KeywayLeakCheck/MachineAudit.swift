@@ -11,12 +11,7 @@ extension LeakChecker {
         let environment = options.environment
         for spec in options.specs {
             for source in spec.sources {
-                switch source {
-                case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _):
-                    let path = location.resolve(environment).path
-                    if path.hasPrefix("/") { add(path) }
-                case .gitRoot, .store: break
-                }
+                if let path = source.fileLocation?.resolve(environment).path, path.hasPrefix("/") { add(path) }
             }
         }
         options.keywayFiles.forEach(add)

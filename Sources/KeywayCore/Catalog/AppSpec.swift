@@ -11,6 +11,12 @@ public struct AppSpec: Sendable, Equatable {
         case yamlProfiles(FileLocation, profilesField: String, FieldNames)
         /// A raw key file at the root of the current directory's git repository (Reflow's `reflow.key`).
         case gitRoot(fileName: String)
+        /// A YAML, INI or TOML file read as a tree, the key at `DocumentPath` (gh's `hosts.yml`, `~/.pypirc`, the
+        /// Stripe CLI's `config.toml`).
+        case document(DocumentFormat, FileLocation, DocumentPath)
+        /// npm's user config (`~/.npmrc`): the `//REGISTRY/:_authToken` entry of the registry in force
+        /// (`npm_config_registry`, else the file's `registry`, else `defaultRegistry`).
+        case npmrc(FileLocation, defaultRegistry: String)
         /// Keyway's own store.
         case store
 
@@ -20,8 +26,74 @@ public struct AppSpec: Sendable, Equatable {
             case .raw: return "raw"
             case .yamlProfiles: return "yaml-profiles"
             case .gitRoot: return "git-root"
+            case .document(let format, _, _): return format.rawValue
+            case .npmrc: return "npmrc"
             case .store: return "store"
             }
+        }
+
+        /// The file the source reads, for those that read one at a known place (not `git-root`, not the store).
+        public var fileLocation: FileLocation? {
+            switch self {
+            case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _),
+                .document(_, let location, _), .npmrc(let location, _):
+                return location
+            case .gitRoot, .store: return nil
+            }
+        }
+
+        /// The file name by which `leak-check` takes a file anywhere for a credentials file of this source. Nil for
+        /// `document` and `npmrc` sources: theirs are tools' config files (`config.yml`, `config.toml`, a project's
+        /// `.npmrc`) that hold other settings too and are often committed without a key, so their name says
+        /// nothing; leak-check finds the keys in them by content, and audits the files themselves at their paths
+        /// (`fileLocation`).
+        public var credentialFileName: String? {
+            switch self {
+            case .gitRoot(let name): return name
+            case .document, .npmrc, .store: return nil
+            case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _):
+                return ProtectedFile.baseName(location.path)
+            }
+        }
+    }
+
+    /// How a `document` source's file is written.
+    public enum DocumentFormat: String, Sendable, Equatable, CaseIterable {
+        case yaml, ini, toml
+    }
+
+    /// Where the key is in a `document` source's tree. The names may hold `{profile}` (Keyway's profile) and
+    /// `{host}` (the host in force: the first of `hostVariables` set, else `defaultHost`).
+    public struct DocumentPath: Sendable, Equatable {
+        /// The names leading to the mapping (or section, or table) that holds the key fields, for the default
+        /// profile; `[]` is the top level.
+        public var entry: [String]
+        /// The same for other profiles; nil: `entry` serves every profile when it names `{profile}`, else the file
+        /// holds the default profile's key only.
+        public var profileEntry: [String]?
+        /// A field (names from the top level) that names the profile the tool uses by default (doctl's `context`,
+        /// set by `doctl auth switch`): when it names another profile, the default profile's key is read from
+        /// `profileEntry` with that name.
+        public var activeProfile: [String]?
+        public var hostVariables: [String]
+        public var defaultHost: String?
+        public var fields: FieldNames
+        /// The key's field in `profileEntry` when it differs from `fields.key` (doctl: `auth-contexts: NAME: TOKEN`
+        /// is `profile_entry: ["auth-contexts"]`, `profile_key_field: "{profile}"`).
+        public var profileKeyField: String?
+
+        public init(
+            entry: [String], profileEntry: [String]? = nil, activeProfile: [String]? = nil,
+            hostVariables: [String] = [], defaultHost: String? = nil, fields: FieldNames,
+            profileKeyField: String? = nil
+        ) {
+            self.entry = entry
+            self.profileEntry = profileEntry
+            self.profileKeyField = profileKeyField
+            self.activeProfile = activeProfile
+            self.hostVariables = hostVariables
+            self.defaultHost = defaultHost
+            self.fields = fields
         }
     }
 
@@ -32,11 +104,18 @@ public struct AppSpec: Sendable, Equatable {
         public var directoryVariable: String?
         /// A full path that replaces the default; wins over `directoryVariable`, e.g. `REFLEX_CONFIG_FILE`.
         public var fileVariable: String?
+        /// A directory that replaces the default's leading `~/.config` (a path that starts so), e.g.
+        /// `XDG_CONFIG_HOME`; an absolute path only (the XDG rule: a relative one is ignored). The other two win.
+        public var configHomeVariable: String?
 
-        public init(path: String, directoryVariable: String? = nil, fileVariable: String? = nil) {
+        public init(
+            path: String, directoryVariable: String? = nil, fileVariable: String? = nil,
+            configHomeVariable: String? = nil
+        ) {
             self.path = path
             self.directoryVariable = directoryVariable
             self.fileVariable = fileVariable
+            self.configHomeVariable = configHomeVariable
         }
 
         /// The path in force and what chose it.
@@ -48,6 +127,11 @@ public struct AppSpec: Sendable, Equatable {
             if let variable = directoryVariable, let value = environment.nonEmpty(variable) {
                 let directory = expandHome(value, environment)
                 return (directory.hasSuffix("/") ? directory + base : directory + "/" + base, variable)
+            }
+            if let variable = configHomeVariable, let value = environment.nonEmpty(variable), value.hasPrefix("/"),
+                path.hasPrefix("~/.config/")
+            {
+                return ((value.hasSuffix("/") ? String(value.dropLast()) : value) + path.dropFirst(9), variable)
             }
             return (expandHome(path, environment), nil)
         }

@@ -81,22 +81,24 @@ public enum AppSpecDecoder {
             guard case .object(let sourceMembers) = value else { throw bad(field, "must be an object") }
             let type = try string(value["type"], "\(field).type", required: true)!
             let allowed: Set<String>
+            let locationFields: Set<String> = ["path", "dir_env", "file_env", "config_home_env"]
+            let fieldNames: Set<String> = [
+                "key_field", "account_field", "organization_field", "expires_field", "scopes_field",
+            ]
             switch type {
             case "store": allowed = ["type"]
             case "git-root": allowed = ["type", "file"]
-            case "raw": allowed = ["type", "path", "dir_env", "file_env"]
-            case "json":
-                allowed = [
-                    "type", "path", "dir_env", "file_env", "key_field", "account_field", "organization_field",
-                    "expires_field", "scopes_field",
-                ]
-            case "yaml-profiles":
-                allowed = [
-                    "type", "path", "dir_env", "file_env", "profiles_field", "key_field", "account_field",
-                    "organization_field", "expires_field", "scopes_field",
-                ]
+            case "raw": allowed = Set(["type"]).union(locationFields)
+            case "json": allowed = Set(["type"]).union(locationFields).union(fieldNames)
+            case "yaml-profiles": allowed = Set(["type", "profiles_field"]).union(locationFields).union(fieldNames)
+            case "yaml", "ini", "toml":
+                allowed = Set([
+                    "type", "entry", "profile_entry", "profile_key_field", "active_profile", "host_env", "default_host",
+                ]).union(locationFields).union(fieldNames)
+            case "npmrc": allowed = Set(["type", "default_registry"]).union(locationFields)
             default:
-                throw bad("\(field).type", "must be one of json, raw, yaml-profiles, git-root, store")
+                throw bad(
+                    "\(field).type", "must be one of json, raw, yaml-profiles, yaml, ini, toml, npmrc, git-root, store")
             }
             for (key, _) in sourceMembers where !allowed.contains(key) {
                 throw bad(fieldName(key, under: field), "is not a field of a \(type) source")
@@ -105,10 +107,16 @@ public enum AppSpecDecoder {
                 let path = try string(value["path"], "\(field).path", required: true)!
                 let dirEnv = try string(value["dir_env"], "\(field).dir_env")
                 let fileEnv = try string(value["file_env"], "\(field).file_env")
-                for (f, v) in [("dir_env", dirEnv), ("file_env", fileEnv)] where v.map(isVariableName) == false {
+                let homeEnv = try string(value["config_home_env"], "\(field).config_home_env")
+                for (f, v) in [("dir_env", dirEnv), ("file_env", fileEnv), ("config_home_env", homeEnv)]
+                where v.map(isVariableName) == false {
                     throw bad("\(field).\(f)", "is not a valid environment variable name")
                 }
-                return AppSpec.FileLocation(path: path, directoryVariable: dirEnv, fileVariable: fileEnv)
+                if homeEnv != nil && !path.hasPrefix("~/.config/") {
+                    throw bad("\(field).config_home_env", "needs a path that starts with ~/.config/")
+                }
+                return AppSpec.FileLocation(
+                    path: path, directoryVariable: dirEnv, fileVariable: fileEnv, configHomeVariable: homeEnv)
             }
             func fields() throws(KeywayError) -> AppSpec.FieldNames {
                 AppSpec.FieldNames(
@@ -128,6 +136,70 @@ public enum AppSpecDecoder {
                 sources.append(.gitRoot(fileName: file))
             case "raw": sources.append(.raw(try location()))
             case "json": sources.append(.json(try location(), try fields()))
+            case "npmrc":
+                let registry =
+                    try string(value["default_registry"], "\(field).default_registry") ?? "https://registry.npmjs.org/"
+                if NPMRC.nerfDart(registry) == nil {
+                    throw bad("\(field).default_registry", "must be an http:// or https:// URL")
+                }
+                sources.append(.npmrc(try location(), defaultRegistry: registry))
+            case "yaml", "ini", "toml":
+                let format = AppSpec.DocumentFormat(rawValue: type)!
+                func names(_ name: String, required: Bool = false) throws(KeywayError) -> [String]? {
+                    guard let v = value[name], v != .null else {
+                        if required { throw bad("\(field).\(name)", "is missing (use [] for the top level)") }
+                        return nil
+                    }
+                    return try strings(v, "\(field).\(name)")
+                }
+                let entry = try names("entry", required: true)!
+                let profileEntry = try names("profile_entry")
+                let activeProfile = try names("active_profile")
+                if activeProfile != nil && profileEntry == nil {
+                    throw bad("\(field).active_profile", "needs a profile_entry")
+                }
+                if let activeProfile, activeProfile.isEmpty {
+                    throw bad("\(field).active_profile", "must not be empty")
+                }
+                let hostEnv = try strings(value["host_env"], "\(field).host_env")
+                for (i, v) in hostEnv.enumerated() where !isVariableName(v) {
+                    throw bad("\(field).host_env[\(i)]", "is not a valid environment variable name")
+                }
+                let defaultHost = try string(value["default_host"], "\(field).default_host")
+                let fieldNames = try fields()
+                let profileKey = try string(value["profile_key_field"], "\(field).profile_key_field")
+                if profileKey != nil && profileEntry == nil {
+                    throw bad("\(field).profile_key_field", "needs a profile_entry")
+                }
+                if profileKey?.isEmpty == true { throw bad("\(field).profile_key_field", "must not be empty") }
+                let templates =
+                    entry + (profileEntry ?? []) + [profileKey].compactMap { $0 }
+                    + [
+                        fieldNames.key, fieldNames.account, fieldNames.organization, fieldNames.expires,
+                        fieldNames.scopes,
+                    ].compactMap { $0 }
+                if templates.contains(where: { $0.contains("{host}") }) && defaultHost == nil {
+                    throw bad("\(field).default_host", "is missing ({host} is used)")
+                }
+                if let profileEntry, !profileEntry.contains(where: { $0.contains("{profile}") }),
+                    !(profileKey ?? fieldNames.key).contains("{profile}")
+                {
+                    throw bad("\(field).profile_entry", "must name {profile} (or its key field must)")
+                }
+                if format != .yaml {
+                    for (name, path) in [("entry", entry), ("profile_entry", profileEntry ?? [])] where path.count > 1 {
+                        throw bad(
+                            "\(field).\(name)",
+                            "names at most one \(format == .ini ? "section" : "table") (\(type) files have one level)")
+                    }
+                }
+                sources.append(
+                    .document(
+                        format, try location(),
+                        AppSpec.DocumentPath(
+                            entry: entry, profileEntry: profileEntry, activeProfile: activeProfile,
+                            hostVariables: hostEnv, defaultHost: defaultHost, fields: fieldNames,
+                            profileKeyField: profileKey)))
             default:
                 let profiles = try string(value["profiles_field"], "\(field).profiles_field") ?? "profiles"
                 sources.append(.yamlProfiles(try location(), profilesField: profiles, try fields()))
@@ -215,7 +287,9 @@ extension AppSpec.Source {
             members.append(("path", .string(location.path)))
             if let v = location.directoryVariable { members.append(("dir_env", .string(v))) }
             if let v = location.fileVariable { members.append(("file_env", .string(v))) }
+            if let v = location.configHomeVariable { members.append(("config_home_env", .string(v))) }
         }
+        func names(_ list: [String]) -> JSON { .array(list.map { .string($0) }) }
         func add(_ fields: AppSpec.FieldNames) {
             members.append(("key_field", .string(fields.key)))
             for (name, value) in [
@@ -235,6 +309,18 @@ extension AppSpec.Source {
             members.append(("profiles_field", .string(profilesField)))
             add(fields)
         case .gitRoot(let file): members.append(("file", .string(file)))
+        case .document(_, let location, let path):
+            add(location)
+            members.append(("entry", names(path.entry)))
+            if let p = path.profileEntry { members.append(("profile_entry", names(p))) }
+            if let p = path.activeProfile { members.append(("active_profile", names(p))) }
+            if !path.hostVariables.isEmpty { members.append(("host_env", names(path.hostVariables))) }
+            if let h = path.defaultHost { members.append(("default_host", .string(h))) }
+            add(path.fields)
+            if let k = path.profileKeyField { members.append(("profile_key_field", .string(k))) }
+        case .npmrc(let location, let registry):
+            add(location)
+            members.append(("default_registry", .string(registry)))
         case .store: break
         }
         return .object(members)

@@ -75,6 +75,34 @@ extension ResolutionEngine {
                 if bytes.contains(UInt8(ascii: "#")) {
                     contents.others.append("a '#' (a comment, or one inside a value)")
                 }
+            case .document(let format, let location, let document) where location.resolve(environment).path == path:
+                let root = try documentRoot(format, Self.withoutByteOrderMark(bytes), path: path)
+                var read: [[String]] = []
+                for profile in try documentProfiles(root, format, document, path: path) {
+                    let (reading, names) = try documentReading(
+                        root, format, document, id: CredentialID(app: spec.name, profile: profile), path: path)
+                    if case .skipped = reading { continue }
+                    contents.add(reading, what: "the profile \(shownFileName(profile)), which holds no key")
+                    read += names
+                }
+                contents.others += Self.leaves(root).filter { !read.contains($0) }.map {
+                    "the entry " + Self.shownPath($0)
+                }
+                // The parsers drop comments: a `#` or `;` anywhere may be one (or part of a value); either way it
+                // stays.
+                if bytes.contains(UInt8(ascii: "#")) || (format == .ini && bytes.contains(UInt8(ascii: ";"))) {
+                    contents.others.append("a comment (or a '#' in a value)")
+                }
+            case .npmrc(let location, let defaultRegistry) where (try? npmrcPath(location))?.path == path:
+                let (reading, entries, keyName) = try npmrcReading(
+                    Self.withoutByteOrderMark(bytes), path: path, defaultRegistry: defaultRegistry, id: id)
+                contents.add(reading, what: "the key")
+                contents.others += entries.filter { $0.name != keyName }.map { "the setting " + Self.shown($0.name) }
+                if bytes.contains(UInt8(ascii: "#")) || bytes.contains(UInt8(ascii: ";"))
+                    || bytes.contains(UInt8(ascii: "["))
+                {
+                    contents.others.append("a comment or a [section]")
+                }
             default:
                 continue
             }
@@ -88,6 +116,18 @@ extension ResolutionEngine {
         guard case .object(let members) = value else { return [] }
         let mapped = [fields.key, fields.account, fields.organization, fields.expires, fields.scopes].compactMap { $0 }
         return members.filter { !mapped.contains($0.0) }.map { shown($0.0) }
+    }
+
+    /// The paths of names to every value of a tree that is not a non-empty mapping.
+    static func leaves(_ value: JSON, _ prefix: [String] = []) -> [[String]] {
+        guard case .object(let members) = value, !members.isEmpty else { return prefix.isEmpty ? [] : [prefix] }
+        return members.flatMap { leaves($0.1, prefix + [$0.0]) }
+    }
+
+    /// A path of names from a file, shown when none of them could be a key.
+    static func shownPath(_ names: [String]) -> String {
+        names.allSatisfy(APIKeyRules.isQuotable)
+            ? "'\(names.joined(separator: "."))'" : "(a name not shown: it could be a key)"
     }
 
     /// A name from a file, quoted when it cannot be a key (`APIKeyRules.isQuotable`), else described.

@@ -154,6 +154,24 @@ public struct ResolutionEngine: Sendable {
                         try readYAML(path, profilesField: profilesField, fields: fields, id: id, collector: collector),
                         chosenBy)
                 }
+            case .document(let format, let location, let document):
+                let (path, chosenBy) = location.resolve(environment)
+                try record(.file, path) { () throws(KeywayError) -> Reading in
+                    annotate(try readDocument(path, format, document, id: id, collector: collector), chosenBy)
+                }
+            case .npmrc(let location, let defaultRegistry):
+                var npmrcFile: (path: String, chosenBy: String?) = (location.resolve(environment).path, nil)
+                var pathError: KeywayError?
+                do throws(KeywayError) { npmrcFile = try npmrcPath(location) } catch { pathError = error }
+                try record(.file, npmrcFile.path) { () throws(KeywayError) -> Reading in
+                    if let pathError { throw pathError }
+                    if profile != CredentialID.defaultProfile {
+                        return .skipped("holds one key per registry, used for the default profile only")
+                    }
+                    return annotate(
+                        try readNPMRC(npmrcFile.path, defaultRegistry: defaultRegistry, id: id, collector: collector),
+                        npmrcFile.chosenBy)
+                }
             case .gitRoot(let fileName):
                 let root = Git.repository(
                     containingDirectory: workingDirectory, environment: environment, workingDirectory: workingDirectory
@@ -268,10 +286,10 @@ public struct ResolutionEngine: Sendable {
         for source in spec.sources {
             switch source {
             case .store: return false
-            case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _):
-                if location.resolve(environment).path == path { return true }
             case .gitRoot(let fileName):
                 if path.hasSuffix("/" + fileName) { return true }
+            default:
+                if (try? resolvedPath(source))??.path == path { return true }
             }
         }
         return false
@@ -281,6 +299,13 @@ public struct ResolutionEngine: Sendable {
     public func profilesInFiles() throws(KeywayError) -> [(path: String, profiles: [String])] {
         var result: [(path: String, profiles: [String])] = []
         for source in spec.sources {
+            if case .document(let format, let location, let document) = source {
+                let path = location.resolve(environment).path
+                guard let bytes = try ProtectedFile(path: path, strict: strict).read() else { continue }
+                let root = try documentRoot(format, Self.withoutByteOrderMark(bytes), path: path)
+                result.append((path, try documentProfiles(root, format, document, path: path)))
+                continue
+            }
             guard case .yamlProfiles(let location, let profilesField, _) = source else { continue }
             let path = location.resolve(environment).path
             guard let bytes = try ProtectedFile(path: path, strict: strict).read() else { continue }

@@ -20,7 +20,12 @@ extension ResolutionEngine {
 
     func annotate(_ reading: Reading, _ chosenBy: String?) -> Reading {
         guard let chosenBy else { return reading }
-        let note = " (location from \(chosenBy))"
+        return noted(reading, " (location from \(chosenBy))")
+    }
+
+    /// `reading` with `note` added to its detail.
+    func noted(_ reading: Reading, _ note: String) -> Reading {
+        if note.isEmpty { return reading }
         switch reading {
         case .missing(let d): return .missing(d + note)
         case .empty(let d): return .empty(d + note)
@@ -37,8 +42,12 @@ extension ResolutionEngine {
         collector.gitCheck(path, self)
         // A UTF-8 byte-order mark at the start (Windows editors write one) marks the file's encoding; it is not part
         // of the key. Anywhere else U+FEFF is a format character, which `APIKeyRules` refuses.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        bytes = Self.withoutByteOrderMark(bytes)
         return bytes
+    }
+
+    static func withoutByteOrderMark(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
     }
 
     func readRaw(_ path: String, id: CredentialID, source: KeySource, collector: WarningCollector)

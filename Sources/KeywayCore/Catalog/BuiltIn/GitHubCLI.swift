@@ -1,12 +1,23 @@
 extension AppCatalog {
-    // GitHub CLI (gh): GH_TOKEN, then GITHUB_TOKEN (gh's documented order, `gh help environment`). gh's own
-    // hosts.yml (a map keyed by host) and its keyring item gh:github.com are not sources Keyway's spec format can express
-    // yet (a YAML map at the top level; a foreign keyring item), so they are left out.
+    // GitHub CLI (gh): GH_TOKEN, then GITHUB_TOKEN (gh's documented order, `gh help environment`), then gh's
+    // hosts.yml in GH_CONFIG_DIR, else $XDG_CONFIG_HOME/gh, else ~/.config/gh (`gh help environment`; gh's config
+    // package): a YAML map keyed by host, the active account's token in HOST.oauth_token (account in HOST.user),
+    // each account's in HOST.users.NAME.oauth_token (gh 2.40's multi-account layout; a Keyway profile NAME reads
+    // account NAME). The host is GH_HOST, else github.com (gh also takes the host of the current repository's remote,
+    // which Keyway does not). Since gh 2.24 the token is by default in the system keyring (item gh:github.com),
+    // and hosts.yml holds none: that item is not read (core reads no keyring; the store is Keyway's own), so such
+    // a login resolves to Keyway's store or not at all.
     static let githubCLIJSON = """
         {
         "name": "gh",
         "env": ["GH_TOKEN", "GITHUB_TOKEN"],
-        "sources": [ { "type": "store" } ],
+        "sources": [
+          { "type": "yaml", "path": "~/.config/gh/hosts.yml", "dir_env": "GH_CONFIG_DIR",
+            "config_home_env": "XDG_CONFIG_HOME", "host_env": ["GH_HOST"], "default_host": "github.com",
+            "entry": ["{host}"], "key_field": "oauth_token", "account_field": "user",
+            "profile_entry": ["{host}", "users", "{profile}"] },
+          { "type": "store" }
+        ],
         "expected_prefixes": ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
         "token_kinds": [
           { "prefix": "ghp_", "name": "personal access token (classic)" },
