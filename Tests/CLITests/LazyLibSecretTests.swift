@@ -26,6 +26,7 @@ import Testing
 
     static let key = "rfx_lazy_libsecret_0123456789"
 
+    /// The plaintext and encrypted backends, and commands that open no store, load none of it.
     @Test func otherBackendsAndCommandsLoadNoGLib() throws {
         let sandbox = try Sandbox(backend: "plaintext")
         let stored = try sandbox.run(["login", "reflex", "--api-key", Self.key])
@@ -47,6 +48,17 @@ import Testing
             removing: ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"])
         #expect(auto.status == 0, "\(auto)")
         #expect(Self.keyringLibraries(auto).isEmpty, "\(Self.initialised(auto))")
+        // The encrypted vault (a raw key file; after `auto`, which would then need its key too).
+        let keyFile = sandbox.root + "/vault.key"
+        let initialised = try sandbox.run(["vault", "init", "--key-file", keyFile])
+        try #require(initialised.status == 0, "\(initialised)")
+        let vault = ["KEYWAY_BACKEND": "encrypted", "KEYWAY_VAULT_KEY_FILE": keyFile]
+        let login = try sandbox.run(["login", "reflex", "--api-key", Self.key], env: vault)
+        try #require(login.status == 0, "\(login)")
+        let encrypted = try sandbox.run(["get", "reflex"], env: vault.merging(["LD_DEBUG": "libs"]) { $1 })
+        #expect(encrypted.status == 0 && encrypted.stdout == Self.key + "\n", "\(encrypted)")
+        #expect(Self.initialised(encrypted).contains { $0.contains("/libsodium.so") }, "\(encrypted)")
+        #expect(Self.keyringLibraries(encrypted).isEmpty, "\(Self.initialised(encrypted))")
     }
 
     /// The control: a command that opens the Secret Service store loads libsecret (and GLib), once the bus address is
