@@ -31,10 +31,12 @@ let package = Package(
         .target(
             name: "KeywayEncrypted", dependencies: ["KeywayCore", "CSodium"], path: "Backends/Encrypted"),
 
-        // libsecret (Secret Service client), found with pkg-config; Debian: libsecret-1-dev.
-        .systemLibrary(
-            name: "CLibSecret", path: "Backends/CLibSecret", pkgConfig: "libsecret-1",
-            providers: [.apt(["libsecret-1-dev"])]),
+        // libsecret (Secret Service client) is not linked: the C shim dlopen()s libsecret-1.so.0, which brings GLib,
+        // GIO, GObject and libgcrypt, when a command opens the Secret Service store (Debian: libsecret-1-0), so no
+        // other backend or command loads them (a systemLibrary with pkgConfig would put -lsecret-1 -lglib-2.0... on
+        // every link, hence NEEDED entries). Building needs no GLib header: the shim declares the little ABI it uses,
+        // checked against libsecret-1-dev's headers by LibSecretABITests (abi-check.c, not built).
+        .target(name: "CLibSecret", path: "Backends/CLibSecret", exclude: ["abi-check.c"]),
         .target(
             name: "KeywaySecretService", dependencies: ["KeywayCore", "CLibSecret"], path: "Backends/SecretService"),
 

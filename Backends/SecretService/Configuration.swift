@@ -1,4 +1,3 @@
-internal import CLibSecret
 import Glibc
 import KeywayCore
 
@@ -29,9 +28,7 @@ public struct SecretServiceConfiguration: Sendable, Equatable {
     static func busAddress(_ address: String?, runtimeDirectory runtime: String?) -> (String?, problem: String) {
         if let address { return (address, "") }
         if let runtime, isSocket(runtime + "/bus") {
-            let escaped = g_dbus_address_escape_value(runtime + "/bus")
-            defer { g_free(escaped) }
-            return (escaped.map { "unix:path=" + String(cString: $0) }, "")
+            return ("unix:path=" + escapedAddressValue(runtime + "/bus"), "")
         }
         return (
             nil,
@@ -39,6 +36,27 @@ public struct SecretServiceConfiguration: Sendable, Equatable {
                 ? "DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are not set"
                 : "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
         )
+    }
+
+    /// `value` escaped as the value of a D-Bus address (as GLib's `g_dbus_address_escape_value`, which libsecret's
+    /// GLib applies to `$XDG_RUNTIME_DIR/bus`): every byte but ASCII letters, digits and `-_/\.` as `%XX`. In Swift,
+    /// so that reading the configuration (every command does) needs no GLib: libsecret is loaded only by a `Session`.
+    static func escapedAddressValue(_ value: String) -> String {
+        let kept = Set("-_/\\.".utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in value.utf8 {
+            let isAlphanumeric =
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            if isAlphanumeric || kept.contains(byte) {
+                bytes.append(byte)
+            } else {
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The bus GLib's session connection uses: the one named by this process's own environment.

@@ -22,6 +22,9 @@ extension KeywayError.Code {
     public static let keyringDisconnected = Self(rawValue: "keyring-disconnected")
     /// The Secret Service has no default collection (nowhere to store) and no prompt can be shown to create one.
     public static let keyringNoDefaultCollection = Self(rawValue: "keyring-no-default-collection")
+    /// libsecret-1.so.0 (which Keyway loads when a command opens the Secret Service store; it is not linked) could not
+    /// be loaded, or lacks a function Keyway calls: the keyring backend cannot be used here at all.
+    public static let keyringNoLibrary = Self(rawValue: "keyring-no-libsecret")
     /// Any other failure reported by the Secret Service or D-Bus; the message carries its explanation.
     public static let keyringFailure = Self(rawValue: "keyring-failure")
 }

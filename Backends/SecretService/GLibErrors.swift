@@ -63,8 +63,8 @@ extension Session {
     /// D-Bus's UnknownObject, or GDBus's UnknownMethod for a path nothing is exported at (gnome-keyring: "Object does
     /// not exist at path ...").
     static func meansNoSuchObject(_ error: UnsafeMutablePointer<GError>?) -> Bool {
-        guard let error, let remote = g_dbus_error_get_remote_error(error) else { return false }
-        defer { g_free(remote) }
+        guard let error, let remote = keyway_g_dbus_error_get_remote_error(error) else { return false }
+        defer { keyway_g_free(remote) }
         switch String(cString: remote) {
         case "org.freedesktop.Secret.Error.NoSuchObject", "org.freedesktop.DBus.Error.UnknownObject":
             return true
@@ -81,19 +81,19 @@ extension Session {
             return ErrorDetail(
                 message: "no explanation was given", remoteName: nil, isCancelled: false, isSecretLocked: false)
         }
-        defer { g_error_free(error) }
+        defer { keyway_g_error_free(error) }
         var remoteName: String?
-        if let remote = g_dbus_error_get_remote_error(error) {
+        if let remote = keyway_g_dbus_error_get_remote_error(error) {
             remoteName = String(cString: remote)
-            g_free(remote)
-            g_dbus_error_strip_remote_error(error)
+            keyway_g_free(remote)
+            keyway_g_dbus_error_strip_remote_error(error)
         }
         let domain = error.pointee.domain, code = error.pointee.code
         return ErrorDetail(
             message: error.pointee.message.map { String(cString: $0) } ?? "no explanation was given",
             remoteName: remoteName,
-            isCancelled: domain == keyway_io_error_domain() && code == Int32(G_IO_ERROR_CANCELLED.rawValue),
-            isSecretLocked: domain == keyway_secret_error_domain() && code == Int32(SECRET_ERROR_IS_LOCKED.rawValue))
+            isCancelled: domain == keyway_io_error_domain() && code == KEYWAY_G_IO_ERROR_CANCELLED,
+            isSecretLocked: domain == keyway_secret_error_domain() && code == KEYWAY_SECRET_ERROR_IS_LOCKED)
     }
 
     /// A description that starts a sentence ("The default keyring collection...") put after a prefix.
@@ -111,8 +111,9 @@ extension Session {
     /// A NULL-terminated, g_strdup'ed string vector (free with g_strfreev).
     static func strv(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<gchar>?> {
         let size = gsize((strings.count + 1) * MemoryLayout<UnsafeMutablePointer<gchar>?>.stride)
-        let result = g_malloc0(size)!.bindMemory(to: UnsafeMutablePointer<gchar>?.self, capacity: strings.count + 1)
-        for (index, string) in strings.enumerated() { result[index] = g_strdup(string) }
+        let result = keyway_g_malloc0(size)!.bindMemory(
+            to: UnsafeMutablePointer<gchar>?.self, capacity: strings.count + 1)
+        for (index, string) in strings.enumerated() { result[index] = keyway_g_strdup(string) }
         return result
     }
 

@@ -3,16 +3,16 @@ import KeywayCore
 
 /// A `SecretCollection` proxy, released with the value.
 final class Collection {
-    let pointer: UnsafeMutablePointer<SecretCollection>
-    init(_ pointer: UnsafeMutablePointer<SecretCollection>) { self.pointer = pointer }
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
     deinit { keyway_unref(pointer) }
 
     var path: String { String(cString: keyway_proxy_path(pointer)) }
-    var isLocked: Bool { secret_collection_get_locked(pointer) != 0 }
+    var isLocked: Bool { keyway_secret_collection_get_locked(pointer) != 0 }
     /// The label, else the last part of the path.
     var name: String {
-        let label = secret_collection_get_label(pointer).map { pointer -> String in
-            defer { g_free(pointer) }
+        let label = keyway_secret_collection_get_label(pointer).map { pointer -> String in
+            defer { keyway_g_free(pointer) }
             return String(cString: pointer)
         }
         if let label, !label.isEmpty { return "'\(label)'" }
@@ -39,18 +39,14 @@ struct Item {
     /// From the `a{sv}` of `org.freedesktop.Secret.Item` properties.
     init(path: String, properties: OpaquePointer) {
         var attributes: [String: String] = [:]
-        let table = keyway_properties_attributes(properties, "Attributes")
-        var iterator = GHashTableIter()
-        g_hash_table_iter_init(&iterator, table)
-        var key: gpointer?
-        var value: gpointer?
-        while g_hash_table_iter_next(&iterator, &key, &value) != 0 {
-            if let key, let value {
-                attributes[String(cString: key.assumingMemoryBound(to: CChar.self))] =
-                    String(cString: value.assumingMemoryBound(to: CChar.self))
-            }
+        // Names and values, alternating.
+        let pairs = keyway_properties_attributes(properties, "Attributes")
+        var index = 0
+        while let name = pairs?[index], let value = pairs?[index + 1] {
+            attributes[String(cString: name)] = String(cString: value)
+            index += 2
         }
-        g_hash_table_unref(table)
+        keyway_g_strfreev(pairs)
         self.init(
             path: path, isLocked: keyway_properties_bool(properties, "Locked", 0) != 0, attributes: attributes,
             created: Int64(truncatingIfNeeded: keyway_properties_uint64(properties, "Created")),

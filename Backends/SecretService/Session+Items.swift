@@ -5,8 +5,8 @@ extension Session {
     /// The collection the `default` alias points to, or nil when there is none.
     func defaultCollection() throws(KeywayError) -> Collection? {
         var error: UnsafeMutablePointer<GError>?
-        let collection = secret_collection_for_alias_sync(
-            service, "default", SECRET_COLLECTION_NONE, watchdog.cancellable, &error)
+        let collection = keyway_secret_collection_for_alias_sync(
+            service, "default", KEYWAY_FLAGS_NONE, watchdog.cancellable, &error)
         if error != nil {
             keyway_unref(collection)
             throw failure(error, "Looking up the default keyring collection")
@@ -19,8 +19,8 @@ extension Session {
     /// `ReadAlias` call, without building a collection proxy.
     func defaultCollectionPath() throws(KeywayError) -> String? {
         var error: UnsafeMutablePointer<GError>?
-        let path = secret_service_read_alias_dbus_path_sync(service, "default", watchdog.cancellable, &error)
-        defer { g_free(path) }
+        let path = keyway_secret_service_read_alias_dbus_path_sync(service, "default", watchdog.cancellable, &error)
+        defer { keyway_g_free(path) }
         if error != nil { throw failure(error, "Looking up the default keyring collection") }
         providerAnswered = true
         guard let path, String(cString: path) != "/" else { return nil }
@@ -30,9 +30,9 @@ extension Session {
     /// A collection's label and lock state, read in one `GetAll` call.
     func collectionInfo(_ path: String) throws(KeywayError) -> (name: String, isLocked: Bool) {
         let properties = try properties(of: path, "org.freedesktop.Secret.Collection", "Reading the keyring collection")
-        defer { g_variant_unref(properties) }
+        defer { keyway_g_variant_unref(properties) }
         let label = keyway_properties_string(properties, "Label").map { pointer -> String in
-            defer { g_free(pointer) }
+            defer { keyway_g_free(pointer) }
             return String(cString: pointer)
         }
         return (
@@ -55,7 +55,7 @@ extension Session {
         let service = try properties(
             of: "/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Listing the keyring collections")
         let collections = Self.paths(service, "Collections")
-        g_variant_unref(service)
+        keyway_g_variant_unref(service)
         let pending = collections.map { beginProperties(of: $0, "org.freedesktop.Secret.Collection") }
         var paths: [String] = []
         var firstError: KeywayError?
@@ -65,7 +65,7 @@ extension Session {
                 let properties = try finishProperties(
                     call, of: collection, "Listing the keyring collection \(collection)")
                 paths += Self.paths(properties, "Items")
-                g_variant_unref(properties)
+                keyway_g_variant_unref(properties)
             } catch {
                 firstError = firstError ?? error
             }
@@ -77,7 +77,7 @@ extension Session {
     /// An `ao` property of an `a{sv}`.
     static func paths(_ properties: OpaquePointer, _ name: String) -> [String] {
         let vector = keyway_properties_paths(properties, name)
-        defer { g_strfreev(vector) }
+        defer { keyway_g_strfreev(vector) }
         return strings(vector)
     }
 
@@ -111,7 +111,7 @@ extension Session {
             secret = nil
         } catch {
             // The GetAll in flight is still awaited and freed.
-            if let properties = try? finishProperties(pending, of: path) { g_variant_unref(properties) }
+            if let properties = try? finishProperties(pending, of: path) { keyway_g_variant_unref(properties) }
             throw error
         }
         let item = try item(at: path, finishProperties(pending, of: path))
@@ -126,11 +126,11 @@ extension Session {
     /// does not: every path that moves a secret calls this first, and it fails unless the session is encrypted.
     func openTransferSession() throws(KeywayError) {
         var error: UnsafeMutablePointer<GError>?
-        if secret_service_ensure_session_sync(service, watchdog.cancellable, &error) == 0 || error != nil {
+        if keyway_secret_service_ensure_session_sync(service, watchdog.cancellable, &error) == 0 || error != nil {
             throw failure(error, "Opening an encrypted transfer session with the Secret Service")
         }
         providerAnswered = true
-        let algorithm = secret_service_get_session_algorithms(service).map { String(cString: $0) }
+        let algorithm = keyway_secret_service_get_session_algorithms(service).map { String(cString: $0) }
         guard algorithm == Self.encryptedTransfer else {
             throw KeywayError(
                 .keyringPlainSession,
@@ -146,8 +146,8 @@ extension Session {
     /// one: open them again.
     func renewTransferSession() throws(KeywayError) {
         var error: UnsafeMutablePointer<GError>?
-        let fresh = secret_service_open_sync(
-            secret_service_get_type(), nil, SECRET_SERVICE_NONE, watchdog.cancellable, &error)
+        let fresh = keyway_secret_service_open_sync(
+            keyway_secret_service_get_type(), nil, KEYWAY_FLAGS_NONE, watchdog.cancellable, &error)
         guard let fresh, error == nil else {
             keyway_unref(fresh)
             throw failure(error, "Opening a fresh transfer session with the Secret Service")
@@ -177,9 +177,9 @@ extension Session {
     }
 
     /// Sends `SearchItems` without waiting; finish it (exactly once) with `finishSearch`.
-    func beginSearch(_ attributes: [String: String]) -> UnsafeMutablePointer<KeywayPendingCall> {
+    func beginSearch(_ attributes: [String: String]) -> OpaquePointer {
         let table = Self.table(attributes)
-        defer { g_hash_table_unref(table) }
+        defer { keyway_g_hash_table_unref(table) }
         return keyway_call_begin(
             replies, keyway_proxy_connection(service), "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
             "SearchItems", keyway_search_arguments(table), "(aoao)", Int32(configuration.timeout * 500),
@@ -187,16 +187,16 @@ extension Session {
     }
 
     /// The object paths `SearchItems` returned, unlocked and locked.
-    func finishSearch(_ pending: UnsafeMutablePointer<KeywayPendingCall>) throws(KeywayError) -> (
+    func finishSearch(_ pending: OpaquePointer) throws(KeywayError) -> (
         unlocked: [String], locked: [String], all: [String]
     ) {
         var error: UnsafeMutablePointer<GError>?
         guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
             if let error, !watchdog.fired, error.pointee.domain == keyway_io_error_domain(),
-                error.pointee.code == Int32(G_IO_ERROR_TIMED_OUT.rawValue)
+                error.pointee.code == KEYWAY_G_IO_ERROR_TIMED_OUT
             {
                 searchTimedOut = true
-                g_error_free(error)
+                keyway_g_error_free(error)
                 throw KeywayError(
                     .keyringTimeout,
                     "Searching the keyring: the Secret Service (\(Self.busName)) did not answer within "
@@ -206,11 +206,11 @@ extension Session {
             throw failure(error, "Searching the keyring")
         }
         providerAnswered = true
-        defer { g_variant_unref(reply) }
+        defer { keyway_g_variant_unref(reply) }
         let unlocked = keyway_reply_paths(reply, 0), locked = keyway_reply_paths(reply, 1)
         defer {
-            g_strfreev(unlocked)
-            g_strfreev(locked)
+            keyway_g_strfreev(unlocked)
+            keyway_g_strfreev(locked)
         }
         let unlockedPaths = Self.strings(unlocked), lockedPaths = Self.strings(locked)
         return (unlockedPaths, lockedPaths, unlockedPaths + lockedPaths)
@@ -236,11 +236,11 @@ extension Session {
             for (path, call) in zip(batch, pending) {
                 var error: UnsafeMutablePointer<GError>?
                 if let reply = keyway_call_finish(replies, call, &error), error == nil {
-                    let properties = g_variant_get_child_value(reply, 0)!
-                    g_variant_unref(reply)
+                    let properties = keyway_g_variant_get_child_value(reply, 0)!
+                    keyway_g_variant_unref(reply)
                     items.append(item(at: path, properties))
                 } else if Self.isNoSuchObject(error) {
-                    g_error_free(error)
+                    keyway_g_error_free(error)
                 } else {
                     let failed = failure(error, "Reading the keyring item \(path)")
                     firstError = firstError ?? failed
@@ -254,8 +254,8 @@ extension Session {
     /// Whether a call failed because its object does not exist (any more): what providers answer for an item just
     /// removed (KWallet: UnknownObject "No such object path"; gnome-keyring, KeePassXC: UnknownMethod/Interface).
     static func isNoSuchObject(_ error: UnsafeMutablePointer<GError>?) -> Bool {
-        guard let error, let remote = g_dbus_error_get_remote_error(error) else { return false }
-        defer { g_free(remote) }
+        guard let error, let remote = keyway_g_dbus_error_get_remote_error(error) else { return false }
+        defer { keyway_g_free(remote) }
         return [
             "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod",
             "org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.Secret.Error.NoSuchObject",
@@ -266,7 +266,7 @@ extension Session {
     static let maximumCallsInFlight = 32
 
     func item(at path: String, _ properties: OpaquePointer) -> Item {
-        defer { g_variant_unref(properties) }
+        defer { keyway_g_variant_unref(properties) }
         return Item(path: path, properties: properties)
     }
 
@@ -298,20 +298,20 @@ extension Session {
     func fetchSecrets(atPaths itemPaths: [String]) throws(KeywayError) -> [[UInt8]?] {
         try openTransferSession()
         let paths = Self.strv(itemPaths)
-        defer { g_strfreev(paths) }
+        defer { keyway_g_strfreev(paths) }
         var error: UnsafeMutablePointer<GError>?
         let table = paths.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: itemPaths.count + 1) {
-            secret_service_get_secrets_for_dbus_paths_sync(service, $0, watchdog.cancellable, &error)
+            keyway_secret_service_get_secrets_for_dbus_paths_sync(service, $0, watchdog.cancellable, &error)
         }
         guard let table, error == nil else {
-            if let table { g_hash_table_unref(table) }
+            if let table { keyway_g_hash_table_unref(table) }
             throw failure(error, "Reading secrets from the keyring")
         }
-        defer { g_hash_table_unref(table) }
+        defer { keyway_g_hash_table_unref(table) }
         return itemPaths.map { path in
-            guard let found = g_hash_table_lookup(table, path) else { return nil }
+            guard let found = keyway_g_hash_table_lookup(table, path) else { return nil }
             var length: gsize = 0
-            guard let bytes = secret_value_get(OpaquePointer(found), &length) else { return [] }
+            guard let bytes = keyway_secret_value_get(OpaquePointer(found), &length) else { return [] }
             return bytes.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
                 Array(UnsafeBufferPointer(start: $0, count: Int(length)))
             }
@@ -326,7 +326,7 @@ extension Session {
     /// Sends `Properties.GetAll(interface)` (an item's by default) without waiting; finish it (exactly once) with
     /// `finishProperties`.
     func beginProperties(of path: String, _ interface: String = "org.freedesktop.Secret.Item")
-        -> UnsafeMutablePointer<KeywayPendingCall>
+        -> OpaquePointer
     {
         keyway_call_begin(
             replies, keyway_proxy_connection(service), path, "org.freedesktop.DBus.Properties", "GetAll",
@@ -336,15 +336,15 @@ extension Session {
     /// Waits for a `GetAll` begun with `beginProperties` (bounded by the call's timeout and the watchdog), frees it,
     /// and returns the `a{sv}` (a new reference).
     func finishProperties(
-        _ pending: UnsafeMutablePointer<KeywayPendingCall>, of path: String, _ what: String? = nil
+        _ pending: OpaquePointer, of path: String, _ what: String? = nil
     ) throws(KeywayError) -> OpaquePointer {
         var error: UnsafeMutablePointer<GError>?
         guard let reply = keyway_call_finish(replies, pending, &error), error == nil else {
             throw failure(error, what ?? "Reading the keyring item \(path)")
         }
         providerAnswered = true
-        defer { g_variant_unref(reply) }
-        return g_variant_get_child_value(reply, 0)
+        defer { keyway_g_variant_unref(reply) }
+        return keyway_g_variant_get_child_value(reply, 0)
     }
 
     /// The timeout of one D-Bus call, in milliseconds.
@@ -358,15 +358,15 @@ extension Session {
     ) throws(KeywayError) -> String {
         try openTransferSession()
         let table = Self.table(attributes)
-        defer { g_hash_table_unref(table) }
+        defer { keyway_g_hash_table_unref(table) }
         let value = keyway_value_new(secret, gssize(secret.utf8.count))
-        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        defer { keyway_secret_value_unref(UnsafeMutableRawPointer(value)) }
         // CreateItem may show a prompt, so libsecret sends it with no timeout: bounded here by the prompt timeout.
         let item = try mayPrompt("Storing the item in the keyring collection \(collection.name)") { callback, data in
-            secret_item_create(
-                collection.pointer, nil, table, label, value, SECRET_ITEM_CREATE_NONE, cancellable, callback, data)
+            keyway_secret_item_create(
+                collection.pointer, nil, table, label, value, KEYWAY_FLAGS_NONE, cancellable, callback, data)
         } finish: { result, error in
-            secret_item_create_finish(result, &error)
+            keyway_secret_item_create_finish(result, &error)
         }
         guard let item else {
             throw KeywayError(.keyringFailure, "Storing the item in the keyring collection \(collection.name) failed.")
@@ -380,16 +380,16 @@ extension Session {
     func storeInNewDefaultCollection(attributes: [String: String], label: String, secret: String) throws(KeywayError) {
         try openTransferSession()
         let table = Self.table(attributes)
-        defer { g_hash_table_unref(table) }
+        defer { keyway_g_hash_table_unref(table) }
         let value = keyway_value_new(secret, gssize(secret.utf8.count))
-        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        defer { keyway_secret_value_unref(UnsafeMutableRawPointer(value)) }
         let service = self.service
         let stored = try mayPrompt("Creating the default keyring collection") { callback, data in
-            secret_service_store(
+            keyway_secret_service_store(
                 service, nil, table, "/org/freedesktop/secrets/aliases/default", label, value, cancellable, callback,
                 data)
         } finish: { result, error in
-            secret_service_store_finish(service, result, &error)
+            keyway_secret_service_store_finish(service, result, &error)
         }
         if stored == 0 {
             throw KeywayError(.keyringFailure, "Creating the default keyring collection failed.")
@@ -411,11 +411,11 @@ extension Session {
     func deleteIfPresent(path: String) throws(KeywayError) -> Bool {
         let service = self.service
         let deleted = try mayPrompt("Deleting the keyring item \(path)") { callback, data in
-            secret_service_delete_item_dbus_path(service, path, cancellable, callback, data)
+            keyway_secret_service_delete_item_dbus_path(service, path, cancellable, callback, data)
         } finish: { result, error -> Int32 in
-            let deleted = secret_service_delete_item_dbus_path_finish(service, result, &error)
+            let deleted = keyway_secret_service_delete_item_dbus_path_finish(service, result, &error)
             if error != nil, Self.meansNoSuchObject(error) {
-                g_error_free(error)
+                keyway_g_error_free(error)
                 error = nil
                 return -1
             }

@@ -18,9 +18,9 @@ extension Session {
         let watch = keyway_async_watch_provider(replies, connection, call)
         // The watchdog waits a little longer than the call's own bound, which is the one that reports.
         watchdog.extend(seconds: configuration.promptTimeout + 1)
-        g_main_context_push_thread_default(replies)
+        keyway_g_main_context_push_thread_default(replies)
         start(keyway_async_callback(), UnsafeMutableRawPointer(call))
-        g_main_context_pop_thread_default(replies)
+        keyway_g_main_context_pop_thread_default(replies)
         let outcome = keyway_async_wait(replies, connection, watch, call, UInt32(configuration.promptTimeout * 1000))
         watchdog.extend(seconds: configuration.timeout)
         switch outcome {
@@ -31,10 +31,10 @@ extension Session {
             if error != nil { throw failure(error, what, prompting: true) }
             return value
         case 2:
-            g_cancellable_cancel(cancellable)
+            keyway_g_cancellable_cancel(cancellable)
             throw disconnected(what)
         default:
-            g_cancellable_cancel(cancellable)
+            keyway_g_cancellable_cancel(cancellable)
             throw KeywayError(
                 .keyringTimeout,
                 "\(what): the Secret Service did not finish within \(Self.seconds(configuration.promptTimeout)), the "
@@ -65,16 +65,16 @@ extension Session {
                     + "again; on a server use --backend encrypted or --backend plaintext.")
         }
         let list = Self.strv(paths)
-        defer { g_strfreev(list) }
+        defer { keyway_g_strfreev(list) }
         let service = self.service
         let count = try mayPrompt("Unlocking \(Self.lowercasedFirst(what))") { callback, data in
             list.withMemoryRebound(to: UnsafePointer<gchar>?.self, capacity: paths.count + 1) {
-                secret_service_unlock_dbus_paths(service, $0, cancellable, callback, data)
+                keyway_secret_service_unlock_dbus_paths(service, $0, cancellable, callback, data)
             }
         } finish: { result, error in
             var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
-            defer { g_strfreev(unlocked) }
-            return secret_service_unlock_dbus_paths_finish(service, result, &unlocked, &error)
+            defer { keyway_g_strfreev(unlocked) }
+            return keyway_secret_service_unlock_dbus_paths_finish(service, result, &unlocked, &error)
         }
         if count <= 0 {
             throw KeywayError(

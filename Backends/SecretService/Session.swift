@@ -14,7 +14,7 @@ final class Session {
     private var connection: OpaquePointer?
     /// Whether `connection` is GLib's shared session bus connection (never closed here) or a private one.
     private var sharesProcessBus = false
-    var service: UnsafeMutablePointer<SecretService>?
+    var service: OpaquePointer?
     /// Whether the Secret Service was seen in this session: on the bus when the proxy was made, or answering a call
     /// since. Once it was, its absence means it left the bus (`.keyringDisconnected`), not that nothing provides it.
     var providerAnswered = false
@@ -23,12 +23,12 @@ final class Session {
     private var repliesContext: OpaquePointer?
     var replies: OpaquePointer {
         if let repliesContext { return repliesContext }
-        let context = g_main_context_new()!
+        let context = keyway_g_main_context_new()!
         repliesContext = context
         return context
     }
 
-    var cancellable: UnsafeMutablePointer<GCancellable> { watchdog.cancellable }
+    var cancellable: OpaquePointer { watchdog.cancellable }
 
     /// Whether the last `SearchItems` went unanswered within its own bound (half the timeout, the other half being
     /// left to find out why): KeePassXC, with its default "Unlock database before searching", holds a search back
@@ -46,6 +46,9 @@ final class Session {
                     + "session (or `dbus-run-session`) with a Secret Service such as gnome-keyring or KeePassXC; "
                     + "without one use --backend encrypted or --backend plaintext.")
         }
+        // Nothing before this point needs GLib: libsecret (and GLib, GIO, GObject with it) is loaded here, the first
+        // time a command opens the Secret Service store.
+        try LibSecret.load()
         // libsecret always talks over this process's session bus connection (GLib's, found through the process
         // environment). When the environment given names that same bus, share it; otherwise a private connection
         // to the given address is enough to diagnose it, but the Secret Service cannot be used over it.
@@ -59,17 +62,17 @@ final class Session {
                 var error: UnsafeMutablePointer<GError>?
                 if shares {
                     return ConnectOutcome(
-                        connection: g_bus_get_sync(G_BUS_TYPE_SESSION, cancellable, &error), error: error)
+                        connection: keyway_g_bus_get_sync(KEYWAY_G_BUS_TYPE_SESSION, cancellable, &error), error: error)
                 }
-                let flags = GDBusConnectionFlags(
-                    rawValue: G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT.rawValue
-                        | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION.rawValue)
-                let connection = g_dbus_connection_new_for_address_sync(address, flags, nil, cancellable, &error)
+                let flags =
+                    KEYWAY_G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                    | KEYWAY_G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION
+                let connection = keyway_g_dbus_connection_new_for_address_sync(address, flags, nil, cancellable, &error)
                 return ConnectOutcome(connection: connection, error: error)
             },
             discard: { late in
-                if let connection = late.connection { g_object_unref(UnsafeMutableRawPointer(connection)) }
-                if let error = late.error { g_error_free(error) }
+                if let connection = late.connection { keyway_g_object_unref(UnsafeMutableRawPointer(connection)) }
+                if let error = late.error { keyway_g_error_free(error) }
             })
         let outcome = watchdog.connection()
         connection = outcome?.connection
@@ -100,8 +103,8 @@ final class Session {
             // Activation stays bounded by the watchdog. The transfer session (its key exchange) is opened when
             // secrets are about to move: see `openTransferSession`.
             error = nil
-            service = secret_service_open_sync(
-                secret_service_get_type(), nil, SECRET_SERVICE_NONE, watchdog.cancellable, &error)
+            service = keyway_secret_service_open_sync(
+                keyway_secret_service_get_type(), nil, KEYWAY_FLAGS_NONE, watchdog.cancellable, &error)
             if service == nil || error != nil {
                 let opening = failure(error, "Connecting to the Secret Service")
                 if opening.code == .noSecretService { try checkProvider() }
@@ -121,11 +124,11 @@ final class Session {
     func close() {
         if let service { keyway_unref(service) }
         service = nil
-        if let repliesContext { g_main_context_unref(repliesContext) }
+        if let repliesContext { keyway_g_main_context_unref(repliesContext) }
         repliesContext = nil
         if let connection {
-            if !sharesProcessBus { g_dbus_connection_close_sync(connection, nil, nil) }
-            g_object_unref(UnsafeMutableRawPointer(connection))
+            if !sharesProcessBus { keyway_g_dbus_connection_close_sync(connection, nil, nil) }
+            keyway_g_object_unref(UnsafeMutableRawPointer(connection))
         }
         connection = nil
         watchdog.stop()
@@ -136,15 +139,17 @@ final class Session {
     /// Fails fast with `.noSecretService` when nothing owns `org.freedesktop.secrets` and the bus cannot start it:
     /// calling it anyway would only end in an error (or, on some buses, a long wait).
     func checkProvider() throws(KeywayError) {
-        if try busCall("NameHasOwner", argument: Self.busName, replyType: "(b)").map({ g_variant_get_boolean($0) != 0 })
+        if try busCall("NameHasOwner", argument: Self.busName, replyType: "(b)").map({
+            keyway_g_variant_get_boolean($0) != 0
+        })
             == true
         {
             return
         }
         let activatable = try busCall("ListActivatableNames", argument: nil, replyType: "(as)").map { strings -> Bool in
             var count: gsize = 0
-            guard let names = g_variant_get_strv(strings, &count) else { return false }
-            defer { g_free(UnsafeMutableRawPointer(mutating: names)) }
+            guard let names = keyway_g_variant_get_strv(strings, &count) else { return false }
+            defer { keyway_g_free(UnsafeMutableRawPointer(mutating: names)) }
             return (0..<Int(count)).contains { names[$0].map { String(cString: $0) } == Self.busName }
         }
         if activatable != true {
@@ -162,19 +167,19 @@ final class Session {
     ) throws(KeywayError) -> T? {
         var error: UnsafeMutablePointer<GError>?
         let parameters: OpaquePointer? = argument.flatMap { keyway_variant_string_tuple($0) }
-        let reply = g_dbus_connection_call_sync(
+        let reply = keyway_g_dbus_connection_call_sync(
             connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", method, parameters,
-            nil, G_DBUS_CALL_FLAGS_NONE, Int32(configuration.timeout * 1000), watchdog.cancellable, &error)
+            nil, KEYWAY_FLAGS_NONE, Int32(configuration.timeout * 1000), watchdog.cancellable, &error)
         if reply == nil || error != nil { throw failure(error, "Asking the D-Bus session bus (\(method))") }
-        defer { g_variant_unref(reply) }
-        guard String(cString: g_variant_get_type_string(reply)) == replyType else { return nil }
-        let child = g_variant_get_child_value(reply, 0)!
-        defer { g_variant_unref(child) }
+        defer { keyway_g_variant_unref(reply) }
+        guard String(cString: keyway_g_variant_get_type_string(reply)) == replyType else { return nil }
+        let child = keyway_g_variant_get_child_value(reply, 0)!
+        defer { keyway_g_variant_unref(child) }
         return body(child)
     }
 
     func busCall(_ method: String, argument: String?, replyType: String) throws(KeywayError) -> OpaquePointer? {
-        try busCall(method, argument: argument, replyType: replyType) { g_variant_ref($0) }
+        try busCall(method, argument: argument, replyType: replyType) { keyway_g_variant_ref($0) }
     }
 
 }

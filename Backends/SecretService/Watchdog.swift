@@ -20,7 +20,7 @@ final class Watchdog: @unchecked Sendable {
     // Everything mutable is guarded by `mutex`, except `thread` and `started`, which only the owner's thread touches
     // (`init` and `stop`); `cancellable` is thread-safe by GIO's contract. `connect` and `discard` are set before the
     // thread starts and only read by it.
-    let cancellable: UnsafeMutablePointer<GCancellable>
+    let cancellable: OpaquePointer
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var deadline = timespec()
@@ -28,17 +28,17 @@ final class Watchdog: @unchecked Sendable {
     private var firedFlag = false
     private var thread = pthread_t()
     private var started = false
-    private let connect: (UnsafeMutablePointer<GCancellable>) -> ConnectOutcome
+    private let connect: (OpaquePointer) -> ConnectOutcome
     private let discard: (ConnectOutcome) -> Void
     private var outcome: ConnectOutcome?
     private var connected = false
     private var abandoned = false
 
     init(
-        seconds: Double, connect: @escaping (UnsafeMutablePointer<GCancellable>) -> ConnectOutcome,
+        seconds: Double, connect: @escaping (OpaquePointer) -> ConnectOutcome,
         discard: @escaping (ConnectOutcome) -> Void
     ) {
-        cancellable = g_cancellable_new()
+        cancellable = keyway_g_cancellable_new()
         self.connect = connect
         self.discard = discard
         pthread_mutex_init(mutex, nil)
@@ -71,7 +71,7 @@ final class Watchdog: @unchecked Sendable {
         pthread_mutex_destroy(mutex)
         condition.deallocate()
         mutex.deallocate()
-        g_object_unref(cancellable)
+        keyway_unref(cancellable)
     }
 
     /// The connection's outcome, or nil when the deadline passed first: the connection attempt is then abandoned,
@@ -85,7 +85,7 @@ final class Watchdog: @unchecked Sendable {
                 abandoned = true
                 firedFlag = true
                 pthread_mutex_unlock(mutex)
-                g_cancellable_cancel(cancellable)
+                keyway_g_cancellable_cancel(cancellable)
                 return nil
             }
         }
@@ -141,7 +141,7 @@ final class Watchdog: @unchecked Sendable {
             if Self.compare(Self.monotonic(after: 0), deadline) >= 0 {
                 firedFlag = true
                 pthread_mutex_unlock(mutex)
-                g_cancellable_cancel(cancellable)
+                keyway_g_cancellable_cancel(cancellable)
                 return
             }
             var until = deadline

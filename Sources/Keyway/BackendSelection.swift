@@ -48,19 +48,21 @@ func openbaoStore(_ options: StoreOptions) -> OpenBaoStore {
 }
 
 extension KeywayError {
-    /// Whether the error means "this backend cannot be used here at all" (no bus, no Secret Service), as opposed to
+    /// Whether the error means "this backend cannot be used here at all" (no bus, no Secret Service, no libsecret), as
+    /// opposed to
     /// a failure of a backend that is there (locked, dismissed, a bus or Secret Service that does not answer, I/O,
     /// a damaged vault...), which `auto` reports as an error with that backend's message, never as "not found".
     var meansBackendUnusable: Bool {
         code == .noSessionBus || code == .noSecretService || code == .keyringNoDefaultCollection
+            || code == .keyringNoLibrary
     }
 }
 
 extension KeywayWarning.Code {
     /// `auto` fell back to the plaintext file for a write.
     public static let unencryptedStorage = Self(rawValue: "unencrypted-storage")
-    /// `auto` passed over the keyring because the session bus it names (`DBUS_SESSION_BUS_ADDRESS`, or an existing
-    /// `$XDG_RUNTIME_DIR/bus`) cannot be connected to.
+    /// `auto` passed over the keyring although a session bus is named (`DBUS_SESSION_BUS_ADDRESS`, or an existing
+    /// `$XDG_RUNTIME_DIR/bus`): it cannot be connected to, or libsecret-1.so.0 cannot be loaded.
     public static let keyringUnreachable = Self(rawValue: "keyring-unreachable")
 }
 
@@ -162,8 +164,10 @@ public struct AutoStore: CredentialStore {
 
     private func warnIfUnreachable(_ store: any CredentialStore, _ error: KeywayError) {
         // `.noSessionBus` with an address means connecting failed (no such socket, refused); without one, there is
-        // simply no session bus here (a server), which is no news.
-        guard error.code == .noSessionBus, let keyring = store as? SecretServiceStore,
+        // simply no session bus here (a server), which is no news. libsecret is loaded only once an address is
+        // known, so `.keyringNoLibrary` comes with one: a desktop session missing libsecret-1.so.0.
+        guard error.code == .noSessionBus || error.code == .keyringNoLibrary,
+            let keyring = store as? SecretServiceStore,
             keyring.configuration.busAddress != nil, warnedUnreachable.setOnce()
         else { return }
         warn?(
