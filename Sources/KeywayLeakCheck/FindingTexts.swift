@@ -7,7 +7,7 @@ extension LeakChecker {
         let relative = Finding.relative(path, to: root)
         let ignoreLine = Git.gitignoreLine(relative)
         let gitignore = root + "/.gitignore"
-        let quotedRoot = ProtectedFile.shellQuoted(root), quotedPath = ProtectedFile.shellQuoted(relative)
+        let quotedRoot = FileNames.shellWord(root), quotedPath = FileNames.shellWord(relative)
         switch state {
         case .tracked:
             add(
@@ -76,7 +76,7 @@ extension LeakChecker {
                     repository: repository, git: git,
                     message: "\(path) holds credentials and has mode \(FileMode.octal(mode)): "
                         + "\(who.joined(separator: " and ")) can access it.",
-                    fix: "chmod 600 \(ProtectedFile.shellQuoted(path))"))
+                    fix: "chmod 600 \(FileNames.shellWord(path))"))
         }
         if st.st_uid != Sys.effectiveUserID {
             add(
@@ -155,7 +155,11 @@ extension LeakChecker {
             let finding = Finding(
                 kind: .secret, rule: match.rule.id, severity: severity, path: path, repository: repository,
                 git: git, line: match.line, commit: commit, masked: match.masked,
-                message: "\(match.rule.name) \(match.masked) at \(relative):\(match.line), \(whereText).",
+                message: "\(match.rule.name) \(match.masked) at \(relative):\(match.line)"
+                    + (match.encodedIn.map {
+                        " (in the base64 value of the Kubernetes Secret's data key \($0), decoded)"
+                    }
+                        ?? "") + ", \(whereText).",
                 fix: fix, secret: match.secret)
             if git == .history {
                 // One finding per key and path: the oldest commit that holds it, and none when the current files
@@ -212,11 +216,9 @@ extension LeakChecker {
             if headOids == nil {
                 var oids: [String: String] = [:]
                 // "<mode> <type> <oid>\t<path>"
-                for entry in try runner.paths(["ls-tree", "-r", "-z", "--full-tree", "HEAD"]) {
-                    guard let tab = entry.firstIndex(of: "\t") else { continue }
-                    let fields = entry[..<tab].split(separator: " ")
-                    guard fields.count == 3, fields[1] == "blob" else { continue }
-                    oids[String(entry[entry.index(after: tab)...])] = String(fields[2])
+                for entry in try runner.taggedPaths(["ls-tree", "-r", "-z", "--full-tree", "HEAD"]) {
+                    guard entry.fields.count == 3, entry.fields[1] == "blob" else { continue }
+                    oids[entry.path] = entry.fields[2]
                 }
                 headOids = oids
             }

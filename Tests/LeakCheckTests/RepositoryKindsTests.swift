@@ -62,6 +62,75 @@ struct RepositoryKindsTests {
                 == [directory.path + "/key\\xff.txt", directory.path + "/\\xc3(/inner.env"])
     }
 
+    @Test("a key in a Kubernetes Secret's data: value is reported at its line, naming the key, never in clear")
+    func kubernetesSecretFinding() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-k8s")
+        let encoded = Base64Text.encode(Array(Planted.github.utf8))
+        try writeFile(
+            directory.path + "/secret.yaml", "apiVersion: v1\nkind: Secret\ndata:\n  GH: \(encoded)\n", mode: 0o600)
+        let report = check([directory.path], in: directory.path)
+        let finding = try #require(report.findings.first)
+        #expect(report.findings.count == 1)
+        #expect(finding.rule == "github-token" && finding.line == 4)
+        #expect(finding.message.contains("data key GH, decoded"), "\(finding.message)")
+        #expect(!finding.message.contains(Planted.github) && !finding.message.contains(encoded))
+        #expect(!report.text(showSecrets: false).contains(Planted.github))
+    }
+
+    /// Writes `text` to the file whose path is the bytes `path` (names that are not valid UTF-8).
+    static func writeBytes(_ path: [UInt8], _ text: String) {
+        let name = path.map { CChar(bitPattern: $0) } + [0]
+        let fd = open(name, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    @Test("git paths that are not valid UTF-8 are scanned (work tree, staged, history) and shown escaped")
+    func nonUTF8GitPaths() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-gitbytes")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        let base = Array((root + "/").utf8)
+        // Tracked and committed, holding a key.
+        Self.writeBytes(base + Array("key".utf8) + [0xFF] + Array(".txt".utf8), "TOKEN=\(Planted.github)\n")
+        // Committed with a key, then emptied: only the history holds it.
+        Self.writeBytes(base + Array("old".utf8) + [0xFE] + Array(".txt".utf8), "id = \(Planted.aws)\n")
+        // A credentials file by name whose directory's name is not UTF-8.
+        mkdir((base + [0xC3, 0x28]).map { CChar(bitPattern: $0) } + [0], 0o700)
+        Self.writeBytes(base + [0xC3, 0x28] + Array("/.env".utf8), "X=1\n")
+        try GitFixture.commitAll(root)
+        Self.writeBytes(base + Array("old".utf8) + [0xFE] + Array(".txt".utf8), "nothing\n")
+        try GitFixture.commitAll(root, "clean")
+        // Untracked, holding a key.
+        Self.writeBytes(base + Array("new".utf8) + [0x80] + Array(".txt".utf8), "TOKEN=\(Planted.githubOutside)\n")
+
+        let report = check([root], history: true, in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        let found = Set(report.findings.map { "\($0.rule) \($0.relativePath) \($0.git?.rawValue ?? "-")" })
+        #expect(
+            found == [
+                "github-token key\\xff.txt tracked", "aws-access-key-id old\\xfe.txt history",
+                "github-token new\\x80.txt untracked", "credentials-file-tracked \\xc3(/.env tracked",
+            ], "\(found)")
+        // SARIF names the file by its own bytes.
+        let sarif = report.sarifText(rules: SecretRule.wellKnown, sourceRoot: root, version: "test")
+        #expect(sarif.contains("\"key%FF.txt\""), "\(sarif)")
+        // The fix texts name the file so that a shell finds it.
+        let tracked = report.findings.first { $0.rule == "credentials-file-tracked" }
+        #expect(tracked?.fix.contains("$'\\xc3(/.env'") == true, "\(tracked?.fix ?? "")")
+
+        // Staged only (the pre-commit check).
+        Self.writeBytes(base + Array("staged".utf8) + [0xFF] + Array(".txt".utf8), "TOKEN=\(Planted.github)\n")
+        try GitFixture.git(["add", "-A"], in: root)
+        let staged = LeakChecker(
+            LeakCheckOptions(
+                paths: [], staged: true, machineAudit: false, environment: .process(), workingDirectory: root,
+                specs: AppCatalog.builtIn)
+        ).run()
+        #expect(staged.errors.isEmpty, "\(staged.errors)")
+        #expect(staged.findings.map(\.relativePath).contains("staged\\xff.txt"), "\(staged.findings.map(\.path))")
+    }
+
     @Test(
         "credentials files recognised by name (tfvars, ppk, keystores, secrets.toml) and by content (service account)")
     func credentialsFiles() throws {
