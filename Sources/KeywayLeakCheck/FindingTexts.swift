@@ -91,6 +91,11 @@ extension LeakChecker {
 
     /// Keys in `bytes`. For a tracked file (`git == .tracked`), `committed` tells whether a key is in the
     /// committed version, only staged, or only in the working tree (an uncommitted edit).
+    ///
+    /// The scan itself is queued: files and blobs are scanned in batches (at most `batchFiles` of them or
+    /// `batchBytes` bytes, so memory stays bounded by that and the file size limit) on `Parallel.threads` threads,
+    /// and their findings are recorded in the order they were queued, so that the report is the one a scan on one
+    /// thread gives. `flushScans` scans what is queued.
     func scanContent(
         _ bytes: [UInt8], path: String, repository: String?, git: Finding.GitStatus?, commit: String?,
         committed: CommittedVersions? = nil
@@ -99,8 +104,37 @@ extension LeakChecker {
         report.bytesScanned += bytes.count
         noteProgress()
         guard !ContentScanner.isBinary(bytes) else { return }
+        queued.append(
+            QueuedScan(
+                bytes: bytes, path: path, repository: repository, git: git, commit: commit, committed: committed))
+        queuedBytes += bytes.count
+        if queued.count >= Self.batchFiles || queuedBytes >= Self.batchBytes { flushScans() }
+    }
+
+    /// Files or blobs a batch holds at most.
+    static let batchFiles = 512
+    /// Bytes a batch holds at most (one file more may take it past that).
+    static let batchBytes = 16 << 20
+
+    /// Scans the queued files and blobs (on several threads) and records their findings, in the order queued. Called
+    /// before anything that depends on the findings so far (history, which leaves out keys the current files hold;
+    /// the end of a repository's scan, whose committed versions are then closed; the end of the run).
+    func flushScans() {
+        guard !queued.isEmpty else { return }
+        let batch = queued
+        queued = []
+        queuedBytes = 0
+        let scanner = self.scanner
+        let results = Parallel.map(batch.map(\.bytes), threads: options.threads) { scanner.scan($0) }
+        for (item, matches) in zip(batch, results) { record(matches, item) }
+    }
+
+    private func record(_ matches: [ContentMatch], _ item: QueuedScan) {
+        let (path, repository, git, commit, committed) = (
+            item.path, item.repository, item.git, item.commit, item.committed
+        )
         let relative = Finding.relative(path, to: repository)
-        for match in scanner.scan(bytes) {
+        for match in matches {
             if match.allowed {
                 report.allowed += 1
                 continue
@@ -173,6 +207,16 @@ extension LeakChecker {
             }
             add(finding)
         }
+    }
+
+    /// A file or blob read and waiting for its scan (`scanContent`).
+    struct QueuedScan {
+        let bytes: [UInt8]
+        let path: String
+        let repository: String?
+        let git: Finding.GitStatus?
+        let commit: String?
+        let committed: CommittedVersions?
     }
 
     /// The keys the committed (HEAD) and staged (index) versions of a repository's tracked files hold, read on

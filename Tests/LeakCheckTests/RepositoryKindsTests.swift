@@ -1,6 +1,7 @@
 import Glibc
 import KeywayCore
 import KeywayTestSupport
+import Synchronization
 import Testing
 
 @testable import KeywayLeakCheck
@@ -75,6 +76,57 @@ struct RepositoryKindsTests {
         #expect(finding.message.contains("data key GH, decoded"), "\(finding.message)")
         #expect(!finding.message.contains(Planted.github) && !finding.message.contains(encoded))
         #expect(!report.text(showSecrets: false).contains(Planted.github))
+    }
+
+    @Test("files and blobs are scanned on several threads: the same findings, in the same order, as on one thread")
+    func parallelScan() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-parallel")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        let keys = [Planted.github, Planted.aws, Planted.slack, Planted.stripe, Planted.githubOutside]
+        for i in 0..<300 {
+            let filler = String(repeating: "let value\(i) = compute(\(i)) // nothing here\n", count: 20 + i % 30)
+            let key = i % 7 == 0 ? "TOKEN = \"\(keys[i % keys.count])\"\n" : ""
+            try GitFixture.write(root, "src/d\(i % 13)/f\(i).py", filler + key + filler)
+        }
+        try GitFixture.commitAll(root)
+        for i in stride(from: 0, to: 300, by: 7) { try GitFixture.write(root, "src/d\(i % 13)/f\(i).py", "clean\n") }
+        try GitFixture.commitAll(root, "clean")
+        for i in 0..<100 {
+            try writeFile(directory.path + "/loose\(i).env", "KEY=\(keys[i % keys.count])\n", mode: 0o600)
+        }
+        func run(threads: Int) -> LeakReport {
+            var options = LeakCheckOptions(
+                paths: [directory.path], history: true, machineAudit: false, environment: .process(),
+                workingDirectory: directory.path, specs: AppCatalog.builtIn)
+            options.threads = threads
+            return LeakChecker(options).run()
+        }
+        let one = run(threads: 1), two = run(threads: 2), four = run(threads: 4)
+        #expect(one.errors.isEmpty, "\(one.errors)")
+        func rows(_ report: LeakReport) -> [String] {
+            report.findings.map {
+                [$0.rule, $0.path, "\($0.line ?? 0)", $0.commit ?? "", $0.fingerprint].joined(separator: " ")
+            }
+        }
+        #expect(one.findings.filter { $0.git == .history }.count == 43)
+        #expect(one.findings.filter { $0.git == nil && $0.kind == .secret }.count == 100)
+        #expect(rows(two) == rows(one))
+        #expect(rows(four) == rows(one))
+        #expect(two.filesScanned == one.filesScanned && two.blobsScanned == one.blobsScanned)
+    }
+
+    @Test("Parallel.map keeps the items' order and uses the threads it is given")
+    func parallelMap() {
+        let threads = Mutex(Set<UInt>())
+        let results = Parallel.map(Array(0..<64), threads: 2) { i in
+            threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+            usleep(2000)
+            return i * i
+        }
+        #expect(results == (0..<64).map { $0 * $0 })
+        #expect(threads.withLock { $0.count } == 2)
+        #expect(Parallel.threads >= 1 && Parallel.threads <= Parallel.maximumThreads)
     }
 
     /// Writes `text` to the file whose path is the bytes `path` (names that are not valid UTF-8).
