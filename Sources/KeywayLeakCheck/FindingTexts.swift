@@ -93,9 +93,9 @@ extension LeakChecker {
     /// committed version, only staged, or only in the working tree (an uncommitted edit).
     ///
     /// The scan itself is queued: files and blobs are scanned in batches (at most `batchFiles` of them or
-    /// `batchBytes` bytes, so memory stays bounded by that and the file size limit) on `Parallel.threads` threads,
-    /// and their findings are recorded in the order they were queued, so that the report is the one a scan on one
-    /// thread gives. `flushScans` scans what is queued.
+    /// `batchBytes` bytes) on `options.threads` threads of their own while the next batch is read, so memory stays
+    /// bounded by two batches and the file size limit; findings are recorded in the order the files were queued, so
+    /// that the report is the one a scan on one thread gives. `flushScans` scans what is queued and records it.
     func scanContent(
         _ bytes: [UInt8], path: String, repository: String?, git: Finding.GitStatus?, commit: String?,
         committed: CommittedVersions? = nil
@@ -108,7 +108,7 @@ extension LeakChecker {
             QueuedScan(
                 bytes: bytes, path: path, repository: repository, git: git, commit: commit, committed: committed))
         queuedBytes += bytes.count
-        if queued.count >= Self.batchFiles || queuedBytes >= Self.batchBytes { flushScans() }
+        if queued.count >= Self.batchFiles || queuedBytes >= Self.batchBytes { startBatch() }
     }
 
     /// Files or blobs a batch holds at most.
@@ -116,17 +116,30 @@ extension LeakChecker {
     /// Bytes a batch holds at most (one file more may take it past that).
     static let batchBytes = 16 << 20
 
-    /// Scans the queued files and blobs (on several threads) and records their findings, in the order queued. Called
-    /// before anything that depends on the findings so far (history, which leaves out keys the current files hold;
-    /// the end of a repository's scan, whose committed versions are then closed; the end of the run).
+    /// Scans what is queued and records every finding so far. Called before anything that depends on the findings
+    /// (history, which leaves out keys the current files hold; the end of a repository's scan, whose committed
+    /// versions are then closed; the end of the run).
     func flushScans() {
+        startBatch()
+        finishBatch()
+    }
+
+    /// Records the batch being scanned, if any, then starts scanning the queued files.
+    private func startBatch() {
+        finishBatch()
         guard !queued.isEmpty else { return }
         let batch = queued
         queued = []
         queuedBytes = 0
         let scanner = self.scanner
-        let results = Parallel.map(batch.map(\.bytes), threads: options.threads) { scanner.scan($0) }
-        for (item, matches) in zip(batch, results) { record(matches, item) }
+        scanning = (batch, Parallel.start(batch.map(\.bytes), threads: options.threads) { scanner.scan($0) })
+    }
+
+    /// Waits for the batch being scanned and records its findings in order.
+    private func finishBatch() {
+        guard let (batch, running) = scanning else { return }
+        scanning = nil
+        for (item, matches) in zip(batch, running.wait()) { record(matches, item) }
     }
 
     private func record(_ matches: [ContentMatch], _ item: QueuedScan) {

@@ -158,6 +158,8 @@ public final class LeakChecker {
     /// Files and blobs read and not scanned yet (`scanContent`, `flushScans`), and their size.
     var queued: [QueuedScan] = []
     var queuedBytes = 0
+    /// The batch being scanned on other threads (`startBatch`).
+    var scanning: (batch: [QueuedScan], running: Parallel.Running<[UInt8], [ContentMatch]>)?
 
     public init(_ options: LeakCheckOptions) {
         self.options = options

@@ -9,18 +9,47 @@ enum Parallel {
     static let threads: Int = max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), maximumThreads))
     static let maximumThreads = 8
 
-    /// `items.map(body)`, computed on up to `threads` threads. When a thread cannot be started, the others (the
-    /// calling thread at least) do its share.
+    /// `items.map(body)`, computed on up to `threads` threads (the calling one among them). When a thread cannot
+    /// be started, the others (the calling thread at least) do its share.
     static func map<T: Sendable, R: Sendable>(
         _ items: [T], threads: Int = Parallel.threads, _ body: @escaping @Sendable (T) -> R
     ) -> [R] {
-        let count = min(threads, items.count)
-        guard count > 1 else { return items.map(body) }
+        guard min(threads, items.count) > 1 else { return items.map(body) }
         let job = Job(items, body)
+        let started = spawn(job, min(threads, items.count) - 1)
+        job.work()
+        for thread in started { pthread_join(thread, nil) }
+        return job.results()
+    }
+
+    /// `items.map(body)` begun on up to `threads` threads of its own while the caller goes on (reading the next
+    /// files); `Running.wait` gives the results.
+    static func start<T: Sendable, R: Sendable>(
+        _ items: [T], threads: Int = Parallel.threads, _ body: @escaping @Sendable (T) -> R
+    ) -> Running<T, R> {
+        let job = Job(items, body)
+        return Running(job: job, threads: items.isEmpty ? [] : spawn(job, max(1, min(threads, items.count))))
+    }
+
+    /// A map begun by `start`.
+    struct Running<T: Sendable, R: Sendable> {
+        let job: Job<T, R>
+        let threads: [pthread_t]
+
+        /// Waits for every thread; whatever no thread took (none could be started) is done here.
+        func wait() -> [R] {
+            for thread in threads { pthread_join(thread, nil) }
+            job.work()
+            return job.results()
+        }
+    }
+
+    /// Starts up to `count` threads running `job.work()`; those that started.
+    private static func spawn(_ job: Worker, _ count: Int) -> [pthread_t] {
         var started: [pthread_t] = []
-        for _ in 1..<count {
+        for _ in 0..<count {
             var thread = pthread_t()
-            let context = Unmanaged.passRetained(job as Worker).toOpaque()
+            let context = Unmanaged.passRetained(job).toOpaque()
             let status = pthread_create(
                 &thread, nil,
                 { raw in
@@ -34,9 +63,7 @@ enum Parallel {
                 Unmanaged<Worker>.fromOpaque(context).release()
             }
         }
-        job.work()
-        for thread in started { pthread_join(thread, nil) }
-        return job.results()
+        return started
     }
 
     class Worker: @unchecked Sendable {

@@ -140,6 +140,8 @@ struct RepositoryKindsTests {
     @Test("git paths that are not valid UTF-8 are scanned (work tree, staged, history) and shown escaped")
     func nonUTF8GitPaths() throws {
         let directory = try TemporaryDirectory(prefix: "leak-gitbytes")
+        // removeTree reads names as text: names that are not UTF-8 are left to rm.
+        defer { _ = try? Subprocess.run(["/bin/rm", "-rf", directory.path], environment: [:]) }
         let root = directory.path + "/r"
         try GitFixture.initialize(root)
         let base = Array((root + "/").utf8)
