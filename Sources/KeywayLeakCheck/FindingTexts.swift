@@ -112,9 +112,9 @@ extension LeakChecker {
     }
 
     /// Files or blobs a batch holds at most.
-    static let batchFiles = 512
+    static let batchFiles = 128
     /// Bytes a batch holds at most (one file more may take it past that).
-    static let batchBytes = 16 << 20
+    static let batchBytes = 2 << 20
 
     /// Scans what is queued and records every finding so far. Called before anything that depends on the findings
     /// (history, which leaves out keys the current files hold; the end of a repository's scan, whose committed
