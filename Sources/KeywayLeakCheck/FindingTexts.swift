@@ -129,11 +129,20 @@ extension LeakChecker {
         finishBatch()
         guard !queued.isEmpty else { return }
         let batch = queued
+        let bytes = queuedBytes
         queued = []
         queuedBytes = 0
         let scanner = self.scanner
+        // A small batch costs less to scan here than to hand to threads.
+        guard bytes >= Self.threadedBytes else {
+            for item in batch { record(scanner.scan(item.bytes), item) }
+            return
+        }
         scanning = (batch, Parallel.start(batch.map(\.bytes), threads: options.threads) { scanner.scan($0) })
     }
+
+    /// A batch smaller than this is scanned on the calling thread.
+    static let threadedBytes = 256 << 10
 
     /// Waits for the batch being scanned and records its findings in order.
     private func finishBatch() {
