@@ -63,6 +63,31 @@ struct RepositoryKindsTests {
                 == [directory.path + "/key\\xff.txt", directory.path + "/\\xc3(/inner.env"])
     }
 
+    @Test("a repository whose path is not valid UTF-8 is scanned as files, with a note; names with a backslash escaped")
+    func repositoryUnderNonUTF8Name() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-bytesrepo")
+        defer { _ = try? Subprocess.run(["/bin/rm", "-rf", directory.path], environment: [:]) }
+        // git cannot be handed a path that is not text: the shell makes the repository.
+        let script =
+            "mkdir \"$(printf '\\303(')\" && cd \"$(printf '\\303(')\" && git init -q nested "
+            + "&& printf 'TOKEN=%s\\n' \"$1\" > nested/k.txt && printf 'x\\n' > 'a\\b.txt'"
+        let made = try Subprocess.run(
+            ["/bin/sh", "-c", "cd \"$2\" && " + script, "sh", Planted.github, directory.path],
+            environment: Environment.process().values)
+        #expect(made.status == 0, "\(made.stderrText)")
+        let report = check([directory.path], in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        let nested = directory.path + "/\\xc3(/nested"
+        #expect(report.findings.filter { $0.kind == .secret }.map(\.path) == [nested + "/k.txt"])
+        #expect(report.findings.allSatisfy { $0.repository == nil && !$0.path.contains("/.git/") })
+        #expect(
+            report.notScanned.contains { $0.contains("Not scanned as a repository: \(nested)") }, "\(report.notScanned)"
+        )
+        // A name holding a backslash is escaped too, so that every text stands for one name.
+        #expect(FileNames.text(Array("a\\b.txt".utf8)) == "a\\x5cb.txt")
+        #expect(FileNames.bytes("a\\x5cb\\xff") == Array("a\\b".utf8) + [0xFF])
+    }
+
     @Test("a key in a Kubernetes Secret's data: value is reported at its line, naming the key, never in clear")
     func kubernetesSecretFinding() throws {
         let directory = try TemporaryDirectory(prefix: "leak-k8s")
