@@ -140,6 +140,18 @@ scores+=("git-secrets=$cov.gs.lines.txt:$(echo "$t1 + $t2" | bc)")
 python3 bench/leakcheck_score.py "$cov.json" "${scores[@]}"
 
 echo
+echo "Speed on the coverage corpus, keyway against trufflehog3 (alternately, wall and CPU time; KEYWAY_OLD=BINARY adds an"
+echo "older keyway build beside the new one):"
+speed=("keyway=$keyway leak-check '$cov/tree' '$cov/repo' --history --no-home --format json")
+if [ -n "${KEYWAY_OLD:-}" ]; then
+  speed+=("keyway-old=$KEYWAY_OLD leak-check '$cov/tree' '$cov/repo' --history --no-home --format json")
+fi
+# trufflehog3 exits 2 when it finds something.
+speed+=("trufflehog3=$trufflehog3 --no-history --format json '$cov/tree'; a=\$?; $trufflehog3 --format json '$cov/repo'; b=\$?; [ \$a -le 2 ] && [ \$b -le 2 ]")
+uptime
+python3 bench/leakcheck_speed.py "${SPEED_ROUNDS:-7}" "${speed[@]}"
+
+echo
 echo "Pre-commit (--staged) on the $commits-commit repository with one small staged change:"
 printf 'def handler():\n    return 1\n' >"$work/history/src/staged_change.py"
 git -C "$work/history" add src/staged_change.py

@@ -93,8 +93,35 @@ package struct ContentScanner: Sendable {
         let masked: String
     }
 
-    /// Every key in `bytes`, in order.
+    /// Every key in `bytes`, in order; in a Kubernetes Secret manifest, also those its `data:` values hold decoded
+    /// (`KubernetesSecrets`), reported at the value's line. Where a value's own text matched a rule that is not a
+    /// context rule (a base64 private key), that finding stands; a context rule's finding of the encoded text
+    /// (`password: <base64>`) gives way to what the decoded value holds.
     public func scan(_ bytes: [UInt8]) -> [ContentMatch] {
+        var matches = scanText(bytes)
+        let values = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress.map { KubernetesSecrets.values($0, buffer.count) } ?? []
+        }
+        guard !values.isEmpty else { return matches }
+        for value in values {
+            // The key names the value, as an assignment would: context rules see `password: <decoded>`.
+            let inner = scanText(Array(value.key.utf8) + [58, 32] + value.decoded)
+            guard !inner.isEmpty, !matches.contains(where: { value.lines.contains($0.line) && !$0.rule.isContextRule })
+            else { continue }
+            matches.removeAll { value.lines.contains($0.line) && $0.rule.isContextRule }
+            let allowed = bytes.withUnsafeBufferPointer { lineHasAllow($0.baseAddress!, $0.count, at: value.lineStart) }
+            for match in inner {
+                matches.append(
+                    ContentMatch(
+                        rule: match.rule, line: value.lines.lowerBound, secret: match.secret,
+                        allowed: allowed || match.allowed, masked: match.masked, encodedIn: value.key))
+            }
+        }
+        return matches.sorted { $0.line < $1.line }
+    }
+
+    /// Every key in `bytes` as they are, in order.
+    private func scanText(_ bytes: [UInt8]) -> [ContentMatch] {
         var matches: [ContentMatch] = []
         bytes.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }

@@ -12,6 +12,17 @@ package struct ContentMatch: Sendable {
     public let allowed: Bool
     /// The masked form shown in reports.
     public let masked: String
+    /// The key of the Kubernetes Secret `data:` value the key was found in, decoded; nil when found as it is.
+    public let encodedIn: String?
+
+    init(rule: SecretRule, line: Int, secret: Secret, allowed: Bool, masked: String, encodedIn: String? = nil) {
+        self.rule = rule
+        self.line = line
+        self.secret = secret
+        self.allowed = allowed
+        self.masked = masked
+        self.encodedIn = encodedIn
+    }
 }
 
 /// Compares candidate tokens with the SHA-256 digests of the values Keyway stores. Holds only digests and lengths.

@@ -7,7 +7,7 @@ extension LeakChecker {
         let relative = Finding.relative(path, to: root)
         let ignoreLine = Git.gitignoreLine(relative)
         let gitignore = root + "/.gitignore"
-        let quotedRoot = ProtectedFile.shellQuoted(root), quotedPath = ProtectedFile.shellQuoted(relative)
+        let quotedRoot = FileNames.shellWord(root), quotedPath = FileNames.shellWord(relative)
         switch state {
         case .tracked:
             add(
@@ -76,7 +76,7 @@ extension LeakChecker {
                     repository: repository, git: git,
                     message: "\(path) holds credentials and has mode \(FileMode.octal(mode)): "
                         + "\(who.joined(separator: " and ")) can access it.",
-                    fix: "chmod 600 \(ProtectedFile.shellQuoted(path))"))
+                    fix: "chmod 600 \(FileNames.shellWord(path))"))
         }
         if st.st_uid != Sys.effectiveUserID {
             add(
@@ -91,6 +91,11 @@ extension LeakChecker {
 
     /// Keys in `bytes`. For a tracked file (`git == .tracked`), `committed` tells whether a key is in the
     /// committed version, only staged, or only in the working tree (an uncommitted edit).
+    ///
+    /// The scan itself is queued: files and blobs are scanned in batches (at most `batchFiles` of them or
+    /// `batchBytes` bytes) on `options.threads` threads of their own while the next batch is read, so memory stays
+    /// bounded by two batches and the file size limit; findings are recorded in the order the files were queued, so
+    /// that the report is the one a scan on one thread gives. `flushScans` scans what is queued and records it.
     func scanContent(
         _ bytes: [UInt8], path: String, repository: String?, git: Finding.GitStatus?, commit: String?,
         committed: CommittedVersions? = nil
@@ -99,8 +104,59 @@ extension LeakChecker {
         report.bytesScanned += bytes.count
         noteProgress()
         guard !ContentScanner.isBinary(bytes) else { return }
+        queued.append(
+            QueuedScan(
+                bytes: bytes, path: path, repository: repository, git: git, commit: commit, committed: committed))
+        queuedBytes += bytes.count
+        if queued.count >= Self.batchFiles || queuedBytes >= Self.batchBytes { startBatch() }
+    }
+
+    /// Files or blobs a batch holds at most.
+    static let batchFiles = 128
+    /// Bytes a batch holds at most (one file more may take it past that).
+    static let batchBytes = 2 << 20
+
+    /// Scans what is queued and records every finding so far. Called before anything that depends on the findings
+    /// (history, which leaves out keys the current files hold; the end of a repository's scan, whose committed
+    /// versions are then closed; the end of the run).
+    func flushScans() {
+        startBatch()
+        finishBatch()
+    }
+
+    /// Records the batch being scanned, if any, then starts scanning the queued files.
+    private func startBatch() {
+        finishBatch()
+        guard !queued.isEmpty else { return }
+        let batch = queued
+        let bytes = queuedBytes
+        queued = []
+        queuedBytes = 0
+        let scanner = self.scanner
+        // A small batch costs less to scan here than to hand to threads.
+        guard bytes >= Self.threadedBytes else {
+            for item in batch { record(scanner.scan(item.bytes), item) }
+            return
+        }
+        scanning = (batch, Parallel.start(batch.map(\.bytes), threads: options.threads) { scanner.scan($0) })
+    }
+
+    /// A batch smaller than this is scanned on the calling thread.
+    static let threadedBytes = 256 << 10
+
+    /// Waits for the batch being scanned and records its findings in order.
+    private func finishBatch() {
+        guard let (batch, running) = scanning else { return }
+        scanning = nil
+        for (item, matches) in zip(batch, running.wait()) { record(matches, item) }
+    }
+
+    private func record(_ matches: [ContentMatch], _ item: QueuedScan) {
+        let (path, repository, git, commit, committed) = (
+            item.path, item.repository, item.git, item.commit, item.committed
+        )
         let relative = Finding.relative(path, to: repository)
-        for match in scanner.scan(bytes) {
+        for match in matches {
             if match.allowed {
                 report.allowed += 1
                 continue
@@ -155,7 +211,11 @@ extension LeakChecker {
             let finding = Finding(
                 kind: .secret, rule: match.rule.id, severity: severity, path: path, repository: repository,
                 git: git, line: match.line, commit: commit, masked: match.masked,
-                message: "\(match.rule.name) \(match.masked) at \(relative):\(match.line), \(whereText).",
+                message: "\(match.rule.name) \(match.masked) at \(relative):\(match.line)"
+                    + (match.encodedIn.map {
+                        " (in the base64 value of the Kubernetes Secret's data key \($0), decoded)"
+                    }
+                        ?? "") + ", \(whereText).",
                 fix: fix, secret: match.secret)
             if git == .history {
                 // One finding per key and path: the oldest commit that holds it, and none when the current files
@@ -169,6 +229,16 @@ extension LeakChecker {
             }
             add(finding)
         }
+    }
+
+    /// A file or blob read and waiting for its scan (`scanContent`).
+    struct QueuedScan {
+        let bytes: [UInt8]
+        let path: String
+        let repository: String?
+        let git: Finding.GitStatus?
+        let commit: String?
+        let committed: CommittedVersions?
     }
 
     /// The keys the committed (HEAD) and staged (index) versions of a repository's tracked files hold, read on
@@ -212,11 +282,9 @@ extension LeakChecker {
             if headOids == nil {
                 var oids: [String: String] = [:]
                 // "<mode> <type> <oid>\t<path>"
-                for entry in try runner.paths(["ls-tree", "-r", "-z", "--full-tree", "HEAD"]) {
-                    guard let tab = entry.firstIndex(of: "\t") else { continue }
-                    let fields = entry[..<tab].split(separator: " ")
-                    guard fields.count == 3, fields[1] == "blob" else { continue }
-                    oids[String(entry[entry.index(after: tab)...])] = String(fields[2])
+                for entry in try runner.taggedPaths(["ls-tree", "-r", "-z", "--full-tree", "HEAD"]) {
+                    guard entry.fields.count == 3, entry.fields[1] == "blob" else { continue }
+                    oids[entry.path] = entry.fields[2]
                 }
                 headOids = oids
             }

@@ -84,9 +84,20 @@ package struct GitRunner: Sendable {
             .split(whereSeparator: \.isWhitespace).first == "true"
     }
 
-    /// NUL-separated output split into strings.
+    /// NUL-separated output split into paths, each as its `FileNames` text (a name that is not valid UTF-8 is kept
+    /// escaped, never repaired with U+FFFD into another name).
     public func paths(_ args: [String]) throws(KeywayError) -> [String] {
-        try run(args).split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        try run(args).split(separator: 0).map { FileNames.text($0) }
+    }
+
+    /// NUL-separated records `<fields>\t<path>` (`ls-files --stage`, `ls-tree`): the space-separated fields and the
+    /// path as its `FileNames` text.
+    func taggedPaths(_ args: [String]) throws(KeywayError) -> [(fields: [String], path: String)] {
+        try run(args).split(separator: 0).compactMap { record in
+            guard let tab = record.firstIndex(of: 9) else { return nil }
+            let fields = record[..<tab].split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
+            return (fields, FileNames.text(record[(tab + 1)...]))
+        }
     }
 
     /// Untracked paths that are not ignored (what `git add .` would pick up); a nested repository shows as `dir/`.
@@ -101,12 +112,9 @@ package struct GitRunner: Sendable {
 
     /// Index entries (mode, object id, path), gitlinks (submodules) included.
     public func indexEntries() throws(KeywayError) -> [(mode: String, oid: String, path: String)] {
-        try paths(["ls-files", "-z", "--stage"]).compactMap { entry in
-            // "<mode> <oid> <stage>\t<path>"
-            guard let tab = entry.firstIndex(of: "\t") else { return nil }
-            let fields = entry[..<tab].split(separator: " ")
-            guard fields.count == 3 else { return nil }
-            return (String(fields[0]), String(fields[1]), String(entry[entry.index(after: tab)...]))
+        // "<mode> <oid> <stage>\t<path>"
+        try taggedPaths(["ls-files", "-z", "--stage"]).compactMap { entry in
+            entry.fields.count == 3 ? (entry.fields[0], entry.fields[1], entry.path) : nil
         }
     }
 
@@ -153,7 +161,7 @@ package struct GitRunner: Sendable {
                 pending = nil
                 if p.status != UInt8(ascii: "D"), p.mode != "160000", p.oid.count >= 40 {
                     entries.append(
-                        HistoryEntry(commit: commit, oid: p.oid, path: String(decoding: t, as: UTF8.self), mode: p.mode)
+                        HistoryEntry(commit: commit, oid: p.oid, path: FileNames.text(t), mode: p.mode)
                     )
                 }
                 continue

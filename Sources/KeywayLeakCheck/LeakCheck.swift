@@ -35,6 +35,9 @@ public struct LeakCheckOptions: Sendable {
     /// progress line. Nil: no calls.
     public var progress: (@Sendable (LeakProgress) -> Void)?
 
+    /// Threads the content scan uses (`Parallel.threads`: the online CPUs, at most 8).
+    package var threads = Parallel.threads
+
     /// 64 MiB.
     public static let defaultMaximumFileSize = 64 << 20
 
@@ -152,6 +155,11 @@ public final class LeakChecker {
     var started = 0.0
     var lastProgress = 0.0
     var sinceProgressCheck = 0
+    /// Files and blobs read and not scanned yet (`scanContent`, `flushScans`), and their size.
+    var queued: [QueuedScan] = []
+    var queuedBytes = 0
+    /// The batch being scanned on other threads (`startBatch`).
+    var scanning: (batch: [QueuedScan], running: Parallel.Running<[UInt8], [ContentMatch]>)?
 
     public init(_ options: LeakCheckOptions) {
         self.options = options
@@ -181,6 +189,7 @@ public final class LeakChecker {
         if options.machineAudit { auditMachine() }
         if options.staged, options.paths.isEmpty { scanCurrentRepository() }
         for path in options.paths { scanPath(Git.absolutePath(path, from: options.workingDirectory)) }
+        flushScans()
         if !oversized.isEmpty {
             report.notScanned.append(
                 "Not scanned, larger than the \(Self.sizeText(options.maximumFileSize)) limit: "

@@ -220,7 +220,8 @@ extension LeakReport {
 package func uriEncode(_ path: String) -> String {
     let hex = Array("0123456789ABCDEF".utf8)
     var out: [UInt8] = []
-    for b in path.utf8 {
+    // A path's own bytes (`FileNames`: an escaped name's real bytes, `key%FF.txt`).
+    for b in FileNames.bytes(path) {
         let unreserved =
             (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57)
             || b == 45 || b == 46 || b == 95 || b == 126 || b == 47

@@ -85,7 +85,7 @@ extension LeakChecker {
             do throws(Errno) {
                 let parent = try Sys.open(ProtectedFile.directoryName(path), O_RDONLY | O_DIRECTORY | O_NOCTTY)
                 defer { Sys.close(parent) }
-                scanLooseFile(in: parent, ProtectedFile.baseName(path), path: path, status: st)
+                scanLooseFile(in: parent, Array(ProtectedFile.baseName(path).utf8), path: path, status: st)
             } catch {
                 fail("Cannot read \(path): \(error).")
             }
@@ -102,9 +102,9 @@ extension LeakChecker {
             return
         }
         defer { closedir(dir) }
-        var names: [String] = []
-        // Names that are not valid UTF-8 are kept as bytes: opened by them, reported escaped.
-        var rawNames: [[UInt8]] = []
+        // Every name is kept as its bytes, opened by them and shown as its `FileNames` text (a name that is not
+        // valid UTF-8: `key\xff.txt`).
+        var entries: [(name: [UInt8], text: String)] = []
         while let entry = readdir(dir) {
             let bytes = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: UInt8.self, capacity: 256) {
@@ -113,23 +113,17 @@ extension LeakChecker {
                             start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))))
                 }
             }
-            guard let name = String(validating: bytes, as: UTF8.self) else {
-                rawNames.append(bytes)
-                continue
-            }
-            if name != "." && name != ".." && !(skippingGit && name == ".git") { names.append(name) }
+            if bytes == [46] || bytes == [46, 46] || (skippingGit && bytes == Array(".git".utf8)) { continue }
+            entries.append((bytes, FileNames.text(bytes)))
         }
         let parent = dirfd(dir)
-        for raw in rawNames.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            scanRawName(raw, in: parent, directory: directory)
-        }
-        for name in names.sorted() {
-            let path = directory == "/" ? "/" + name : directory + "/" + name
-            guard let st = try? Sys.lstat(name, in: parent) else { continue }
+        for (name, text) in entries.sorted(by: { $0.text < $1.text }) {
+            let path = directory == "/" ? "/" + text : directory + "/" + text
+            guard let st = try? FileNames.lstat(name, in: parent) else { continue }
             if FileMode.isDirectory(st) {
                 let child: Int32
                 do throws(Errno) {
-                    child = try Sys.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY)
+                    child = try FileNames.openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY)
                 } catch {
                     if error != .loop && error != .noEntry && error != .notDirectory {
                         fail("Cannot read the directory \(path): \(error).")
@@ -137,6 +131,16 @@ extension LeakChecker {
                     continue
                 }
                 if (try? Sys.lstat(".git", in: child)) != nil {
+                    // git is given a repository by its path: one whose path is not text (a name on the way is not
+                    // valid UTF-8) cannot be, and its files are scanned as files outside any repository.
+                    guard case .some(.some) = try? Sys.lstat(path) else {
+                        report.notScanned.append(
+                            "Not scanned as a repository: \(path), since a name on its path is not valid UTF-8 (git "
+                                + "cannot be given it). Its files were scanned as files outside any repository; its "
+                                + "index and history were not.")
+                        walk(child, path, skippingGit: true)
+                        continue
+                    }
                     Sys.close(child)
                     scanRepository(path, prefix: nil)
                 } else if Self.isBareRepository(path) {
@@ -151,59 +155,9 @@ extension LeakChecker {
         }
     }
 
-    /// An entry whose name is not valid UTF-8 (`raw`, in `parent`): a regular file is read and scanned, a directory
-    /// walked, both opened by the name's bytes without following a link; the path shown has the name's bytes that
-    /// are not ASCII escaped (`key\xff.txt`).
-    func scanRawName(_ raw: [UInt8], in parent: Int32, directory: String) {
-        let path = (directory == "/" ? "/" : directory + "/") + Self.escapedName(raw)
-        var st = stat()
-        let name = raw.map { CChar(bitPattern: $0) } + [0]
-        guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-        let isDirectory = FileMode.isDirectory(st)
-        guard isDirectory || FileMode.isRegular(st) else { return }
-        let flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | (isDirectory ? O_DIRECTORY : O_NONBLOCK)
-        let fd = openat(parent, name, flags)
-        guard fd >= 0 else {
-            fail("Cannot read \(path): \(Errno.current).")
-            return
-        }
-        if isDirectory {
-            walk(fd, path)
-            return
-        }
-        defer { Sys.close(fd) }
-        guard Int(st.st_size) <= options.maximumFileSize else {
-            oversized.append((path, Int(st.st_size)))
-            return
-        }
-        do throws(Errno) {
-            guard let bytes = try Sys.readAll(fd, limit: options.maximumFileSize) else {
-                oversized.append((path, options.maximumFileSize + 1))
-                return
-            }
-            scanContent(bytes, path: path, repository: nil, git: nil, commit: nil)
-        } catch {
-            fail("Cannot read \(path): \(error).")
-        }
-    }
-
-    /// A file name's bytes with every byte that is not printable ASCII (or is a backslash) written `\xNN`.
-    static func escapedName(_ raw: [UInt8]) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in raw {
-            if b >= 32 && b < 127 && b != 92 {
-                out.append(b)
-            } else {
-                out += [92, 120, hex[Int(b >> 4)], hex[Int(b & 15)]]
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// A file outside any repository: `name` in the directory `parent`, whose `lstat` is `status`.
-    func scanLooseFile(in parent: Int32, _ name: String, path: String, status: FileStatus) {
-        let credentials = isCredentialsFileName(name)
+    func scanLooseFile(in parent: Int32, _ name: [UInt8], path: String, status: FileStatus) {
+        let credentials = isCredentialsFileName(FileNames.text(name))
         if credentials {
             checkPermissions(status, path: path, repository: nil, git: nil)
         }
@@ -286,7 +240,7 @@ extension LeakChecker {
     /// never more than the size limit: a larger file is listed in a note and not read; of a binary file, only the
     /// first bytes that show it is binary); nil with an error recorded when it cannot be read, nil silently when it
     /// is not a regular file.
-    func readRegularFile(in parent: Int32, _ name: String, path: String, status: FileStatus) -> [UInt8]? {
+    func readRegularFile(in parent: Int32, _ name: [UInt8], path: String, status: FileStatus) -> [UInt8]? {
         guard FileMode.isRegular(status) else { return nil }
         guard Int(status.st_size) <= options.maximumFileSize else {
             oversized.append((path, Int(status.st_size)))
@@ -294,7 +248,7 @@ extension LeakChecker {
         }
         let fd: Int32
         do throws(Errno) {
-            fd = try Sys.openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+            fd = try FileNames.openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         } catch {
             if error == .loop || error == .noEntry { return nil }
             fail("Cannot read \(path): \(error).")

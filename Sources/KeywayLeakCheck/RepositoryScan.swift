@@ -90,6 +90,7 @@ extension LeakChecker {
             report.blobsScanned += 1
             scanContent(bytes, path: root + "/" + toRead[index].path, repository: root, git: .staged, commit: nil)
         }
+        flushScans()
     }
 
     func scanWorkTree(_ runner: GitRunner, prefix: String?, trackedOnly: Bool) throws(KeywayError) {
@@ -154,6 +155,7 @@ extension LeakChecker {
                 checkPermissions(entry.status, path: absolute, repository: root, git: .ignored)
             }
         }
+        flushScans()
         committed.finish()
         if options.history { try scanHistory(runner, prefix: prefix, tracked: tracked) }
         // A nested repository is entered only when no directory on the way is a symbolic link.
@@ -222,5 +224,6 @@ extension LeakChecker {
             let entry = order[index]
             scanContent(bytes, path: root + "/" + entry.path, repository: root, git: .history, commit: entry.commit)
         }
+        flushScans()
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import KeywayCore
 import KeywayTestSupport
+import Synchronization
 import Testing
 
 @testable import KeywayLeakCheck
@@ -60,6 +61,153 @@ struct RepositoryKindsTests {
         #expect(
             Set(report.findings.filter { $0.kind == .secret }.map(\.path))
                 == [directory.path + "/key\\xff.txt", directory.path + "/\\xc3(/inner.env"])
+    }
+
+    @Test("a repository whose path is not valid UTF-8 is scanned as files, with a note; names with a backslash escaped")
+    func repositoryUnderNonUTF8Name() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-bytesrepo")
+        defer { _ = try? Subprocess.run(["/bin/rm", "-rf", directory.path], environment: [:]) }
+        // git cannot be handed a path that is not text: the shell makes the repository.
+        let script =
+            "mkdir \"$(printf '\\303(')\" && cd \"$(printf '\\303(')\" && git init -q nested "
+            + "&& printf 'TOKEN=%s\\n' \"$1\" > nested/k.txt && printf 'x\\n' > 'a\\b.txt'"
+        let made = try Subprocess.run(
+            ["/bin/sh", "-c", "cd \"$2\" && " + script, "sh", Planted.github, directory.path],
+            environment: Environment.process().values)
+        #expect(made.status == 0, "\(made.stderrText)")
+        let report = check([directory.path], in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        let nested = directory.path + "/\\xc3(/nested"
+        #expect(report.findings.filter { $0.kind == .secret }.map(\.path) == [nested + "/k.txt"])
+        #expect(report.findings.allSatisfy { $0.repository == nil && !$0.path.contains("/.git/") })
+        #expect(
+            report.notScanned.contains { $0.contains("Not scanned as a repository: \(nested)") }, "\(report.notScanned)"
+        )
+        // A name holding a backslash is escaped too, so that every text stands for one name.
+        #expect(FileNames.text(Array("a\\b.txt".utf8)) == "a\\x5cb.txt")
+        #expect(FileNames.bytes("a\\x5cb\\xff") == Array("a\\b".utf8) + [0xFF])
+    }
+
+    @Test("a key in a Kubernetes Secret's data: value is reported at its line, naming the key, never in clear")
+    func kubernetesSecretFinding() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-k8s")
+        let encoded = Base64Text.encode(Array(Planted.github.utf8))
+        try writeFile(
+            directory.path + "/secret.yaml", "apiVersion: v1\nkind: Secret\ndata:\n  GH: \(encoded)\n", mode: 0o600)
+        let report = check([directory.path], in: directory.path)
+        let finding = try #require(report.findings.first)
+        #expect(report.findings.count == 1)
+        #expect(finding.rule == "github-token" && finding.line == 4)
+        #expect(finding.message.contains("data key GH, decoded"), "\(finding.message)")
+        #expect(!finding.message.contains(Planted.github) && !finding.message.contains(encoded))
+        #expect(!report.text(showSecrets: false).contains(Planted.github))
+    }
+
+    @Test("files and blobs are scanned on several threads: the same findings, in the same order, as on one thread")
+    func parallelScan() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-parallel")
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        let keys = [Planted.github, Planted.aws, Planted.slack, Planted.stripe, Planted.githubOutside]
+        for i in 0..<300 {
+            let filler = String(repeating: "let value\(i) = compute(\(i)) // nothing here\n", count: 20 + i % 30)
+            let key = i % 7 == 0 ? "TOKEN = \"\(keys[i % keys.count])\"\n" : ""
+            try GitFixture.write(root, "src/d\(i % 13)/f\(i).py", filler + key + filler)
+        }
+        try GitFixture.commitAll(root)
+        for i in stride(from: 0, to: 300, by: 7) { try GitFixture.write(root, "src/d\(i % 13)/f\(i).py", "clean\n") }
+        try GitFixture.commitAll(root, "clean")
+        for i in 0..<100 {
+            try writeFile(directory.path + "/loose\(i).env", "KEY=\(keys[i % keys.count])\n", mode: 0o600)
+        }
+        func run(threads: Int) -> LeakReport {
+            var options = LeakCheckOptions(
+                paths: [directory.path], history: true, machineAudit: false, environment: .process(),
+                workingDirectory: directory.path, specs: AppCatalog.builtIn)
+            options.threads = threads
+            return LeakChecker(options).run()
+        }
+        let one = run(threads: 1), two = run(threads: 2), four = run(threads: 4)
+        #expect(one.errors.isEmpty, "\(one.errors)")
+        func rows(_ report: LeakReport) -> [String] {
+            report.findings.map {
+                [$0.rule, $0.path, "\($0.line ?? 0)", $0.commit ?? "", $0.fingerprint].joined(separator: " ")
+            }
+        }
+        #expect(one.findings.filter { $0.git == .history }.count == 43)
+        #expect(one.findings.filter { $0.git == nil && $0.kind == .secret }.count == 100)
+        #expect(rows(two) == rows(one))
+        #expect(rows(four) == rows(one))
+        #expect(two.filesScanned == one.filesScanned && two.blobsScanned == one.blobsScanned)
+    }
+
+    @Test("Parallel.map keeps the items' order and uses the threads it is given")
+    func parallelMap() {
+        let threads = Mutex(Set<UInt>())
+        let results = Parallel.map(Array(0..<64), threads: 2) { i in
+            threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+            usleep(2000)
+            return i * i
+        }
+        #expect(results == (0..<64).map { $0 * $0 })
+        #expect(threads.withLock { $0.count } == 2)
+        #expect(Parallel.threads >= 1 && Parallel.threads <= Parallel.maximumThreads)
+    }
+
+    /// Writes `text` to the file whose path is the bytes `path` (names that are not valid UTF-8).
+    static func writeBytes(_ path: [UInt8], _ text: String) {
+        let name = path.map { CChar(bitPattern: $0) } + [0]
+        let fd = open(name, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    @Test("git paths that are not valid UTF-8 are scanned (work tree, staged, history) and shown escaped")
+    func nonUTF8GitPaths() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-gitbytes")
+        // removeTree reads names as text: names that are not UTF-8 are left to rm.
+        defer { _ = try? Subprocess.run(["/bin/rm", "-rf", directory.path], environment: [:]) }
+        let root = directory.path + "/r"
+        try GitFixture.initialize(root)
+        let base = Array((root + "/").utf8)
+        // Tracked and committed, holding a key.
+        Self.writeBytes(base + Array("key".utf8) + [0xFF] + Array(".txt".utf8), "TOKEN=\(Planted.github)\n")
+        // Committed with a key, then emptied: only the history holds it.
+        Self.writeBytes(base + Array("old".utf8) + [0xFE] + Array(".txt".utf8), "id = \(Planted.aws)\n")
+        // A credentials file by name whose directory's name is not UTF-8.
+        mkdir((base + [0xC3, 0x28]).map { CChar(bitPattern: $0) } + [0], 0o700)
+        Self.writeBytes(base + [0xC3, 0x28] + Array("/.env".utf8), "X=1\n")
+        try GitFixture.commitAll(root)
+        Self.writeBytes(base + Array("old".utf8) + [0xFE] + Array(".txt".utf8), "nothing\n")
+        try GitFixture.commitAll(root, "clean")
+        // Untracked, holding a key.
+        Self.writeBytes(base + Array("new".utf8) + [0x80] + Array(".txt".utf8), "TOKEN=\(Planted.githubOutside)\n")
+
+        let report = check([root], history: true, in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        let found = Set(report.findings.map { "\($0.rule) \($0.relativePath) \($0.git?.rawValue ?? "-")" })
+        #expect(
+            found == [
+                "github-token key\\xff.txt tracked", "aws-access-key-id old\\xfe.txt history",
+                "github-token new\\x80.txt untracked", "credentials-file-tracked \\xc3(/.env tracked",
+            ], "\(found)")
+        // SARIF names the file by its own bytes.
+        let sarif = report.sarifText(rules: SecretRule.wellKnown, sourceRoot: root, version: "test")
+        #expect(sarif.contains("\"key%FF.txt\""), "\(sarif)")
+        // The fix texts name the file so that a shell finds it.
+        let tracked = report.findings.first { $0.rule == "credentials-file-tracked" }
+        #expect(tracked?.fix.contains("$'\\xc3(/.env'") == true, "\(tracked?.fix ?? "")")
+
+        // Staged only (the pre-commit check).
+        Self.writeBytes(base + Array("staged".utf8) + [0xFF] + Array(".txt".utf8), "TOKEN=\(Planted.github)\n")
+        try GitFixture.git(["add", "-A"], in: root)
+        let staged = LeakChecker(
+            LeakCheckOptions(
+                paths: [], staged: true, machineAudit: false, environment: .process(), workingDirectory: root,
+                specs: AppCatalog.builtIn)
+        ).run()
+        #expect(staged.errors.isEmpty, "\(staged.errors)")
+        #expect(staged.findings.map(\.relativePath).contains("staged\\xff.txt"), "\(staged.findings.map(\.path))")
     }
 
     @Test(

@@ -122,6 +122,53 @@ struct RuleTableTests {
         #expect(scan("tls.crt: \(Base64Text.encode(Array(certificate.utf8)))\n").isEmpty)
     }
 
+    @Test("Kubernetes Secret data: values are decoded and scanned by every rule, reported at their line and key")
+    func kubernetesSecretData() {
+        func b64(_ text: String) -> String { Base64Text.encode(Array(text.utf8)) }
+        let wrapped = b64(Planted.privateKey).chunked(64).map { "    " + $0 }.joined(separator: "\n")
+        let manifest = """
+            apiVersion: v1
+            kind: ConfigMap
+            data:
+              token: \(b64(Planted.githubOutside))
+            ---
+            apiVersion: v1
+            data:
+              GITHUB_TOKEN: \(b64(Planted.github))
+              DB_PASSWORD: "\(b64("Xk9pQ2vL7qTz4w"))"
+              tls.key: |
+            \(wrapped)
+              harmless: \(b64("hello world"))
+              allowed: \(b64(Planted.aws))  # keyway:allow
+            kind: Secret
+            stringData:
+              api: \(Planted.slack)
+            type: Opaque
+
+            """
+        let found = scan(manifest)
+        let lines = manifest.split(separator: "\n", omittingEmptySubsequences: false)
+        func line(_ prefix: String) -> Int { (lines.firstIndex { $0.hasPrefix(prefix) } ?? -1) + 1 }
+        #expect(
+            found.map { "\($0.rule.id) \($0.line) \($0.encodedIn ?? "-") \($0.allowed)" } == [
+                // The ConfigMap's value is not decoded: only its text is judged (a context rule's finding).
+                "generic-token \(line("  token")) - false",
+                "github-token \(line("  GITHUB_TOKEN")) GITHUB_TOKEN false",
+                "generic-password \(line("  DB_PASSWORD")) DB_PASSWORD false",
+                "private-key \(line("  tls.key")) tls.key false",
+                "aws-access-key-id \(line("  allowed")) allowed true",
+                "slack-token \(line("  api")) - false",
+            ], "\(found.map { "\($0.rule.id) \($0.line) \($0.encodedIn ?? "-")" })")
+        #expect(found.dropFirst().first?.secret.reveal() == Planted.github)
+        #expect(found.dropFirst(2).first?.secret.reveal() == "Xk9pQ2vL7qTz4w")
+        #expect(found.dropFirst(3).first?.secret.reveal().hasPrefix("-----BEGIN RSA PRIVATE KEY-----") == true)
+        // Bounded: a value longer than the limit is not decoded.
+        let long = "kind: Secret\ndata:\n  big: " + b64(Planted.github + String(repeating: " ", count: 1 << 20)) + "\n"
+        #expect(scan(long).isEmpty)
+        // Not a Secret: nothing decoded.
+        #expect(scan("kind: ConfigMap\ndata:\n  key: \(b64(Planted.github))\n").isEmpty)
+    }
+
     @Test("a format rule wins over a context rule naming the same value")
     func overlaps() {
         #expect(scan("GITHUB_TOKEN=\(Planted.github)\n").map(\.rule.id) == ["github-token"])
@@ -702,4 +749,17 @@ extension RuleTableTests {
         "dop_v1_0000000000000000000000000000000000000000000000000000000000000000",
         "var a=pz:\"t9QPe3\",ts:\"LYUTqA\",lx:\"s0wvN1\",sh:\"FV8ZHt\",xc:\"rIJ2O1\",ma:\"rCBVrp\",cr:\"jyAfPI\",ml:\"odGKYD\",xr:\"MP2fDW\",qh:\"D7ywIL\",hx:\"K9rS2q\",mi:\"5eNVUt\",ig:\"CTvdoK\",am:\"NJjhce\",vb:\"hrILD7\",jt:\"Q34oX1\",gh:\"MjRncl\",ay:\"i8ubTh\",fb:\"WbLR3h\",kl:\"8MR36b\",wg:\"VEFkQR\",xn:\"ST46eJ\",cn:\"sTDUsT\",hn:\"n0BK7O\",xv:\"Ec37vL\",wo:\"AKwnxX\",ya:\"QwwAso\",ea:\"6QJaMo\",og:\"V0EtUu\",sm:\"HDJPKF\",lf:\"DCtqWr\",os:\"cuqV9L\",or:\"UiU5Wb\",cn:\"b3J8mR\",un:\"BrLopI\",ct:\"NLEsTi\",ye:\"hYFlH6\",ht:\"dsYB4o\",au:\"zOz8WC\",ro:\"fQfl59\",bo:\"WK7MYF\",of:\"BYqdZ0\",yu:\"zkSMGO\",yf:\"iH53dV\",uu:\"tyFVAZ\",qk:\"lKGkEA\",zo:\"v2urld\",tf:\"ZCSvXG\",lv:\"neZfXw\",kh:\"HWHRNd\",st:\"rRbSxF\",id:\"yjGlJZ\",hr:\"emJBhZ\",iz:\"Lxg00h\",pl:\"4MJR7p\",rm:\"vmV1uY\",dn:\"Su7R3T\",bn:\"FqIPJt\",et:\"FeB639\",bq:\"SbuI1u\",vy:\"8XpRLO\",kv:\"c7WSpD\",jv:\"6i8vUP\",cx:\"6BKck1\",fv:\"UDGfmF\",is:\"4WHAcv\",nj:\"TqtLgr\",bj:\"FhZvDf\",ft:\"OEezbh\",eu:\"rVXHpV\",qi:\"NEM4oh\",xd:\"GWpCDd\",gh:\"qXnMDU\",fy:\"TArwaV\",lj:\"hRIV2m\",fw:\"65RJRt\",qi:\"XoMBKi\",it:\"qZzcrn\",sb:\"Y2y8NJ\",zm:\"nY1t6v\",qa:\"vKF4tu\",lq:\"fl6XQT\",ia:\"Higtr1\",ld:\"t4kFdA\",bg:\"7se2HL\",xz:\"ASvGdI\",gf:\"ZeXGLG\",ng:\"UlHDDa\",ei:\"fJ1AYU\",qv:\"FxP4aR\",lo:\"u7eM2b\",bl:\"VNihUB\",go:\"o9BIlj\",jt:\"lMew98\",ql:\"LMOJ3w\",jr:\"UHz5gf\",xw:\"HAqJfj\",kp:\"7btKsf\",hq:\"9Zyw1Q\",ge:\"x8Fu5I\",ut:\"kGrfdz\",cc:\"sy4f16\",gn:\"Bo2iRa\",zr:\"fE8gWL\",mv:\"qxlpzB\",ve:\"PslwsW\",nb:\"mvSTHX\",sm:\"JwdxKa\",he:\"uB6vVj\",cf:\"BUMARr\",fz:\"kGLMgd\",kv:\"ymXwpP\",do:\"rH3N32\",hw:\"25qR13\",yt:\"ctmDf2\",je:\"LWLibR\",kn:\"RuqsXj\",uy:\"47mACB\",zm:\"kdaTnn\",ce:\"S222yG\",wa:\"0r2h5x\",bl:\"fUtK0j\",qe:\"lgz64A\",at:\"LULlDH\",ne:\"5MoJoH\",rb:\"GuJgX9\",et:\"f67b5H\",mk:\"Ck8w8o\",ge:\"U3c6Bt\",pe:\"sn6tsE\",az:\"RaCHoV\",np:\"awtrdN\",me:\"hfzN5v\",jz:\"nsF9IL\",de:\"aQ8c67\",ja:\"PWnmNV\",jq:\"I7wvPg\",wc:\"EdpCrR\",zk:\"6A0AYF\",ua:\"jDCb85\",sm:\"orvVYt\",oj:\"ROyZcY\",jj:\"CHocCy\",wo:\"SrzBXP\",ji:\"BwiL8a\",aq:\"6y8mKt\",zh:\"DRbqgh\",yk:\"4Xdetk\",hx:\"DAbAzK\",ar:\"f0T9qU\",ah:\"ebHQLd\",rs:\"A6EX6v\",ib:\"6TCbGL\",tv:\"JlPiNp\",cp:\"0YcuOm\",fi:\"c14WXB\",mj:\"hDNi7P\",ip:\"TOWDbX\",tw:\"bm8FLG\",zq:\"a8byXc\",ov:\"IWDUG1\",ru:\"HKhO74\",da:\"iIecKR\",tm:\"QixVwR\",fb:\"urhroE\",me:\"fCtiHn\",zw:\"NUfM82\",lu:\"dM2EbB\",wt:\"FBPzxZ\",ij:\"D9DeyD\",yk:\"afHKsA\",fk:\"FT62vV\",zd:\"xc6V3d\",ti:\"zDMYY2\",eg:\"waxTzb\",tg:\"dRRMfc\",mq:\"eepJk7\",rm:\"m82P4p\",vg:\"hgAK1U\",rc:\"HDOVKD\",as:\"WxvIuj\",qi:\"3CXtCd\",ha:\"JmU8ys\",uy:\"SyFUVM\",kf:\"zerf7o\",on:\"376AYD\",ly:\"hPN0dn\",ex:\"Wuafmu\",oy:\"0wQjVB\",fn:\"ASMHtK\",wo:\"aGeFMp\",sf:\"KCidXP\",dj:\"JXNtda\",fo:\"O411XJ\",uw:\"VFmPWQ\",fp:\"mvFiKG\",sx:\"HgEeDt\",ny:\"LBHDUG\",pv:\"xifXH7\",no:\"5PNcsx\",iz:\"FiuimL\",gi:\"8W52Ew\",zz:\"b31KOW\",or:\"9onQbh\",mm:\"RbSOpY\",ha:\"LIjvHe\",mb:\"LB3XzX\",fe:\"zZyBry\",to:\"kaWraf\",zy:\"F4iee7\",fu:\"ALOWm2\",lc:\"3r1dDv\",kj:\"RceKtZ\",dg:\"G48N9Q\",er:\"AImFpg\",bd:\"5jN308\",vn:\"wgSvLh\",fz:\"5RvgdY\",zv:\"XK4xwX\",rj:\"ItnpMH\",pt:\"ZrWeiw\",rp:\"GObvkq\",db:\"YPS9el\",dj:\"E6dgD7\",tj:\"ps3DiK\",qi:\"WCTb3g\",ba:\"38UnK1\",yk:\"7qcLoe\",rs:\"ijkapF\",uh:\"61tcPd\",gi:\"ySbiSi\",sx:\"ZwfjsO\",ww:\"dW35x0\",jw:\"LwSvm8\",kp:\"Sz7t9Q\",gu:\"9AfKV6\",td:\"UVTL3T\",fc:\"LN2qX5\",xp:\"JXcXAb\",yv:\"RaQltD\",tb:\"YXYVlo\",br:\"U7ewlv\",qa:\"fVegwb\",ci:\"GRUKas\",oz:\"pLgomH\",mq:\"0fQq3v\",pz:\"6B9VqA\",wx:\"VNYdHm\",wn:\"IzMphE\",mz:\"9AbjP7\",ie:\"xQSvVV\",bg:\"I6d9Yb\",xa:\"352ust\",om:\"MExP1T\",nk:\"6d3Lqh\",wj:\"HhfI5f\",rd:\"Ef01hd\",ba:\"0thRvC\",qa:\"axI7lI\",sr:\"gMIWtY\",wb:\"MCObAy\",qb:\"nsAjV7\",ud:\"J9i3D3\",mh:\"i2YKpi\",ui:\"oXrZeh\",tb:\"gO5v4O\",rc:\"IJ4vhv\",wc:\"lUHFbZ\",ra:\"5rQLMp\",yv:\"QjKQb2\",zv:\"yv5cB3\",uh:\"1rjlvz\",ne:\"OUGrmm\",av:\"iWnTin\",uw:\"IqZMjs\",vf:\"89TlFs\",jk:\"UxwGtr\",ya:\"QOtSDu\",hy:\"rHZcVT\",od:\"45BmQ9\",uq:\"EDwrAT\",gn:\"f2IjXe\",bg:\"IEGibI\",aw:\"wlJRLs\",vd:\"2cF739\",sb:\"vflHw4\",ul:\"K4aR5K\",bo:\"EbB0lw\",yw:\"cd407h\",wj:\"3PmJfK\",iy:\"o1pzzx\",ok:\"ilZhhW\",lm:\"qVlvvo\",rq:\"BtSLdU\",rc:\"MW1fRY\",mx:\"gt5cGQ\",uy:\"OsOpg8\",ma:\"69fmTG\",mo:\"AyPTHj\",wq:\"DazZ27\";",
     ]
+}
+
+extension String {
+    /// The string in pieces of `size` characters.
+    fileprivate func chunked(_ size: Int) -> [String] {
+        var out: [String] = []
+        var rest = self[...]
+        while !rest.isEmpty {
+            out.append(String(rest.prefix(size)))
+            rest = rest.dropFirst(size)
+        }
+        return out
+    }
 }
