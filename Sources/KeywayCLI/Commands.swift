@@ -15,6 +15,7 @@ struct KeywayCommand: ParsableCommand {
         if DockerCredential.invokedAsHelper { Glibc.exit(DockerCredential.serve(arguments)) }
         if let status = GitCredential.fastPath(arguments) { Glibc.exit(status) }
         if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
+        if let fast = FastRun(arguments) { Glibc.exit(fast.run()) }
         if arguments.first == "help", let error = unknownHelpTopic(Array(arguments.dropFirst())) {
             printError("Error: \(error)")
             printError("See 'keyway --help' for the commands.")

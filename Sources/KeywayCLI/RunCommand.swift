@@ -179,19 +179,51 @@ struct Run: ParsableCommand {
 
     var apps: [String] { Array(operands.dropLast(command.count)) }
 
+    var request: RunRequest {
+        RunRequest(
+            apps: apps, command: command, profile: profile.profile, apiKey: keys.apiKey, keyFile: keys.keyFile,
+            env: env, envFiles: envFiles, pristine: pristine, mask: mask, backend: store.backend, strict: store.strict)
+    }
+
+    func validate() throws { try request.validate() }
+
+    func run() throws {
+        try guarded { try request.execute() }
+    }
+
+    /// This process's environment as it is (the trampoline's exec).
+    static func currentEnvironment() -> [UnsafeMutablePointer<CChar>?] { RunRequest.currentEnvironment() }
+}
+
+/// What `keyway run` was asked, however its command line was read: by ArgumentParser (`Run`) or, for the plain
+/// forms, by `FastRun`, which skips ArgumentParser's start-up (building its command tree costs some 2-3 ms of CPU
+/// at every start).
+struct RunRequest {
+    var apps: [String]
+    var command: [String]
+    var profile: String?
+    var apiKey: String?
+    var keyFile: String?
+    var env: String?
+    var envFiles: [String] = []
+    var pristine = false
+    var mask: Bool?
+    var backend: String?
+    var strict = false
+
     /// An app argument: `APP` or `APP=NAME`.
     static func split(_ argument: String) -> (app: String, variable: String?) {
         guard let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
         return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
     }
 
-    func validate() throws {
+    func validate() throws(ValidationError) {
         let variableRule = "an environment variable name: letters, digits and _, not starting with a digit"
         if let env, !AppSpecDecoder.isVariableName(env) { throw ValidationError("--env needs \(variableRule).") }
         if env != nil, apps.count != 1 {
             throw ValidationError("--env goes with a single app; with several, write APP=NAME for each.")
         }
-        if keys.apiKey != nil || keys.keyFile != nil, apps.count != 1 {
+        if apiKey != nil || keyFile != nil, apps.count != 1 {
             throw ValidationError("--api-key and --key-file go with a single app.")
         }
         for (index, argument) in apps.enumerated() {
@@ -222,7 +254,7 @@ struct Run: ParsableCommand {
     }
 
     func plan(_ context: Context) throws(KeywayError) -> Result<Plan, ResolutionProblemError> {
-        let resolver = ReferenceResolver(context, profile: profile.profile)
+        let resolver = ReferenceResolver(context, profile: profile)
         var plan = Plan()
         var problems: [ResolutionProblem] = []
         for argument in apps {
@@ -235,7 +267,7 @@ struct Run: ParsableCommand {
                         status: ExitStatus.failure))
                 continue
             }
-            let resolution = try resolver.resolve(app, profile: nil, apiKey: keys.apiKey, keyFile: keys.keyFile)
+            let resolution = try resolver.resolve(app, profile: nil, apiKey: apiKey, keyFile: keyFile)
             guard let key = resolution.key else {
                 problems.append(ResolutionProblem(message: resolution.spec.notFound(resolution.id), status: 1))
                 continue
@@ -320,25 +352,98 @@ struct Run: ParsableCommand {
         return result
     }
 
-    func run() throws {
-        try guarded {
-            let context = try Context(store)
-            let plan: Plan
-            switch try self.plan(context) {
-            case .success(let made): plan = made
-            case .failure(let failure): return failure.problem.status
+    /// The command's work, shared with the fast path that skips ArgumentParser (`FastRun`): returns only when CMD
+    /// was not started (the exit status), else keyway has become CMD, or exits as CMD did.
+    func execute() throws(KeywayError) -> Int32 {
+        let context = try Context(backend: backend, strict: strict)
+        let plan: Plan
+        switch try self.plan(context) {
+        case .success(let made): plan = made
+        case .failure(let failure): return failure.problem.status
+        }
+        let entries = Self.commandEnvironment(plan, pristine: pristine)
+        if shouldMask(context.environment), !plan.secrets.isEmpty {
+            return MaskedRun.run(command, environment: entries, secrets: plan.secrets)
+        }
+        try ProcessStart.restoreForExec()
+        // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
+        // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
+        // execvp's PATH search, in CMD's environment.
+        let error = Subprocess.exec(command, environment: entries)
+        printError("Error: Cannot run \(command[0]): \(error).")
+        return error == .noEntry ? 127 : 126
+    }
+}
+
+/// `keyway run`'s plain forms read without ArgumentParser (as `FastGet` reads `get`'s): APP and APP=NAME operands,
+/// `--profile`, `--backend`, `--env`, `--env-file` (repeatable), `--pristine`, `--mask` or `--no-mask`, `--strict`,
+/// then `--` and CMD. Anything else (a key flag, help, an unknown or repeated option, a value that looks like an
+/// option, a request `validate` refuses) is left to ArgumentParser, which reads it as before and gives its own
+/// messages: both read the same command line into the same `RunRequest`.
+struct FastRun {
+    let request: RunRequest
+
+    init?(_ arguments: [String]) {
+        guard arguments.first == "run", let terminator = arguments.firstIndex(of: "--") else { return nil }
+        var request = RunRequest(apps: [], command: Array(arguments[(terminator + 1)...]))
+        var seen: [String] = []  // a few names: an array costs less start-up than a Set
+        var index = 1
+        while index < terminator {
+            let argument = arguments[index]
+            index += 1
+            if !argument.hasPrefix("-") {
+                request.apps.append(argument)
+                continue
             }
-            let entries = Self.commandEnvironment(plan, pristine: pristine)
-            if shouldMask(context.environment), !plan.secrets.isEmpty {
-                return MaskedRun.run(command, environment: entries, secrets: plan.secrets)
+            var name = argument
+            var value: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
             }
-            try ProcessStart.restoreForExec()
-            // Keyway's own unlock material never reaches CMD: with it, CMD could read every stored key. CMD's
-            // environment is built here rather than with unsetenv/setenv, which leave duplicate entries behind.
-            // execvp's PATH search, in CMD's environment.
-            let error = Subprocess.exec(command, environment: entries)
-            printError("Error: Cannot run \(command[0]): \(error).")
-            return error == .noEntry ? 127 : 126
+            if name != "--env-file" {
+                guard !seen.contains(name) else { return nil }
+                seen.append(name)
+            }
+            switch name {
+            case "--pristine", "--strict", "--mask", "--no-mask":
+                guard value == nil else { return nil }
+                if name == "--pristine" {
+                    request.pristine = true
+                } else if name == "--strict" {
+                    request.strict = true
+                } else {
+                    guard request.mask == nil else { return nil }
+                    request.mask = name == "--mask"
+                }
+            case "--profile", "--backend", "--env", "--env-file":
+                if value == nil {
+                    guard index < terminator, !arguments[index].hasPrefix("-") else { return nil }
+                    value = arguments[index]
+                    index += 1
+                }
+                guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+                switch name {
+                case "--profile": request.profile = value
+                case "--backend": request.backend = value
+                case "--env": request.env = value
+                default: request.envFiles.append(value)
+                }
+            default:
+                return nil
+            }
+        }
+        do { try request.validate() } catch { return nil }
+        self.request = request
+    }
+
+    /// Runs CMD (keyway becomes it, or relays its output masked); the exit status when it was not started.
+    func run() -> Int32 {
+        do throws(KeywayError) {
+            return try request.execute()
+        } catch {
+            printError("Error: \(error.message)")
+            return ExitStatus.failure
         }
     }
 }

@@ -30,8 +30,11 @@ package struct OutputMasker: Sendable {
     /// By the window's last `gram` bytes (the first one times 256 plus the second, or one byte): how far the next
     /// window that can hold a form is (0: one may end here).
     let shift: [UInt8]
-    /// By the same index: the patterns (indices, longest first) whose bytes `shortest - gram ..< shortest` they are.
-    let candidates: [Int: [Int]]
+    /// By the same index g: the patterns whose bytes `shortest - gram ..< shortest` it is are
+    /// `candidates[candidateStart[g] ..< candidateStart[g + 1]]` (indices, longest first): flat tables, no hashing
+    /// or reference counting in the search loop.
+    let candidateStart: [Int32]
+    let candidates: [Int32]
     /// By first byte: the patterns (indices, longest first) that start with it.
     let byFirstByte: [[Int]]
     private var held: [UInt8] = []
@@ -57,7 +60,7 @@ package struct OutputMasker: Sendable {
         gram = shortest >= 2 ? 2 : 1
         let most = max(shortest - gram, 0)
         var shift = [UInt8](repeating: UInt8(min(most + 1, 255)), count: gram == 2 ? 1 << 16 : 256)
-        var candidates: [Int: [Int]] = [:]
+        var grams: [(gram: Int, index: Int)] = []
         var byFirstByte = [[Int]](repeating: [], count: 256)
         for (index, pattern) in found.enumerated() {
             let bytes = pattern.bytes
@@ -65,10 +68,20 @@ package struct OutputMasker: Sendable {
             for j in 0...most {
                 let g = gram == 2 ? Int(bytes[j]) << 8 | Int(bytes[j + 1]) : Int(bytes[j])
                 shift[g] = min(shift[g], UInt8(min(most - j, 255)))
-                if j == most { candidates[g, default: []].append(index) }
+                if j == most { grams.append((g, index)) }
             }
         }
+        var candidateStart = [Int32](repeating: 0, count: shift.count + 1)
+        for (g, _) in grams { candidateStart[g + 1] += 1 }
+        for g in 0..<shift.count { candidateStart[g + 1] += candidateStart[g] }
+        var candidates = [Int32](repeating: 0, count: grams.count)
+        var next = candidateStart
+        for (g, index) in grams {  // in pattern order: longest first within each gram
+            candidates[Int(next[g])] = Int32(index)
+            next[g] += 1
+        }
         self.shift = shift
+        self.candidateStart = candidateStart
         self.candidates = candidates
         self.byFirstByte = byFirstByte
     }
@@ -149,57 +162,72 @@ package struct OutputMasker: Sendable {
         var start = 0
         // Where a longer pattern than one that matched might still match, once more of the stream is known.
         var undecided: Int?
-        do {
-            /// How many bytes of `pattern` agree with the text at `i` (at most what the text still holds).
-            func agreeing(_ pattern: [UInt8], at i: Int) -> (agreeing: Int, available: Int) {
-                let available = min(pattern.count, count - i)
-                return pattern.withUnsafeBufferPointer { pb in
-                    var k = 0
-                    while k < available, pb[k] == text[i + k] { k += 1 }
-                    return (k, available)
-                }
-            }
-            var i = 0
-            let last = shortest - gram
-            scanning: while i + shortest <= count {
-                let g = gram == 2 ? Int(text[i + last]) << 8 | Int(text[i + last + 1]) : Int(text[i + last])
-                let s = Int(shift[g])
-                if s > 0 {
-                    i += s
-                    continue
-                }
-                var matched: Pattern?
-                for index in candidates[g] ?? [] {
-                    let (k, available) = agreeing(patterns[index].bytes, at: i)
-                    if k == patterns[index].bytes.count {
-                        matched = patterns[index]
-                        break
-                    }
-                    if k == available, !final {
-                        // The buffer ends inside this (longer) pattern: decided by the next chunk.
-                        undecided = i
-                        break scanning
+        shift.withUnsafeBufferPointer { shifts in
+            candidateStart.withUnsafeBufferPointer { starts in
+                /// How many bytes of `pattern` agree with the text at `i` (at most what the text still holds).
+                func agreeing(_ pattern: [UInt8], at i: Int) -> (agreeing: Int, available: Int) {
+                    let available = min(pattern.count, count - i)
+                    return pattern.withUnsafeBufferPointer { pb in
+                        var k = 0
+                        while k < available, pb[k] == text[i + k] { k += 1 }
+                        return (k, available)
                     }
                 }
-                guard let matched else {
-                    i += 1
-                    continue
-                }
-                // Forms that begin inside the match and run on past its end (A's end is the start of B): unless
-                // a match right at the end covers them (the next step takes it), the masked stretch runs on to the
-                // furthest such end, with that form's name, and so on from there.
-                var replacement = matched.replacement
-                var end = i + matched.bytes.count
-                var from = i + 1
-                extending: while true {
-                    var reach = end
-                    var furthest = -1
-                    var furthestStart = 0
-                    for p in from..<end {
-                        for index in byFirstByte[Int(text[p])] where p + patterns[index].bytes.count > reach {
-                            let (k, available) = agreeing(patterns[index].bytes, at: p)
+                var i = 0
+                let last = shortest - gram
+                scanning: while i + shortest <= count {
+                    let g = gram == 2 ? Int(text[i + last]) << 8 | Int(text[i + last + 1]) : Int(text[i + last])
+                    let s = Int(shifts[g])
+                    if s > 0 {
+                        i += s
+                        continue
+                    }
+                    var matched: Pattern?
+                    for c in Int(starts[g])..<Int(starts[g + 1]) {
+                        let index = Int(candidates[c])
+                        let (k, available) = agreeing(patterns[index].bytes, at: i)
+                        if k == patterns[index].bytes.count {
+                            matched = patterns[index]
+                            break
+                        }
+                        if k == available, !final {
+                            // The buffer ends inside this (longer) pattern: decided by the next chunk.
+                            undecided = i
+                            break scanning
+                        }
+                    }
+                    guard let matched else {
+                        i += 1
+                        continue
+                    }
+                    // Forms that begin inside the match and run on past its end (A's end is the start of B): unless
+                    // a match right at the end covers them (the next step takes it), the masked stretch runs on to the
+                    // furthest such end, with that form's name, and so on from there.
+                    var replacement = matched.replacement
+                    var end = i + matched.bytes.count
+                    var from = i + 1
+                    extending: while true {
+                        var reach = end
+                        var furthest = -1
+                        var furthestStart = 0
+                        for p in from..<end {
+                            for index in byFirstByte[Int(text[p])] where p + patterns[index].bytes.count > reach {
+                                let (k, available) = agreeing(patterns[index].bytes, at: p)
+                                if k == patterns[index].bytes.count {
+                                    (reach, furthest, furthestStart) = (p + k, index, p)
+                                    break
+                                }
+                                if k == available, !final {
+                                    undecided = i
+                                    break scanning
+                                }
+                            }
+                        }
+                        guard furthest >= 0 else { break }
+                        for index in byFirstByte[Int(text[end])] {
+                            let (k, available) = agreeing(patterns[index].bytes, at: end)
                             if k == patterns[index].bytes.count {
-                                (reach, furthest, furthestStart) = (p + k, index, p)
+                                if end + k >= reach { break extending }
                                 break
                             }
                             if k == available, !final {
@@ -207,27 +235,15 @@ package struct OutputMasker: Sendable {
                                 break scanning
                             }
                         }
+                        replacement += patterns[furthest].replacement
+                        from = furthestStart + 1
+                        end = reach
                     }
-                    guard furthest >= 0 else { break }
-                    for index in byFirstByte[Int(text[end])] {
-                        let (k, available) = agreeing(patterns[index].bytes, at: end)
-                        if k == patterns[index].bytes.count {
-                            if end + k >= reach { break extending }
-                            break
-                        }
-                        if k == available, !final {
-                            undecided = i
-                            break scanning
-                        }
-                    }
-                    replacement += patterns[furthest].replacement
-                    from = furthestStart + 1
-                    end = reach
+                    output.append(contentsOf: text[start..<i])
+                    output += replacement
+                    i = end
+                    start = i
                 }
-                output.append(contentsOf: text[start..<i])
-                output += replacement
-                i = end
-                start = i
             }
         }
         // The earliest position from which the rest of the buffer begins some pattern (it did not fit whole).
