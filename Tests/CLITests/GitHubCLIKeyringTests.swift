@@ -72,10 +72,9 @@ struct GitHubCLIKeyringTests {
         let layers = try Self.layers(resolve)
         #expect(layers.first { $0.name == Self.active }?.status == "found", "\(layers)")
         #expect(layers.last?.status == "shadowed", "the store comes last: \(layers)")
-        #expect(
-            layers.map(\.name).firstIndex(of: Self.active)! > layers.map(\.name).firstIndex {
-                $0.hasSuffix("/hosts.yml")
-            }!)
+        let itemIndex = try #require(layers.map(\.name).firstIndex(of: Self.active), "\(layers)")
+        let hostsIndex = try #require(layers.map(\.name).firstIndex { $0.hasSuffix("/hosts.yml") }, "\(layers)")
+        #expect(itemIndex > hostsIndex, "hosts.yml's oauth_token comes first: \(layers)")
         try Self.hostsFile(
             sandbox, "github.com:\n  user: octocat\n  oauth_token: gho_hostsfile000000000000000000000000000\n")
         #expect(try sandbox.run(["get", "gh"], env: env).stdout == "gho_hostsfile000000000000000000000000000\n")
