@@ -128,6 +128,8 @@ func run(_ command: String, profile: String, apiKey: String?) throws {
         switch try ToolFileKey.find(profile: profile, engine: engine) {
         case .notFound(let searched):
             fail("No key in \(searched.joined(separator: ", ")).", status: 1)
+        case .inKeyring(let item):
+            fail("The key is in the keyring item \(item), which is read where it is; nothing to import.", status: 1)
         case .found(let found):
             found.warnings.forEach(warn)
             if case .conflict = try found.copy(into: store, warn: warn) {

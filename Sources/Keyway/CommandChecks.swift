@@ -72,7 +72,7 @@ public func storeOverrideWarning(
     func resolved(_ store: any CredentialStore) -> ResolvedKey?? {
         let engine = ResolutionEngine(
             spec: spec, environment: options.environment, store: store, workingDirectory: workingDirectory,
-            strict: options.strict)
+            strict: options.strict, foreignKeyring: StoreKeyringReader(store: store))
         guard let resolution = try? engine.resolve(profile: id.profile, explain: true), resolution.error == nil
         else { return nil }
         return .some(resolution.key)

@@ -113,3 +113,31 @@ enum KeyringInterop {
         }.sorted { $0.credentials.serverURL.utf8.lexicographicallyPrecedes($1.credentials.serverURL.utf8) }
     }
 }
+
+// MARK: - a spec's keyring sources
+
+/// The engine's `ForeignKeyringReader`: other programs' items (a spec's `keyring` sources, gh's `gh:HOST`) in the
+/// keyring of the store in use, with the credential helpers' rules (`KeyringInterop.items`): read only where the
+/// store is the keyring or `auto` with a keyring candidate; a keyring that is not there at all is no error for
+/// `auto` (the source is `skipped`, with why). A locked collection is unlocked as for `list`, or the error says it
+/// is locked.
+public struct StoreKeyringReader: ForeignKeyringReader {
+    public let store: any CredentialStore
+
+    public init(store: any CredentialStore) { self.store = store }
+
+    public func items(matching attributes: [String: String]) throws(KeywayError) -> ForeignKeyringLookup {
+        guard let keyring = KeyringInterop.keyring(of: store) else {
+            return .unavailable(
+                "the \(store.backendName) store is in use; another program's keyring item is read only with the "
+                    + "keyring backend (or auto with a keyring)")
+        }
+        let found: [ForeignKeyringItem]
+        do throws(KeywayError) {
+            found = try keyring.foreignItems(matching: attributes)
+        } catch  where store is AutoStore && error.meansBackendUnusable {
+            return .unavailable("no keyring here (auto): \(error.message)")
+        }
+        return .items(found.map { ForeignKeyringSecret(path: $0.path, modified: $0.modified, secret: $0.secret) })
+    }
+}

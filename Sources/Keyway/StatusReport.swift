@@ -76,7 +76,7 @@ public struct StatusReport: Sendable {
             let engine = ResolutionEngine(
                 spec: specs.first { $0.name == name } ?? AppSpec.defaultSpec(for: name),
                 environment: options.environment, store: store,
-                workingDirectory: directory, strict: options.strict)
+                workingDirectory: directory, strict: options.strict, foreignKeyring: StoreKeyringReader(store: store))
             var profiles: [String] = []
             let fromFiles = profile == nil ? try engine.profilesInFiles().flatMap(\.profiles) : []
             let candidates =
@@ -92,7 +92,9 @@ public struct StatusReport: Sendable {
                     problems.append(.warning(warning))
                 }
                 for layer in resolution.layers
-                where [.env, .file, .store].contains(layer.kind) && [.found, .shadowed].contains(layer.status) {
+                where [.env, .file, .keyring, .store].contains(layer.kind)
+                    && [.found, .shadowed].contains(layer.status)
+                {
                     guard let key = layer.key else { continue }
                     if layer.kind == .env, !environmentShown.insert(layer.name).inserted { continue }
                     let inUse = layer.status == .found

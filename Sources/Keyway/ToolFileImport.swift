@@ -9,7 +9,7 @@ extension ResolutionEngine {
         spec.environmentVariables = []
         return ResolutionEngine(
             spec: spec, environment: environment, store: store, workingDirectory: workingDirectory, strict: strict,
-            today: today)
+            today: today, foreignKeyring: foreignKeyring)
     }
 }
 
@@ -30,6 +30,9 @@ public struct ToolFileKey: Sendable {
     /// What `find` found.
     public enum Search: Sendable {
         case found(ToolFileKey)
+        /// The first of the app's own sources that holds a key for the profile is a keyring item (the layer's
+        /// name): not imported (the tool keeps it there, and Keyway reads it there).
+        case inKeyring(String)
         /// None of the app's files holds a key for the profile; the files looked in, in order (empty: the app's spec
         /// names none).
         case notFound(searched: [String])
@@ -51,6 +54,11 @@ public struct ToolFileKey: Sendable {
         let resolution = try fileEngine.resolve(profile: profile, explain: true)
         if let error = resolution.error { throw error }
         let fileLayers = resolution.layers.filter { $0.kind == .file }
+        if let layer = resolution.layers.first(where: { ($0.kind == .file || $0.kind == .keyring) && $0.key != nil }),
+            layer.kind == .keyring
+        {
+            return .inKeyring(layer.name)
+        }
         guard let layer = fileLayers.first(where: { $0.key != nil }), let found = layer.key,
             case .file(let path) = found.source
         else { return .notFound(searched: fileLayers.map(\.name)) }

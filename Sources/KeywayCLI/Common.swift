@@ -110,7 +110,7 @@ struct Context {
     func engine(_ app: String, store: any CredentialStore) -> ResolutionEngine {
         ResolutionEngine(
             spec: catalog.spec(for: app), environment: environment, store: store, workingDirectory: currentDirectory(),
-            strict: options.strict)
+            strict: options.strict, foreignKeyring: StoreKeyringReader(store: store))
     }
 
     /// Resolves `app` with the flags `get`, `resolve`, `whoami` and `run` share, and prints the warnings.

@@ -172,6 +172,13 @@ struct Import: ParsableCommand {
             switch try ToolFileKey.find(profile: id.profile, engine: engine) {
             case .found(let key):
                 found = key
+            case .inKeyring(let item):
+                printError(
+                    "Error: Not imported: the key for \(id) is in \(APIKeyRules.shownName(app))'s own keyring item "
+                        + "\(item), which Keyway reads where it is (keyway get \(APIKeyRules.shownName(app))), and "
+                        + "which \(APIKeyRules.shownName(app)) keeps using. A copy in Keyway's store would change "
+                        + "nothing; to move the key out of the keyring, log in with the tool itself.")
+                return ExitStatus.notFound
             case .notFound(let searched):
                 let places = searched.joined(separator: ", ")
                 printError(
@@ -290,6 +297,22 @@ struct Apps: ParsableCommand {
         case .npmrc(let l, let registry):
             return "npmrc \(location(l)), key in //REGISTRY/:_authToken (REGISTRY: $npm_config_registry, else the "
                 + "file's registry, else \(registry))"
+        case .keyring(let item):
+            func shown(_ a: [String: String]) -> String {
+                a.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: " ")
+            }
+            var parts: [String] = []
+            if let a = item.attributes { parts.append("keyring item \(shown(a))") }
+            if let a = item.profileAttributes {
+                parts.append((parts.isEmpty ? "keyring item " : "other profiles: ") + shown(a))
+            }
+            var text = parts.count == 2 ? "\(parts[0]) (\(parts[1]))" : parts.joined()
+            if item.attributes == nil { text += " (profiles other than the default)" }
+            if let h = item.defaultHost {
+                let from = item.hostVariables.map { "$\($0)" } + [h]
+                text += ", {host} = \(from.joined(separator: ", else "))"
+            }
+            return text
         case .store: return "Keyway's store"
         }
     }

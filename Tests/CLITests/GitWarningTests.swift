@@ -198,7 +198,7 @@ import Testing
         ),
         (
             "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"ftp\"}]}",
-            "sources[0].type must be one of json, raw, yaml-profiles, yaml, ini, toml, npmrc, git-root, store."
+            "sources[0].type must be one of json, raw, yaml-profiles, yaml, ini, toml, npmrc, keyring, git-root, store."
         ),
         (
             "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\", \"path\": \"p\"}]}",

@@ -335,7 +335,7 @@ func plantedKeys() -> [PlantedKey] {
         for (text, message) in [
             (
                 "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"\(key)\"}]}",
-                "sources[0].type must be one of json, raw, yaml-profiles, yaml, ini, toml, npmrc, git-root, store."
+                "sources[0].type must be one of json, raw, yaml-profiles, yaml, ini, toml, npmrc, keyring, git-root, store."
             ),
             (
                 "{\"name\": \"x\", \"env\": [], \"sources\": [{\"type\": \"store\"}], \"\(key)\": 1}",

@@ -17,6 +17,9 @@ public struct AppSpec: Sendable, Equatable {
         /// npm's user config (`~/.npmrc`): the `//REGISTRY/:_authToken` entry of the registry in force
         /// (`npm_config_registry`, else the file's `registry`, else `defaultRegistry`).
         case npmrc(FileLocation, defaultRegistry: String)
+        /// An item another program keeps in the system keyring (gh's `gh:HOST`), found by its attributes; read
+        /// through the engine's `ForeignKeyringReader` (the umbrella's Secret Service lookup).
+        case keyring(KeyringItem)
         /// Keyway's own store.
         case store
 
@@ -28,6 +31,7 @@ public struct AppSpec: Sendable, Equatable {
             case .gitRoot: return "git-root"
             case .document(let format, _, _): return format.rawValue
             case .npmrc: return "npmrc"
+            case .keyring: return "keyring"
             case .store: return "store"
             }
         }
@@ -38,7 +42,7 @@ public struct AppSpec: Sendable, Equatable {
             case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _),
                 .document(_, let location, _), .npmrc(let location, _):
                 return location
-            case .gitRoot, .store: return nil
+            case .gitRoot, .keyring, .store: return nil
             }
         }
 
@@ -50,10 +54,32 @@ public struct AppSpec: Sendable, Equatable {
         public var credentialFileName: String? {
             switch self {
             case .gitRoot(let name): return name
-            case .document, .npmrc, .store: return nil
+            case .document, .npmrc, .keyring, .store: return nil
             case .json(let location, _), .raw(let location), .yamlProfiles(let location, _, _):
                 return ProtectedFile.baseName(location.path)
             }
+        }
+    }
+
+    /// A `keyring` source's item: the attributes it is searched by (every one must match, others may be there too,
+    /// as a Secret Service search does). Values may hold `{host}` (the first of `hostVariables` set, else
+    /// `defaultHost`) and, in `profileAttributes`, `{profile}`.
+    public struct KeyringItem: Sendable, Equatable {
+        /// The default profile's item; nil: this source holds no key for the default profile.
+        public var attributes: [String: String]?
+        /// Another profile's item (the values name `{profile}`); nil: this source holds the default profile's only.
+        public var profileAttributes: [String: String]?
+        public var hostVariables: [String]
+        public var defaultHost: String?
+
+        public init(
+            attributes: [String: String]?, profileAttributes: [String: String]? = nil, hostVariables: [String] = [],
+            defaultHost: String? = nil
+        ) {
+            self.attributes = attributes
+            self.profileAttributes = profileAttributes
+            self.hostVariables = hostVariables
+            self.defaultHost = defaultHost
         }
     }
 

@@ -96,9 +96,11 @@ public enum AppSpecDecoder {
                     "type", "entry", "profile_entry", "profile_key_field", "active_profile", "host_env", "default_host",
                 ]).union(locationFields).union(fieldNames)
             case "npmrc": allowed = Set(["type", "default_registry"]).union(locationFields)
+            case "keyring": allowed = ["type", "attributes", "profile_attributes", "host_env", "default_host"]
             default:
                 throw bad(
-                    "\(field).type", "must be one of json, raw, yaml-profiles, yaml, ini, toml, npmrc, git-root, store")
+                    "\(field).type",
+                    "must be one of json, raw, yaml-profiles, yaml, ini, toml, npmrc, keyring, git-root, store")
             }
             for (key, _) in sourceMembers where !allowed.contains(key) {
                 throw bad(fieldName(key, under: field), "is not a field of a \(type) source")
@@ -143,6 +145,50 @@ public enum AppSpecDecoder {
                     throw bad("\(field).default_registry", "must be an http:// or https:// URL")
                 }
                 sources.append(.npmrc(try location(), defaultRegistry: registry))
+            case "keyring":
+                func attributes(_ name: String) throws(KeywayError) -> [String: String]? {
+                    guard let v = value[name], v != .null else { return nil }
+                    guard case .object(let members) = v, !members.isEmpty else {
+                        throw bad("\(field).\(name)", "must be a non-empty object of attribute names and values")
+                    }
+                    var result: [String: String] = [:]
+                    for (attribute, member) in members {
+                        guard case .string(let text) = member, !attribute.isEmpty else {
+                            throw bad(
+                                fieldName(attribute, under: "\(field).\(name)"), "must be a string (and named)")
+                        }
+                        result[attribute] = text
+                    }
+                    return result
+                }
+                let own = try attributes("attributes")
+                let others = try attributes("profile_attributes")
+                if own == nil && others == nil {
+                    throw bad("\(field)", "needs attributes, profile_attributes or both")
+                }
+                if own?.values.contains(where: { $0.contains("{profile}") }) == true {
+                    throw bad("\(field).attributes", "must not name {profile} (that is profile_attributes)")
+                }
+                if let others, !others.values.contains(where: { $0.contains("{profile}") }) {
+                    throw bad("\(field).profile_attributes", "must name {profile}")
+                }
+                let hostEnv = try strings(value["host_env"], "\(field).host_env")
+                for (i, v) in hostEnv.enumerated() where !isVariableName(v) {
+                    throw bad("\(field).host_env[\(i)]", "is not a valid environment variable name")
+                }
+                let defaultHost = try string(value["default_host"], "\(field).default_host")
+                if defaultHost == nil,
+                    (Array((own ?? [:]).values) + Array((others ?? [:]).values)).contains(where: {
+                        $0.contains("{host}")
+                    })
+                {
+                    throw bad("\(field).default_host", "is missing ({host} is used)")
+                }
+                sources.append(
+                    .keyring(
+                        AppSpec.KeyringItem(
+                            attributes: own, profileAttributes: others, hostVariables: hostEnv,
+                            defaultHost: defaultHost)))
             case "yaml", "ini", "toml":
                 let format = AppSpec.DocumentFormat(rawValue: type)!
                 func names(_ name: String, required: Bool = false) throws(KeywayError) -> [String]? {
@@ -321,6 +367,14 @@ extension AppSpec.Source {
         case .npmrc(let location, let registry):
             add(location)
             members.append(("default_registry", .string(registry)))
+        case .keyring(let item):
+            func object(_ attributes: [String: String]) -> JSON {
+                .object(attributes.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })
+            }
+            if let a = item.attributes { members.append(("attributes", object(a))) }
+            if let a = item.profileAttributes { members.append(("profile_attributes", object(a))) }
+            if !item.hostVariables.isEmpty { members.append(("host_env", names(item.hostVariables))) }
+            if let h = item.defaultHost { members.append(("default_host", .string(h))) }
         case .store: break
         }
         return .object(members)

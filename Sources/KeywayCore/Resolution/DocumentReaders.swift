@@ -17,7 +17,13 @@ extension ResolutionEngine {
     /// The host a `document` source's `{host}` stands for: the first of its variables set (a URL is cut to its
     /// host), else its default.
     func documentHost(_ document: AppSpec.DocumentPath) throws(KeywayError) -> (host: String, chosenBy: String?)? {
-        for variable in document.hostVariables {
+        try host(variables: document.hostVariables, defaultHost: document.defaultHost)
+    }
+
+    /// The host a source's `{host}` stands for (`document`, `keyring`): the first of `variables` set (a URL is cut to
+    /// its host), else `defaultHost`.
+    func host(variables: [String], defaultHost: String?) throws(KeywayError) -> (host: String, chosenBy: String?)? {
+        for variable in variables {
             guard var value = environment.nonEmpty(variable) else { continue }
             if let scheme = value.firstRange(of: "://") { value = String(value[scheme.upperBound...]) }
             while value.hasSuffix("/") { value.removeLast() }
@@ -28,7 +34,7 @@ extension ResolutionEngine {
             }
             return (value.lowercased(), variable)
         }
-        return document.defaultHost.map { ($0, nil) }
+        return defaultHost.map { ($0, nil) }
     }
 
     /// The key of `id` in a `document` source's tree, with the path of names read (for `contents(ofFile:)`).

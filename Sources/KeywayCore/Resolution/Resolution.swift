@@ -8,6 +8,8 @@ public enum KeySource: Sendable, Equatable, CustomStringConvertible {
     case environment(String)
     /// One of the tool's own credentials files.
     case file(String)
+    /// An item the tool keeps in the system keyring (gh's `gh:HOST`), by its attributes (`service="gh:HOST" ...`).
+    case keyring(String)
     /// A Keyway store: the backend's name and where it stores.
     case store(backend: String, location: String)
 
@@ -18,6 +20,7 @@ public enum KeySource: Sendable, Equatable, CustomStringConvertible {
         case .keyFile: return "key-file"
         case .environment: return "env"
         case .file: return "file"
+        case .keyring: return "keyring"
         case .store: return "store"
         }
     }
@@ -29,6 +32,7 @@ public enum KeySource: Sendable, Equatable, CustomStringConvertible {
         case .keyFile(let path): return path
         case .environment(let variable): return variable
         case .file(let path): return path
+        case .keyring(let item): return item
         case .store(let backend, _): return backend
         }
     }
@@ -39,6 +43,7 @@ public enum KeySource: Sendable, Equatable, CustomStringConvertible {
         case .keyFile(let path): return "key file \(path)"
         case .environment(let variable): return "environment variable \(variable)"
         case .file(let path): return "credentials file \(path)"
+        case .keyring(let item): return "keyring item \(item)"
         case .store(let backend, let location): return "\(backend) store \(location)"
         }
     }
@@ -77,6 +82,7 @@ public struct ResolutionLayer: Sendable {
         case keyFile = "key-file"
         case env
         case file
+        case keyring
         case store
     }
 

@@ -8,11 +8,16 @@ public struct ResolutionEngine: Sendable {
     public let workingDirectory: String
     public let strict: Bool
     public let today: Day
+    /// What reads the spec's `keyring` sources (other programs' keyring items); nil: none is read (they are
+    /// `skipped`).
+    public let foreignKeyring: (any ForeignKeyringReader)?
 
     public init(
         spec: AppSpec, environment: Environment, store: any CredentialStore,
-        workingDirectory: String = currentDirectory(), strict: Bool = false, today: Day = .today()
+        workingDirectory: String = currentDirectory(), strict: Bool = false, today: Day = .today(),
+        foreignKeyring: (any ForeignKeyringReader)? = nil
     ) {
+        self.foreignKeyring = foreignKeyring
         self.spec = spec
         self.environment = environment
         self.store = store
@@ -172,6 +177,14 @@ public struct ResolutionEngine: Sendable {
                         try readNPMRC(npmrcFile.path, defaultRegistry: defaultRegistry, id: id, collector: collector),
                         npmrcFile.chosenBy)
                 }
+            case .keyring(let item):
+                var name = "(attributes not known)"
+                var nameError: KeywayError?
+                do throws(KeywayError) { name = try keyringSearch(item, id: id).name } catch { nameError = error }
+                try record(.keyring, name) { () throws(KeywayError) -> Reading in
+                    if let nameError { throw nameError }
+                    return try readKeyring(item, id: id)
+                }
             case .gitRoot(let fileName):
                 let root = Git.repository(
                     containingDirectory: workingDirectory, environment: environment, workingDirectory: workingDirectory
@@ -278,6 +291,13 @@ public struct ResolutionEngine: Sendable {
         case .file(let path):
             guard fileComesBeforeStore(path) else { return login }
             return "put a new one in \(path), or remove \(path) and \(login) (\(path) wins over Keyway's store)"
+        case .keyring(let item):
+            guard
+                spec.sources.firstIndex(where: { if case .keyring = $0 { true } else { false } }) ?? .max
+                    < spec.sources.firstIndex(of: .store) ?? .max
+            else { return login }
+            return
+                "log in again with the tool that keeps the keyring item \(item), or \(login) (that item wins over Keyway's store)"
         }
     }
 
