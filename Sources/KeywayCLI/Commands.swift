@@ -285,12 +285,7 @@ struct FastGet {
                 app = argument
                 continue
             }
-            var name = argument
-            var value: String?
-            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
-                name = String(argument[..<equals])
-                value = String(argument[argument.index(after: equals)...])
-            }
+            var (name, value) = FastGet.option(argument)
             if name == "-k" { name = "--key-file" }
             guard ["--profile", "--api-key", "--key-file", "--backend"].contains(name), !seen.contains(name) else {
                 return nil
@@ -309,6 +304,12 @@ struct FastGet {
             }
         }
         guard app != nil, apiKey == nil || keyFile == nil else { return nil }
+    }
+
+    /// An option as typed: `--name=value` split at its first `=`, anything else the name alone.
+    static func option(_ argument: String) -> (name: String, value: String?) {
+        guard argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") else { return (argument, nil) }
+        return (String(argument[..<equals]), String(argument[argument.index(after: equals)...]))
     }
 
     func run() -> Int32 {

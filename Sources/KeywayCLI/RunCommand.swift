@@ -395,12 +395,8 @@ struct FastRun {
                 request.apps.append(argument)
                 continue
             }
-            var name = argument
-            var value: String?
-            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
-                name = String(argument[..<equals])
-                value = String(argument[argument.index(after: equals)...])
-            }
+            let (name, typed) = FastGet.option(argument)
+            var value = typed
             if name != "--env-file" {
                 guard !seen.contains(name) else { return nil }
                 seen.append(name)
