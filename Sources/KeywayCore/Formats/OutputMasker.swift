@@ -39,6 +39,13 @@ package struct OutputMasker: Sendable {
     let byFirstByte: [[Int]]
     private var held: [UInt8] = []
 
+    /// What `scan` finds at one position: a pattern (its index), none, or not yet known (the buffer ends inside one).
+    enum Found {
+        case none
+        case match(Int)
+        case undecided
+    }
+
     /// The shortest derived form masked (the key itself always is).
     public static let shortestDerivedForm = 8
 
@@ -164,14 +171,21 @@ package struct OutputMasker: Sendable {
         var undecided: Int?
         shift.withUnsafeBufferPointer { shifts in
             candidateStart.withUnsafeBufferPointer { starts in
-                /// How many bytes of `pattern` agree with the text at `i` (at most what the text still holds).
-                func agreeing(_ pattern: [UInt8], at i: Int) -> (agreeing: Int, available: Int) {
-                    let available = min(pattern.count, count - i)
-                    return pattern.withUnsafeBufferPointer { pb in
-                        var k = 0
-                        while k < available, pb[k] == text[i + k] { k += 1 }
-                        return (k, available)
+                /// The first (so the longest) of `indices` whose pattern lies whole at `p` and ends past `limit`;
+                /// `.undecided` when the buffer ends inside one that agrees so far and more of the stream is to come.
+                func longest(at p: Int, among indices: some Sequence<Int>, endingPast limit: Int) -> Found {
+                    for index in indices where p + patterns[index].bytes.count > limit {
+                        let pattern = patterns[index].bytes
+                        let available = min(pattern.count, count - p)
+                        let agreeing = pattern.withUnsafeBufferPointer { pb in
+                            var k = 0
+                            while k < available, pb[k] == text[p + k] { k += 1 }
+                            return k
+                        }
+                        if agreeing == pattern.count { return .match(index) }
+                        if agreeing == available, !final { return .undecided }
                     }
+                    return .none
                 }
                 var i = 0
                 let last = shortest - gram
@@ -182,21 +196,15 @@ package struct OutputMasker: Sendable {
                         i += s
                         continue
                     }
-                    var matched: Pattern?
-                    for c in Int(starts[g])..<Int(starts[g + 1]) {
-                        let index = Int(candidates[c])
-                        let (k, available) = agreeing(patterns[index].bytes, at: i)
-                        if k == patterns[index].bytes.count {
-                            matched = patterns[index]
-                            break
-                        }
-                        if k == available, !final {
-                            // The buffer ends inside this (longer) pattern: decided by the next chunk.
-                            undecided = i
-                            break scanning
-                        }
-                    }
-                    guard let matched else {
+                    let candidatesHere = (Int(starts[g])..<Int(starts[g + 1])).lazy.map { Int(candidates[$0]) }
+                    let matched: Pattern
+                    switch longest(at: i, among: candidatesHere, endingPast: i) {
+                    case .match(let index): matched = patterns[index]
+                    case .undecided:
+                        // The buffer ends inside this (longer) pattern: decided by the next chunk.
+                        undecided = i
+                        break scanning
+                    case .none:
                         i += 1
                         continue
                     }
@@ -211,29 +219,22 @@ package struct OutputMasker: Sendable {
                         var furthest = -1
                         var furthestStart = 0
                         for p in from..<end {
-                            for index in byFirstByte[Int(text[p])] where p + patterns[index].bytes.count > reach {
-                                let (k, available) = agreeing(patterns[index].bytes, at: p)
-                                if k == patterns[index].bytes.count {
-                                    (reach, furthest, furthestStart) = (p + k, index, p)
-                                    break
-                                }
-                                if k == available, !final {
-                                    undecided = i
-                                    break scanning
-                                }
+                            switch longest(at: p, among: byFirstByte[Int(text[p])], endingPast: reach) {
+                            case .match(let index):
+                                (reach, furthest, furthestStart) = (p + patterns[index].bytes.count, index, p)
+                            case .undecided:
+                                undecided = i
+                                break scanning
+                            case .none: break
                             }
                         }
                         guard furthest >= 0 else { break }
-                        for index in byFirstByte[Int(text[end])] {
-                            let (k, available) = agreeing(patterns[index].bytes, at: end)
-                            if k == patterns[index].bytes.count {
-                                if end + k >= reach { break extending }
-                                break
-                            }
-                            if k == available, !final {
-                                undecided = i
-                                break scanning
-                            }
+                        switch longest(at: end, among: byFirstByte[Int(text[end])], endingPast: end) {
+                        case .match(let index) where end + patterns[index].bytes.count >= reach: break extending
+                        case .undecided:
+                            undecided = i
+                            break scanning
+                        default: break
                         }
                         replacement += patterns[furthest].replacement
                         from = furthestStart + 1
