@@ -197,4 +197,43 @@ struct SecretServiceVanishedItemTests {
         #expect(try store.deleteForeignItem(path: path) == false)
         #expect(try store.foreignItems(matching: ["server": server]).isEmpty)
     }
+
+    /// Listings while another program removes items one after another: each listing leaves the removed items out
+    /// (with a warning) and lists the others; none fails. KWallet fails a whole GetSecrets when one item asked for
+    /// is gone, and the listing read the rest again only once, so a second removal during that second read failed
+    /// the listing ("Can't find item at path", CI on KWallet, 2026-12-02).
+    @Test func listingsWhileItemsKeepVanishingLeaveThemOut() throws {
+        let store = try KeyringTests.store()
+        let app = KeyringTests.app("churn")
+        let count = 80
+        for i in 0..<count {
+            try store.write(
+                Credential(id: CredentialID(app: app, profile: "p\(i)"), secret: Secret("churn_key_\(i)_0123456789")))
+        }
+        let kept = CredentialID(app: app, profile: "kept")
+        try store.write(Credential(id: kept, secret: Secret("churn_kept_0123456789")))
+        // The other program: secret-tool removing the items one by one.
+        let remover = Process()
+        remover.executableURL = URL(fileURLWithPath: "/bin/sh")
+        remover.arguments = [
+            "-c", "i=0; while [ $i -lt \(count) ]; do secret-tool clear service \"$0\" username p$i; i=$((i+1)); done",
+            app,
+        ]
+        try remover.run()
+        var listings = 0
+        var failures: [String] = []
+        while remover.isRunning || listings == 0 {
+            do {
+                let listed = try store.list(app: app)
+                #expect(listed.contains { $0.id == kept }, "the item nobody removed is listed")
+            } catch {
+                failures.append(error.message)
+            }
+            listings += 1
+        }
+        remover.waitUntilExit()
+        #expect(failures.isEmpty, "\(failures.count) of \(listings) listings failed: \(failures.prefix(3))")
+        #expect(try store.list(app: app).map(\.id) == [kept])
+        _ = try store.delete(kept)
+    }
 }
