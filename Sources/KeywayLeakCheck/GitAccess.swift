@@ -84,6 +84,24 @@ package struct GitRunner: Sendable {
             .split(whereSeparator: \.isWhitespace).first == "true"
     }
 
+    /// The top of git's work tree and whether the repository is shallow, from one `git rev-parse` (a scan runs
+    /// several git commands per repository, each a process start: a small one is worth sharing). The path is
+    /// everything before the last line, so a directory name holding a line break is kept whole.
+    public func topLevelAndShallow() throws(KeywayError) -> (topLevel: String, shallow: Bool) {
+        var output = try run(["rev-parse", "--show-toplevel", "--is-shallow-repository"])[...]
+        if output.last == 10 { output = output.dropLast() }
+        guard let newline = output.lastIndex(of: 10) else {
+            throw KeywayError(
+                .io, "git rev-parse gave an unexpected answer in \(root): \(FileNames.text(output.prefix(200)))",
+                path: root)
+        }
+        let flag = String(decoding: output[(newline + 1)...], as: UTF8.self)
+        guard flag == "true" || flag == "false" else {
+            throw KeywayError(.io, "git rev-parse gave an unexpected answer in \(root): \(flag.prefix(40))", path: root)
+        }
+        return (String(decoding: output[..<newline], as: UTF8.self), flag == "true")
+    }
+
     /// NUL-separated output split into paths, each as its `FileNames` text (a name that is not valid UTF-8 is kept
     /// escaped, never repaired with U+FFFD into another name).
     public func paths(_ args: [String]) throws(KeywayError) -> [String] {
@@ -100,14 +118,44 @@ package struct GitRunner: Sendable {
         }
     }
 
-    /// Untracked paths that are not ignored (what `git add .` would pick up); a nested repository shows as `dir/`.
-    public func untrackedFiles() throws(KeywayError) -> [String] {
-        try paths(["ls-files", "-z", "--others", "--exclude-standard"])
-    }
-
     /// Ignored untracked paths; an ignored directory is listed once, as `dir/`.
     public func ignoredFiles() throws(KeywayError) -> [String] {
         try paths(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"])
+    }
+
+    /// What one `git ls-files -t --stage [--others --exclude-standard]` tells of a work tree. (Not `--modified`:
+    /// to compare a file whose stat data changed, git runs the clean filter the repository's configuration
+    /// names, which leak-check must never run.)
+    public struct WorkTreeListing: Sendable {
+        /// Index entries (mode, object id, path), gitlinks (submodules) included, in git's order.
+        public var entries: [(mode: String, oid: String, path: String)] = []
+        /// Untracked paths that are not ignored (what `git add .` would pick up); a nested repository shows as
+        /// `dir/`. Empty unless asked for.
+        public var untracked: [String] = []
+    }
+
+    /// The index entries and (with `untracked`) the untracked files, from one git command: each record carries
+    /// ls-files' status tag (`?` untracked, another letter an index entry), so no name, however made, can pass for
+    /// another kind of record.
+    public func workTreeListing(untracked: Bool) throws(KeywayError) -> WorkTreeListing {
+        var listing = WorkTreeListing()
+        let output = try run(
+            ["ls-files", "-z", "-t", "--stage"] + (untracked ? ["--others", "--exclude-standard"] : []))
+        for record in output.split(separator: 0) {
+            guard record.count > 2, record[record.startIndex + 1] == 32 else { continue }
+            let tag = record[record.startIndex]
+            let rest = record[(record.startIndex + 2)...]
+            if tag == UInt8(ascii: "?") {
+                listing.untracked.append(FileNames.text(rest))
+                continue
+            }
+            // "<mode> <oid> <stage>\t<path>"
+            guard let tab = rest.firstIndex(of: 9) else { continue }
+            let fields = rest[..<tab].split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
+            guard fields.count == 3 else { continue }
+            listing.entries.append((fields[0], fields[1], FileNames.text(rest[(tab + 1)...])))
+        }
+        return listing
     }
 
     /// Index entries (mode, object id, path), gitlinks (submodules) included.
@@ -121,11 +169,28 @@ package struct GitRunner: Sendable {
     /// Paths whose staged content differs from HEAD (added, copied, modified, renamed, type changed). In a
     /// repository without commits yet, every index entry.
     public func stagedFiles() throws(KeywayError) -> [String] {
-        let hasHead = (try? run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
-        if !hasHead { return try paths(["ls-files", "-z", "--cached"]) }
-        return try paths([
-            "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff",
-        ])
+        try staged(filter: "ACMRT")
+    }
+
+    /// Paths the index adds to HEAD (in a repository without commits yet, every index entry).
+    public func addedFiles() throws(KeywayError) -> [String] {
+        try staged(filter: "A")
+    }
+
+    /// `git diff --cached` of the index against HEAD, which compares with the empty tree when HEAD is unborn (no
+    /// commit yet): one git command in the usual case. Only when it fails (a HEAD naming a missing commit, say) is
+    /// HEAD looked at: without one that git can read, every index entry counts, as for an unborn HEAD.
+    private func staged(filter: String) throws(KeywayError) -> [String] {
+        let diff = [
+            "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=\(filter)", "--no-ext-diff",
+        ]
+        do throws(KeywayError) {
+            return try paths(diff)
+        } catch  where error.code != .gitTimedOut {
+            let hasHead = (try? run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
+            if !hasHead { return try paths(["ls-files", "-z", "--cached"]) }
+            throw error
+        }
     }
 
     /// One file version added or changed by a commit.

@@ -139,6 +139,8 @@ public final class LeakChecker {
     let scanner: ContentScanner
     var report = LeakReport()
     var scannedRepositories = Set<String>()
+    /// Whether each repository scanned is shallow, as learnt with its work tree (`topLevelAndShallow`).
+    var shallowRepositories: [String: Bool] = [:]
     var seen = Set<String>()
     let credentialNames: Set<String>
     let gitEnvironment: Environment

@@ -43,8 +43,8 @@ extension LeakChecker {
     /// Git's work tree for the repository at `runner.root` when it is another directory: `core.worktree`, or a
     /// `.git` file naming another repository's git directory (which may have one). Nil when it is the root itself.
     func foreignWorkTree(_ runner: GitRunner) throws(KeywayError) -> String? {
-        var top = String(decoding: try runner.run(["rev-parse", "--show-toplevel"]), as: UTF8.self)
-        if top.hasSuffix("\n") { top.removeLast() }
+        let (top, shallow) = try runner.topLevelAndShallow()
+        shallowRepositories[runner.root] = shallow
         let real = (try? Sys.realpath(top)) ?? top
         return real == ((try? Sys.realpath(runner.root)) ?? runner.root) ? nil : real
     }
@@ -95,15 +95,9 @@ extension LeakChecker {
 
     func scanWorkTree(_ runner: GitRunner, prefix: String?, trackedOnly: Bool) throws(KeywayError) {
         let root = runner.root
-        let entries = try runner.indexEntries()
-        let hasHead = (try? runner.run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
-        let added = Set(
-            hasHead
-                ? try runner.paths([
-                    "diff", "--cached", "--name-only", "-z", "--diff-filter=A", "--no-renames",
-                    "--no-ext-diff",
-                ])
-                : entries.map(\.path))
+        let listing = try runner.workTreeListing(untracked: !trackedOnly)
+        let entries = listing.entries
+        let added = Set(try runner.addedFiles())
         var tracked = Set<String>()
         var indexOids: [String: String] = [:]
         var submodules: [String] = []
@@ -119,7 +113,7 @@ extension LeakChecker {
         }
         var nested: [String] = []
         if !trackedOnly {
-            for path in try runner.untrackedFiles() where under(path, prefix) {
+            for path in listing.untracked where under(path, prefix) {
                 if path.hasSuffix("/") {
                     nested.append(String(path.dropLast()))
                 } else {
@@ -169,7 +163,13 @@ extension LeakChecker {
     /// note says the boundary was crossed. When git cannot (the commits beyond are not here, as in a real shallow
     /// clone), the shallow history is scanned and a note says that history beyond the boundary was not.
     func history(_ runner: GitRunner) throws(KeywayError) -> (entries: [GitRunner.HistoryEntry], commits: Int) {
-        guard try runner.isShallow() else { return try runner.history() }
+        let isShallow: Bool
+        if let known = shallowRepositories[runner.root] {
+            isShallow = known
+        } else {
+            isShallow = try runner.isShallow()
+        }
+        guard isShallow else { return try runner.history() }
         do {
             let whole = try runner.history(ignoringShallow: true)
             report.notes.append(

@@ -63,6 +63,57 @@ import Testing
         #expect(TerminalText.escaped("k\r\nl\n", keepingNewlines: true) == "k\\x0d\nl\n")
         #expect(TerminalText.escaped("\u{A0}\u{85}") == "\u{A0}\\u{85}")
     }
+
+    /// The byte-level checks that let clean strings through whole (`JSON.needsEscaping`, `TerminalText.hasControl`)
+    /// agree with the scalar-by-scalar rules for every scalar near a boundary, alone, at either end or inside a
+    /// string: the UTF-8 neighbours of C1 (`C2 7F`-`C2 A0`: U+00A0 is no control), of U+2028/U+2029, and ASCII.
+    @Test func cleanStringsPassWholeAndEveryEscapeIsStillFound() {
+        let scalars: [Unicode.Scalar] =
+            (0...0xFF).compactMap(Unicode.Scalar.init) + ["\u{2027}", "\u{2028}", "\u{2029}", "\u{202A}", "\u{1F680}"]
+        for scalar in scalars {
+            for text in [String(scalar), "a\(scalar)", "\(scalar)b", "é\(scalar)é"] {
+                var json = "\""
+                for s in text.unicodeScalars {
+                    switch s {
+                    case "\"": json += "\\\""
+                    case "\\": json += "\\\\"
+                    case "\n": json += "\\n"
+                    case "\r": json += "\\r"
+                    case "\t": json += "\\t"
+                    case "\u{08}": json += "\\b"
+                    case "\u{0C}": json += "\\f"
+                    default:
+                        if s.value < 0x20 || (0x7F...0x9F).contains(s.value) || s == "\u{2028}" || s == "\u{2029}" {
+                            let hex = String(s.value, radix: 16)
+                            json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                        } else {
+                            json.unicodeScalars.append(s)
+                        }
+                    }
+                }
+                #expect(
+                    JSON.string(text).serialized(pretty: false) == json + "\"", "U+\(String(scalar.value, radix: 16))")
+                for keeping in [false, true] {
+                    var terminal = ""
+                    for s in text.unicodeScalars {
+                        if keeping, s == "\n" {
+                            terminal += "\n"
+                        } else if s.value < 0x20 || s.value == 0x7F {
+                            let hex = String(s.value, radix: 16)
+                            terminal += "\\x" + (hex.count == 1 ? "0" : "") + hex
+                        } else if (0x80...0x9F).contains(s.value) {
+                            terminal += "\\u{" + String(s.value, radix: 16) + "}"
+                        } else {
+                            terminal.unicodeScalars.append(s)
+                        }
+                    }
+                    #expect(
+                        TerminalText.escaped(text, keepingNewlines: keeping) == terminal,
+                        "U+\(String(scalar.value, radix: 16)), keeping newlines: \(keeping)")
+                }
+            }
+        }
+    }
 }
 
 @Suite struct CredentialDocumentTests {

@@ -39,9 +39,26 @@ struct RepositoryKindsTests {
         #expect(without.notScanned.contains { $0.contains("bare repository") && $0.contains("--history") })
     }
 
+    @Test("files staged before the first commit, or under a HEAD naming a missing commit, are reported staged")
+    func stagedWithoutAReadableHead() throws {
+        let directory = try TemporaryDirectory(prefix: "leak-unborn")
+        let repo = directory.path + "/repo"
+        try GitFixture.initialize(repo)
+        try GitFixture.write(repo, "k.txt", "TOKEN=\(Planted.github)\n")
+        _ = try GitFixture.git(["add", "k.txt"], in: repo)
+        var report = check([repo], in: directory.path)
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        #expect(report.findings.filter { $0.kind == .secret }.map(\.git) == [.staged])
+        // HEAD's branch naming a commit that is not in the repository: git diff --cached fails, every entry counts.
+        try GitFixture.write(repo, ".git/refs/heads/main", String(repeating: "ab", count: 20) + "\n")
+        report = check([repo], in: directory.path)
+        #expect(report.findings.filter { $0.kind == .secret }.map(\.git) == [.staged], "\(report.errors)")
+    }
+
     @Test("a file whose name is not valid UTF-8 is scanned, in a directory of such a name too, and shown escaped")
     func nonUTF8Names() throws {
         let directory = try TemporaryDirectory(prefix: "leak-bytes")
+        defer { _ = try? Subprocess.run(["/bin/rm", "-rf", directory.path], environment: [:]) }  // names not text
         func create(_ path: [UInt8], directory isDirectory: Bool = false, _ text: String = "") {
             let name = path.map { CChar(bitPattern: $0) } + [0]
             if isDirectory {

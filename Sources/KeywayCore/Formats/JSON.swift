@@ -476,6 +476,11 @@ extension JSON {
 
     static func writeString(_ s: String, to out: inout String) {
         out.append("\"")
+        if !needsEscaping(s) {
+            out.append(s)
+            out.append("\"")
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out.append("\\\"")
@@ -499,5 +504,17 @@ extension JSON {
             }
         }
         out.append("\"")
+    }
+
+    /// Whether `writeString` must escape anything in `s`, found from its UTF-8 bytes in one pass: `"`, `\\`, C0
+    /// and DEL (single bytes), C1 (`C2 80`-`C2 9F`), U+2028 and U+2029 (`E2 80 A8`, `E2 80 A9`). Most strings
+    /// written (names, messages, paths) need nothing, and are then copied whole.
+    static func needsEscaping(_ s: String) -> Bool {
+        TerminalText.anyUTF8Byte(of: s) { bytes, i in
+            let b = bytes[i]
+            if b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F || TerminalText.isC1(bytes, i) { return true }
+            return b == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x80
+                && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9)
+        }
     }
 }
