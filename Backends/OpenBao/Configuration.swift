@@ -162,4 +162,7 @@ public struct OpenBaoConfiguration: Sendable {
 extension KeywayWarning.Code {
     /// `BAO_SKIP_VERIFY` / `VAULT_SKIP_VERIFY` turned TLS verification off.
     public static let tlsVerificationSkipped = Self(rawValue: "tls-verification-skipped")
+    /// An entry's details (account, organization, scopes, expiry) were written with another version of its key
+    /// than the one stored now: they are left out.
+    public static let openbaoDetailsOfAnotherVersion = Self(rawValue: "openbao-details-of-another-version")
 }

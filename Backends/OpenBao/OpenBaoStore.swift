@@ -21,8 +21,11 @@ public struct OpenBaoStore: CredentialStore {
     /// `custom_metadata` values are at most 512 bytes on the server.
     static let metadataValueLimit = 512
 
+    let warn: WarningHandler?
+
     public init(configuration: OpenBaoConfiguration, warn: WarningHandler? = nil) {
         self.configuration = configuration
+        self.warn = warn
         client = KVClient(configuration: configuration, warn: warn)
     }
 
@@ -103,7 +106,22 @@ public struct OpenBaoStore: CredentialStore {
                     + "api_key string; Keyway leaves it alone (replace it with keyway login).")
         }
         let metadata = data?["metadata"]
-        let custom = metadata?["custom_metadata"]
+        var custom = metadata?["custom_metadata"]
+        // The details are written after the key, in a request of their own, tagged with the key version they go
+        // with (`key_version`). Another version since (a host or tool that wrote the key after, or two hosts writing
+        // at once, whose details requests crossed) means they may be another key's: left out, with a warning.
+        if let tagged = custom?["key_version"]?.stringValue, let version = metadata?["version"]?.intValue,
+            tagged != String(version)
+        {
+            warn?(
+                KeywayWarning(
+                    .openbaoDetailsOfAnotherVersion,
+                    "The account, organization, scopes and expiry stored with \(id) on \(client.serverName) were "
+                        + "written with version \(tagged.prefix(20)) of its key, which is now at version \(version) "
+                        + "(written since by another host or tool), so they are left out. Store the credential again "
+                        + "(keyway login) to set them."))
+            custom = nil
+        }
         func text(_ name: String) -> String? { custom?[name]?.stringValue }
         var scopes: [String] = []
         if let list = text("scopes"), let parsed = try? JSON.parse(list), case .array(let items) = parsed {
@@ -173,7 +191,7 @@ public struct OpenBaoStore: CredentialStore {
         let deadline = deadline()
         try client.checkMount(deadline: deadline)
         let key = credential.secret.reveal()
-        var written = false
+        var written: Int?
         for attempt in 0..<Self.writeAttempts {
             // First the version this store read (what the caller based the write on), then the server's.
             let known = attempt == 0 ? versions.get(credential.id) : nil
@@ -185,8 +203,9 @@ public struct OpenBaoStore: CredentialStore {
             ])
             let answer = try client.send("POST", dataPath(credential.id), body: body, deadline: deadline, redact: [key])
             if answer.ok {
-                written = true
-                versions.set(credential.id, answer.json?["data"]?["version"]?.intValue)
+                let stored = answer.json?["data"]?["version"]?.intValue
+                versions.set(credential.id, stored)
+                written = stored ?? -1
                 break
             }
             guard Self.isCASMismatch(answer) else {
@@ -195,14 +214,16 @@ public struct OpenBaoStore: CredentialStore {
             // Another writer got there first: read its version and try again, after a short random pause.
             if attempt < Self.writeAttempts - 1 { usleep(UInt32.random(in: 5_000...40_000) << UInt32(min(attempt, 3))) }
         }
-        guard written else {
+        guard let written else {
             throw KeywayError(
                 .openbaoConflict,
                 "Conflict: \(credential.id) was changed on \(client.serverName) by another writer each of the "
                     + "\(Self.writeAttempts) times Keyway tried to store it (check-and-set), so it was not stored. "
                     + "Check what is stored now (keyway get) and try again.")
         }
-        let metadata = JSON.object([("custom_metadata", .object(custom))])
+        // The key version these details go with (`credential(_:from:)` checks it); none if the server named none.
+        let tagged = written >= 0 ? custom + [("key_version", .string(String(written)))] : custom
+        let metadata = JSON.object([("custom_metadata", .object(tagged))])
         let answer = try client.send("POST", metadataPath(credential.id), body: metadata, deadline: deadline)
         guard answer.ok else {
             let error = client.failure(answer, doing: "store the details of \(credential.id)", deadline: deadline)

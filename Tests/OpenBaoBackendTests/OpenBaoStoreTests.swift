@@ -93,6 +93,32 @@ func store(_ server: OpenBaoServer, prefix: String, extra: [String: String] = [:
         #expect(metadata.contains("\"expires\": \"2030-01-31\"") && !metadata.contains("sk-metadata"))
     }
 
+    /// The details are tagged with the key version they were written with: once the key has another version (here
+    /// written by the bao CLI, as a second host whose details request crossed Keyway's would leave it), they are
+    /// left out with a warning rather than shown for a key they may not belong to; storing again sets them.
+    @Test func detailsOfAnotherKeyVersionAreLeftOut() throws {
+        let server = try sharedServer.get()
+        let warnings = WarningLog()
+        var values = server.clientEnvironment
+        values["KEYWAY_OPENBAO_PREFIX"] = "layout-version"
+        values["HOME"] = server.directory.path
+        let kv = OpenBaoStore(environment: Environment(values), warn: warnings.handler)
+        let id = CredentialID(app: "openai", profile: "work")
+        try kv.write(Credential(id: id, secret: Secret("sk-version-one-abcdefghijklmnop"), account: "me@example.com"))
+        #expect(try kv.read(id)?.account == "me@example.com")
+        #expect(warnings.messages.isEmpty, "\(warnings.messages)")
+        try server.baoOK(["kv", "put", "secret/layout-version/openai/work", "api_key=sk-version-two-abcdefghijklmnop"])
+        let read = try #require(try kv.read(id))
+        #expect(read.secret.reveal() == "sk-version-two-abcdefghijklmnop")
+        #expect(read.account == nil, "the details written with version 1 are not shown with version 2")
+        #expect(
+            warnings.messages.contains { $0.contains("written with version 1 of its key, which is now at version 2") },
+            "\(warnings.messages)")
+        #expect(!warnings.messages.joined().contains("sk-version"), "no key in the warning")
+        try kv.write(Credential(id: id, secret: Secret("sk-version-three-abcdefghijklmnop"), account: "me@example.com"))
+        #expect(try kv.read(id)?.account == "me@example.com")
+    }
+
     /// logout removes every version (the metadata), not just the latest.
     @Test func deleteRemovesEveryVersion() throws {
         let server = try sharedServer.get()

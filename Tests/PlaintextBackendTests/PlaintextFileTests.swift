@@ -1,21 +1,11 @@
 import KeywayCore
 import KeywayPlaintext
 import KeywayTestSupport
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Collects warnings for assertions.
-final class WarningLog: Sendable {
-    private let items = Mutex<[KeywayWarning]>([])
-    var handler: WarningHandler {
-        { [self] warning in items.withLock { $0.append(warning) } }
-    }
-    var warnings: [KeywayWarning] { items.withLock { $0 } }
-}
 
 let sample = Credential(id: CredentialID(app: "reflex"), secret: Secret("rfx_0123456789abcdef0123456789"))
 
