@@ -38,8 +38,9 @@ with open(path, "wb") as f:
         written += len(chunk)
         i += 1
 PY
-echo "== 100 MB of output (ms): keyway run --mask -- cat vs cat vs sed"
+echo "== 100 MB of output (ms): keyway run --mask -- cat vs cat, cat | cat (the floor of any relay through a pipe) and sed"
 "$interleave" "${2:-15}" 2 \
   -- cat /bin/sh -c "exec cat '$data'" \
   -- mask /bin/sh -c "exec '$keyway' run reflex --mask -- cat '$data'" \
+  -- cat-pipe-cat /bin/sh -c "cat '$data' | cat" \
   -- sed /bin/sh -c "exec sed 's/$key/<keyway:reflex>/g' '$data'"
