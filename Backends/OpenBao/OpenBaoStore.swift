@@ -110,16 +110,19 @@ public struct OpenBaoStore: CredentialStore {
         // The details are written after the key, in a request of their own, tagged with the key version they go
         // with (`key_version`). Another version since (a host or tool that wrote the key after, or two hosts writing
         // at once, whose details requests crossed) means they may be another key's: left out, with a warning.
-        if let tagged = custom?["key_version"]?.stringValue, let version = metadata?["version"]?.intValue,
-            tagged != String(version)
+        // Details without a tag (written before Keyway tagged them, or by another tool) are taken as they are.
+        if let tagged = custom?["key_version"], let version = metadata?["version"]?.intValue,
+            tagged.stringValue != String(version)
         {
+            // Any writer can put anything there: only a plain version number is repeated.
+            let text = tagged.stringValue.flatMap { Int($0).map { "version \($0)" } } ?? "an unreadable version"
             warn?(
                 KeywayWarning(
                     .openbaoDetailsOfAnotherVersion,
                     "The account, organization, scopes and expiry stored with \(id) on \(client.serverName) were "
-                        + "written with version \(tagged.prefix(20)) of its key, which is now at version \(version) "
-                        + "(written since by another host or tool), so they are left out. Store the credential again "
-                        + "(keyway login) to set them."))
+                        + "written with \(text) of its key, which is now at version \(version) (written since by "
+                        + "another host or tool), so they are left out. Store the credential again (keyway login) to "
+                        + "set them."))
             custom = nil
         }
         func text(_ name: String) -> String? { custom?[name]?.stringValue }

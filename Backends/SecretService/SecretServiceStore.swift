@@ -344,28 +344,38 @@ public struct SecretServiceStore: CredentialStore {
         do throws(KeywayError) {
             secrets = try session.secrets(chosen.map(\.1))
         } catch  where skippingRemoved && error.code == .keyringFailure {
-            // KWallet fails the whole GetSecrets when one item was removed meanwhile ("Can't find item at path"),
-            // and other programs may go on removing items while this reads again (a second GetSecrets of the rest
-            // failed that way in CI, 2026-12-02): each item's secret is read on its own, and an item whose read
-            // fails and that no longer exists is left out. A read that fails while its item is still there is the
-            // error reported.
-            var kept: [(CredentialID, Item)] = []
-            secrets = []
-            for (id, item) in chosen {
-                do throws(KeywayError) {
-                    let read = try session.secrets([item])
-                    kept.append((id, item))
-                    secrets.append(read.first ?? nil)
-                } catch  where error.code == .keyringFailure {
-                    guard try session.existing([item.path]).isEmpty else { throw error }
-                    warn?(
-                        KeywayWarning(
-                            .keyringItemVanished,
-                            "The keyring item of \(id) (\(item.path)) was removed while it was being listed; it is "
-                                + "left out."))
-                }
+            // KWallet fails the whole GetSecrets when one item was removed meanwhile ("Can't find item at path"):
+            // read again, in one call, the secrets of the items that are still there.
+            func leaveOut(_ id: CredentialID, _ item: Item) {
+                warn?(
+                    KeywayWarning(
+                        .keyringItemVanished,
+                        "The keyring item of \(id) (\(item.path)) was removed while it was being listed; it is left "
+                            + "out."))
             }
-            chosen = kept
+            let present = try session.existing(chosen.map(\.1.path))
+            for (id, item) in chosen where !present.contains(item.path) { leaveOut(id, item) }
+            chosen = chosen.filter { present.contains($0.1.path) }
+            do throws(KeywayError) {
+                secrets = try session.secrets(chosen.map(\.1))
+            } catch  where error.code == .keyringFailure {
+                // Other programs went on removing items meanwhile (a second call failed that way in CI,
+                // 2026-12-02): each item's secret is read on its own. An item whose read fails and that no longer
+                // exists is left out; one that is still there fails the listing with its error.
+                var kept: [(CredentialID, Item)] = []
+                secrets = []
+                for (id, item) in chosen {
+                    do throws(KeywayError) {
+                        let read = try session.secrets([item])
+                        kept.append((id, item))
+                        secrets.append(read.first ?? nil)
+                    } catch  where error.code == .keyringFailure {
+                        guard try session.existing([item.path]).isEmpty else { throw error }
+                        leaveOut(id, item)
+                    }
+                }
+                chosen = kept
+            }
         }
         var result: [Credential] = []
         for ((id, item), secret) in zip(chosen, secrets) {

@@ -63,11 +63,7 @@ enum KeyringInterop {
 
     static func gitEntry(_ item: ForeignKeyringItem) -> GitCredentialHelper.Entry? {
         let a = item.attributes
-        // An item with an empty secret holds no password: KWallet leaves one behind when a helper's write fails
-        // (KDE 514194), and answering git with an empty password would only fail its authentication.
-        guard let protocolName = a["protocol"], let server = a["server"], let text = item.secret?.reveal(),
-            !text.isEmpty
-        else {
+        guard let protocolName = a["protocol"], let server = a["server"], let text = item.secret?.reveal() else {
             return nil
         }
         if let schema = a["xdg:schema"], !gitSchemas.contains(schema) { return nil }
@@ -110,7 +106,7 @@ enum KeyringInterop {
         if let serverURL { attributes["server"] = serverURL }
         return try items(in: store, matching: attributes).compactMap { item in
             let a = item.attributes
-            guard let server = a["server"], let secret = item.secret, !secret.reveal().isEmpty,  // as for git
+            guard let server = a["server"], let secret = item.secret,
                 a["xdg:schema"] == nil || a["xdg:schema"] == dockerSchema
             else { return nil }
             return (.init(serverURL: server, username: a["username"] ?? "", secret: secret), item.path)

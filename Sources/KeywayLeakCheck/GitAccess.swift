@@ -172,18 +172,21 @@ package struct GitRunner: Sendable {
         try staged(filter: "ACMRT")
     }
 
-    /// Paths the index adds to HEAD (in a repository without commits yet, every index entry).
+    /// Paths the index adds to HEAD (in a repository without commits yet, every index entry), `git add -N` entries
+    /// (intent to add) included: they are in no commit either.
     public func addedFiles() throws(KeywayError) -> [String] {
-        try staged(filter: "A")
+        try staged(filter: "A", intentToAdd: true)
     }
 
     /// `git diff --cached` of the index against HEAD, which compares with the empty tree when HEAD is unborn (no
-    /// commit yet): one git command in the usual case. Only when it fails (a HEAD naming a missing commit, say) is
-    /// HEAD looked at: without one that git can read, every index entry counts, as for an unborn HEAD.
-    private func staged(filter: String) throws(KeywayError) -> [String] {
-        let diff = [
-            "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=\(filter)", "--no-ext-diff",
-        ]
+    /// commit yet), and also when HEAD's branch names a commit that is not there: one git command. Should it fail
+    /// while `rev-parse --verify HEAD` fails too, every index entry counts, as for an unborn HEAD (no such case is
+    /// known with git 2.39: a HEAD naming a blob, or a commit whose tree is missing, fails both ways and is an
+    /// error, as it was when HEAD was looked at first).
+    private func staged(filter: String, intentToAdd: Bool = false) throws(KeywayError) -> [String] {
+        let diff =
+            ["diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=\(filter)", "--no-ext-diff"]
+            + (intentToAdd ? ["--ita-visible-in-index"] : [])
         do throws(KeywayError) {
             return try paths(diff)
         } catch  where error.code != .gitTimedOut {

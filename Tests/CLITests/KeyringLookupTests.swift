@@ -43,8 +43,16 @@ struct KeyringLookupTests {
         #expect(!calls.contains("NameHasOwner"), "\(calls)")
         #expect(!calls.contains("ReadAlias"), "\(calls)")
         #expect(calls.filter { $0 == "SearchItems" }.count == 1, "\(calls)")
-        #expect(calls.filter { $0 == "GetSecrets" }.count == 1, "\(calls)")
-        #expect(calls.filter { $0 == "GetAll" }.count == 2, "the service's and the item's properties: \(calls)")
+        // The lookup's calls end with its GetSecrets. Under KWallet about 1% of reads fail and are repeated over a
+        // fresh transfer session (a new Secret Service proxy, then GetSecrets again: seen in a run of this test,
+        // 2026-12-02); nothing else may follow.
+        let lookup = calls.firstIndex(of: "GetSecrets").map { calls[...$0] } ?? calls[...]
+        let repeated: Set = [
+            "StartServiceByName", "GetNameOwner", "GetAll", "OpenSession", "GetSecrets", "RemoveMatch",
+        ]
+        #expect(calls[lookup.endIndex...].allSatisfy(repeated.contains), "only a repeated read after it: \(calls)")
+        #expect(lookup.filter { $0 == "GetSecrets" }.count == 1, "\(calls)")
+        #expect(lookup.filter { $0 == "GetAll" }.count == 2, "the service's and the item's properties: \(calls)")
     }
 
     @Test func missOnALockedCollectionReportsLockedNotNotFound() throws {
