@@ -181,8 +181,8 @@ package struct GitRunner: Sendable {
     /// `git diff --cached` of the index against HEAD, which compares with the empty tree when HEAD is unborn (no
     /// commit yet), and also when HEAD's branch names a commit that is not there: one git command. Should it fail
     /// while `rev-parse --verify HEAD` fails too, every index entry counts, as for an unborn HEAD (no such case is
-    /// known with git 2.39: a HEAD naming a blob, or a commit whose tree is missing, fails both ways and is an
-    /// error, as it was when HEAD was looked at first).
+    /// known with git 2.39: under a HEAD naming a blob, or a commit whose tree is missing, `diff` fails while
+    /// `rev-parse` succeeds, and git's error is reported, as it was when HEAD was looked at first).
     private func staged(filter: String, intentToAdd: Bool = false) throws(KeywayError) -> [String] {
         let diff =
             ["diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=\(filter)", "--no-ext-diff"]
