@@ -194,7 +194,9 @@ public struct OpenBaoStore: CredentialStore {
         let deadline = deadline()
         try client.checkMount(deadline: deadline)
         let key = credential.secret.reveal()
-        var written: Int?
+        var written = false
+        // The version the server gave the key written (nil if it named none).
+        var writtenVersion: Int?
         for attempt in 0..<Self.writeAttempts {
             // First the version this store read (what the caller based the write on), then the server's.
             let known = attempt == 0 ? versions.get(credential.id) : nil
@@ -206,9 +208,9 @@ public struct OpenBaoStore: CredentialStore {
             ])
             let answer = try client.send("POST", dataPath(credential.id), body: body, deadline: deadline, redact: [key])
             if answer.ok {
-                let stored = answer.json?["data"]?["version"]?.intValue
-                versions.set(credential.id, stored)
-                written = stored ?? -1
+                written = true
+                writtenVersion = answer.json?["data"]?["version"]?.intValue
+                versions.set(credential.id, writtenVersion)
                 break
             }
             guard Self.isCASMismatch(answer) else {
@@ -217,7 +219,7 @@ public struct OpenBaoStore: CredentialStore {
             // Another writer got there first: read its version and try again, after a short random pause.
             if attempt < Self.writeAttempts - 1 { usleep(UInt32.random(in: 5_000...40_000) << UInt32(min(attempt, 3))) }
         }
-        guard let written else {
+        guard written else {
             throw KeywayError(
                 .openbaoConflict,
                 "Conflict: \(credential.id) was changed on \(client.serverName) by another writer each of the "
@@ -225,7 +227,7 @@ public struct OpenBaoStore: CredentialStore {
                     + "Check what is stored now (keyway get) and try again.")
         }
         // The key version these details go with (`credential(_:from:)` checks it); none if the server named none.
-        let tagged = written >= 0 ? custom + [("key_version", .string(String(written)))] : custom
+        let tagged = writtenVersion.map { custom + [("key_version", .string(String($0)))] } ?? custom
         let metadata = JSON.object([("custom_metadata", .object(tagged))])
         let answer = try client.send("POST", metadataPath(credential.id), body: metadata, deadline: deadline)
         guard answer.ok else {

@@ -111,11 +111,19 @@ package struct GitRunner: Sendable {
     /// NUL-separated records `<fields>\t<path>` (`ls-files --stage`, `ls-tree`): the space-separated fields and the
     /// path as its `FileNames` text.
     func taggedPaths(_ args: [String]) throws(KeywayError) -> [(fields: [String], path: String)] {
-        try run(args).split(separator: 0).compactMap { record in
-            guard let tab = record.firstIndex(of: 9) else { return nil }
-            let fields = record[..<tab].split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
-            return (fields, FileNames.text(record[(tab + 1)...]))
-        }
+        try run(args).split(separator: 0).compactMap(Self.taggedPath)
+    }
+
+    /// One `<fields>\t<path>` record; nil without a tab.
+    static func taggedPath(_ record: ArraySlice<UInt8>) -> (fields: [String], path: String)? {
+        guard let tab = record.firstIndex(of: 9) else { return nil }
+        let fields = record[..<tab].split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
+        return (fields, FileNames.text(record[(tab + 1)...]))
+    }
+
+    /// An `ls-files --stage` record, `<mode> <oid> <stage>\t<path>`, as an index entry.
+    static func indexEntry(_ record: (fields: [String], path: String)) -> (mode: String, oid: String, path: String)? {
+        record.fields.count == 3 ? (record.fields[0], record.fields[1], record.path) : nil
     }
 
     /// Ignored untracked paths; an ignored directory is listed once, as `dir/`.
@@ -149,21 +157,14 @@ package struct GitRunner: Sendable {
                 listing.untracked.append(FileNames.text(rest))
                 continue
             }
-            // "<mode> <oid> <stage>\t<path>"
-            guard let tab = rest.firstIndex(of: 9) else { continue }
-            let fields = rest[..<tab].split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
-            guard fields.count == 3 else { continue }
-            listing.entries.append((fields[0], fields[1], FileNames.text(rest[(tab + 1)...])))
+            if let entry = Self.taggedPath(rest).flatMap(Self.indexEntry) { listing.entries.append(entry) }
         }
         return listing
     }
 
     /// Index entries (mode, object id, path), gitlinks (submodules) included.
     public func indexEntries() throws(KeywayError) -> [(mode: String, oid: String, path: String)] {
-        // "<mode> <oid> <stage>\t<path>"
-        try taggedPaths(["ls-files", "-z", "--stage"]).compactMap { entry in
-            entry.fields.count == 3 ? (entry.fields[0], entry.fields[1], entry.path) : nil
-        }
+        try taggedPaths(["ls-files", "-z", "--stage"]).compactMap(Self.indexEntry)
     }
 
     /// Paths whose staged content differs from HEAD (added, copied, modified, renamed, type changed). In a

@@ -54,16 +54,11 @@ struct CredentialHelperInteropTests {
     }
 
     /// The other helper's command (a `store` that sets up what Keyway then reads, a lookup that checks an item is
-    /// still there), repeated (up to three times in all) when it fails: under KWallet libsecret's own calls fail now
-    /// and then (KWallet's session-key bug, KDE 514194: "Can't find session /org/freedesktop/secrets/session/N", CI
-    /// 2026-12-02), which is no fault of Keyway's. The last result is returned, so a helper that keeps failing (or
-    /// an item that is really gone) still fails the test.
+    /// still there), run again when it fails (`repeatedWhileFailing`).
     @discardableResult
     func otherRepeatingFailures(_ program: String, _ arguments: [String] = ["store"], stdin: String) throws -> RunResult
     {
-        var result = try other(program, arguments, stdin: stdin)
-        for _ in 0..<2 where result.status != 0 { result = try other(program, arguments, stdin: stdin) }
-        return result
+        try repeatedWhileFailing { try other(program, arguments, stdin: stdin) }
     }
 
     /// The other way: git-credential-libsecret finds what Keyway stored where the formats allow (a bare password,

@@ -30,13 +30,11 @@ struct GitHubCLIKeyringTests {
                                content_type="text/plain; charset=utf-8")
         """#
 
-    /// Stores `token` as gh does for `host` and `user` ("" is the active account's item).
-    /// Repeated (three times in all) when python fails: under KWallet its own writes fail now and then (KWallet's
-    /// session-key bug, KDE 514194, seen in a run of these tests 2026-12-02), which is no fault of Keyway's.
+    /// Stores `token` as gh does for `host` and `user` ("" is the active account's item); python's write is run again
+    /// when it fails (`repeatedWhileFailing`: under KWallet it did, in a run of these tests 2026-12-02).
     static func ghStore(_ keyring: PrivateProvider, host: String = "github.com", user: String, _ token: String) throws {
-        var stored = try keyring.run(["/usr/bin/python3", "-c", goKeyringSet, "gh:" + host, user], stdin: token)
-        for _ in 0..<2 where stored.status != 0 {
-            stored = try keyring.run(["/usr/bin/python3", "-c", goKeyringSet, "gh:" + host, user], stdin: token)
+        let stored = try repeatedWhileFailing {
+            try keyring.run(["/usr/bin/python3", "-c", goKeyringSet, "gh:" + host, user], stdin: token)
         }
         try #require(stored.status == 0, "\(stored)")
     }

@@ -99,6 +99,16 @@ public struct CapturedRun: CustomStringConvertible, Sendable {
     public var description: String { "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
 }
 
+/// Runs `body` again, up to `attempts` runs in all, while its run fails: for another program's calls to a Secret
+/// Service provider that fails some of them on its own (KWallet's session-key bug, KDE 514194: "Can't find session
+/// /org/freedesktop/secrets/session/N", seen in CI 2026-12-02), which is no fault of Keyway's. The last run is
+/// returned, so a program that keeps failing (or an item that is really gone) still fails the test.
+public func repeatedWhileFailing(attempts: Int = 3, _ body: () throws -> CapturedRun) rethrows -> CapturedRun {
+    var result = try body()
+    for _ in 1..<max(attempts, 1) where result.status != 0 { result = try body() }
+    return result
+}
+
 /// Runs a program with exactly `environment` (none by default), `stdin` on its standard input (empty when nil), in
 /// `directory` when given, and returns its exit status and output. Both pipes are read at once (stderr on a thread),
 /// so neither fills up; returns when the program has exited and both pipes are closed.

@@ -145,19 +145,22 @@ public enum APIKeyRules {
     /// quoted) and every built-in app spec's required and expected prefixes and token kinds. Written out rather
     /// than read from the specs at start-up: that decoded all fifteen built-in specs in every `get` that shows a
     /// name (0.7 ms of its start-up); `KeyRulesTests` checks the list against `derivedKeyPrefixes()`.
-    package static let keyPrefixes: [String] = [
+    package static let keyPrefixes: [String] =
+        vendorKeyPrefixes + [
+            "rp_", "reminix_sk_", "reminix_ct_", "reminix_pat_", "flux_dev_", "flux_prod_", "sk-proj-", "sk-svcacct-",
+            "sk-admin-", "sk-ant-", "sk-ant-api03-", "sk-ant-admin01-", "sk_live_", "sk_test_", "rk_live_", "rk_test_",
+            "gldt-", "glptt-", "glrt-", "dop_v1_", "doo_v1_", "sntrys_", "sntryu_",
+        ]
+
+    /// Common vendors' key prefixes, lower case.
+    static let vendorKeyPrefixes = [
         "rfx_", "sk-", "sk_", "pk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox",
-        "npm_", "pypi-", "hf_", "rp_", "reminix_sk_", "reminix_ct_", "reminix_pat_", "flux_dev_", "flux_prod_",
-        "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-ant-", "sk-ant-api03-", "sk-ant-admin01-", "sk_live_", "sk_test_",
-        "rk_live_", "rk_test_", "gldt-", "glptt-", "glrt-", "dop_v1_", "doo_v1_", "sntrys_", "sntryu_",
+        "npm_", "pypi-", "hf_",
     ]
 
     /// The list `keyPrefixes` must be: the vendors' prefixes, then those of the built-in specs not among them.
     package static func derivedKeyPrefixes() -> [String] {
-        var prefixes = [
-            "rfx_", "sk-", "sk_", "pk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox",
-            "npm_", "pypi-", "hf_",
-        ]
+        var prefixes = vendorKeyPrefixes
         for spec in AppCatalog.builtIn {
             for prefix in spec.requiredPrefixes + spec.expectedPrefixes + spec.tokenKinds.map(\.prefix) {
                 let lower = prefix.lowercased()
