@@ -77,15 +77,29 @@ static void *preload_thread(void *unused) {
     return NULL;
 }
 
-void keyway_http_preload(void) {
-    pthread_t thread;
-    pthread_attr_t attributes;
-    if (pthread_attr_init(&attributes) != 0) return;
-    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-    // On failure the first request loads it itself.
-    (void)pthread_create(&thread, &attributes, preload_thread, NULL);
-    pthread_attr_destroy(&attributes);
+// The preload thread is joined, never detached: a command that fails before its first request (a refused secret id
+// file, say) calls exit() while the thread may still be inside dlopen or curl_global_init, and exit() then runs the
+// destructors of libraries the thread is still loading or initialising (a crash, SIGSEGV, in about 1 run of 40). The
+// atexit handler, registered before the thread starts, makes exit() wait for it first; loading does not touch the
+// network, so the wait is bounded (a few milliseconds).
+static pthread_once_t preload_once = PTHREAD_ONCE_INIT;
+static pthread_t preload_handle;
+static int preload_started;
+
+static void join_preload(void) {
+    if (preload_started) {
+        preload_started = 0;
+        (void)pthread_join(preload_handle, NULL);
+    }
 }
+
+static void start_preload(void) {
+    // Without the handler the thread must not start: the first request loads libcurl itself.
+    if (atexit(join_preload) != 0) return;
+    if (pthread_create(&preload_handle, NULL, preload_thread, NULL) == 0) preload_started = 1;
+}
+
+void keyway_http_preload(void) { pthread_once(&preload_once, start_preload); }
 
 void *keyway_http_client_new(char *message, size_t message_size) {
     pthread_once(&load_once, load_curl);

@@ -177,38 +177,60 @@ public struct SecretServiceStore: CredentialStore {
             }
             let previousPaths = Set(previous.map(\.path))
             // Nothing is deleted, and no success reported, before the new item is read back and holds the key: KWallet
-            // can store an empty secret when it fails to decrypt one (its session-key bug, KDE 514194). A copy that
-            // does not is removed and the write repeated once over a fresh transfer session.
-            // A CreateItem that fails with a provider error (KWallet: "Can't find session ...") is repeated the same
-            // way.
-            var created = ""
-            var intact = false
-            do throws(KeywayError) {
-                created = try session.createItem(in: collection, attributes: attributes, label: label, secret: secret)
-                intact = try session.holds(created, secret)
-            } catch  where error.code == .keyringFailure {
-                intact = false
-            }
-            if !intact {
-                if !created.isEmpty, !previousPaths.contains(created) { try? session.delete(path: created) }
+            // can store an empty secret when it fails to decrypt one (its session-key bug, KDE 514194), and fails a
+            // CreateItem outright now and then ("Can't find session ..."). A copy that does not hold the key is
+            // removed, and the write repeated over a fresh transfer session, up to twice (as reads are): one repeat
+            // was not enough, two failures in a row were seen in CI on KWallet (2026-12-02, a CreateItem failing
+            // with "Can't find session" both times).
+            let created = try createIntact(
+                credential.id, in: collection, attributes: attributes, label: label, secret: secret, session,
+                keeping: previousPaths, hadPrevious: !previous.isEmpty)
+            for item in previous where item.path != created { try session.delete(item) }
+        }
+    }
+
+    /// How many times a write is tried: the first, then twice over a fresh transfer session.
+    static let writeAttempts = 3
+
+    /// Creates the item and reads it back (see `write`); returns its path once it holds `secret`. Copies that do not
+    /// are deleted (never one of `keeping`, the items the write replaces), so a failure leaves the store as it was.
+    private func createIntact(
+        _ id: CredentialID, in collection: Collection, attributes: [String: String], label: String,
+        secret: String, _ session: Session, keeping: Set<String>, hadPrevious: Bool
+    ) throws(KeywayError) -> String {
+        var target = collection
+        var lastFailure: KeywayError?
+        for attempt in 1...Self.writeAttempts {
+            if attempt > 1 {
                 try session.renewTransferSession()
                 guard let again = try session.defaultCollection() else {
                     throw KeywayError(.keyringFailure, "The default keyring collection went away during the write.")
                 }
-                created = try session.createItem(in: again, attributes: attributes, label: label, secret: secret)
-                guard try session.holds(created, secret) else {
-                    if !previousPaths.contains(created) { try? session.delete(path: created) }
-                    throw KeywayError(
-                        .keyringFailure,
-                        "The Secret Service did not store the API key for \(credential.id) intact: read back, the new "
-                            + "keyring item held a different secret, twice (the second time over a fresh transfer "
-                            + "session; KWallet's session-key bug, KDE 514194, does this). The new item was removed "
-                            + (previous.isEmpty ? "; nothing was stored. " : "and the previous key kept. ")
-                            + "Try again, or use --backend encrypted.")
-                }
+                target = again
             }
-            for item in previous where item.path != created { try session.delete(item) }
+            do throws(KeywayError) {
+                let created = try session.createItem(in: target, attributes: attributes, label: label, secret: secret)
+                if try session.holds(created, secret) { return created }
+                if !keeping.contains(created) { try? session.delete(path: created) }
+                lastFailure = nil
+            } catch  where error.code == .keyringFailure {
+                lastFailure = error
+            }
         }
+        let kept = hadPrevious ? "The previous key was kept. " : "Nothing was stored. "
+        if let lastFailure {
+            throw KeywayError(
+                .keyringFailure,
+                "\(lastFailure.message) (tried \(Self.writeAttempts) times, each repeat over a fresh transfer session; "
+                    + "KWallet's session bug, KDE 514194, does this). \(kept)Try again, or use --backend encrypted.")
+        }
+        throw KeywayError(
+            .keyringFailure,
+            "The Secret Service did not store the API key for \(id) intact: read back, the new keyring item held a "
+                + "different secret, \(Self.writeAttempts) times (each repeat over a fresh transfer session; KWallet's "
+                + "session-key bug, KDE 514194, does this). The new item was removed"
+                + (hadPrevious ? " and the previous key kept. " : "; nothing was stored. ")
+                + "Try again, or use --backend encrypted.")
     }
 
     @discardableResult

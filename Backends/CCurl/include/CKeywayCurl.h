@@ -55,8 +55,10 @@ typedef struct keyway_http_response {
 /// An opaque client (one libcurl easy handle: connections are kept alive between its requests). Nil when libcurl
 /// cannot be loaded; `message` (at least 256 bytes) then says why. Not thread-safe: one request at a time.
 void *keyway_http_client_new(char *message, size_t message_size);
-/// Starts loading libcurl on a thread of its own (detached), so that the loading overlaps the caller's other work;
-/// the first `keyway_http_client_new` waits for it. Called only when a request is sure to follow.
+/// Starts loading libcurl on a thread of its own, so that the loading overlaps the caller's other work; the first
+/// `keyway_http_client_new` waits for it, and exit() joins it (an atexit handler: a process that exits before its
+/// first request must not tear libraries down under a thread still loading them). Once per process; called only
+/// when a request is likely to follow.
 void keyway_http_preload(void);
 void keyway_http_client_free(void *client);
 
