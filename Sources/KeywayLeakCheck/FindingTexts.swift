@@ -173,7 +173,7 @@ extension LeakChecker {
             var committedNow = false
             switch git {
             case .tracked?:
-                switch committed?.place(of: match.secret, in: relative) ?? .committed {
+                switch committed?.place(of: match.secret, in: relative, bytes: item.bytes) ?? .committed {
                 case .committed:
                     committedNow = true
                     whereText = "tracked by git in \(repository ?? "")"
@@ -242,27 +242,48 @@ extension LeakChecker {
     }
 
     /// The keys the committed (HEAD) and staged (index) versions of a repository's tracked files hold, read on
-    /// demand: only for a tracked file whose working-tree copy holds a key.
+    /// demand: only for a tracked file whose working-tree copy holds a key, and not even then when that copy is the
+    /// blob the index and HEAD hold (`isCommittedCopy`).
     final class CommittedVersions {
         enum Place { case committed, staged, workingTree }
 
         private let runner: GitRunner
         private let indexOids: [String: String]
+        private let changedInIndex: Set<String>
+        private var committedCopies: [String: Bool] = [:]
         private unowned let checker: LeakChecker
         private var headOids: [String: String]?
         private var batch: CatFileBatch?
         private var cache: [String: (head: [Secret]?, index: [Secret]?)] = [:]
         private var failed = false
 
-        init(runner: GitRunner, indexOids: [String: String], checker: LeakChecker) {
+        /// `changedInIndex`: the paths whose index entry differs from HEAD's (`GitRunner.StagedChanges.changed`).
+        init(runner: GitRunner, indexOids: [String: String], changedInIndex: Set<String>, checker: LeakChecker) {
             self.runner = runner
             self.indexOids = indexOids
+            self.changedInIndex = changedInIndex
             self.checker = checker
         }
 
         /// Where the key `secret` found in the working-tree copy of `path` (relative) is. When git cannot tell (an
         /// error, which is reported, or a version too large to read), `.committed`: the cautious answer.
-        func place(of secret: Secret, in path: String) -> Place {
+        /// Whether `bytes`, the working-tree copy of the tracked file at `path` (relative), is byte for byte what
+        /// the index holds for it (its git blob id is the index entry's) while the index holds what HEAD does (the
+        /// path is not among the staged changes): then every key in it is committed, and git need not be asked.
+        /// Checked once per path.
+        func isCommittedCopy(_ path: String, _ bytes: [UInt8]) -> Bool {
+            if let known = committedCopies[path] { return known }
+            var same = false
+            if !changedInIndex.contains(path), let oid = indexOids[path] {
+                same = GitBlobID.of(bytes, like: oid) == oid
+            }
+            committedCopies[path] = same
+            return same
+        }
+
+        /// `bytes`: the working-tree copy the key was found in.
+        func place(of secret: Secret, in path: String, bytes: [UInt8]) -> Place {
+            if isCommittedCopy(path, bytes) { return .committed }
             guard !failed else { return .committed }
             do throws(KeywayError) {
                 let versions = try self.versions(path)

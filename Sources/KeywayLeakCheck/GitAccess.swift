@@ -170,31 +170,60 @@ package struct GitRunner: Sendable {
     /// Paths whose staged content differs from HEAD (added, copied, modified, renamed, type changed). In a
     /// repository without commits yet, every index entry.
     public func stagedFiles() throws(KeywayError) -> [String] {
-        try staged(filter: "ACMRT")
+        try staged(filter: "ACMRT").map(\.path)
     }
 
-    /// Paths the index adds to HEAD (in a repository without commits yet, every index entry), `git add -N` entries
-    /// (intent to add) included: they are in no commit either.
-    public func addedFiles() throws(KeywayError) -> [String] {
-        try staged(filter: "A", intentToAdd: true)
+    /// How the index differs from HEAD, from one `git diff --cached --name-status`.
+    public struct StagedChanges: Sendable {
+        /// Paths the index adds to HEAD, `git add -N` entries (intent to add) included: they are in no commit either.
+        public var added: Set<String> = []
+        /// Every path whose index entry differs from HEAD's in any way (added, deleted, modified, type changed,
+        /// unmerged): a tracked path not in it is, in the index, what HEAD holds.
+        public var changed: Set<String> = []
+    }
+
+    /// The index against HEAD (in a repository without commits yet, every index entry is added).
+    public func stagedChanges() throws(KeywayError) -> StagedChanges {
+        var changes = StagedChanges()
+        for (status, path) in try staged(filter: nil, intentToAdd: true) {
+            changes.changed.insert(path)
+            if status == "A" { changes.added.insert(path) }
+        }
+        return changes
     }
 
     /// `git diff --cached` of the index against HEAD, which compares with the empty tree when HEAD is unborn (no
     /// commit yet), and also when HEAD's branch names a commit that is not there: one git command. Should it fail
-    /// while `rev-parse --verify HEAD` fails too, every index entry counts, as for an unborn HEAD (no such case is
-    /// known with git 2.39: under a HEAD naming a blob, or a commit whose tree is missing, `diff` fails while
-    /// `rev-parse` succeeds, and git's error is reported, as it was when HEAD was looked at first).
-    private func staged(filter: String, intentToAdd: Bool = false) throws(KeywayError) -> [String] {
+    /// while `rev-parse --verify HEAD` fails too, every index entry counts as added, as for an unborn HEAD (no such
+    /// case is known with git 2.39: under a HEAD naming a blob, or a commit whose tree is missing, `diff` fails while
+    /// `rev-parse` succeeds, and git's error is reported, as it was when HEAD was looked at first). Each record is
+    /// the status letter and the path (`--no-renames`: one path each).
+    private func staged(filter: String?, intentToAdd: Bool = false) throws(KeywayError) -> [(
+        status: String, path: String
+    )] {
         let diff =
-            ["diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=\(filter)", "--no-ext-diff"]
-            + (intentToAdd ? ["--ita-visible-in-index"] : [])
+            ["diff", "--cached", "--name-status", "-z", "--no-renames", "--no-ext-diff"]
+            + (filter.map { ["--diff-filter=\($0)"] } ?? []) + (intentToAdd ? ["--ita-visible-in-index"] : [])
+        let output: [UInt8]
         do throws(KeywayError) {
-            return try paths(diff)
+            output = try run(diff)
         } catch  where error.code != .gitTimedOut {
             let hasHead = (try? run(["rev-parse", "--verify", "--quiet", "HEAD"])) != nil
-            if !hasHead { return try paths(["ls-files", "-z", "--cached"]) }
+            if !hasHead { return try paths(["ls-files", "-z", "--cached"]).map { ("A", $0) } }
             throw error
         }
+        // "<status>\0<path>\0" for each path.
+        let fields = output.split(separator: 0, omittingEmptySubsequences: false)
+        var records: [(status: String, path: String)] = []
+        var index = 0
+        while index + 1 < fields.count {
+            let status = String(decoding: fields[index].prefix(1), as: UTF8.self)
+            let path = fields[index + 1]
+            index += 2
+            guard !status.isEmpty, !path.isEmpty else { continue }
+            records.append((status, FileNames.text(path)))
+        }
+        return records
     }
 
     /// One file version added or changed by a commit.

@@ -97,7 +97,7 @@ extension LeakChecker {
         let root = runner.root
         let listing = try runner.workTreeListing(untracked: !trackedOnly)
         let entries = listing.entries
-        let added = Set(try runner.addedFiles())
+        let changes = try runner.stagedChanges()
         var tracked = Set<String>()
         var indexOids: [String: String] = [:]
         var submodules: [String] = []
@@ -109,7 +109,7 @@ extension LeakChecker {
             }
             guard tracked.insert(entry.path).inserted else { continue }  // merge conflicts: several stages
             indexOids[entry.path] = entry.oid
-            files.append((entry.path, added.contains(entry.path) ? .staged : .tracked))
+            files.append((entry.path, changes.added.contains(entry.path) ? .staged : .tracked))
         }
         var nested: [String] = []
         if !trackedOnly {
@@ -122,8 +122,11 @@ extension LeakChecker {
             }
         }
         let reader = BeneathReader(root: root)
-        let committed = CommittedVersions(runner: runner, indexOids: indexOids, checker: self)
+        let committed = CommittedVersions(
+            runner: runner, indexOids: indexOids, changedInIndex: changes.changed, checker: self)
         defer { committed.finish() }
+        // Blobs of the history that are the working-tree copies just scanned, at the same path (see `scanHistory`).
+        var scannedBlobs: [String: String] = [:]
         for (path, state) in files {
             let absolute = root + "/" + path
             let credentials = isCredentialsFileName(ProtectedFile.baseName(path))
@@ -139,6 +142,9 @@ extension LeakChecker {
             scanContent(
                 bytes, path: absolute, repository: root, git: state, commit: nil,
                 committed: state == .tracked ? committed : nil)
+            if options.history, state == .tracked, committed.isCommittedCopy(path, bytes), let oid = indexOids[path] {
+                scannedBlobs[oid] = path
+            }
         }
         if !trackedOnly {
             for path in try runner.ignoredFiles() where !path.hasSuffix("/") && under(path, prefix) {
@@ -151,7 +157,7 @@ extension LeakChecker {
         }
         flushScans()
         committed.finish()
-        if options.history { try scanHistory(runner, prefix: prefix, tracked: tracked) }
+        if options.history { try scanHistory(runner, prefix: prefix, tracked: tracked, scannedBlobs: scannedBlobs) }
         // A nested repository is entered only when no directory on the way is a symbolic link.
         for path in submodules + nested where reader.isRepository(path) {
             scanRepository(root + "/" + path, prefix: nil)
@@ -188,9 +194,15 @@ extension LeakChecker {
     }
 
     /// With `bare`, the repository has no work tree: a credentials file in its history may still be at HEAD.
-    func scanHistory(_ runner: GitRunner, prefix: String?, tracked: Set<String>, bare: Bool = false)
-        throws(KeywayError)
-    {
+    /// Scans every blob of the history once, at the oldest commit and path that hold it. A blob in
+    /// `scannedBlobs` (object id to path) at that same path is not read again: it is the working-tree copy of a
+    /// tracked file that the index and HEAD hold byte for byte (`CommittedVersions.isCommittedCopy`), just scanned,
+    /// and every key in it was recorded as committed, which leaves out the history findings of the same key and
+    /// path; so reading it again could add nothing. It still counts as a blob scanned.
+    func scanHistory(
+        _ runner: GitRunner, prefix: String?, tracked: Set<String>, scannedBlobs: [String: String] = [:],
+        bare: Bool = false
+    ) throws(KeywayError) {
         let root = runner.root
         let (entries, commits) = try history(runner)
         report.commitsScanned += commits
@@ -216,6 +228,10 @@ extension LeakChecker {
             }
             guard entry.mode.hasPrefix("100"), firstByBlob[entry.oid] == nil else { continue }
             firstByBlob[entry.oid] = entry
+            if scannedBlobs[entry.oid] == entry.path {
+                report.blobsScanned += 1
+                continue
+            }
             order.append(entry)
         }
         try readBlobs(runner, order.map { ($0.oid, root + "/" + $0.path + " @ " + $0.commit.prefix(12)) }) {
