@@ -39,6 +39,13 @@ import Testing
         #expect(APIKeyRules.Violation.formatCharacter.description.contains("Cf"))
     }
 
+    /// KWallet returns a binary secret (`\377\376`) as two U+FFFD: such a key was mangled, not typed.
+    @Test(arguments: ["\u{FFFD}\u{FFFD}", "rfx_abc\u{FFFD}def", "\u{FFFD}rfx_abcdef", "ключ\u{FFFD}"])
+    func replacementCharactersAreRefused(key: String) {
+        #expect(APIKeyRules.violation(key) == .replacementCharacter)
+        #expect(APIKeyRules.Violation.replacementCharacter.description.contains("U+FFFD"))
+    }
+
     @Test(arguments: ["rfx_abc\u{3164}def", "rfx_abc\u{FE0F}def", "rfx_abc\u{034F}def", "rfx_abc\u{2800}def"])
     func otherInvisibleCharactersInTheMiddleWarn(key: String) {
         #expect(APIKeyRules.violation(key) == nil)

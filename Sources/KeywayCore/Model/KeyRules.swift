@@ -18,6 +18,8 @@ public enum APIKeyRules {
         case controlCharacter
         /// A Unicode format character (category Cf), anywhere.
         case formatCharacter
+        /// U+FFFD, which a program puts where bytes were not valid text: the key was mangled on its way.
+        case replacementCharacter
 
         /// Completes "The API key ...", "... holds a key that ...".
         public var description: String {
@@ -30,6 +32,9 @@ public enum APIKeyRules {
             case .formatCharacter:
                 return "contains an invisible formatting character (Unicode category Cf, such as U+200B, U+202E or "
                     + "U+FEFF)"
+            case .replacementCharacter:
+                return "contains U+FFFD, the replacement character a program puts where bytes were not valid text: "
+                    + "it was mangled on its way (KWallet does this to a binary secret, as it stores text)"
             }
         }
     }
@@ -52,13 +57,16 @@ public enum APIKeyRules {
         if printable { return visible ? nil : .blank }
         visible = false
         var format = false
+        var replacement = false
         for scalar in key.unicodeScalars {
             if isControl(scalar) { return .controlCharacter }
             if scalar.properties.generalCategory == .format { format = true }
+            if scalar == "\u{FFFD}" { replacement = true }
             if !scalar.properties.isWhitespace && !isInvisible(scalar) { visible = true }
         }
         if !visible { return .blank }
-        return format ? .formatCharacter : nil
+        if format { return .formatCharacter }
+        return replacement ? .replacementCharacter : nil
     }
 
     /// Whether the UTF-8 bytes of a key (already known to be valid UTF-8 without C0 controls, as in a JSON string)
