@@ -55,6 +55,9 @@ final class HTTPClient: Sendable {
     /// Starts loading libcurl in the background (see `keyway_http_preload`).
     static func preload() { keyway_http_preload() }
 
+    /// Waits for that loading to end (see `keyway_http_finish_preload`).
+    static func finishPreload() { keyway_http_finish_preload() }
+
     deinit {
         handle.withLock { held in
             if let held { keyway_http_client_free(held.pointer) }

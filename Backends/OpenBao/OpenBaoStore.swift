@@ -39,6 +39,11 @@ public struct OpenBaoStore: CredentialStore {
         if configuration.address != nil && configuration.problem == nil { HTTPClient.preload() }
     }
 
+    /// Waits until the loading `prepare` started is over (at once when none is under way). Call it before `exit()`:
+    /// exit must not tear libraries down under a thread still loading them. `exit` waits too, but only after the
+    /// exit handlers the libraries being loaded registered (OpenSSL's among them) have run.
+    public static func finishBackgroundLoading() { HTTPClient.finishPreload() }
+
     public var backendName: String { "openbao" }
 
     public var location: String {

@@ -41,4 +41,7 @@ extension KeywayWarning.Code {
     /// A listing of every app found an item whose secret is no usable API key (another tool's binary secret, a key
     /// breaking the key rules); it was left out, and reading that credential reports why.
     public static let keyringItemUnusable = Self(rawValue: "keyring-item-unusable")
+    /// A write found that the item it made does not hold the key (KWallet's session-key bug, KDE 514194) and could not
+    /// remove that item: the warning names it.
+    public static let keyringBadCopyLeft = Self(rawValue: "keyring-bad-copy-left")
 }

@@ -199,7 +199,8 @@ public struct SecretServiceStore: CredentialStore {
         secret: String, _ session: Session, keeping: Set<String>, hadPrevious: Bool
     ) throws(KeywayError) -> String {
         var target = collection
-        var lastFailure: KeywayError?
+        var badCopies = 0
+        var failures: [KeywayError] = []
         for attempt in 1...Self.writeAttempts {
             if attempt > 1 {
                 try session.renewTransferSession()
@@ -208,29 +209,52 @@ public struct SecretServiceStore: CredentialStore {
                 }
                 target = again
             }
+            var created: String?
             do throws(KeywayError) {
-                let created = try session.createItem(in: target, attributes: attributes, label: label, secret: secret)
-                if try session.holds(created, secret) { return created }
-                if !keeping.contains(created) { try? session.delete(path: created) }
-                lastFailure = nil
+                let path = try session.createItem(in: target, attributes: attributes, label: label, secret: secret)
+                created = path
+                if try session.holds(path, secret) { return path }
+                badCopies += 1
+                removeBadCopy(path, of: id, session, keeping: keeping)
             } catch  where error.code == .keyringFailure {
-                lastFailure = error
+                failures.append(error)
+            } catch {
+                // Anything else (a timeout, a provider gone, a lock) ends the write; a copy made before it is not
+                // left beside the items it was to replace.
+                if let created { removeBadCopy(created, of: id, session, keeping: keeping) }
+                throw error
             }
         }
-        let kept = hadPrevious ? "The previous key was kept. " : "Nothing was stored. "
-        if let lastFailure {
-            throw KeywayError(
-                .keyringFailure,
-                "\(lastFailure.message) (tried \(Self.writeAttempts) times, each repeat over a fresh transfer session; "
-                    + "KWallet's session bug, KDE 514194, does this). \(kept)Try again, or use --backend encrypted.")
+        func times(_ count: Int) -> String { count == 1 ? "once" : count == 2 ? "twice" : "\(count) times" }
+        var what: [String] = []
+        if badCopies > 0 {
+            what.append(
+                "read back, the new keyring item held a different secret \(times(badCopies)) ("
+                    + (badCopies == 1 ? "it was" : "each was") + " removed)")
         }
+        if let last = failures.last { what.append("the write failed \(times(failures.count)) (last: \(last.message))") }
         throw KeywayError(
             .keyringFailure,
-            "The Secret Service did not store the API key for \(id) intact: read back, the new keyring item held a "
-                + "different secret, \(Self.writeAttempts) times (each repeat over a fresh transfer session; KWallet's "
-                + "session-key bug, KDE 514194, does this). The new item was removed"
-                + (hadPrevious ? " and the previous key kept. " : "; nothing was stored. ")
-                + "Try again, or use --backend encrypted.")
+            "The Secret Service did not store the API key for \(id) intact in \(Self.writeAttempts) tries, each repeat "
+                + "over a fresh transfer session: " + what.joined(separator: "; ") + ". "
+                + (hadPrevious ? "The previous key was kept. " : "Nothing was stored. ")
+                + "Try again, or use --backend encrypted. (KWallet's session-key bug, KDE 514194, can do this.)")
+    }
+
+    /// Deletes the item at `path`, a copy a write made that does not hold the key, unless it is one of `keeping`
+    /// (the items the write replaces); when it cannot be deleted, a warning names it.
+    private func removeBadCopy(_ path: String, of id: CredentialID, _ session: Session, keeping: Set<String>) {
+        guard !keeping.contains(path) else { return }
+        do throws(KeywayError) {
+            try session.delete(path: path)
+        } catch {
+            warn?(
+                KeywayWarning(
+                    .keyringBadCopyLeft,
+                    "A keyring item the write of \(id) made does not hold the key and could not be removed "
+                        + "(\(error.message)): \(path). `\(id.command("login"))` again replaces it, as it replaces "
+                        + "every item of the credential."))
+        }
     }
 
     @discardableResult

@@ -57,4 +57,6 @@ if let app = arguments.first {
 } else {
     print("usage: library-example APP [KEY]")
 }
+// A store may still be loading a library in the background (libcurl, for OpenBao): let it finish before the end.
+finishBackgroundLoading()
 // README example end

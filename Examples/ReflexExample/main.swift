@@ -42,6 +42,8 @@ func printError(_ line: String) {
 
 func fail(_ message: String, status: Int32) -> Never {
     printError(message)
+    // Not under a store still loading a library in the background (libcurl, for OpenBao).
+    finishBackgroundLoading()
     exit(status)
 }
 
@@ -87,6 +89,7 @@ func main() {
     } catch {
         fail("Error: \(error)", status: 2)
     }
+    finishBackgroundLoading()
 }
 
 func run(_ command: String, profile: String, apiKey: String?) throws {

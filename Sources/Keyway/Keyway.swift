@@ -73,7 +73,13 @@ public struct StoreOptions: Sendable {
     }
 }
 
-/// Opens the store the options name.
+/// Waits for whatever a store opened by `openStore` started loading in the background (libcurl, for the OpenBao
+/// backend); returns at once when nothing is loading. Call it before `exit()` (a command line tool's early error
+/// included): exit must not tear libraries down under a thread still loading them.
+public func finishBackgroundLoading() { OpenBaoStore.finishBackgroundLoading() }
+
+/// Opens the store the options name (for OpenBao, libcurl starts loading in the background: see
+/// `finishBackgroundLoading`).
 public func openStore(_ options: StoreOptions) throws(KeywayError) -> any CredentialStore {
     switch options.backend {
     case .plaintext:

@@ -10,16 +10,16 @@ struct KeywayCommand: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let problem = invalidUTF8Argument() {
             printError("Error: \(problem)")
-            Glibc.exit(ExitStatus.failure)
+            exitProcess(ExitStatus.failure)
         }
-        if DockerCredential.invokedAsHelper { Glibc.exit(DockerCredential.serve(arguments)) }
-        if let status = GitCredential.fastPath(arguments) { Glibc.exit(status) }
-        if let fast = FastGet(arguments) { Glibc.exit(fast.run()) }
-        if let fast = FastRun(arguments) { Glibc.exit(fast.run()) }
+        if DockerCredential.invokedAsHelper { exitProcess(DockerCredential.serve(arguments)) }
+        if let status = GitCredential.fastPath(arguments) { exitProcess(status) }
+        if let fast = FastGet(arguments) { exitProcess(fast.run()) }
+        if let fast = FastRun(arguments) { exitProcess(fast.run()) }
         if arguments.first == "help", let error = unknownHelpTopic(Array(arguments.dropFirst())) {
             printError("Error: \(error)")
             printError("See 'keyway --help' for the commands.")
-            Glibc.exit(64)  // EX_USAGE, as for any other usage error
+            exitProcess(64)  // EX_USAGE, as for any other usage error
         }
         // ArgumentParser's `main`, with its error messages redacted: they quote what was typed, which may be a key.
         do {
@@ -39,7 +39,7 @@ struct KeywayCommand: ParsableCommand {
                     JSON.object([("error", .object([("code", .string("usage")), ("message", .string(text))]))])
                         .serialized())
             }
-            Glibc.exit(status.rawValue)
+            exitProcess(status.rawValue)
         }
     }
 

@@ -13,6 +13,13 @@ enum ExitStatus {
     // 64 (EX_USAGE): command-line usage error, from ArgumentParser's ValidationError.
 }
 
+/// Ends the process with `status`, once anything a store started loading in the background (libcurl) is loaded:
+/// every exit of the CLI goes through here, so that no exit tears libraries down under that thread.
+func exitProcess(_ status: Int32) -> Never {
+    finishBackgroundLoading()
+    Glibc.exit(status)
+}
+
 /// One line on standard error, unbuffered. Every control character in it (a newline too) is escaped
 /// (`TerminalText.escaped`): errors, warnings and notes carry file names, file contents and other programs' messages,
 /// which must not move the cursor, retitle the terminal or forge a line.

@@ -115,7 +115,7 @@ enum MaskedRun {
 
     /// Exits as CMD did: its exit code, or killed by the same signal (128 + N if that signal does not kill Keyway).
     static func exitLike(_ status: Int32) -> Never {
-        if status & 0x7F == 0 { Glibc.exit((status >> 8) & 0xFF) }
+        if status & 0x7F == 0 { exitProcess((status >> 8) & 0xFF) }
         let signal = status & 0x7F
         Glibc.signal(signal, SIG_DFL)
         var set = sigset_t()
@@ -123,7 +123,7 @@ enum MaskedRun {
         sigaddset(&set, signal)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
         kill(getpid(), signal)
-        Glibc.exit(128 + signal)
+        exitProcess(128 + signal)
     }
 
     struct Relay {

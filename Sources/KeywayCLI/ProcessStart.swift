@@ -44,7 +44,7 @@ enum ProcessStart {
         Glibc.signal(SIGCHLD, SIG_IGN)
         let error = Subprocess.exec(command, environment: Run.currentEnvironment())
         printError("Error: Cannot run \(command[0]): \(error).")
-        Glibc.exit(error == .noEntry ? 127 : 126)
+        exitProcess(error == .noEntry ? 127 : 126)
     }
 
     /// Just before execve: the core-size soft limit, each signal Keyway came to ignore back to its default, each signal

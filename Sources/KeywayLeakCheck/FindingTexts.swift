@@ -265,8 +265,6 @@ extension LeakChecker {
             self.checker = checker
         }
 
-        /// Where the key `secret` found in the working-tree copy of `path` (relative) is. When git cannot tell (an
-        /// error, which is reported, or a version too large to read), `.committed`: the cautious answer.
         /// Whether `bytes`, the working-tree copy of the tracked file at `path` (relative), is byte for byte what
         /// the index holds for it (its git blob id is the index entry's) while the index holds what HEAD does (the
         /// path is not among the staged changes): then every key in it is committed, and git need not be asked.
@@ -281,7 +279,8 @@ extension LeakChecker {
             return same
         }
 
-        /// `bytes`: the working-tree copy the key was found in.
+        /// Where the key `secret` found in `bytes`, the working-tree copy of `path` (relative), is. When git cannot
+        /// tell (an error, which is reported, or a version too large to read), `.committed`: the cautious answer.
         func place(of secret: Secret, in path: String, bytes: [UInt8]) -> Place {
             if isCommittedCopy(path, bytes) { return .committed }
             guard !failed else { return .committed }

@@ -63,7 +63,10 @@ struct ProviderFaultTests {
         #expect(login.status == 2, "\(login)")
         #expect(!login.stdout.contains("Stored"), "\(login)")
         #expect(login.stderr.contains("did not store the API key for fakeapp (profile default) intact"), "\(login)")
-        #expect(login.stderr.contains("3 times") && login.stderr.contains("the previous key kept"), "\(login)")
+        #expect(
+            login.stderr.contains("held a different secret 3 times (each was removed)")
+                && !login.stderr.contains("the write failed") && login.stderr.contains("The previous key was kept."),
+            "\(login)")
         #expect(!login.stderr.contains(Self.newSecret) && !login.stdout.contains(Self.newSecret), "no key printed")
         #expect(provider.count("CreateItem") == 3, "\(provider.calls())")
         #expect(provider.count("Delete") == 3, "the three bad copies removed, the old item kept: \(provider.calls())")
@@ -76,10 +79,25 @@ struct ProviderFaultTests {
         let (provider, sandbox, login) = try Self.login(faults: "fail-creates=3")
         #expect(login.status == 2 && !login.stdout.contains("Stored"), "\(login)")
         #expect(
-            login.stderr.contains("Can't find session") && login.stderr.contains("tried 3 times")
-                && login.stderr.contains("The previous key was kept."), "\(login)")
+            login.stderr.contains("the write failed 3 times (last: ") && login.stderr.contains("Can't find session")
+                && !login.stderr.contains("held a different secret")
+                && login.stderr.contains("The previous key was kept."),
+            "\(login)")
         #expect(!login.stderr.contains(Self.newSecret), "no key printed")
         #expect(provider.count("CreateItem") == 3 && provider.count("Delete") == 0, "\(provider.calls())")
+        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        #expect(get.stdout == FakeProvider.oldSecret + "\n", "\(get)")
+    }
+
+    /// A bad copy and failed writes in one run are each told, with how often.
+    @Test func aWriteThatFailsBothWaysSaysBoth() throws {
+        let (provider, sandbox, login) = try Self.login(faults: "fail-creates=1,bad-creates=2")
+        #expect(login.status == 2 && !login.stdout.contains("Stored"), "\(login)")
+        #expect(
+            login.stderr.contains("held a different secret twice (each was removed)")
+                && login.stderr.contains("the write failed once (last: ") && login.stderr.contains("in 3 tries"),
+            "\(login)")
+        #expect(provider.count("CreateItem") == 3 && provider.count("Delete") == 2, "\(provider.calls())")
         let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
         #expect(get.stdout == FakeProvider.oldSecret + "\n", "\(get)")
     }

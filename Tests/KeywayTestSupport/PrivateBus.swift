@@ -103,9 +103,13 @@ public struct CapturedRun: CustomStringConvertible, Sendable {
 /// Service provider that fails some of them on its own (KWallet's session-key bug, KDE 514194: "Can't find session
 /// /org/freedesktop/secrets/session/N", seen in CI 2026-12-02), which is no fault of Keyway's. The last run is
 /// returned, so a program that keeps failing (or an item that is really gone) still fails the test.
-public func repeatedWhileFailing(attempts: Int = 3, _ body: () throws -> CapturedRun) rethrows -> CapturedRun {
+/// `succeeded` says what a run that did not fail looks like (by default, exit status 0; for a lookup, the value on
+/// its output: git-credential-libsecret's `get` can exit 0 with nothing printed when its read of the secret failed).
+public func repeatedWhileFailing(
+    attempts: Int = 3, until succeeded: (CapturedRun) -> Bool = { $0.status == 0 }, _ body: () throws -> CapturedRun
+) rethrows -> CapturedRun {
     var result = try body()
-    for _ in 1..<max(attempts, 1) where result.status != 0 { result = try body() }
+    for _ in 1..<max(attempts, 1) where !succeeded(result) { result = try body() }
     return result
 }
 

@@ -56,10 +56,12 @@ typedef struct keyway_http_response {
 /// cannot be loaded; `message` (at least 256 bytes) then says why. Not thread-safe: one request at a time.
 void *keyway_http_client_new(char *message, size_t message_size);
 /// Starts loading libcurl on a thread of its own, so that the loading overlaps the caller's other work; the first
-/// `keyway_http_client_new` waits for it, and exit() joins it (an atexit handler: a process that exits before its
-/// first request must not tear libraries down under a thread still loading them). Once per process; called only
-/// when a request is likely to follow.
+/// `keyway_http_client_new` waits for it. Once per process; called only when a request is likely to follow.
 void keyway_http_preload(void);
+/// Waits until the loading `keyway_http_preload` started is over (at once if none is under way): call it before
+/// exit(), which must not tear libraries down under a thread still loading them. Also registered with atexit, as a
+/// backstop that runs after any exit handler a library registered while loading (see curl.c).
+void keyway_http_finish_preload(void);
 void keyway_http_client_free(void *client);
 
 /// Performs the request; the response's `failure` says whether it got an HTTP status. Returns `failure`.

@@ -34,7 +34,8 @@ public enum APIKeyRules {
                     + "U+FEFF)"
             case .replacementCharacter:
                 return "contains U+FFFD, the replacement character a program puts where bytes were not valid text: "
-                    + "it was mangled on its way (KWallet does this to a binary secret, as it stores text)"
+                    + "it was most likely mangled on its way (KWallet, for one, does this to a binary secret, as it "
+                    + "stores text)"
             }
         }
     }
