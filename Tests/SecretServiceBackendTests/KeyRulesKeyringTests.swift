@@ -20,7 +20,7 @@ struct KeyRulesKeyringTests {
     func unusableKeyFromAnotherToolIsAnError(secret: String, rule: String) throws {
         let store = try KeyringTests.store()
         let app = KeyringTests.app("rules")
-        let (status, _) = try run(
+        let (status, _) = try runRepeated(
             ["secret-tool", "store", "--label=from secret-tool", "service", app, "username", "default"], stdin: secret)
         try #require(status == 0)
         for read in [{ _ = try store.read(CredentialID(app: app)) }, { _ = try store.list(app: app) }] {
@@ -45,7 +45,7 @@ struct KeyRulesKeyringTests {
         let bad = KeyringTests.app("rules-bad")
         try store.write(Credential(id: CredentialID(app: good), secret: Secret("rfx_listed0123456789")))
         // Bytes as printf writes them (a binary secret cannot pass through a Swift String).
-        let (status, _) = try run(
+        let (status, _) = try runRepeated(
             [
                 "sh", "-c", "printf \"$0\" | secret-tool store --label='from another tool' service \"$1\" username bob",
                 printfSecret, bad,

@@ -49,6 +49,17 @@ func run(_ arguments: [String], stdin: String? = nil, environment: [String: Stri
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// `run`, repeated (3 runs in all) while `succeeded` says no: for another program's store or lookup, which a
+/// provider fails on its own now and then (KWallet's session-key bug, KDE 514194: a read or a write of any client).
+/// The last run is returned, so a value that is really missing still fails the test.
+func runRepeated(
+    _ arguments: [String], stdin: String? = nil, until succeeded: (Int32, String) -> Bool = { status, _ in status == 0 }
+) throws -> (Int32, String) {
+    var result = try run(arguments, stdin: stdin)
+    for _ in 1..<3 where !succeeded(result.0, result.1) { result = try run(arguments, stdin: stdin) }
+    return result
+}
+
 @Suite(
     .enabled(
         if: KeyringTests.enabled,
@@ -72,12 +83,14 @@ struct SecretServiceStoreTests {
             id: CredentialID(app: app, profile: "work"), secret: Secret("rfx_interop_0123456789"),
             account: "me@example.com", scopes: ["read"])
         try store.write(credential)
-        let (status, looked) = try run(["secret-tool", "lookup", "service", app, "username", "work"])
+        let (status, looked) = try runRepeated(["secret-tool", "lookup", "service", app, "username", "work"]) {
+            $1 == "rfx_interop_0123456789"
+        }
         #expect(status == 0)
         #expect(looked == "rfx_interop_0123456789")
-        let (pyStatus, python) = try run([
+        let (pyStatus, python) = try runRepeated([
             "/usr/bin/python3", "-c", "import keyring, sys; print(keyring.get_password(sys.argv[1], 'work'))", app,
-        ])
+        ]) { $1 == "rfx_interop_0123456789\n" }
         #expect(pyStatus == 0)
         #expect(python == "rfx_interop_0123456789\n")
         let (_, search) = try run(["secret-tool", "search", "--all", "service", app])
@@ -89,7 +102,7 @@ struct SecretServiceStoreTests {
     @Test func keywayReadsWhatSecretToolStored() throws {
         let store = try KeyringTests.store()
         let app = KeyringTests.app("st")
-        let (status, _) = try run(
+        let (status, _) = try runRepeated(
             ["secret-tool", "store", "--label=from secret-tool", "service", app, "username", "default"],
             stdin: "st_key_0123456789")
         try #require(status == 0)
@@ -105,7 +118,7 @@ struct SecretServiceStoreTests {
     @Test func keywayReadsWhatPythonKeyringStored() throws {
         let store = try KeyringTests.store()
         let app = KeyringTests.app("py")
-        let (status, _) = try run([
+        let (status, _) = try runRepeated([
             "/usr/bin/python3", "-c",
             "import keyring, sys; keyring.set_password(sys.argv[1], 'ci', 'py_key_0123456789')",
             app,
@@ -115,9 +128,9 @@ struct SecretServiceStoreTests {
         #expect(try store.list().contains { $0.id == CredentialID(app: app, profile: "ci") }, "listed with the rest")
         // Keyway's write replaces the python item rather than adding a second one.
         try store.write(Credential(id: CredentialID(app: app, profile: "ci"), secret: Secret("new_key_0123456789")))
-        let (_, python) = try run([
+        let (_, python) = try runRepeated([
             "/usr/bin/python3", "-c", "import keyring, sys; print(keyring.get_password(sys.argv[1], 'ci'))", app,
-        ])
+        ]) { $1 == "new_key_0123456789\n" }
         #expect(python == "new_key_0123456789\n")
         let (_, search) = try run(["secret-tool", "search", "--all", "service", app])
         #expect(search.components(separatedBy: "label = ").count == 2, "exactly one item: \(search)")
@@ -186,7 +199,7 @@ struct SecretServiceVanishedItemTests {
     @Test func deletingAnItemAlreadyGoneIsNoError() throws {
         let store = try KeyringTests.store()
         let server = KeyringTests.app("gone") + ".example"
-        let (status, output) = try run(
+        let (status, output) = try runRepeated(
             ["secret-tool", "store", "--label=vanishing", "protocol", "https", "server", server, "user", "u"],
             stdin: "pw-gone")
         #expect(status == 0, "\(output)")
