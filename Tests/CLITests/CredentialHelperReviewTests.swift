@@ -200,7 +200,10 @@ extension CredentialHelperInteropTests {
             #expect(result.status == 0, "\(result)")
             result = try sandbox.run(["import", "docker", "--remove"], env: env)
             #expect(result.status == 0, "\(result)")
-            #expect(try other(secretservice, ["get"], stdin: server).stdout.contains("credentials not found"))
+            #expect(
+                try repeatedWhileFailing(until: { $0.stdout.contains("credentials not found") }) {
+                    try other(secretservice, ["get"], stdin: server)
+                }.stdout.contains("credentials not found"))
             let rewritten = try JSON.parse(try String(contentsOfFile: config, encoding: .utf8))
             #expect(rewritten["credsStore"] == .string("keyway"), "withConfig \(withConfig): \(rewritten)")
             result = try sandbox.run(["docker-credential", "get"], env: env, stdin: server)
