@@ -279,6 +279,15 @@ extension LeakChecker {
             return same
         }
 
+        /// The working-tree copies `isCommittedCopy` found to be their committed blob: the paths of each object id.
+        var committedBlobs: [String: Set<String>] {
+            var blobs: [String: Set<String>] = [:]
+            for (path, same) in committedCopies where same {
+                if let oid = indexOids[path] { blobs[oid, default: []].insert(path) }
+            }
+            return blobs
+        }
+
         /// Where the key `secret` found in `bytes`, the working-tree copy of `path` (relative), is. When git cannot
         /// tell (an error, which is reported, or a version too large to read), `.committed`: the cautious answer.
         func place(of secret: Secret, in path: String, bytes: [UInt8]) -> Place {

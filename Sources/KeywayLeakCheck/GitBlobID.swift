@@ -1,12 +1,11 @@
-internal import CSodium
-
 /// The object id git gives a blob holding some bytes: the hash of `blob <size>\0` followed by the bytes, SHA-1 in a
 /// repository of the default object format (40 hexadecimal digits), SHA-256 in one made with
 /// `--object-format=sha256` (64). leak-check uses it to tell that a working-tree file is byte for byte the blob the
 /// index and HEAD hold, so that it neither asks git for the committed version of a file it has just read nor reads
-/// that blob again from the history (`RepositoryScan`). It is never used to protect anything: a file that only
-/// seems to match would have to collide with a blob under SHA-1 (git itself uses the hardened SHA-1DC for this,
-/// which refuses the known collision attacks; this plain SHA-1 gives the same ids for every other input).
+/// that blob again from the history (`RepositoryScan`). It is never used to protect anything; what a repository
+/// crafted to fool it can hide is in SECURITY.md (a SHA-1 collision: git itself uses the hardened SHA-1DC, which
+/// refuses the known collision attacks, and this plain SHA-1 gives the same ids for every other input; or an object
+/// stored under an id that is not its own).
 package enum GitBlobID {
     /// The id of a blob holding `bytes`, in the format of `like` (an object id of the same repository: its length
     /// tells SHA-1 from SHA-256); nil for an id of another length.
@@ -19,14 +18,7 @@ package enum GitBlobID {
             hash.update(bytes)
             return hexString(hash.finish())
         case 64:
-            var state = crypto_hash_sha256_state()
-            var digest = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
-            // The libsodium calls always return 0.
-            _ = crypto_hash_sha256_init(&state)
-            _ = header.withUnsafeBufferPointer { crypto_hash_sha256_update(&state, $0.baseAddress, UInt64($0.count)) }
-            _ = bytes.withUnsafeBufferPointer { crypto_hash_sha256_update(&state, $0.baseAddress, UInt64($0.count)) }
-            _ = digest.withUnsafeMutableBufferPointer { crypto_hash_sha256_final(&state, $0.baseAddress!) }
-            return hexString(digest)
+            return hexString(SHA256.hash(joining: header, bytes))
         default:
             return nil
         }

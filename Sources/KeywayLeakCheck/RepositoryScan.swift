@@ -125,8 +125,6 @@ extension LeakChecker {
         let committed = CommittedVersions(
             runner: runner, indexOids: indexOids, changedInIndex: changes.changed, checker: self)
         defer { committed.finish() }
-        // Blobs of the history that are the working-tree copies just scanned, at the same path (see `scanHistory`).
-        var scannedBlobs: [String: String] = [:]
         for (path, state) in files {
             let absolute = root + "/" + path
             let credentials = isCredentialsFileName(ProtectedFile.baseName(path))
@@ -142,9 +140,9 @@ extension LeakChecker {
             scanContent(
                 bytes, path: absolute, repository: root, git: state, commit: nil,
                 committed: state == .tracked ? committed : nil)
-            if options.history, state == .tracked, committed.isCommittedCopy(path, bytes), let oid = indexOids[path] {
-                scannedBlobs[oid] = path
-            }
+            // With history, every tracked file is checked now (not only one holding a key), so that the history
+            // scan leaves out each blob a working-tree copy just scanned is (`committedBlobs`).
+            if options.history, state == .tracked { _ = committed.isCommittedCopy(path, bytes) }
         }
         if !trackedOnly {
             for path in try runner.ignoredFiles() where !path.hasSuffix("/") && under(path, prefix) {
@@ -157,7 +155,9 @@ extension LeakChecker {
         }
         flushScans()
         committed.finish()
-        if options.history { try scanHistory(runner, prefix: prefix, tracked: tracked, scannedBlobs: scannedBlobs) }
+        if options.history {
+            try scanHistory(runner, prefix: prefix, tracked: tracked, scannedBlobs: committed.committedBlobs)
+        }
         // A nested repository is entered only when no directory on the way is a symbolic link.
         for path in submodules + nested where reader.isRepository(path) {
             scanRepository(root + "/" + path, prefix: nil)
@@ -193,14 +193,14 @@ extension LeakChecker {
         return shallow
     }
 
-    /// With `bare`, the repository has no work tree: a credentials file in its history may still be at HEAD.
     /// Scans every blob of the history once, at the oldest commit and path that hold it. A blob in
-    /// `scannedBlobs` (object id to path) at that same path is not read again: it is the working-tree copy of a
+    /// `scannedBlobs` (object id to paths) at one of those paths is not read again: it is the working-tree copy of a
     /// tracked file that the index and HEAD hold byte for byte (`CommittedVersions.isCommittedCopy`), just scanned,
     /// and every key in it was recorded as committed, which leaves out the history findings of the same key and
     /// path; so reading it again could add nothing. It still counts as a blob scanned.
+    /// With `bare`, the repository has no work tree: a credentials file in its history may still be at HEAD.
     func scanHistory(
-        _ runner: GitRunner, prefix: String?, tracked: Set<String>, scannedBlobs: [String: String] = [:],
+        _ runner: GitRunner, prefix: String?, tracked: Set<String>, scannedBlobs: [String: Set<String>] = [:],
         bare: Bool = false
     ) throws(KeywayError) {
         let root = runner.root
@@ -228,7 +228,7 @@ extension LeakChecker {
             }
             guard entry.mode.hasPrefix("100"), firstByBlob[entry.oid] == nil else { continue }
             firstByBlob[entry.oid] = entry
-            if scannedBlobs[entry.oid] == entry.path {
+            if scannedBlobs[entry.oid]?.contains(entry.path) == true {
                 report.blobsScanned += 1
                 continue
             }

@@ -20,6 +20,19 @@ package enum SHA256 {
         return digest
     }
 
+    /// The digest of `pieces` one after another, as if joined (they are not copied together).
+    package static func hash(joining pieces: [UInt8]...) -> [UInt8] {
+        var state = crypto_hash_sha256_state()
+        var digest = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
+        // The libsodium calls always return 0.
+        _ = crypto_hash_sha256_init(&state)
+        for piece in pieces {
+            _ = piece.withUnsafeBufferPointer { crypto_hash_sha256_update(&state, $0.baseAddress, UInt64($0.count)) }
+        }
+        _ = digest.withUnsafeMutableBufferPointer { crypto_hash_sha256_final(&state, $0.baseAddress!) }
+        return digest
+    }
+
     /// The digest of `bytes` in lowercase hexadecimal.
     package static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         hexString(hash(bytes))

@@ -18,15 +18,11 @@ struct KeyringProviderTests {
     /// Runs python keyring (`code` gets `sys.argv[1:]`); repeated up to three times when it fails: python keyring
     /// itself trips over KWallet's session bug now and then ("Can't find session"), which is not under test here.
     func python(_ code: String, _ arguments: [String]) throws -> RunResult {
-        var result = try runProcess(
-            "/usr/bin/python3", ["-c", "import keyring, sys\n" + code] + arguments,
-            environment: ProcessInfo.processInfo.environment)
-        for _ in 0..<2 where result.status != 0 {
-            result = try runProcess(
+        try repeatedWhileFailing {
+            try runProcess(
                 "/usr/bin/python3", ["-c", "import keyring, sys\n" + code] + arguments,
                 environment: ProcessInfo.processInfo.environment)
         }
-        return result
     }
 
     @Test func roundTrip() throws {

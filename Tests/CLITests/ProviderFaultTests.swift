@@ -17,6 +17,11 @@ struct ProviderFaultTests {
         return (provider, sandbox, login)
     }
 
+    /// `keyway get fakeapp` on `provider`: the key the store holds now.
+    static func get(_ provider: FakeProvider, _ sandbox: Sandbox) throws -> RunResult {
+        try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+    }
+
     /// KWallet's session-key bug: the write "succeeds" and the item holds an empty secret. Keyway reads the new item
     /// back, removes the bad copy, and writes again over a fresh transfer session; only then is the old item deleted.
     @Test func aWriteThatStoresAnEmptySecretIsRepeatedOverAFreshSession() throws {
@@ -27,7 +32,7 @@ struct ProviderFaultTests {
         #expect(login.status == 0, "\(login)")
         #expect(provider.count("CreateItem") == 2, "\(provider.calls())")
         #expect(provider.count("OpenSession") >= 2, "a fresh transfer session: \(provider.calls())")
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.stdout == Self.newSecret + "\n", "\(get)")
         // The bad copy and the old item are gone; exactly one item is left.
         #expect(provider.count("Delete") == 2, "\(provider.calls())")
@@ -41,7 +46,7 @@ struct ProviderFaultTests {
             ["login", "fakeapp", "--backend", "keyring"], env: provider.environment, stdin: Self.newSecret + "\n")
         #expect(login.status == 0, "\(login)")
         #expect(provider.count("CreateItem") == 2, "\(provider.calls())")
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.stdout == Self.newSecret + "\n", "\(get)")
     }
 
@@ -53,7 +58,7 @@ struct ProviderFaultTests {
         #expect(login.status == 0 && login.stdout.contains("Stored"), "\(login)")
         #expect(provider.count("CreateItem") == 3, "\(provider.calls())")
         #expect(provider.count("OpenSession") >= 3, "a fresh transfer session each time: \(provider.calls())")
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.stdout == Self.newSecret + "\n", "\(get)")
     }
 
@@ -70,7 +75,7 @@ struct ProviderFaultTests {
         #expect(!login.stderr.contains(Self.newSecret) && !login.stdout.contains(Self.newSecret), "no key printed")
         #expect(provider.count("CreateItem") == 3, "\(provider.calls())")
         #expect(provider.count("Delete") == 3, "the three bad copies removed, the old item kept: \(provider.calls())")
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.stdout == FakeProvider.oldSecret + "\n", "\(get)")
     }
 
@@ -85,7 +90,7 @@ struct ProviderFaultTests {
             "\(login)")
         #expect(!login.stderr.contains(Self.newSecret), "no key printed")
         #expect(provider.count("CreateItem") == 3 && provider.count("Delete") == 0, "\(provider.calls())")
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.stdout == FakeProvider.oldSecret + "\n", "\(get)")
     }
 
@@ -98,7 +103,7 @@ struct ProviderFaultTests {
                 && login.stderr.contains("the write failed once (last: ") && login.stderr.contains("in 3 tries"),
             "\(login)")
         #expect(provider.count("CreateItem") == 3 && provider.count("Delete") == 2, "\(provider.calls())")
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.stdout == FakeProvider.oldSecret + "\n", "\(get)")
     }
 
@@ -106,7 +111,7 @@ struct ProviderFaultTests {
     @Test func aFailedReadIsRetriedOnceOverAFreshSession() throws {
         let provider = try FakeProvider(faults: "bad-reads=1")
         let sandbox = try Sandbox()
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.status == 0, "\(get)")
         #expect(get.stdout == FakeProvider.oldSecret + "\n", "\(get)")
         #expect(provider.count("GetSecrets") == 2 && provider.count("OpenSession") == 2, "\(provider.calls())")
@@ -116,7 +121,7 @@ struct ProviderFaultTests {
     @Test func aReadThatFailsTwiceIsRepeatedAgain() throws {
         let provider = try FakeProvider(faults: "bad-reads=2")
         let sandbox = try Sandbox()
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.status == 0 && get.stdout == FakeProvider.oldSecret + "\n", "\(get)")
         #expect(provider.count("GetSecrets") == 3, "\(provider.calls())")
     }
@@ -126,7 +131,7 @@ struct ProviderFaultTests {
     @Test func aReadThatKeepsFailingIsReported() throws {
         let provider = try FakeProvider(faults: "bad-reads=6")
         let sandbox = try Sandbox()
-        let get = try sandbox.run(["get", "fakeapp", "--backend", "keyring"], env: provider.environment)
+        let get = try Self.get(provider, sandbox)
         #expect(get.status == 2, "\(get)")
         #expect(get.stderr.contains("Client public key size is invalid"), "\(get)")
         #expect(provider.count("GetSecrets") == 6, "\(provider.calls())")

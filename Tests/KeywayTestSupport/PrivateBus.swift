@@ -105,12 +105,17 @@ public struct CapturedRun: CustomStringConvertible, Sendable {
 /// returned, so a program that keeps failing (or an item that is really gone) still fails the test.
 /// `succeeded` says what a run that did not fail looks like (by default, exit status 0; for a lookup, the value on
 /// its output: git-credential-libsecret's `get` can exit 0 with nothing printed when its read of the secret failed).
-public func repeatedWhileFailing(
-    attempts: Int = 3, until succeeded: (CapturedRun) -> Bool = { $0.status == 0 }, _ body: () throws -> CapturedRun
-) rethrows -> CapturedRun {
+public func repeatedWhileFailing<Run>(
+    attempts: Int = 3, until succeeded: (Run) -> Bool, _ body: () throws -> Run
+) rethrows -> Run {
     var result = try body()
     for _ in 1..<max(attempts, 1) where !succeeded(result) { result = try body() }
     return result
+}
+
+/// `repeatedWhileFailing`, a run that exits 0 counting as one that did not fail.
+public func repeatedWhileFailing(attempts: Int = 3, _ body: () throws -> CapturedRun) rethrows -> CapturedRun {
+    try repeatedWhileFailing(attempts: attempts, until: { $0.status == 0 }, body)
 }
 
 /// Runs a program with exactly `environment` (none by default), `stdin` on its standard input (empty when nil), in

@@ -107,6 +107,10 @@ struct PrimitiveTests {
             SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(
+            SHA256.hash(
+                joining: Array("abcdbcdecdefdefg".utf8), [], Array("efghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+        #expect(
             SHA256.hex([UInt8](repeating: 0x61, count: 1000))
                 == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }

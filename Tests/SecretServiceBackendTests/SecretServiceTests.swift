@@ -49,15 +49,13 @@ func run(_ arguments: [String], stdin: String? = nil, environment: [String: Stri
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-/// `run`, repeated (3 runs in all) while `succeeded` says no: for another program's store or lookup, which a
-/// provider fails on its own now and then (KWallet's session-key bug, KDE 514194: a read or a write of any client).
-/// The last run is returned, so a value that is really missing still fails the test.
+/// `run`, repeated (`repeatedWhileFailing`, 3 runs in all) while `succeeded` says no: for another program's store or
+/// lookup, which a provider fails on its own now and then (KWallet's session-key bug, KDE 514194: a read or a write
+/// of any client). The last run is returned, so a value that is really missing still fails the test.
 func runRepeated(
     _ arguments: [String], stdin: String? = nil, until succeeded: (Int32, String) -> Bool = { status, _ in status == 0 }
 ) throws -> (Int32, String) {
-    var result = try run(arguments, stdin: stdin)
-    for _ in 1..<3 where !succeeded(result.0, result.1) { result = try run(arguments, stdin: stdin) }
-    return result
+    try repeatedWhileFailing(until: { succeeded($0.0, $0.1) }) { try run(arguments, stdin: stdin) }
 }
 
 @Suite(
